@@ -1,0 +1,60 @@
+"""Data-quality findings (protocol art. 7): structured, counted, never a person's value.
+
+A finding says *what* (a reason code), *where* (file, column, row) and *how many*. The
+only value a finding may carry is ``label``: the raw text of an unmatched *code* (for
+example ``Antwerpen`` in the column ``regio``), which DATA.md asks to count per
+distinct raw value; it is never used for INSZ, dates, names or free text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+# Reason codes. Readers, the chain steps and the synthetic generator share these.
+INSZ_MISSING = "insz_missing"
+INSZ_FORMAT = "insz_format"
+INSZ_CHECKSUM = "insz_checksum"
+INSZ_SERIAL = "insz_serial"
+INSZ_FORMATTED = "insz_formatted"  # written with dots, dashes or spaces; normalised
+INSZ_BIS = "insz_bis"  # a BIS number (month +20/+40); accepted
+MISSING = "missing"  # an empty cell
+DATE_INVALID = "date_invalid"
+CODE_INVALID = "code_invalid"
+BOOL_INVALID = "bool_invalid"
+DIRECT_IDENTIFIER_DROPPED = "direct_identifier_dropped"
+DUPLICATE_INSZ = "duplicate_insz"
+ACTION_UNKNOWN_TYPE = "action_unknown_type"
+IDENTIFIER_REMOVED = "identifier_removed"
+QUARANTINED = "quarantined"
+
+# Reasons that are errors in a value (the rest describe the data and are not errors).
+INVALID_REASONS = frozenset(
+    {INSZ_MISSING, INSZ_FORMAT, INSZ_CHECKSUM, INSZ_SERIAL, DATE_INVALID, CODE_INVALID,
+     BOOL_INVALID}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One counted observation about an extract or dataset."""
+
+    reason: str
+    column: str | None
+    count: int
+    file: str | None = None
+    row: int | None = None  # the spreadsheet row (header = row 1) when it is one row
+    label: str | None = None  # the raw code text, for CODE_INVALID only
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def tally(findings: Iterable[Finding]) -> Counter[tuple[str, str | None]]:
+    """Total counts per (reason, column)."""
+    totals: Counter[tuple[str, str | None]] = Counter()
+    for f in findings:
+        totals[(f.reason, f.column)] += f.count
+    return totals
