@@ -279,8 +279,17 @@ def _date(r: _Reader, data: Mapping[str, Any], key: str, path: str) -> dt.date:
     return value
 
 
+_TOP_LEVEL = frozenset(
+    {"format", "protocol", "legal", "parties", "recipients", "processors", "steps",
+     "pseudonym", "disclosure", "risk", "fields", "extracts"}
+)  # fmt: skip
+
+
 def _parse(data: Mapping[str, Any], source: str) -> Protocol:
     r = _Reader(source)
+    unknown = sorted(set(data) - _TOP_LEVEL)
+    if unknown:
+        raise r.fail(unknown[0], "is not a key of a protocol file (a typo, or a misplaced line?)")
     fmt = r.text(data, "format", "")
     if fmt != FORMAT:
         raise r.fail("format", f"must be '{FORMAT}' (this version of pijler3 reads that format)")
@@ -512,3 +521,75 @@ def load(path: str | Path | None = None) -> Protocol:
 def default_text() -> str:
     """The TOML text of the shipped protocol, for copying into a workspace."""
     return resources.files("pijler3").joinpath("data", DEFAULT_PROTOCOL).read_text("utf-8")
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def with_party_keys(text: str, party: str, *, age_recipient: str, signing_key: str) -> str:
+    """The protocol text with a party's public keys filled in (key set-up).
+
+    Edits only the two key lines of the party's table, so that comments and layout of
+    the file stay as the parties signed them.
+    """
+    lines = text.splitlines(keepends=True)
+    header = f"[parties.{party}]"
+    inside = False
+    done = set()
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            inside = stripped == header
+            continue
+        if not inside:
+            continue
+        key = stripped.split("=", 1)[0].strip()
+        if key == "age_recipient":
+            lines[i] = f"age_recipient = {_toml_string(age_recipient)}\n"
+            done.add(key)
+        elif key == "signing_key":
+            lines[i] = f"signing_key = {_toml_string(signing_key)}\n"
+            done.add(key)
+    if done != {"age_recipient", "signing_key"}:
+        raise ProtocolError(f"the protocol file has no key lines in [parties.{party}].")
+    new = "".join(lines)
+    loads(new)
+    return new
+
+
+def with_recipient(text: str, *, name: str, age_recipient: str, signing_key: str) -> str:
+    """The protocol text with a researcher added to (or updated in) ``recipients.people``."""
+    proto = loads(text)
+    people = [r for r in proto.recipients if r.name != name]
+    people.append(Recipient(name, age_recipient, signing_key))
+    body = "".join(
+        f"    {{ name = {_toml_string(r.name)}, age_recipient = {_toml_string(r.age_recipient)},"
+        f" signing_key = {_toml_string(r.signing_key)} }},\n"
+        for r in people
+    )
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    inside = False
+    skipping = False
+    replaced = False
+    for line in lines:
+        stripped = line.strip()
+        if skipping:
+            if stripped.startswith("]"):
+                skipping = False
+            continue
+        if stripped.startswith("["):
+            inside = stripped == "[recipients]"
+        if inside and stripped.split("=", 1)[0].strip() == "people":
+            out.append("people = [\n" + body + "]\n")
+            replaced = True
+            value = stripped.split("=", 1)[1].split("#", 1)[0].strip()
+            skipping = not value.endswith("]")
+            continue
+        out.append(line)
+    if not replaced:
+        raise ProtocolError("the protocol file has no 'people' line in [recipients].")
+    new = "".join(out)
+    loads(new)
+    return new

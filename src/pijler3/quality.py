@@ -58,3 +58,36 @@ def tally(findings: Iterable[Finding]) -> Counter[tuple[str, str | None]]:
     for f in findings:
         totals[(f.reason, f.column)] += f.count
     return totals
+
+
+def consistency(frame: Any, peildatum: Any) -> dict[str, int]:
+    """The consistency checks of INDICATORS.md on a monitoring dataset, as counts."""
+    import polars as pl
+
+    c = pl.col
+    after = [
+        "datum_toeleiding_vdab",
+        "vdab_datum_eerste_inschrijving",
+        "vdab_datum_recentste_inschrijving",
+        "datum_uitstroom_werk",
+    ]
+    checks = {
+        "contract_before_aanmelding": c("datum_inburgeringscontract") < c("datum_aanmelding"),
+        "toeleiding_before_aanmelding": c("datum_toeleiding_vdab") < c("datum_aanmelding"),
+        "uitstroom_before_inschrijving": c("datum_uitstroom_werk")
+        < c("vdab_datum_eerste_inschrijving"),
+        "leeftijd_onder_18": c("leeftijdscategorie") == "<18",
+    }
+    exprs = [e.fill_null(False).sum().alias(k) for k, e in checks.items()]
+    exprs += [
+        (c(n) > peildatum).fill_null(False).sum().alias(f"{n}_after_peildatum") for n in after
+    ]
+    exprs.append((pl.len() - c("pseudoniem").n_unique()).alias("duplicate_pseudonyms"))
+    row = frame.select(exprs).row(0, named=True)
+    return {k: int(v) for k, v in row.items()}
+
+
+def column_profile(frame: Any) -> dict[str, int]:
+    """Missing values per column of a monitoring dataset."""
+    row = frame.null_count().row(0, named=True)
+    return {k: int(v) for k, v in row.items()}

@@ -1,0 +1,189 @@
+"""Step 2 (VDAB): link AgII's export with VDAB's extracts on the INSZ, pseudonymise.
+
+Duplicates in ``vdab_werkzoekenden`` are resolved as DATA.md §2 says (the whole row
+with the latest ``Datum recentste inschrijving`` wins; on a tie the later row). Actions
+become four booleans. The INSZ is replaced by the keyed pseudonym and the INSZ and the
+birth date are dropped. Only VDAB's workspace holds the pseudonymisation key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pijler3 import dataset, package, pseudonym, quality, readers, transfer
+from pijler3.codes import AGE_BANDS
+from pijler3.workspace import Workspace
+
+STEP = "link"
+ACTION_COLUMNS = {
+    "ORIENTATIE": "vdab_actie_orientatie",
+    "CONTEXT": "vdab_actie_context",
+    "COMPETENTIEVERSTERKING": "vdab_actie_competentieversterking",
+    "SOLLICITEREN": "vdab_actie_solliciteren",
+}
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    package: Path
+    delivery_id: str
+    persons: int
+    matched: int
+    duplicates: int
+    report: dict[str, Any]
+
+
+def age_category_expr(birth: str, on: pl.Expr) -> pl.Expr:
+    """``leeftijdscategorie``: age in completed years on the reference date."""
+    b = pl.col(birth)
+    age = (
+        on.dt.year()
+        - b.dt.year()
+        - (
+            (on.dt.month() < b.dt.month())
+            | ((on.dt.month() == b.dt.month()) & (on.dt.day() < b.dt.day()))
+        ).cast(pl.Int32)
+    )
+    expr = pl.when(b.is_null() | on.is_null()).then(None)
+    for upper, label in AGE_BANDS:
+        expr = expr.when(age < upper).then(pl.lit(label))
+    return expr.otherwise(pl.lit("65+"))
+
+
+def dedupe_jobseekers(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """One row per INSZ: the latest recentste inschrijving wins, ties to the later row."""
+    valid = table.filter(pl.col("insz").is_not_null())
+    ordered = valid.sort(["insz", "vdab_datum_recentste_inschrijving", "_row"], nulls_last=False)
+    kept = ordered.group_by("insz", maintain_order=True).last()
+    return kept, valid.height - kept.height
+
+
+def actions_per_person(acties: pl.DataFrame, peildatum: dt.date) -> tuple[pl.DataFrame, int]:
+    """The four action booleans per INSZ; rows of unknown type are ignored and counted."""
+    unknown = acties.filter(pl.col("actietype").is_null()).height
+    usable = acties.filter(
+        pl.col("insz").is_not_null()
+        & pl.col("actietype").is_not_null()
+        & pl.col("startdatum").is_not_null()
+        & (pl.col("startdatum") <= peildatum)
+    )
+    flags = usable.group_by("insz").agg(
+        [(pl.col("actietype") == code).any().alias(col) for code, col in ACTION_COLUMNS.items()]
+    )
+    return flags, unknown
+
+
+def link(
+    ws: Workspace,
+    export_package: Path,
+    werkzoekenden: Path,
+    acties: Path,
+    *,
+    now: dt.datetime,
+    protocol_path: Path | None = None,
+) -> LinkResult:
+    protocol = ws.protocol(protocol_path)
+    transfer.check_in_force(ws, protocol, now.date())
+    log = ws.audit()
+    manifest, payload = package.open_package(
+        export_package,
+        identity=ws.identity(),
+        sender_key=transfer.sender_key(protocol, "export"),
+        expected_step="export",
+        audit=log,
+        now=now,
+    )
+    recipients = transfer.recipients_for(protocol, STEP)
+    peildatum = dt.date.fromisoformat(manifest.peildatum)
+    kbi = dataset.from_parquet(payload, "export")
+    dataset.check_schema(kbi, dataset.export_schema(protocol), export_package.name)
+
+    wz = readers.read_extract(werkzoekenden, protocol.extracts["werkzoekenden"])
+    ac = readers.read_extract(acties, protocol.extracts["acties"])
+    jobseekers, duplicates = dedupe_jobseekers(wz.table)
+    flags, unknown_actions = actions_per_person(ac.table, peildatum)
+
+    vdab_cols = [
+        f.name
+        for f in protocol.fields
+        if f.source == "VDAB" and f.name not in ACTION_COLUMNS.values()
+    ]
+    linked = kbi.join(
+        jobseekers.select("insz", *vdab_cols), on="insz", how="left", coalesce=True
+    ).join(flags, on="insz", how="left", coalesce=True)
+    linked = linked.with_columns([pl.col(c).fill_null(False) for c in ACTION_COLUMNS.values()])
+    matched = kbi.join(jobseekers.select("insz"), on="insz", how="semi").height
+
+    reference = pl.coalesce(
+        pl.col("datum_inburgeringscontract"), pl.col("datum_aanmelding"), pl.lit(peildatum)
+    )
+    key = pseudonym.derive_key(ws.pseudonym_master(), protocol.id)
+    linked = linked.with_columns(
+        pl.Series(
+            "pseudoniem",
+            pseudonym.pseudonyms(key, linked["insz"].to_list(), bits=protocol.pseudonym_bits),
+            dtype=pl.String,
+        ),
+        pl.lit(peildatum).alias("peildatum"),
+        age_category_expr("geboortedatum", reference).alias("leeftijdscategorie"),
+    )
+    schema = dataset.monitoring_schema(protocol)
+    out = linked.select([pl.col(n).cast(t) for n, t in schema.items()])
+    dataset.check_schema(out, schema, "linked dataset")
+
+    report = {
+        "persons": kbi.height,
+        "matched": matched,
+        "match_rate": matched / kbi.height if kbi.height else 0.0,
+        "duplicates_resolved": duplicates,
+        "actions_unknown_type": unknown_actions,
+        "werkzoekenden_rows": wz.table.height,
+        "acties_rows": ac.table.height,
+    }
+    q = dict(manifest.quality)
+    q["werkzoekenden"] = [f.to_dict() for f in wz.findings] + [
+        quality.Finding(quality.DUPLICATE_INSZ, "insz", duplicates).to_dict()
+    ]
+    q["acties"] = [f.to_dict() for f in ac.findings] + [
+        quality.Finding(quality.ACTION_UNKNOWN_TYPE, "actietype", unknown_actions).to_dict()
+    ]
+    q["linkage"] = report
+    out_path = transfer.outbox_path(ws, STEP, peildatum, manifest.delivery_id)
+    m = transfer.manifest(
+        protocol,
+        step=STEP,
+        peildatum=peildatum,
+        delivery_id=manifest.delivery_id,
+        now=now,
+        row_count=out.height,
+        schema_hash=dataset.schema_hash(schema),
+        quality=q,
+        checkpoint=log.checkpoint(now=now),
+        pseudonym_key_id=pseudonym.key_id(key),
+        extra={"linkage": report, "sender_checkpoint": manifest.audit_checkpoint},
+    )
+    sealed = package.seal(
+        out_path,
+        dataset.to_parquet(out, "monitoring"),
+        m,
+        signing_key=ws.signing_key(),
+        recipients=recipients,
+    )
+    log.append(
+        "link.sealed",
+        {
+            "delivery_id": manifest.delivery_id,
+            "from_package": export_package.name,
+            "from_payload_sha256": manifest.payload_sha256,
+            "package": out_path.name,
+            "payload_sha256": sealed.payload_sha256,
+            **{k: v for k, v in report.items()},
+        },
+        now=now,
+    )
+    return LinkResult(out_path, manifest.delivery_id, kbi.height, matched, duplicates, report)

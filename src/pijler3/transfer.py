@@ -1,0 +1,100 @@
+"""What the four steps share: who sends each package, to whom, and its manifest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pijler3 import terms
+from pijler3.errors import ProtocolError
+from pijler3.package import Manifest
+from pijler3.protocol import Protocol
+from pijler3.workspace import Workspace
+
+
+def recipients_for(protocol: Protocol, step: str) -> list[str]:
+    """The age recipients a step's package is encrypted to, from the protocol file."""
+    to = protocol.steps[step].to
+    if to == "recipients":
+        keys = [r.age_recipient for r in protocol.recipients]
+        if not keys:
+            raise ProtocolError(
+                f"{protocol.source_path}: the protocol names no recipients with keys (art. 4).",
+                hint="Register each researcher with 'pijler3 protocol add-keys'.",
+            )
+        return keys
+    key = protocol.parties[to].age_recipient
+    if not key:
+        raise ProtocolError(
+            f"{protocol.source_path}: no public key for {protocol.parties[to].short}.",
+            hint=f"Register it with 'pijler3 protocol add-keys --from <{to} workspace>'.",
+        )
+    return [key]
+
+
+def sender_key(protocol: Protocol, step: str) -> str:
+    """The Ed25519 public key of a step's sender, from the protocol file."""
+    party = protocol.parties[protocol.steps[step].sender]
+    if not party.signing_key:
+        raise ProtocolError(
+            f"{protocol.source_path}: no signing key for {party.short}.",
+            hint=f"Register it with 'pijler3 protocol add-keys --from <{party.id} workspace>'.",
+        )
+    return party.signing_key
+
+
+def termination_notice(ws: Workspace) -> dt.date | None:
+    """The notice date of a termination recorded in this workspace, if any."""
+    path = ws.root / "termination.json"
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text("utf-8"))
+    return dt.date.fromisoformat(data["notice_date"])
+
+
+def check_in_force(ws: Workspace, protocol: Protocol, on: dt.date) -> None:
+    terms.check_in_force(protocol, on, notice_date=termination_notice(ws))
+
+
+def new_delivery_id(peildatum: dt.date) -> str:
+    return f"{peildatum:%Y%m%d}-{os.urandom(4).hex()}"
+
+
+def manifest(
+    protocol: Protocol,
+    *,
+    step: str,
+    peildatum: dt.date,
+    delivery_id: str,
+    now: dt.datetime,
+    row_count: int,
+    schema_hash: str,
+    quality: dict[str, Any],
+    checkpoint: dict[str, Any] | None,
+    pseudonym_key_id: str | None = None,
+    risk: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Manifest:
+    return Manifest(
+        protocol_id=protocol.id,
+        protocol_version=protocol.version,
+        step=step,
+        sender=protocol.steps[step].sender,
+        peildatum=peildatum.isoformat(),
+        delivery_id=delivery_id,
+        created=now.astimezone(dt.UTC).isoformat(),
+        row_count=row_count,
+        schema_hash=schema_hash,
+        pseudonym_key_id=pseudonym_key_id,
+        quality=quality,
+        risk=risk,
+        audit_checkpoint=checkpoint,
+        extra=extra or {},
+    )
+
+
+def outbox_path(ws: Workspace, step: str, peildatum: dt.date, delivery_id: str) -> Path:
+    return ws.outbox / f"{step}-{peildatum:%Y%m%d}-{delivery_id.split('-')[-1]}.p3pkg"
