@@ -179,6 +179,14 @@ def _count_records(text: str, delimiter: str, width: int, name: str) -> int:
     return count
 
 
+def _header_width(text: str, delimiter: str) -> int:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return len(next(reader))
+    except (csv.Error, StopIteration):
+        return 0
+
+
 def _read_csv(data: bytes, name: str) -> _Grid:
     utf8, text, encoding = _decode(data, name)
     if not text.strip():
@@ -198,7 +206,7 @@ def _read_csv(data: bytes, name: str) -> _Grid:
     except pl.exceptions.PolarsError:
         # Polars says only that something is wrong; the csv module finds the row.
         frame = None
-    width = frame.width if frame is not None else len(next(csv.reader([text], delimiter)))
+    width = frame.width if frame is not None else _header_width(text, delimiter)
     records = _count_records(text, delimiter, width, name)
     if frame is None or frame.height != records:
         raise ExtractError(f"{name}: cannot be read as CSV.", hint=_SAVE_AS)
