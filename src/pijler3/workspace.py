@@ -149,8 +149,9 @@ def init(
     text = protocol_path.read_text("utf-8") if protocol_path else protocol_mod.default_text()
     protocol_mod.loads(text, str(protocol_path or "the shipped protocol"))
     root.mkdir(parents=True, exist_ok=True)
-    for sub in ("outbox", "inbox"):
-        (root / sub).mkdir(exist_ok=True)
+    subdirs = {"agii": ("quarantine",), "vdab": (), "abb": ("archive", "store")}[role]
+    for sub in ("outbox", "inbox", *subdirs):
+        (root / sub).mkdir(mode=0o700, exist_ok=True)
     keys = root / "keys"
     keys.mkdir(mode=0o700, exist_ok=True)
     os.chmod(keys, 0o700)
