@@ -258,3 +258,30 @@ def write_secret(path: Path | str, data: bytes) -> None:
         # mkdir's mode is masked by the umask; set it explicitly so it is never wider.
         os.chmod(directory, 0o700)
     write_atomic(target, data, mode=0o600)
+
+
+def hmac_sha256_many(key: bytes, messages: Sequence[bytes]) -> list[bytes]:
+    """HMAC-SHA256 of many messages under one key (RFC 2104), for pseudonymising.
+
+    Equal to :func:`hmac_sha256` per message (the tests check it against it and the
+    Wycheproof vectors), but the padded key blocks are hashed once and their SHA-256
+    states copied for each message, which is about twice as fast as ``hmac.digest``
+    for short messages in CPython.
+    """
+    block = 64
+    if len(key) > block:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(block, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    out: list[bytes] = []
+    append = out.append
+    icopy = inner.copy
+    ocopy = outer.copy
+    for message in messages:
+        i = icopy()
+        i.update(message)
+        o = ocopy()
+        o.update(i.digest())
+        append(o.digest())
+    return out

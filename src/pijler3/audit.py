@@ -30,7 +30,9 @@ short, leaving a final line without its ``\\n``. The rule:
   defect is an :class:`AuditError`;
 - the next :meth:`AuditLog.append` first truncates the torn bytes and records that
   repair as an ``audit.repaired`` event (with the number of bytes removed), then
-  appends its own record. The log then verifies without the tolerance.
+  appends its own record. The log then verifies without the tolerance. (A crash
+  between the truncation and that record loses the repair record only; the log still
+  verifies, and the torn record had never been acknowledged.)
 
 Details never hold a person's value (INSZ, name, pseudonym, birth date): only counts,
 reason codes, file names, hashes, key fingerprints and identifiers of deliveries.
@@ -118,6 +120,11 @@ class VerifyResult:
     head: str  # hash of the last complete record (GENESIS for an empty log)
     torn_tail: bool  # a torn final append was found and ignored (see the module doc)
     checkpoint_size: int | None = None  # the size the checkpoint vouched for, if given
+
+    @property
+    def records(self) -> int:
+        """The number of complete records (the same as ``size``)."""
+        return self.size
 
 
 def canonical(obj: Mapping[str, Any]) -> bytes:
