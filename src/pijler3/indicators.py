@@ -143,7 +143,7 @@ def base(df: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
     return df.filter(c.is_not_null() & (c >= START) & (c <= peildatum))
 
 
-def _prepare(b: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
+def flags(b: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
     """Per-row flags of every indicator on B, plus the KM times and statuses."""
     c = pl.col("datum_inburgeringscontract")
     pd = pl.lit(peildatum)
@@ -202,24 +202,24 @@ def cohorts(peildatum: dt.date) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class _Breakdown:
+class BreakdownSpec:
     name: str
     expr: pl.Expr  # the category of each row
     categories: tuple[str, ...]  # the fixed list, before any unexpected codes
 
 
-def _breakdowns(
+def breakdown_specs(
     b: pl.DataFrame, peildatum: dt.date, names: Sequence[str] = BREAKDOWNS
-) -> list[_Breakdown]:
+) -> list[BreakdownSpec]:
     out = []
     for name in names:
         kind = _KINDS[name]
         if kind == "total":
-            out.append(_Breakdown(name, pl.lit(TOTAL), (TOTAL,)))
+            out.append(BreakdownSpec(name, pl.lit(TOTAL), (TOTAL,)))
         elif kind == "code":
             listed = codes.codelist(name).codes
             cats = listed if UNKNOWN in listed else (*listed, UNKNOWN)
-            out.append(_Breakdown(name, pl.col(name).fill_null(UNKNOWN), cats))
+            out.append(BreakdownSpec(name, pl.col(name).fill_null(UNKNOWN), cats))
         elif kind == "bool":
             expr = (
                 pl.when(pl.col(name).is_null())
@@ -228,7 +228,7 @@ def _breakdowns(
                 .then(pl.lit("true"))
                 .otherwise(pl.lit("false"))
             )
-            out.append(_Breakdown(name, expr, ("true", "false", UNKNOWN)))
+            out.append(BreakdownSpec(name, expr, ("true", "false", UNKNOWN)))
         elif kind == "nationality":
             top = top_nationalities(b)
             col = pl.col(name)
@@ -239,16 +239,16 @@ def _breakdowns(
                 .then(col)
                 .otherwise(pl.lit(OTHER))
             )
-            out.append(_Breakdown(name, expr, (*top, OTHER, UNKNOWN)))
+            out.append(BreakdownSpec(name, expr, (*top, OTHER, UNKNOWN)))
         else:
             c = pl.col("datum_inburgeringscontract")
             expr = pl.format("{}-Q{}", c.dt.year(), c.dt.quarter())
-            out.append(_Breakdown(name, expr, cohorts(peildatum)))
+            out.append(BreakdownSpec(name, expr, cohorts(peildatum)))
     return out
 
 
 def _with_categories(
-    counts: pl.DataFrame, breakdown: _Breakdown, fill: Mapping[str, int]
+    counts: pl.DataFrame, breakdown: BreakdownSpec, fill: Mapping[str, int]
 ) -> pl.DataFrame:
     """Counts per category, in the fixed category order, with absent categories as 0."""
     seen = counts["_cat"].to_list()
@@ -357,8 +357,8 @@ def compute_raw(df: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
     (see the module docstring). Rows in ``INDICATOR_IDS`` order, then ``BREAKDOWNS``
     order, then category order.
     """
-    b = _prepare(base(df, peildatum), peildatum)
-    breakdowns = _breakdowns(b, peildatum)
+    b = flags(base(df, peildatum), peildatum)
+    breakdowns = breakdown_specs(b, peildatum)
     frames: list[pl.DataFrame] = []
     not_exempt = b.filter(~pl.col("_exempt"))
     km_events = ("inschrijving", "werk")
@@ -396,11 +396,13 @@ def compute_raw(df: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
 
 
 def _km_per_category(
-    population: pl.DataFrame, bd: _Breakdown, events: Sequence[str]
+    population: pl.DataFrame, bd: BreakdownSpec, events: Sequence[str]
 ) -> dict[str, dict[str, KaplanMeier]]:
     """KM fits per event and category. Rows are split by integer category codes, sorted
     once, because comparing a million strings per category was the slow part."""
-    cats = population.select(bd.expr.alias("_cat"))["_cat"]
+    if population.height == 0:
+        return {event: {} for event in events}
+    cats = population.with_columns(bd.expr.alias("_cat"))["_cat"]
     labels = sorted(set(cats.unique().to_list()))
     index = {c: i for i, c in enumerate(labels)}
     code = cats.replace_strict(index, return_dtype=pl.Int64).to_numpy()
@@ -490,7 +492,7 @@ def _rows(
 def categories(df: pl.DataFrame, peildatum: dt.date, breakdown: str) -> tuple[str, ...]:
     """The fixed categories of a breakdown for this delivery, in table order."""
     b = base(df, peildatum)
-    (bd,) = _breakdowns(b, peildatum, (breakdown,))
+    (bd,) = breakdown_specs(b, peildatum, (breakdown,))
     return bd.categories
 
 
@@ -508,8 +510,8 @@ def km_curves(
         raise ValueError(f"unknown breakdown {breakdown!r}; choose one of {', '.join(BREAKDOWNS)}")
     if event not in EVENT_COLUMNS:
         raise ValueError(f"unknown event {event!r}; choose inschrijving or werk")
-    b = _prepare(base(df, peildatum), peildatum)
-    (bd,) = _breakdowns(b, peildatum, (breakdown,))
+    b = flags(base(df, peildatum), peildatum)
+    (bd,) = breakdown_specs(b, peildatum, (breakdown,))
     fits = _km_per_category(b.filter(~pl.col("_exempt")), bd, (event,))[event]
     extra = sorted(set(fits) - set(bd.categories))
     out: dict[str, list[CurvePoint]] = {}
@@ -539,7 +541,7 @@ def population_counts(df: pl.DataFrame, peildatum: dt.date) -> dict[str, int | d
         (c < START).sum().alias("before"),
         (c > peildatum).sum().alias("after"),
     ).row(0, named=True)
-    b = _prepare(base(df, peildatum), peildatum)
+    b = flags(base(df, peildatum), peildatum)
     not_exempt = ~pl.col("_exempt")
     sums = b.select(
         pl.col("_exempt").sum().alias("exempt"),
