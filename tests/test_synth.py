@@ -163,7 +163,7 @@ def test_single_digit_change_of_a_generated_insz_is_refused(data: st.DataObject)
     digit = data.draw(st.sampled_from([d for d in "0123456789" if d != number[pos]]))
     mutant = number[:pos] + digit + number[pos + 1 :]
     assert insz.check(number) == (number, None)
-    accepted, problem = insz.check(mutant)
+    _, problem = insz.check(mutant)
     if problem is None:
         born_2000 = 97 - int(number[:9]) % 97 != int(number[9:])
         other = int(mutant[:9]) + (0 if born_2000 else 2_000_000_000)
@@ -306,7 +306,7 @@ def test_planted_counts_match_the_pure_rules(persons: int) -> None:
 def test_messiness_of_data_md_is_all_there() -> None:
     """Mixed labels and cases, every date format, invalid dates and codes, formatted and
     invalid INSZs, duplicates and unknown action types all occur in 20,000 persons."""
-    kbi, wz, ac, planted = frames(20_000, 7)
+    kbi, _, ac, planted = frames(20_000, 7)
     values = {v for c in kbi.columns for v in kbi[c].drop_nulls().unique().to_list()}
     values |= set(ac["Actietype"].drop_nulls().unique().to_list())
     for label in ("Man", "m", "MANNELIJK", "Atlas", "RG2", "oriëntatie", "palestina"):
