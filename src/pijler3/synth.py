@@ -25,8 +25,12 @@ an extract reports, cell by cell, over every row of the file (duplicate rows inc
   These two are computed by the link step, not by the reader (an unknown action type is
   *also* a ``code_invalid`` of the reader); :meth:`Planted.reader_counts` leaves them out.
 
-``Planted.checks`` holds counts that later steps report (identifiers in free text, dates
-after the peildatum, consistency checks), counted on the cells of the file.
+``Planted.checks`` holds counts that later steps report, counted on the valid cells of
+the file (duplicate rows included, nothing linked): ``free_text_<kind>`` (the person's
+own name, a phone number, an e-mail address, an INSZ or an IBAN typed into
+``plo_reden``), ``after_peildatum:<column>``, ``contract_before_aanmelding``,
+``toeleiding_before_aanmelding``, ``outflow_before_registration`` and ``vdab_not_in_kbi``
+(VDAB rows of people absent from the KBI extract).
 
 Synthetic data only: every name, address, phone number, e-mail address, INSZ and IBAN
 is made up (e-mail domains are the reserved ``example.*`` names).
@@ -1231,44 +1235,46 @@ def _write_csv(df: pl.DataFrame, path: Path, encoding: str, delimiter: str) -> N
 def _write_xlsx(
     df: pl.DataFrame, table: _Table, order: IntArray, path: Path, rng: np.random.Generator
 ) -> None:
+    """Write one extract as XLSX: text cells, and native date cells for 70% of valid dates.
+
+    The workbook is built in memory and then written atomically; its creation date is
+    fixed so that the same arguments give the same bytes.
+    """
     import xlsxwriter
 
     buffer = io.BytesIO()
-    if True:
-        wb = xlsxwriter.Workbook(
-            buffer,
-            {
-                "constant_memory": True,
-                "strings_to_numbers": False,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-            },
-        )
-        wb.set_properties({"created": dt.datetime(2024, 1, 1), "author": "pijler3 synth"})
-        date_fmt = wb.add_format({"num_format": "dd/mm/yyyy"})
-        ws = wb.add_worksheet("Extract")
-        for c, name in enumerate(df.columns):
-            ws.write_string(0, c, name)
-        native: dict[int, list[dt.date | None]] = {}
-        for c, name in enumerate(df.columns):
-            if name in table.native_dates:
-                valid = table.native_dates[name][order]
-                pick = valid & (rng.random(df.height) < 0.7)
-                parsed = [
-                    codes.parse_date(v) if p else None
-                    for v, p in zip(df[name].to_list(), pick.tolist(), strict=True)
-                ]
-                native[c] = parsed
-        columns = [df[name].to_list() for name in df.columns]
-        for r in range(df.height):
-            for c, col in enumerate(columns):
-                if c in native and native[c][r] is not None:
-                    ws.write_datetime(r + 1, c, native[c][r], date_fmt)
-                    continue
-                value = col[r]
-                if value is not None and value != "":
-                    ws.write_string(r + 1, c, value)
-        wb.close()
+    wb = xlsxwriter.Workbook(
+        buffer,
+        {
+            "constant_memory": True,
+            # Everything is text as exported: "00" stays "00", an INSZ keeps its zeros.
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
+    wb.set_properties({"created": dt.datetime(2024, 1, 1), "author": "pijler3 synth"})
+    date_fmt = wb.add_format({"num_format": "dd/mm/yyyy"})
+    ws = wb.add_worksheet("Extract")
+    for c, name in enumerate(df.columns):
+        ws.write_string(0, c, name)
+    native: dict[int, list[dt.date | None]] = {}
+    for c, name in enumerate(df.columns):
+        if name in table.native_dates:
+            pick = table.native_dates[name][order] & (rng.random(df.height) < 0.7)
+            native[c] = [
+                codes.parse_date(v) if p else None
+                for v, p in zip(df[name].to_list(), pick.tolist(), strict=True)
+            ]
+    columns = [df[name].to_list() for name in df.columns]
+    for r in range(df.height):
+        for c, col in enumerate(columns):
+            day = native[c][r] if c in native else None
+            if day is not None:
+                ws.write_datetime(r + 1, c, day, date_fmt)
+            elif col[r]:
+                ws.write_string(r + 1, c, col[r])
+    wb.close()
     with _atomic(path) as fh:
         fh.write(buffer.getvalue())
 
