@@ -337,6 +337,11 @@ def audit_verify(ws_path: Path, checkpoint: Path | None) -> None:
         + (", checkpoint matches" if cp else "")
         + "."
     )
+    if result.torn_tail:
+        click.echo(
+            "Warning: the last line is a torn append (a crash while writing); it is not a"
+            " record and the next append removes it."
+        )
 
 
 @audit.command("checkpoint")

@@ -56,7 +56,9 @@ def _fresh(out: Path) -> None:
     (out / MARKER).write_text("A throwaway pijler3 demo; safe to delete.\n")
 
 
-def setup(out: Path, now: dt.datetime) -> dict[str, workspace.Workspace]:
+def setup(
+    out: Path, now: dt.datetime, protocol_text: str | None = None
+) -> dict[str, workspace.Workspace]:
     """Create the four workspaces and one protocol file with all their keys."""
     root = out / "workspaces"
     spaces = {
@@ -66,7 +68,7 @@ def setup(out: Path, now: dt.datetime) -> dict[str, workspace.Workspace]:
     for i, name in enumerate(RESEARCHERS, start=1):
         spaces[f"abb-{i}"] = workspace.init("abb", root / f"abb-{i}", name=name, now=now)
     proto = out / "protocol.toml"
-    write_atomic(proto, protocol_mod.default_text().encode())
+    write_atomic(proto, (protocol_text or protocol_mod.default_text()).encode())
     for ws in spaces.values():
         workspace.register_keys(proto, ws.public())
     for ws in spaces.values():

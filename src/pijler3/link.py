@@ -49,10 +49,11 @@ def age_category_expr(birth: str, on: pl.Expr) -> pl.Expr:
             | ((on.dt.month() == b.dt.month()) & (on.dt.day() < b.dt.day()))
         ).cast(pl.Int32)
     )
-    expr = pl.when(b.is_null() | on.is_null()).then(None)
+    expr: Any = pl.when(b.is_null() | on.is_null()).then(None)
     for upper, label in AGE_BANDS:
         expr = expr.when(age < upper).then(pl.lit(label))
-    return expr.otherwise(pl.lit("65+"))
+    result: pl.Expr = expr.otherwise(pl.lit("65+"))
+    return result
 
 
 def dedupe_jobseekers(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:

@@ -1,0 +1,59 @@
+"""Shared fixtures: a real chain run on synthetic extracts, reused by several tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pijler3 import demo, export, ingest, link, publish, synth, workspace
+from pijler3 import protocol as protocol_mod
+
+NOW = dt.datetime(2026, 10, 15, 9, 0, tzinfo=dt.UTC)
+PEILDATUMS = (dt.date(2026, 6, 30), dt.date(2026, 9, 30))
+
+
+def protocol_text(action: str = "warn") -> str:
+    """The shipped protocol with the risk gate's action set as asked."""
+    text = protocol_mod.default_text()
+    text, n = re.subn(r'(?m)^action = "\w+"', f'action = "{action}"', text, count=1)
+    assert n == 1
+    return text
+
+
+@dataclass
+class ChainRun:
+    root: Path
+    spaces: dict[str, workspace.Workspace]
+    extracts: dict[dt.date, synth.SynthResult]
+    exports: dict[dt.date, export.ExportResult]
+    links: dict[dt.date, link.LinkResult]
+    published: dict[dt.date, publish.PublishResult]
+    ingested: dict[dt.date, ingest.IngestResult]
+
+
+def run_chain(root: Path, persons: int = 1500) -> ChainRun:
+    spaces = demo.setup(root, NOW, protocol_text())
+    run = ChainRun(root, spaces, {}, {}, {}, {}, {})
+    for day in PEILDATUMS:
+        at = dt.datetime.combine(day + dt.timedelta(days=7), dt.time(9), tzinfo=dt.UTC)
+        ex = synth.generate(
+            root / "extracts" / day.isoformat(), persons=persons, peildatum=day, seed=7
+        )
+        run.extracts[day] = ex
+        run.exports[day] = export.export(spaces["agii"], ex.kbi, peildatum=day, now=at)
+        run.links[day] = link.link(
+            spaces["vdab"], run.exports[day].package, ex.werkzoekenden, ex.acties, now=at
+        )
+        run.published[day] = publish.publish(spaces["agii"], run.links[day].package, now=at)
+        for name in ("abb-1", "abb-2"):
+            run.ingested[day] = ingest.ingest(spaces[name], run.published[day].package, now=at)
+    return run
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> ChainRun:
+    return run_chain(tmp_path_factory.mktemp("chain"))

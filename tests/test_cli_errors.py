@@ -1,0 +1,216 @@
+"""SYSTEM.md guarantee 2: each bad input gives one line naming file/row/column, exit 1.
+
+The command runs as a real subprocess, so a traceback would show on stderr. After each
+refusal the workspace's outbox is as before: nothing half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import NOW, protocol_text
+
+from pijler3 import demo, export, synth, workspace
+
+PEILDATUM = "2026-09-30"
+
+
+@pytest.fixture(scope="module")
+def setup(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, workspace.Workspace], Path]:
+    root = tmp_path_factory.mktemp("cli")
+    spaces = demo.setup(root, NOW, protocol_text())
+    ex = synth.generate(root / "ex", persons=300, peildatum=dt.date(2026, 9, 30), seed=3)
+    return root, spaces, ex.kbi
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pijler3", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("Error: ")
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+def kbi_frame(kbi: Path) -> pl.DataFrame:
+    return pl.read_csv(kbi, separator=";", infer_schema=False)
+
+
+def export_cmd(ws: workspace.Workspace, kbi: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run(
+        "export",
+        "--ws",
+        ws.root,
+        "--kbi",
+        kbi,
+        "--peildatum",
+        PEILDATUM,
+        "--now",
+        "2026-10-07",
+        *extra,
+    )
+
+
+def outbox(ws: workspace.Workspace) -> list[str]:
+    return sorted(p.name for p in ws.outbox.iterdir())
+
+
+def test_wrong_encoding_names_the_file(setup, tmp_path: Path) -> None:
+    _, spaces, kbi = setup
+    bad = tmp_path / "kbi-utf16.csv"
+    bad.write_bytes(kbi.read_text("utf-8").encode("utf-16"))
+    before = outbox(spaces["agii"])
+    assert_one_line_error(export_cmd(spaces["agii"], bad), "kbi-utf16.csv")
+    assert outbox(spaces["agii"]) == before
+
+
+def test_wrong_delimiter_names_the_file(setup, tmp_path: Path) -> None:
+    _, spaces, kbi = setup
+    bad = tmp_path / "kbi-tab.csv"
+    bad.write_text(kbi.read_text("utf-8").replace(";", "\t"), "utf-8")
+    assert_one_line_error(export_cmd(spaces["agii"], bad), "kbi-tab.csv")
+
+
+def test_unknown_column_names_file_and_column(setup, tmp_path: Path) -> None:
+    _, spaces, kbi = setup
+    bad = tmp_path / "kbi-extra.csv"
+    kbi_frame(kbi).with_columns(pl.lit("x").alias("Godsdienst")).write_csv(bad, separator=";")
+    assert_one_line_error(export_cmd(spaces["agii"], bad), "kbi-extra.csv", "Godsdienst")
+
+
+def test_missing_column_names_file_and_column(setup, tmp_path: Path) -> None:
+    _, spaces, kbi = setup
+    bad = tmp_path / "kbi-missing.csv"
+    kbi_frame(kbi).drop("Doelgroep").write_csv(bad, separator=";")
+    assert_one_line_error(export_cmd(spaces["agii"], bad), "kbi-missing.csv", "Doelgroep")
+
+
+def test_no_valid_insz_names_the_column(setup, tmp_path: Path) -> None:
+    _, spaces, kbi = setup
+    bad = tmp_path / "kbi-insz.csv"
+    kbi_frame(kbi).with_columns(pl.lit("12345678901").alias("Rijksregisternummer")).write_csv(
+        bad, separator=";"
+    )
+    line = assert_one_line_error(
+        export_cmd(spaces["agii"], bad), "kbi-insz.csv", "Rijksregisternummer"
+    )
+    assert "12345678901" not in line
+
+
+def test_dates_that_do_not_parse_name_the_column(setup, tmp_path: Path) -> None:
+    _, spaces, kbi = setup
+    bad = tmp_path / "kbi-dates.csv"
+    kbi_frame(kbi).with_columns(pl.lit("15.03.2023").alias("Datum aanmelding")).write_csv(
+        bad, separator=";"
+    )
+    assert_one_line_error(export_cmd(spaces["agii"], bad), "kbi-dates.csv", "Datum aanmelding")
+
+
+def test_a_row_with_too_many_fields_is_named(setup, tmp_path: Path) -> None:
+    _, spaces, kbi = setup
+    lines = kbi.read_text("utf-8").splitlines(keepends=True)
+    lines[5] = lines[5].rstrip("\r\n") + ";extra\r\n"
+    bad = tmp_path / "kbi-fields.csv"
+    bad.write_text("".join(lines), "utf-8")
+    assert_one_line_error(export_cmd(spaces["agii"], bad), "kbi-fields.csv", "6")
+
+
+def test_protocol_expired_names_date_and_article(setup) -> None:
+    _, spaces, kbi = setup
+    proc = run(
+        "export",
+        "--ws",
+        spaces["agii"].root,
+        "--kbi",
+        kbi,
+        "--peildatum",
+        PEILDATUM,
+        "--now",
+        "2028-09-20",
+    )
+    assert_one_line_error(proc, "19/09/2028", "art. 5")
+
+
+@pytest.fixture(scope="module")
+def export_package(setup) -> Path:
+    _, spaces, kbi = setup
+    result = export.export(
+        spaces["agii"],
+        kbi,
+        peildatum=dt.date(2026, 9, 30),
+        now=dt.datetime(2026, 10, 7, tzinfo=dt.UTC),
+    )
+    return result.package
+
+
+def test_tampered_package_is_refused_and_nothing_written(
+    setup, export_package: Path, tmp_path: Path
+) -> None:
+    root, spaces, _ = setup
+    data = bytearray(export_package.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    bad = tmp_path / "tampered.p3pkg"
+    bad.write_bytes(bytes(data))
+    ex = root / "ex"
+    before = outbox(spaces["vdab"])
+    proc = run(
+        "link",
+        "--ws",
+        spaces["vdab"].root,
+        "--package",
+        bad,
+        "--werkzoekenden",
+        ex / "vdab_werkzoekenden.csv",
+        "--acties",
+        ex / "vdab_acties.csv",
+        "--now",
+        "2026-10-08",
+    )
+    assert_one_line_error(proc, "tampered.p3pkg")
+    assert outbox(spaces["vdab"]) == before
+
+
+def test_a_key_that_is_not_a_recipient_is_refused(setup, export_package: Path) -> None:
+    root, spaces, _ = setup
+    # AgII's export is for VDAB only: an ABB researcher's key cannot open it, and the
+    # error says so without telling which check failed.
+    stranger = workspace.init("vdab", root / "stranger", now=NOW)
+    stranger.protocol_path.write_bytes(spaces["vdab"].protocol_path.read_bytes())
+    ex = root / "ex"
+    proc = run(
+        "link",
+        "--ws",
+        stranger.root,
+        "--package",
+        export_package,
+        "--werkzoekenden",
+        ex / "vdab_werkzoekenden.csv",
+        "--acties",
+        ex / "vdab_acties.csv",
+        "--now",
+        "2026-10-08",
+    )
+    assert_one_line_error(proc, export_package.name)
+    assert outbox(stranger) == []
+
+
+def test_a_missing_workspace_is_a_clear_error(tmp_path: Path) -> None:
+    assert_one_line_error(run("audit", "verify", "--ws", tmp_path / "nowhere"), "workspace")
