@@ -1,0 +1,142 @@
+"""The governance commands through click's CliRunner on real workspaces."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from test_retention import NOW0, World, deliver, make_world, pseudonyms
+
+from pijler3 import _crypto, cli_governance, package
+from pijler3.cli import cli, main
+from pijler3.errors import UserError
+
+if "purge" not in cli.commands:
+    cli_governance.register(cli)
+
+
+@pytest.fixture()
+def world(tmp_path: Path) -> World:
+    return make_world(tmp_path)
+
+
+def run(*args: str | Path) -> click.testing.Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=True)
+
+
+def test_register_adds_the_commands_to_the_main_group() -> None:
+    protocol = cli.commands["protocol"]
+    assert isinstance(protocol, click.Group)
+    assert {"terminate", "render"} <= set(protocol.commands)
+    assert {"purge", "disclosure", "share", "breach", "status"} <= set(cli.commands)
+
+
+def test_terminate_then_status_reports_the_termination(world: World) -> None:
+    r = run("protocol", "terminate", "--ws", world.abb.root, "--notice-date", "2025-01-31",
+            "--now", "2025-02-01")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "effective 28/02/2025 (art. 12)" in r.output
+    s = run("status", "--ws", world.abb.root, "--now", "2025-03-01", "--json")
+    data = json.loads(s.output)
+    assert not data["protocol"]["in_force"]
+    assert data["protocol"]["termination"]["effective"] == "2025-02-28"
+
+
+def test_render_writes_markdown_and_html(world: World, tmp_path: Path) -> None:
+    r = run("protocol", "render", "--ws", world.abb.root, "-o", tmp_path / "pub")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "pub" / "protocol.md").exists()
+    assert '<html lang="nl">' in (tmp_path / "pub" / "protocol.html").read_text()
+
+
+def test_purge_dry_run_then_purge_on_the_expiry_day(world: World) -> None:
+    d = deliver(world, dt.date(2024, 2, 29), pseudonyms("a"), NOW0)
+    r = run("purge", "--ws", world.abb.root, "--now", "2029-02-28")
+    assert r.output == "Nothing to purge on 28/02/2029.\n"
+    r = run("purge", "--ws", world.abb.root, "--dry-run", "--now", "2029-03-01")
+    assert r.output.startswith("Would purge 1 delivery(ies), 6 rows, on 01/03/2029:")
+    r = run("purge", "--ws", world.abb.root, "--now", "2029-03-01")
+    assert r.exit_code == 0, r.output
+    assert f"  {d.delivery_id}  peildatum 29/02/2024  expired 01/03/2029  6 rows" in r.output
+    assert "For AgII's DPO:" in r.output
+
+
+def test_disclosure_round_trip_and_share(world: World, tmp_path: Path) -> None:
+    """notify (ABB) -> acknowledge (AgII) -> record-ack (ABB) -> share to one key."""
+    deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), dt.datetime(2025, 2, 1, tzinfo=dt.UTC))
+    now = ("--now", "2025-02-02")
+    identity, key = _crypto.new_identity()
+    out = tmp_path / "share.p3pkg"
+    r = run("share", "--ws", world.abb.root, "--notification-id", "N-1", "--recipient-key", key,
+            "-o", out, *now)  # fmt: skip
+    assert r.exit_code == 1 and isinstance(r.exception, UserError)
+    assert "art. 4" in str(r.exception)
+    r = run("disclosure", "notify", "--ws", world.abb.root, "--recipient", "Universiteit X",
+            "--purpose", "Analyse", "--fields", "regio,geslacht", *now)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    notification = Path(r.output.split("Send this file to AgII: ")[1].strip())
+    nid = notification.name.split(".")[0]
+    r = run("disclosure", "acknowledge", "--ws", world.agii.root, "--notification",
+            notification, *now)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    ack = Path(r.output.split("Send this acknowledgement back: ")[1].strip())
+    r = run("disclosure", "record-ack", "--ws", world.abb.root, "--ack", ack, *now)
+    assert r.exit_code == 0, r.output
+    r = run("share", "--ws", world.abb.root, "--notification-id", nid, "--recipient-key", key,
+            "-o", out, *now)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    manifest, _ = package.open_package(
+        out, identity=identity, sender_key=world.abb.public().signing_key, expected_step="share"
+    )
+    assert manifest.extra["fields"] == ["geslacht", "regio"]
+
+
+def test_breach_report_list_and_close(world: World) -> None:
+    r = run("breach", "report", "--ws", world.abb.root, "--discovered", "2025-03-03T14:30",
+            "--description", "Laptop gestolen", "--affects-other-party",
+            "--now", "2025-03-03T16:00")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "by 06/03/2025 14:30 UTC" in r.output
+    r = run("breach", "list", "--ws", world.abb.root, "--now", "2025-03-06T14:30")
+    assert "B-20250303-001  open " in r.output
+    r = run("breach", "list", "--ws", world.abb.root, "--now", "2025-03-06T14:31")
+    assert "B-20250303-001  OVERDUE " in r.output
+    r = run("breach", "notify-authority", "--ws", world.abb.root, "B-20250303-001",
+            "--now", "2025-03-06T15:00")  # fmt: skip
+    assert "AFTER the 72 hours" in r.output
+    r = run("breach", "close", "--ws", world.abb.root, "B-20250303-001", "--resolution",
+            "Sleutels ingetrokken", "--now", "2025-03-07")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    data = json.loads(run("breach", "list", "--ws", world.abb.root, "--json").output)
+    assert data[0]["closed_at"] is not None and not data[0]["overdue"]
+
+
+def test_status_table_shows_deliveries(world: World) -> None:
+    d = deliver(world, dt.date(2024, 2, 29), pseudonyms("a"), NOW0)
+    r = run("status", "--ws", world.abb.root, "--now", "2024-06-01")
+    assert r.exit_code == 0, r.output
+    assert f"  {d.delivery_id}  29/02/2024  6     01/03/2029  kept" in r.output
+    assert "OK" in r.output
+
+
+def test_main_prints_a_one_line_error_and_exits_1(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through the real entry point: a refused share is 'Error: …', no traceback."""
+    _, key = _crypto.new_identity()
+    monkeypatch.setattr(
+        sys, "argv", ["pijler3", "share", "--ws", str(world.abb.root), "--notification-id",
+                      "N-1", "--recipient-key", key, "-o", str(world.root / "x.p3pkg"),
+                      "--now", "2025-02-02"],
+    )  # fmt: skip
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: microdata may leave ABB only after a notification to AgII")
+    assert "Traceback" not in err

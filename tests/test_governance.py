@@ -1,0 +1,274 @@
+"""Governance: termination (art. 12), onward disclosure and share (art. 4), breaches (art. 9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from test_retention import World, deliver, make_world, pseudonyms
+
+from pijler3 import _crypto, audit, dataset, governance, package, transfer
+from pijler3.errors import PackageError, ProtocolError, UserError
+
+
+@pytest.fixture()
+def world(tmp_path: Path) -> World:
+    return make_world(tmp_path)
+
+
+def at(day: dt.date, hour: int = 10) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), dt.UTC)
+
+
+# -- termination -----------------------------------------------------------------------------
+
+
+def test_termination_takes_effect_one_month_after_notice(world: World) -> None:
+    """Notice on 31/01/2025: the steps still work on 27/02/2025 and refuse from
+    28/02/2025 (one month later, clamped), naming the date and art. 12."""
+    notice = dt.date(2025, 1, 31)
+    t = governance.terminate(world.agii, notice_date=notice, now=at(dt.date(2025, 2, 3)))
+    assert dt.date(2025, 2, 28) == t.effective
+    assert notice == transfer.termination_notice(world.agii)
+    protocol = world.agii.protocol()
+    transfer.check_in_force(world.agii, protocol, dt.date(2025, 2, 27))
+    with pytest.raises(ProtocolError, match=r"effective 28/02/2025 \(art\. 12\)"):
+        transfer.check_in_force(world.agii, protocol, dt.date(2025, 2, 28))
+
+
+def test_after_termination_ingest_refuses_a_package(world: World) -> None:
+    """A delivery is accepted the day before the termination takes effect, and refused
+    on the day itself."""
+    governance.terminate(world.abb, notice_date=dt.date(2025, 5, 15), now=at(dt.date(2025, 5, 15)))
+    deliver(world, dt.date(2025, 6, 13), pseudonyms("a"), at(dt.date(2025, 6, 14)))
+    with pytest.raises(ProtocolError, match=r"effective 15/06/2025 \(art\. 12\)"):
+        deliver(world, dt.date(2025, 6, 14), pseudonyms("b"), at(dt.date(2025, 6, 15)))
+
+
+def test_termination_is_signed_audited_and_cannot_be_replaced(world: World) -> None:
+    """The record verifies; the audit log has it; another notice date is refused; an
+    edited notice date is detected."""
+    now = at(dt.date(2025, 1, 31))
+    governance.terminate(world.abb, notice_date=dt.date(2025, 1, 31), now=now)
+    assert governance.termination(world.abb) is not None
+    events = [json.loads(x)["event"] for x in world.abb.audit_path.read_text().splitlines()]
+    assert events[-1] == "protocol.terminated"
+    with pytest.raises(UserError, match="recorded already"):
+        governance.terminate(world.abb, notice_date=dt.date(2025, 1, 30), now=now)
+    path = governance.termination_path(world.abb)
+    doc = json.loads(path.read_text())
+    doc["notice_date"] = "2026-01-31"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(UserError, match="changed after signing"):
+        governance.termination(world.abb)
+
+
+def test_termination_refuses_a_notice_in_the_future_or_outside_the_term(world: World) -> None:
+    now = at(dt.date(2025, 1, 31))
+    with pytest.raises(UserError, match="after today"):
+        governance.terminate(world.abb, notice_date=dt.date(2025, 2, 1), now=now)
+    with pytest.raises(UserError, match="outside the protocol's term"):
+        governance.terminate(world.abb, notice_date=dt.date(2023, 1, 1), now=now)
+
+
+# -- onward disclosure and share ------------------------------------------------------------
+
+
+def notified_and_acknowledged(world: World, now: dt.datetime) -> governance.Notification:
+    n = governance.notify(
+        world.abb,
+        recipient="Universiteit X, onderzoeksgroep Y",
+        purpose="Verdiepende analyse van de toeleiding naar werk",
+        fields=["geslacht", "pseudoniem", "regio"],
+        now=now,
+    )
+    ack = governance.acknowledge(world.agii, n.path, now=now)
+    return governance.record_ack(world.abb, ack, now=now)
+
+
+def test_share_without_a_recorded_acknowledgement_is_refused_naming_art_4(world: World) -> None:
+    """No notification, or a notification AgII has not acknowledged: no package."""
+    deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
+    _, key = _crypto.new_identity()
+    out = world.root / "share.p3pkg"
+    now = at(dt.date(2025, 2, 2))
+    with pytest.raises(UserError, match=r"art\. 4"):
+        governance.share(world.abb, notification_id="N-x", recipient_key=key, out=out, now=now)
+    n = governance.notify(
+        world.abb, recipient="Universiteit X", purpose="Analyse", fields=["regio"], now=now
+    )
+    with pytest.raises(UserError, match=r"no recorded acknowledgement from AgII.*art\. 4"):
+        governance.share(world.abb, notification_id=n.id, recipient_key=key, out=out, now=now)
+    assert not out.exists()
+
+
+def test_share_after_acknowledgement_opens_for_the_recipient_only_with_notified_fields(
+    world: World,
+) -> None:
+    """The recipient's identity opens the package and finds exactly the notified fields;
+    a researcher's identity (a protocol recipient) cannot open it."""
+    r = deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
+    now = at(dt.date(2025, 2, 2))
+    n = notified_and_acknowledged(world, now)
+    identity, key = _crypto.new_identity()
+    out = world.root / "share.p3pkg"
+    result = governance.share(world.abb, notification_id=n.id, recipient_key=key, out=out, now=now)
+    assert r.delivery_id == result.delivery_id
+    manifest, payload = package.open_package(
+        out,
+        identity=identity,
+        sender_key=world.abb.public().signing_key,
+        expected_step="share",
+    )
+    frame = dataset.from_parquet(payload, "share")
+    assert frame.columns == ["pseudoniem", "geslacht", "regio"]
+    assert frame.height == 6
+    assert n.id == manifest.extra["notification_id"]
+    for researcher in (world.abb, world.abb2):
+        with pytest.raises(PackageError):
+            package.open_package(
+                out,
+                identity=researcher.identity(),
+                sender_key=world.abb.public().signing_key,
+                expected_step="share",
+            )
+    events = [json.loads(x)["event"] for x in world.abb.audit_path.read_text().splitlines()]
+    assert events[-1] == "share.sealed"
+
+
+def test_acknowledge_refuses_a_notification_not_signed_by_a_named_researcher(
+    world: World,
+) -> None:
+    """A notification changed after signing, or signed by a key outside the protocol,
+    is refused by AgII."""
+    now = at(dt.date(2025, 2, 2))
+    n = governance.notify(
+        world.abb, recipient="Universiteit X", purpose="Analyse", fields=["regio"], now=now
+    )
+    doc = json.loads(n.path.read_text())
+    doc["body"]["fields"] = ["regio", "ocmw_leefloon"]
+    forged = world.root / "forged.json"
+    forged.write_text(json.dumps(doc))
+    with pytest.raises(UserError, match="does not verify"):
+        governance.acknowledge(world.agii, forged, now=now)
+    outsider, _ = _crypto.new_signing_key()
+    stranger = governance.sign_document(json.loads(n.path.read_text())["body"], outsider)
+    forged.write_text(json.dumps(stranger))
+    with pytest.raises(UserError, match="does not name"):
+        governance.acknowledge(world.agii, forged, now=now)
+
+
+def test_record_ack_refuses_an_acknowledgement_not_signed_by_agii(world: World) -> None:
+    now = at(dt.date(2025, 2, 2))
+    n = governance.notify(
+        world.abb, recipient="Universiteit X", purpose="Analyse", fields=["regio"], now=now
+    )
+    ack = governance.acknowledge(world.agii, n.path, now=now)
+    body = json.loads(ack.read_text())["body"]
+    fake = world.root / "fake-ack.json"
+    fake.write_text(json.dumps(governance.sign_document(body, world.vdab.signing_key())))
+    with pytest.raises(UserError, match="does not name"):
+        governance.record_ack(world.abb, fake, now=now)
+
+
+def test_notify_refuses_fields_outside_art_3_and_personal_data_in_text(world: World) -> None:
+    now = at(dt.date(2025, 2, 2))
+    with pytest.raises(UserError, match=r"'insz' is not a field of the protocol \(art\. 3\)"):
+        governance.notify(world.abb, recipient="X", purpose="Y", fields=["insz"], now=now)
+    with pytest.raises(UserError, match="shaped like an email"):
+        governance.notify(
+            world.abb, recipient="jan@example.org", purpose="Y", fields=["regio"], now=now
+        )
+
+
+def test_share_refuses_a_key_other_than_the_notified_one(world: World) -> None:
+    deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
+    now = at(dt.date(2025, 2, 2))
+    _, pinned = _crypto.new_identity()
+    _, other = _crypto.new_identity()
+    n = governance.notify(
+        world.abb,
+        recipient="Universiteit X",
+        purpose="Analyse",
+        fields=["regio"],
+        recipient_key=pinned,
+        now=now,
+    )
+    governance.record_ack(world.abb, governance.acknowledge(world.agii, n.path, now=now), now=now)
+    with pytest.raises(UserError, match="not the key notified"):
+        governance.share(
+            world.abb, notification_id=n.id, recipient_key=other, out=world.root / "s", now=now
+        )
+
+
+# -- breaches --------------------------------------------------------------------------------
+
+
+def test_breach_deadline_is_72_hours_and_overdue_only_after_the_72nd_hour(world: World) -> None:
+    """At discovered + 72 h the notification is still in time; a second later it is late."""
+    discovered = dt.datetime(2025, 3, 3, 14, 30, tzinfo=dt.UTC)
+    b = governance.report_breach(
+        world.abb,
+        discovered=discovered,
+        description="Laptop met werkkopie gestolen",
+        affects_other_party=True,
+        now=discovered + dt.timedelta(hours=1),
+    )
+    assert dt.datetime(2025, 3, 6, 14, 30, tzinfo=dt.UTC) == b.authority_deadline
+    assert not b.overdue(discovered + dt.timedelta(hours=71, minutes=59))
+    assert not b.overdue(discovered + dt.timedelta(hours=72))
+    assert b.overdue(discovered + dt.timedelta(hours=72, seconds=1))
+    done = governance.record_notification(
+        world.abb, b.id, target="authority", at=discovered + dt.timedelta(hours=80),
+        now=discovered + dt.timedelta(hours=80),
+    )  # fmt: skip
+    assert not done.overdue(discovered + dt.timedelta(hours=100))
+
+
+def test_breach_report_drafts_a_dutch_notification_to_the_other_partys_dpo(
+    world: World,
+) -> None:
+    """ABB's breach goes to AgII's DPO, AgII's to ABB's, VDAB's to AgII's."""
+    now = at(dt.date(2025, 3, 3))
+    expected = {
+        world.abb: "privacy@integratie-inburgering.be",
+        world.agii: "yves.andriessen@vlaanderen.be",
+        world.vdab: "privacy@integratie-inburgering.be",
+    }
+    for ws, email in expected.items():
+        b = governance.report_breach(
+            ws, discovered=now, description="Verkeerd gedeelde map", affects_other_party=True,
+            now=now,
+        )  # fmt: skip
+        assert b.draft is not None
+        text = (ws.root / b.draft).read_text("utf-8")
+        assert f"E-mail: {email}" in text
+        assert "artikel 9 van het protocol" in text
+        assert "06/03/2025 10:00 UTC" in text
+        audit.verify(ws.audit_path)
+
+
+def test_breach_register_refuses_personal_data_and_closing_without_authority_decision(
+    world: World,
+) -> None:
+    now = at(dt.date(2025, 3, 3))
+    with pytest.raises(UserError, match="shaped like an insz"):
+        governance.report_breach(
+            world.abb, discovered=now, description="Betreft 85.07.30-033.28",
+            affects_other_party=False, now=now,
+        )  # fmt: skip
+    b = governance.report_breach(
+        world.abb, discovered=now, description="Mail naar verkeerde collega",
+        affects_other_party=False, now=now,
+    )  # fmt: skip
+    with pytest.raises(UserError, match=r"AVG art\. 33"):
+        governance.close_breach(world.abb, b.id, resolution="Mail gewist", now=now)
+    closed = governance.close_breach(
+        world.abb, b.id, resolution="Mail gewist", now=now,
+        authority_not_required="Versleutelde bijlage, geen risico",
+    )  # fmt: skip
+    assert not closed.is_open
+    assert [closed] == governance.breaches(world.abb)
+    assert "Versleutelde" not in world.abb.audit_path.read_text()

@@ -1,0 +1,62 @@
+"""Status: term, deliveries and expiry, breaches, pending notifications, audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from test_retention import NOW0, World, deliver, make_world, pseudonyms
+
+from pijler3 import governance, status
+
+
+@pytest.fixture()
+def world(tmp_path: Path) -> World:
+    return make_world(tmp_path)
+
+
+def test_fresh_workspace_is_in_force_until_the_term_end_with_nothing_held(world: World) -> None:
+    s = status.status(world.abb, now=NOW0)
+    assert s.in_force and dt.date(2028, 9, 19) == s.last_day
+    assert s.deliveries == () and s.breaches == () and s.audit_ok and not s.problems
+    assert not world.abb.store_path.exists()  # status reads only
+    assert "IN FORCE: packages may be produced and accepted until 19/09/2028" in status.render(s)
+
+
+def test_status_flags_expired_deliveries_overdue_breaches_pending_notifications(
+    world: World,
+) -> None:
+    r = deliver(world, dt.date(2024, 2, 29), pseudonyms("a"), NOW0)
+    governance.notify(world.abb, recipient="Univ X", purpose="Analyse", fields=["regio"], now=NOW0)
+    governance.report_breach(
+        world.abb, discovered=NOW0, description="Verloren usb-stick", affects_other_party=True,
+        now=NOW0,
+    )  # fmt: skip
+    day_before = dt.datetime(2029, 2, 28, 12, tzinfo=dt.UTC)
+    s = status.status(world.abb, now=day_before)
+    assert [d.expired for d in s.deliveries] == [False]
+    assert not s.in_force  # the term ended on 19/09/2028
+    s2 = status.status(world.abb, now=day_before + dt.timedelta(days=1))
+    assert [d.expired for d in s2.deliveries] == [True]
+    data = s2.to_dict()
+    assert r.delivery_id == data["deliveries"][0]["delivery_id"]
+    assert [b["overdue"] for b in data["breaches"]] == [True]
+    assert len(data["pending_notifications"]) == 1
+    text = status.render(s2)
+    assert "EXPIRED: purge" in text and "OVERDUE" in text and "awaiting AgII: 1" in text
+
+
+def test_status_shows_termination_and_a_broken_audit_log(world: World) -> None:
+    now = dt.datetime(2025, 1, 31, tzinfo=dt.UTC)
+    governance.terminate(world.abb, notice_date=now.date(), now=now)
+    s = status.status(world.abb, now=now)
+    assert s.in_force and dt.date(2025, 2, 27) == s.last_day
+    assert "effective 28/02/2025" in status.render(s)
+    later = status.status(world.abb, now=now + dt.timedelta(days=28))
+    assert not later.in_force and "art. 12" in (later.in_force_problem or "")
+    lines = world.abb.audit_path.read_text().splitlines(keepends=True)
+    world.abb.audit_path.write_text("".join(lines[:-2] + lines[-1:]))
+    broken = status.status(world.abb, now=now)
+    assert not broken.audit_ok
+    assert "Audit log: DOES NOT VERIFY" in status.render(broken)
