@@ -439,3 +439,95 @@ def test_planted_json_is_written_next_to_the_extracts(tmp_path: Path) -> None:
     for key, planted in r.planted.items():
         assert meta["extracts"][key]["counts"] == planted.counts
         assert json.loads(planted.to_json())["counts"] == planted.counts
+
+
+# --------------------------------------------------------------------------- snapshots
+
+END = dt.date(2026, 9, 30)
+SNAPS = (dt.date(2026, 3, 31), dt.date(2026, 6, 30))
+
+
+@cache
+def snapshot(peildatum: dt.date, persons: int = 3000, seed: int = 21) -> tuple:
+    return synth.generate_frames(
+        persons=persons, peildatum=peildatum, seed=seed, population_end=END
+    )
+
+
+def _people(kbi: pl.DataFrame) -> dict[str, tuple[object, object]]:
+    """Valid normalised INSZ -> (parsed birth date, nationality code) of a KBI extract."""
+    out: dict[str, tuple[object, object]] = {}
+    birth = kbi[header(kbi, "Geboortedatum")].to_list()
+    nat = kbi["Oudste nationaliteit"].to_list()
+    for raw, b, n in zip(kbi["Rijksregisternummer"].to_list(), birth, nat, strict=True):
+        number = insz.normalise(raw)
+        if number is not None:
+            out[number] = (
+                None if b is None else codes.parse_date(b.strip()),
+                None if n is None else codes.match_code("nationaliteit", n),
+            )
+    return out
+
+
+def test_snapshots_of_one_population_keep_everyone_with_the_same_attributes() -> None:
+    """With the same seed and population_end, every person of an earlier snapshot is in
+    the later one with the same birth date and nationality, and the later one is larger."""
+    early, later = (_people(snapshot(p)[0]) for p in SNAPS)
+    last = _people(snapshot(END)[0])
+    assert len(early) < len(later) < len(last)
+    assert set(early) <= set(later) <= set(last)
+    for number, attributes in early.items():
+        assert later[number] == attributes
+    assert len(early) > 2000
+
+
+def test_snapshot_at_population_end_is_the_plain_run() -> None:
+    """The snapshot at population_end holds all `persons` people and equals a run without
+    population_end, row for row and count for count."""
+    kbi, wz, ac, planted = snapshot(END)
+    plain = synth.generate_frames(persons=3000, peildatum=END, seed=21)
+    assert kbi.height == 3000
+    for got, want in zip((kbi, wz, ac), plain[:3], strict=True):
+        assert got.equals(want)
+    assert planted == plain[3]
+
+
+def test_snapshot_holds_no_vdab_event_after_its_peildatum_except_planted_ones() -> None:
+    """Registration, outflow and action dates after the snapshot's peildatum occur only as
+    the planted 'after peildatum' errors (a few, counted exactly); the later snapshot does
+    hold events between the two peildatums."""
+    early, later = SNAPS
+    _, wz, ac, planted = snapshot(early)
+    columns = {
+        ("werkzoekenden", "Datum eerste inschrijving"): "vdab_datum_eerste_inschrijving",
+        ("werkzoekenden", "Datum recentste inschrijving"): "vdab_datum_recentste_inschrijving",
+        ("werkzoekenden", "Datum uitstroom werk"): "datum_uitstroom_werk",
+        ("acties", "Startdatum"): "startdatum",
+    }
+    for (key, label), column in columns.items():
+        df = wz if key == "werkzoekenden" else ac
+        days = [codes.parse_date(v.strip()) for v in df[label].drop_nulls().to_list()]
+        late = sum(1 for d in days if d is not None and d > early)
+        assert late == planted[key].checks.get(f"after_peildatum:{column}", 0), column
+        assert late <= 0.01 * df.height, column
+    _, wz2, _, _ = snapshot(later)
+    days2 = [codes.parse_date(v.strip()) for v in wz2["Datum eerste inschrijving"].drop_nulls()]
+    assert sum(1 for d in days2 if d is not None and early + dt.timedelta(30) < d <= later) > 50
+
+
+@pytest.mark.parametrize("peildatum", [*SNAPS, END])
+def test_snapshot_planted_counts_match_the_pure_rules(peildatum: dt.date) -> None:
+    """In a snapshot too, every planted count equals what codes/insz find cell by cell."""
+    proto = protocol.load()
+    dfs = snapshot(peildatum)
+    for df, key in zip(dfs[:3], ("kbi", "werkzoekenden", "acties"), strict=True):
+        assert dict(_recount(df, proto.extracts[key])) == dfs[3][key].reader_counts(), key
+        assert dfs[3][key].rows == df.height
+
+
+def test_population_end_before_the_peildatum_is_refused(tmp_path: Path) -> None:
+    """A population that ends before the snapshot's peildatum is a user error."""
+    with pytest.raises(synth.SynthError):
+        synth.generate(
+            tmp_path, persons=5, peildatum=END, seed=1, population_end=dt.date(2026, 6, 30)
+        )

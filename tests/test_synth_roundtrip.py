@@ -59,6 +59,31 @@ def test_reader_reports_exactly_the_planted_messiness(
         assert _reported(path, proto.extracts[key]) == r.planted[key].reader_counts(), key
 
 
+@pytest.mark.parametrize(
+    ("fmt", "peildatum"),
+    [("csv", dt.date(2026, 3, 31)), ("xlsx", dt.date(2026, 6, 30)), ("csv", dt.date(2026, 9, 30))],
+)
+def test_reader_reports_exactly_the_planted_messiness_of_a_snapshot(
+    tmp_path: Path, fmt: str, peildatum: dt.date
+) -> None:
+    """A snapshot of a population that grows until population_end: the reader's findings
+    equal the counts planted in the rows written, and nothing else."""
+    proto = protocol.load()
+    r = synth.generate(
+        tmp_path,
+        persons=1500,
+        peildatum=peildatum,
+        seed=8,
+        fmt=fmt,  # type: ignore[arg-type]
+        population_end=dt.date(2026, 9, 30),
+    )
+    paths = {"kbi": r.kbi, "werkzoekenden": r.werkzoekenden, "acties": r.acties}
+    for key, path in paths.items():
+        result = read_extract(path, proto.extracts[key])
+        assert result.table.height == r.planted[key].rows, key
+        assert _reported(path, proto.extracts[key]) == r.planted[key].reader_counts(), key
+
+
 def test_reader_keeps_every_row_and_the_direct_identifiers_apart(tmp_path: Path) -> None:
     """Every generated row comes back as a row, and the KBI identifiers are recognised."""
     proto = protocol.load()

@@ -8,6 +8,10 @@ reader's findings with it.
 Everything is drawn from one ``numpy.random.Generator(PCG64(seed))`` in a fixed order and
 written without timestamps, so the same arguments give byte-identical files.
 
+With ``population_end``, a delivery is a snapshot at its peildatum of one population drawn
+for ``population_end``: deliveries with the same seed and ``population_end`` hold the same
+people (and the same messy cells per person), each with what is known at its peildatum.
+
 Planted counts use the reason codes of :mod:`pijler3.quality`, keyed ``reason:column`` or
 ``reason:column:label`` (column = canonical column name), and count what the reader of
 an extract reports, cell by cell, over every row of the file (duplicate rows included):
@@ -46,7 +50,6 @@ import json
 import os
 import tempfile
 import tomllib
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -61,7 +64,6 @@ from pijler3 import codes, quality
 from pijler3 import protocol as protocol_mod
 from pijler3.atomic import fsync_dir
 from pijler3.errors import UserError
-from pijler3.insz import check
 from pijler3.protocol import Protocol
 
 FORMAT = "pijler3-synth-planted/1"
@@ -412,16 +414,25 @@ class _Table:
         self.peildatum = peildatum
         self.columns: dict[str, pl.Series] = {}
         self.native_dates: dict[str, BoolArray] = {}  # cells an XLSX may write as dates
-        self.counts: Counter[str] = Counter()
-        self.checks: Counter[str] = Counter()
+        # What is planted is kept per row, so that the counts of a snapshot (a subset of
+        # the rows) are computed from the rows actually written.
+        self.counts: dict[str, IntArray] = {}
+        self.checks: dict[str, IntArray] = {}
+        self.always: set[str] = set()  # keys reported even when their count is zero
+
+    def count(self, key: str, rows: BoolArray) -> None:
+        """Record planted cells (one per true row) under a count key."""
+        self.counts[key] = self.counts.get(key, np.zeros(self.rows, np.int64)) + rows
+
+    def check(self, key: str, rows: BoolArray) -> None:
+        """Record rows that a later step reports under a check key."""
+        self.checks[key] = self.checks.get(key, np.zeros(self.rows, np.int64)) + rows
 
     def mask(self, share: float) -> BoolArray:
         return self.rng.random(self.rows) < share
 
     def _missing(self, column: str, empty: BoolArray) -> None:
-        n = int(empty.sum())
-        if n:
-            self.counts[f"{quality.MISSING}:{column}"] += n
+        self.count(f"{quality.MISSING}:{column}", empty)
 
     @staticmethod
     def _keep_one_valid(empty: BoolArray, invalid: BoolArray) -> None:
@@ -468,9 +479,9 @@ class _Table:
         self.columns[header] = series
         self._missing(column, blank)
         if bad.any():
-            for i, k in zip(*np.unique(wrong[bad], return_counts=True), strict=True):
+            for i in np.unique(wrong[bad]):
                 label = vocab.labels[int(i)].strip()
-                self.counts[f"{quality.CODE_INVALID}:{column}:{label}"] += int(k)
+                self.count(f"{quality.CODE_INVALID}:{column}:{label}", bad & (wrong == i))
         return ~blank & ~bad
 
     def boolean(self, header: str, column: str, value: BoolArray) -> None:
@@ -488,8 +499,7 @@ class _Table:
         vocab = [*_TRUE_LABELS, *_FALSE_LABELS, *_BOOL_INVALID, None]
         self.columns[header] = pl.Series(header, vocab, dtype=pl.String).gather(index)
         self._missing(column, blank)
-        if bad.any():
-            self.counts[f"{quality.BOOL_INVALID}:{column}"] += int(bad.sum())
+        self.count(f"{quality.BOOL_INVALID}:{column}", bad)
 
     def date(
         self,
@@ -524,11 +534,8 @@ class _Table:
         valid = ~blank & ~bad
         self.native_dates[header] = valid
         self._missing(column, blank)
-        if bad.any():
-            self.counts[f"{quality.DATE_INVALID}:{column}"] += int(bad.sum())
-        late = int((valid & (days > self.peildatum)).sum())
-        if late:
-            self.checks[f"after_peildatum:{column}"] += late
+        self.count(f"{quality.DATE_INVALID}:{column}", bad)
+        self.check(f"after_peildatum:{column}", valid & (days > self.peildatum))
         return valid
 
     def insz(self, header: str, column: str, number: IntArray, allow_problems: bool = True) -> None:
@@ -603,8 +610,7 @@ class _Table:
             quality.INSZ_BIS: valid & (month >= 20),
         }
         for reason, m in reasons.items():
-            if m.any():
-                self.counts[f"{reason}:{column}"] += int(m.sum())
+            self.count(f"{reason}:{column}", m)
         self.valid_insz = valid
         self.insz_style = style
 
@@ -619,10 +625,14 @@ class _Table:
         df = pl.DataFrame(list(self.columns.values()))
         return df[order]
 
-    def planted(self) -> Planted:
-        return Planted(
-            dict(sorted(self.counts.items())), dict(sorted(self.checks.items())), self.rows
-        )
+    def planted(self, keep: BoolArray) -> Planted:
+        """What is planted in the rows that are written (``keep``)."""
+
+        def tally(marks: dict[str, IntArray]) -> dict[str, int]:
+            out = {k: int(v[keep].sum()) for k, v in sorted(marks.items())}
+            return {k: v for k, v in out.items() if v or k in self.always}
+
+        return Planted(tally(self.counts), tally(self.checks), int(keep.sum()))
 
 
 # --------------------------------------------------------------------------- people
@@ -735,16 +745,37 @@ class _Frames:
     planted: dict[str, Planted]
 
 
-def _generate(persons: int, peildatum: dt.date, seed: int, proto: Protocol) -> _Frames:
+def _generate(
+    persons: int,
+    peildatum: dt.date,
+    seed: int,
+    proto: Protocol,
+    population_end: dt.date | None = None,
+) -> _Frames:
+    """Draw the population of ``population_end`` and write its snapshot at ``peildatum``.
+
+    People, their attributes, their true event dates and every messy cell are drawn as
+    for a delivery at ``population_end`` (the same random draws in the same order), for
+    every row of that delivery. The snapshot then shows what is known at ``peildatum``:
+    dates after it are left out (except the few planted late ones, placed just after
+    ``peildatum``), and only the rows of people and events known by then are written. So
+    the same seed and ``population_end`` give the same people in every snapshot, and
+    without ``population_end`` (or with it equal to ``peildatum``) every row is written
+    exactly as before.
+    """
     if persons < 1:
         raise SynthError("--persons must be at least 1.")
     if peildatum <= CONTRACT_START:
         raise SynthError(
             f"--peildatum must be after {CONTRACT_START:%d/%m/%Y}, the start of the reform."
         )
+    if population_end is not None and population_end < peildatum:
+        raise SynthError("population_end must be on or after the peildatum.")
     rng = np.random.Generator(np.random.PCG64(seed))
     n = persons
-    peil = _days(peildatum)
+    # The population is drawn at ``peil``; ``snap`` is the peildatum of the snapshot.
+    peil = _days(population_end or peildatum)
+    snap = _days(peildatum)
     start = _days(CONTRACT_START)
 
     # Who: origin, sex, age, education, target group.
@@ -787,7 +818,7 @@ def _generate(persons: int, peildatum: dt.date, seed: int, proto: Protocol) -> _
     referred = rng.random(n) < referred_p
     toeleiding = contract + rng.gamma(2.0, 12.0, n).astype(np.int64)
     toeleiding = np.where(rng.random(n) < 0.02, contract - rng.integers(1, 60, n), toeleiding)
-    has_toeleiding = referred & (toeleiding <= peil)
+    has_toeleiding = referred & (toeleiding <= snap)
 
     diploma = rng.random(n) < np.array([0.03, 0.12, 0.35, 0.05])[scholing]
     resultaat = _choice(rng, (0.35, 0.2, 0.1, 0.15, 0.1, 0.1), n)
@@ -805,8 +836,8 @@ def _generate(persons: int, peildatum: dt.date, seed: int, proto: Protocol) -> _
     leefloon = rng.random(n) < np.where(group == 0, 0.45, 0.2)
     nt2_date = contract + rng.integers(10, 600, n)
     nt2_late = rng.random(n) < LATE_SHARE
-    has_nt2 = (nt2_date <= peil) | nt2_late
-    nt2_date = np.where(nt2_late, peil + rng.integers(1, 30, n), nt2_date)
+    has_nt2 = (nt2_date <= snap) | nt2_late
+    nt2_date = np.where(nt2_late, snap + rng.integers(1, 30, n), nt2_date)
 
     # VDAB: registration (some before the contract), outflow to work.
     reg_p = np.minimum(
@@ -834,16 +865,24 @@ def _generate(persons: int, peildatum: dt.date, seed: int, proto: Protocol) -> _
     work_early = rng.random(n) < 0.003  # outflow recorded before the first registration
     work = np.where(work_early, eerste - rng.integers(1, 60, n), work)
     work_late = rng.random(n) < LATE_SHARE
-    has_work = in_vdab & ((work <= peil) | work_late)
-    work = np.where(work_late & (work > peil), peil + rng.integers(1, 30, n), work)
+    work_shift = rng.integers(1, 30, n)
+
+    # What is known at the snapshot's peildatum (all of it when it is ``peil``). A
+    # re-registration after it is not known yet: the first one is then the most recent.
+    in_snap = registers & ((eerste <= snap) | (reg_late & (eerste <= snap + 30)))
+    recentste = np.where(recentste <= snap, recentste, eerste)
+    has_work = in_snap & ((work <= snap) | work_late)
+    work = np.where(work_late & (work > snap), snap + work_shift, work)
+    in_kbi = contract <= snap
 
     tables: dict[str, _Table] = {}
     orders: dict[str, IntArray] = {}
+    keeps: dict[str, BoolArray] = {}  # the rows of each table that the snapshot writes
 
     # ------------------------------------------------------------------ KBI
     kbi_cols = {c.name: c.labels[0] for c in proto.extracts["kbi"].columns}
     ids = list(proto.extracts["kbi"].direct_identifiers)
-    t = _Table("kbi", rng, n, peil)
+    t = _Table("kbi", rng, n, snap)
     t.insz(kbi_cols["insz"], "insz", insz)
     first_names = np.where(
         male,
@@ -917,7 +956,7 @@ def _generate(persons: int, peildatum: dt.date, seed: int, proto: Protocol) -> _
         kbi_cols["datum_toeleiding_vdab"], "datum_toeleiding_vdab", toeleiding, has_toeleiding
     )
     t.code(kbi_cols["doelgroep"], "doelgroep", _vocab("doelgroep", _DOELGROEP), doelgroep)
-    t.date(kbi_cols["datum_doelgroep"], "datum_doelgroep", doelgroep_date, np.ones(n, bool))
+    t.date(kbi_cols["datum_doelgroep"], "datum_doelgroep", doelgroep_date, doelgroep_date <= snap)
     valid_contract = t.date(
         kbi_cols["datum_inburgeringscontract"],
         "datum_inburgeringscontract",
@@ -926,7 +965,7 @@ def _generate(persons: int, peildatum: dt.date, seed: int, proto: Protocol) -> _
         empty=0.02,
     )
     valid_aanmelding = t.date(
-        kbi_cols["datum_aanmelding"], "datum_aanmelding", aanmelding, np.ones(n, bool)
+        kbi_cols["datum_aanmelding"], "datum_aanmelding", aanmelding, aanmelding <= snap
     )
     t.code(kbi_cols["regio"].upper(), "regio", _vocab("regio", _REGIO), regio)
     t.boolean(
@@ -944,8 +983,8 @@ def _generate(persons: int, peildatum: dt.date, seed: int, proto: Protocol) -> _
     t.code(kbi_cols["plo_besluit"], "plo_besluit", _vocab("plo_besluit", _PLO), plo, empty=0.02)
     reden, pii = _reasons(rng, plo, first_s, last_s, phones, mail, insz)
     t.text(kbi_cols["plo_reden"], "plo_reden", reden)
-    for kind, count in pii.items():
-        t.checks[f"free_text_{kind}"] += count
+    for k, kind in enumerate(_PII_KINDS):
+        t.check(f"free_text_{kind}", pii == k)
     t.code(
         kbi_cols["taalleervermogen"], "taalleervermogen", _vocab("taalleervermogen", _TAAL), taal
     )
@@ -962,11 +1001,19 @@ def _generate(persons: int, peildatum: dt.date, seed: int, proto: Protocol) -> _
         verblijf,
     )
     both = valid_contract & valid_aanmelding
-    t.checks["contract_before_aanmelding"] = int((both & (contract < aanmelding)).sum())
-    t.checks["toeleiding_before_aanmelding"] = int(
-        (valid_toeleiding & valid_aanmelding & (toeleiding < aanmelding)).sum()
+    t.check("contract_before_aanmelding", both & (contract < aanmelding))
+    t.check(
+        "toeleiding_before_aanmelding",
+        valid_toeleiding & valid_aanmelding & (toeleiding < aanmelding),
     )
+    t.always |= {"contract_before_aanmelding", "toeleiding_before_aanmelding"}
+    if not (t.valid_insz & in_kbi).any():
+        raise SynthError(
+            "No person with a valid INSZ signed a contract by the peildatum; ask for more "
+            "persons or a later peildatum."
+        )
     tables["kbi"] = t
+    keeps["kbi"] = in_kbi
     orders["kbi"] = rng.permutation(n).astype(np.int64)
 
     # ------------------------------------------------------------------ werkzoekenden
@@ -985,6 +1032,8 @@ def _generate(persons: int, peildatum: dt.date, seed: int, proto: Protocol) -> _
     w_recent = np.concatenate([recentste[who], w_eerste[len(who) :]])
     w_work = np.concatenate([work[who], np.zeros(extra, np.int64)])
     w_has_work = np.concatenate([has_work[who], np.zeros(extra, bool)])
+    w_known = np.concatenate([in_snap[who], w_eerste[len(who) :] <= snap])
+    w_not_in_kbi = np.concatenate([~in_kbi[who], np.ones(extra, bool)])
     rows = len(w_insz)
     cat_p_no = (0.35, 0.04, 0.25, 0.03, 0.20, 0.04, 0.02, 0.02, 0.02, 0.02, 0.01)
     cat_p_work = (0.05, 0.0, 0.05, 0.0, 0.02, 0.01, 0.40, 0.0, 0.25, 0.15, 0.07)
@@ -1003,12 +1052,14 @@ def _generate(persons: int, peildatum: dt.date, seed: int, proto: Protocol) -> _
     w_has_work = np.concatenate([w_has_work, w_has_work[dup]])
     w_cat = np.concatenate([w_cat, rng.integers(0, len(_CATEGORIE), len(dup))])
     w_status = np.concatenate([w_status, w_status[dup]])
+    w_known = np.concatenate([w_known, w_known[dup]])
+    w_not_in_kbi = np.concatenate([w_not_in_kbi, np.zeros(len(dup), bool)])
     total = rows + len(dup)
-    t = _Table("werkzoekenden", rng, total, peil)
+    t = _Table("werkzoekenden", rng, total, snap)
     # The INSZ of an original that has a duplicate must be valid, or it would be no
     # duplicate; its spelling differs between the two rows.
     t.insz(wz_cols["insz"], "insz", w_insz)
-    kinds_fixed = _fix_duplicates(t, wz_cols["insz"], w_insz, dup, rows)
+    _fix_duplicates(t, wz_cols["insz"], w_insz, dup, rows)
     t.date(
         wz_cols["vdab_datum_eerste_inschrijving"],
         "vdab_datum_eerste_inschrijving",
@@ -1040,10 +1091,15 @@ def _generate(persons: int, peildatum: dt.date, seed: int, proto: Protocol) -> _
     valid_work = t.date(
         wz_cols["datum_uitstroom_werk"], "datum_uitstroom_werk", w_work, w_has_work, empty=0.0
     )
-    t.counts[f"{quality.DUPLICATE_INSZ}:insz"] += kinds_fixed
-    t.checks["outflow_before_registration"] = int((valid_work & (w_work < w_eerste)).sum())
-    t.checks["vdab_not_in_kbi"] = extra
+    copies = np.zeros(total, bool)
+    copies[rows:] = True
+    t.count(f"{quality.DUPLICATE_INSZ}:insz", copies)
+    t.check("outflow_before_registration", valid_work & (w_work < w_eerste))
+    # VDAB rows (duplicates not counted) of people absent from the KBI extract.
+    t.check("vdab_not_in_kbi", w_not_in_kbi)
+    t.always |= {f"{quality.DUPLICATE_INSZ}:insz", "outflow_before_registration", "vdab_not_in_kbi"}
     tables["werkzoekenden"] = t
+    keeps["werkzoekenden"] = w_known
     orders["werkzoekenden"] = rng.permutation(total).astype(np.int64)
 
     # ------------------------------------------------------------------ acties
@@ -1058,8 +1114,9 @@ def _generate(persons: int, peildatum: dt.date, seed: int, proto: Protocol) -> _
     keep = (a_date <= peil) | (a_late & (a_date <= peil + 30))
     owner, a_type = owner[keep], a_type[keep]
     start_day: IntArray = np.asarray(a_date[keep], dtype=np.int64)
+    a_known = (start_day <= snap) | (a_late[keep] & (start_day <= snap + 30))
     m = len(owner)
-    t = _Table("acties", rng, m, peil)
+    t = _Table("acties", rng, m, snap)
     t.insz(ac_cols["insz"], "insz", insz[owner])
     valid_type = t.code(
         ac_cols["actietype"],
@@ -1070,15 +1127,28 @@ def _generate(persons: int, peildatum: dt.date, seed: int, proto: Protocol) -> _
         invalid=0.01,
     )
     t.date(ac_cols["startdatum"], "startdatum", start_day, np.ones(m, bool), empty=0.005)
-    unknown = int((~valid_type).sum())
-    if unknown:
-        t.counts[f"{quality.ACTION_UNKNOWN_TYPE}:actietype"] += unknown
+    t.count(f"{quality.ACTION_UNKNOWN_TYPE}:actietype", ~valid_type)
     tables["acties"] = t
+    keeps["acties"] = a_known
     orders["acties"] = rng.permutation(m).astype(np.int64)
 
+    # The file order of the written rows: the permutation, without the rows left out.
+    orders = {k: o[keeps[k][o]] for k, o in orders.items()}
     frames = {k: tab.frame(orders[k]) for k, tab in tables.items()}
-    planted = {k: tab.planted() for k, tab in tables.items()}
+    planted = {k: tab.planted(keeps[k]) for k, tab in tables.items()}
     return _Frames(tables, frames, orders, planted)
+
+
+_INSZ_REASONS = frozenset(
+    {
+        quality.INSZ_MISSING,
+        quality.INSZ_FORMAT,
+        quality.INSZ_CHECKSUM,
+        quality.INSZ_SERIAL,
+        quality.INSZ_FORMATTED,
+        quality.INSZ_BIS,
+    }
+)
 
 
 def _fix_duplicates(t: _Table, header: str, number: IntArray, dup: IntArray, rows: int) -> int:
@@ -1104,14 +1174,10 @@ def _fix_duplicates(t: _Table, header: str, number: IntArray, dup: IntArray, row
     copies = rows + np.arange(len(dup))
     both = np.concatenate([originals, copies])
     # Undo what the INSZ column counted for these rows, then count them again.
-    old = t.valid_insz[both]
-    old_styled = old & (t.insz_style[both] > 0)
-    kind_counts = _insz_kinds(series, both)
-    for reason, k in kind_counts.items():
-        t.counts[f"{reason}:insz"] -= k
-    t.counts[f"{quality.INSZ_FORMATTED}:insz"] -= int(old_styled.sum())
+    for key, marks in t.counts.items():
+        if key.endswith(":insz") and key.split(":")[0] in _INSZ_REASONS:
+            marks[both] = 0
     month = (number[both] // 10_000_000) % 100
-    t.counts[f"{quality.INSZ_BIS}:insz"] -= int((old & (month >= 20)).sum())
     original_plain = t.insz_style[originals] == 0
     new_orig = np.where(original_plain, plain.gather(originals), dotted.gather(originals))
     new_copy = np.where(original_plain, dotted.gather(originals), plain.gather(originals))
@@ -1119,21 +1185,14 @@ def _fix_duplicates(t: _Table, header: str, number: IntArray, dup: IntArray, row
     values[originals] = new_orig
     values[copies] = new_copy
     t.columns[header] = pl.Series(header, values.tolist(), dtype=pl.String)
-    t.counts[f"{quality.INSZ_FORMATTED}:insz"] += len(dup)
-    t.counts[f"{quality.INSZ_BIS}:insz"] += int((month >= 20).sum())
-    for key in [k for k, v in t.counts.items() if v == 0]:
-        del t.counts[key]
+    # The dotted spelling is the copy's when the original is plain, else the original's.
+    dotted_row = np.zeros(t.rows, bool)
+    dotted_row[np.where(original_plain, copies, originals)] = True
+    t.count(f"{quality.INSZ_FORMATTED}:insz", dotted_row)
+    bis_row = np.zeros(t.rows, bool)
+    bis_row[both[month >= 20]] = True
+    t.count(f"{quality.INSZ_BIS}:insz", bis_row)
     return len(dup)
-
-
-def _insz_kinds(series: pl.Series, rows: IntArray) -> Counter[str]:
-    """The refusal reasons of the given rows, as :func:`pijler3.insz.check` gives them."""
-    out: Counter[str] = Counter()
-    for raw in series.gather(rows).to_list():
-        problem = check(raw)[1]
-        if problem is not None:
-            out[problem.value] += 1
-    return out
 
 
 def _reasons(
@@ -1144,8 +1203,11 @@ def _reasons(
     phones: pl.Series,
     mail: pl.Series,
     insz: IntArray,
-) -> tuple[pl.Series, dict[str, int]]:
-    """The free-text reason of the PLO decision, with identifiers typed into a few."""
+) -> tuple[pl.Series, IntArray]:
+    """The free-text reason of the PLO decision, with identifiers typed into a few.
+
+    Also returns, per row, the index in ``_PII_KINDS`` of the identifier typed in, or -1.
+    """
     n = len(plo)
     flat: list[str] = []
     off: list[int] = []
@@ -1162,7 +1224,6 @@ def _reasons(
     kinds = rng.integers(0, len(_PII_KINDS), n)
     newline = filled & ~pii & (rng.random(n) < _NEWLINE_SHARE)
     values = base.to_list()
-    counts: Counter[str] = Counter()
     firsts, lasts = first.to_list(), last.to_list()
     phone_l, mail_l = phones.to_list(), mail.to_list()
     for i in np.flatnonzero(pii | newline).tolist():
@@ -1171,7 +1232,6 @@ def _reasons(
             values[i] = f"{text}\nzie dossier"
             continue
         kind = _PII_KINDS[int(kinds[i])]
-        counts[kind] += 1
         if kind == "name":
             values[i] = f"Gesprek met {firsts[i]} {lasts[i]}: {text}"
         elif kind == "phone":
@@ -1183,18 +1243,27 @@ def _reasons(
             values[i] = f"{text} (RRN {s[:2]}.{s[2:4]}.{s[4:6]}-{s[6:9]}.{s[9:]})"
         else:
             values[i] = f"{text}; leefloon op rekening {_iban(rng)}"
-    return pl.Series(values, dtype=pl.String), dict(counts)
+    return pl.Series(values, dtype=pl.String), np.where(pii, kinds, -1).astype(np.int64)
 
 
 # --------------------------------------------------------------------------- public API
 
 
 def generate_frames(
-    *, persons: int, peildatum: dt.date, seed: int, protocol: Protocol | None = None
+    *,
+    persons: int,
+    peildatum: dt.date,
+    seed: int,
+    protocol: Protocol | None = None,
+    population_end: dt.date | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, Planted]]:
-    """The three extracts as string tables (header labels as column names), and the plant."""
+    """The three extracts as string tables (header labels as column names), and the plant.
+
+    With ``population_end``, the extracts are the snapshot at ``peildatum`` of the
+    ``persons`` people drawn for ``population_end`` (see :func:`generate`).
+    """
     proto = protocol or protocol_mod.load()
-    f = _generate(persons, peildatum, seed, proto)
+    f = _generate(persons, peildatum, seed, proto, population_end)
     return f.frames["kbi"], f.frames["werkzoekenden"], f.frames["acties"], f.planted
 
 
@@ -1289,8 +1358,17 @@ def generate(
     encoding: str = "utf-8",
     delimiter: str = ";",
     protocol: Protocol | None = None,
+    population_end: dt.date | None = None,
 ) -> SynthResult:
-    """Write the three extracts and ``planted.json`` into ``out_dir``."""
+    """Write the three extracts and ``planted.json`` into ``out_dir``.
+
+    With ``population_end`` (on or after ``peildatum``), ``persons`` people are drawn as
+    for a delivery at ``population_end`` and the extracts are their snapshot at
+    ``peildatum``: the people with a contract by then, the VDAB registrations and actions
+    known by then. Deliveries with the same seed and ``population_end`` are snapshots of
+    one growing population (same INSZ, birth date, nationality, ... per person); the
+    planted counts are those of the rows written.
+    """
     if fmt not in ("csv", "xlsx"):
         raise SynthError(f"--format must be csv or xlsx, not {fmt!r}.")
     if encoding not in ENCODINGS:
@@ -1300,7 +1378,7 @@ def generate(
     proto = protocol or protocol_mod.load()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    f = _generate(persons, peildatum, seed, proto)
+    f = _generate(persons, peildatum, seed, proto, population_end)
     paths: dict[str, Path] = {}
     xlsx_rng = np.random.Generator(np.random.PCG64([seed, 1]))
     for key, base in FILE_NAMES.items():
@@ -1316,6 +1394,8 @@ def generate(
         "persons": persons,
         "peildatum": peildatum.isoformat(),
         "seed": seed,
+        # Only snapshots name it, so that the files of a plain run stay as they were.
+        **({"population_end": population_end.isoformat()} if population_end else {}),
         "file_format": fmt,
         "encoding": encoding if fmt == "csv" else None,
         "delimiter": delimiter if fmt == "csv" else None,
