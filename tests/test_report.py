@@ -1,0 +1,334 @@
+"""Tests of the monitoring report (pijler3.report): CSV contract, disclosure, Dutch
+formatting, no personal values, and the XLSX workbook."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import re
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+from conftest import NOW, ChainRun
+
+from pijler3 import charts, dataset, disclosure, indicators, report
+from pijler3 import protocol as protocol_mod
+from pijler3.store import Store
+
+PEILDATUM = dt.date(2026, 6, 30)
+
+
+# --- A small hand-made delivery ------------------------------------------------------------
+
+
+def small_frame(protocol: protocol_mod.Protocol, persons: int = 400) -> pl.DataFrame:
+    """A monitoring dataset of ``persons`` people; Brussel has exactly 3 of them.
+
+    Deterministic, no randomness: person ``i`` gets its attributes from ``i`` so that every
+    count in the expected tables can be worked out by hand if a test needs it.
+    """
+    regions = ["ANTWERPEN_STAD", "GENT_STAD", "LIMBURG", "OOST_VLAANDEREN"]
+    rows = []
+    for i in range(persons):
+        contract = dt.date(2022, 3, 1) + dt.timedelta(days=(i * 37) % 1500)
+        registered = i % 4 != 0
+        rows.append(
+            {
+                "pseudoniem": f"ps{i:04d}{'deadbeef' * 3}",
+                "peildatum": PEILDATUM,
+                "leeftijdscategorie": ["18-24", "25-34", "35-44"][i % 3],
+                "geslacht": "V" if i % 2 else "M",
+                "scholingsniveau": ["LAAG", "MIDDEN", "HOOG"][i % 3],
+                "oudste_nationaliteit": ["SYR", "UKR", "MAR", "AFG"][i % 4],
+                "datum_toeleiding_vdab": contract + dt.timedelta(days=10) if i % 5 else None,
+                "doelgroep": "VERPLICHT" if i % 3 else "RECHTHEBBEND",
+                "datum_inburgeringscontract": contract,
+                "datum_aanmelding": contract - dt.timedelta(days=20),
+                "regio": "BRUSSEL" if i < 3 else regions[i % 4],
+                "plo_besluit": "TOELEIDING_VDAB",
+                "plo_reden": None,
+                "vdab_datum_eerste_inschrijving": (
+                    contract + dt.timedelta(days=(i * 7) % 90) if registered else None
+                ),
+                "datum_uitstroom_werk": (
+                    contract + dt.timedelta(days=100 + (i * 13) % 400) if i % 3 == 1 else None
+                ),
+                "vdab_actie_orientatie": registered and i % 2 == 0,
+                "vdab_actie_context": False,
+                "vdab_actie_competentieversterking": registered,
+                "vdab_actie_solliciteren": registered and i % 7 == 0,
+            }
+        )
+    frame = pl.DataFrame(rows)
+    schema = dataset.monitoring_schema(protocol)
+    return pl.DataFrame(
+        [
+            frame[name].cast(dtype)
+            if name in frame.columns
+            else pl.Series(name, [None] * persons, dtype=dtype)
+            for name, dtype in schema.items()
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, report.ReportResult]:
+    protocol = protocol_mod.load()
+    frame = small_frame(protocol)
+    with Store(None, protocol) as store:
+        store.load_delivery(
+            frame,
+            delivery_id="20260630-test",
+            peildatum=PEILDATUM,
+            received_at=dt.datetime(2026, 7, 7, 9, 0),
+            expires_at=dt.date(2031, 7, 7),
+            package_sha256="test",
+            manifest={},
+        )
+        data = report.build_report(store, protocol, now=NOW)
+    return frame, report.render(data, tmp_path_factory.mktemp("small"))
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+# --- Formatting ---------------------------------------------------------------------------
+
+
+def test_nl_be_number_and_date_formatting() -> None:
+    """Percentages with a decimal comma and a (non-breaking) space, thousands with dots,
+    dates day first."""
+    assert charts.fmt_pct(0.743) == "74,3\u00a0%"
+    assert charts.fmt_pct(0.0) == "0,0\u00a0%"
+    assert charts.fmt_int(1234567) == "1.234.567"
+    assert charts.fmt_num(1234.5) == "1.234,5"
+    assert charts.fmt_date(dt.date(2026, 3, 1)) == "01/03/2026"
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+
+def test_csv_has_exactly_the_data_md_columns(
+    small: tuple[pl.DataFrame, report.ReportResult],
+) -> None:
+    """DATA.md §4: the header is exactly the contract's columns, in order."""
+    _, result = small
+    with result.csv.open(encoding="utf-8") as f:
+        header = f.readline().strip().split(",")
+    assert list(disclosure.COLUMNS) == header
+
+
+def test_csv_suppressed_rows_have_empty_numbers(
+    small: tuple[pl.DataFrame, report.ReportResult],
+) -> None:
+    """Every suppressed row has empty numerator, value and interval; true/false only."""
+    _, result = small
+    rows = read_csv(result.csv)
+    suppressed = [r for r in rows if r["suppressed"] == "true"]
+    assert suppressed, "the small dataset must produce suppressed cells"
+    assert {r["suppressed"] for r in rows} == {"true", "false"}
+    for r in suppressed:
+        assert (r["numerator"], r["value"], r["ci_low"], r["ci_high"]) == ("", "", "", "")
+
+
+def test_csv_is_the_disclosure_controlled_table_in_full_precision(
+    small: tuple[pl.DataFrame, report.ReportResult],
+) -> None:
+    """The CSV equals disclosure.suppress(compute_raw(...)) value for value: nothing
+    rounded, a '.' decimal point, and no raw count that disclosure control hid."""
+    frame, result = small
+    expected = disclosure.suppress(
+        indicators.compute_raw(frame, PEILDATUM), protocol_mod.load().disclosure
+    )
+    rows = read_csv(result.csv)
+    assert expected.height == len(rows)
+    for want, got in zip(expected.iter_rows(named=True), rows, strict=True):
+        assert want["peildatum"].isoformat() == got["peildatum"]
+        for key in ("indicator", "breakdown", "category"):
+            assert want[key] == got[key]
+        for key in ("denominator", "numerator"):
+            assert ("" if want[key] is None else str(want[key])) == got[key]
+        for key in ("value", "ci_low", "ci_high"):
+            if want[key] is None:
+                assert got[key] == ""
+            else:
+                assert "," not in got[key]
+                assert want[key] == float(got[key])  # exact: full precision
+
+
+def test_brussels_three_people_are_suppressed(
+    small: tuple[pl.DataFrame, report.ReportResult],
+) -> None:
+    """A region with 3 people is hidden whole (rule 2) in the CSV and shown as 'x' in
+    the HTML table, never as its count."""
+    _, result = small
+    rows = read_csv(result.csv)
+    brussel = [r for r in rows if r["breakdown"] == "regio" and r["category"] == "BRUSSEL"]
+    assert brussel
+    for r in brussel:
+        assert r["suppressed"] == "true"
+        assert r["denominator"] == ""
+    html = result.html.read_text("utf-8")
+    row = re.search(r'<tr><th scope="row">Brussel</th>(.*?)</tr>', html)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
+    assert len(cells) == 4
+    assert all("x</abbr>" in c for c in cells)
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+
+def test_published_table_only_comes_from_disclosure_control() -> None:
+    """Renderers take a PublishedTable, and nothing but publish_indicators can make one."""
+    frame = pl.DataFrame(schema=dict(zip(disclosure.COLUMNS, report._CSV_TYPES, strict=True)))
+    with pytest.raises(TypeError):
+        report.PublishedTable(frame, object())
+
+
+def test_html_is_dutch_self_contained_and_accessible(
+    small: tuple[pl.DataFrame, report.ReportResult],
+) -> None:
+    """lang nl, no external resource, every chart an img with a title and a description,
+    table headers with scope, and the chart count the page announces."""
+    _, result = small
+    html = result.html.read_text("utf-8")
+    assert '<html lang="nl-BE">' in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "@import" not in html and "url(http" not in html
+    svgs = re.findall(r"<svg class=\"chart[^>]*>", html)
+    announced = int(re.search(r'data-charts="(\d+)"', html).group(1))  # type: ignore[union-attr]
+    assert len(svgs) == announced > 0
+    for tag in svgs:
+        assert 'role="img"' in tag and "aria-labelledby=" in tag
+        chart_id = re.search(r'id="([^"]+)"', tag).group(1)  # type: ignore[union-attr]
+        assert f'<title id="{chart_id}-t">' in html
+        assert f'<desc id="{chart_id}-d">' in html
+    assert '<th scope="col"' in html and '<th scope="row">' in html
+
+
+def test_html_uses_nl_be_formatting(small: tuple[pl.DataFrame, report.ReportResult]) -> None:
+    """The headline share appears as '77,5 %' (decimal comma), dates as dd/mm/yyyy, and
+    no English-style percentage."""
+    _, result = small
+    html = result.html.read_text("utf-8")
+    rows = read_csv(result.csv)
+    (toeleiding,) = [
+        r for r in rows if r["indicator"] == "toeleiding" and r["breakdown"] == "totaal"
+    ]
+    assert charts.fmt_pct(float(toeleiding["value"])) in html
+    assert "30/06/2026" in html
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)>.*?</\1>", "", html, flags=re.S))
+    assert re.search(r"\d,\d\u00a0%", text)
+    assert not re.search(r"\d\.\d\s?%", text)
+    assert "2026-06-30" not in text
+
+
+def test_html_holds_no_pseudonym(chain: ChainRun, tmp_path: Path) -> None:
+    """A report on the real chain's store names no pseudonym of any delivery."""
+    ws = chain.spaces["abb-1"]
+    result = report.write_report(ws, tmp_path, now=NOW)
+    html = result.html.read_text("utf-8")
+    xlsx_text = result.xlsx.read_bytes()
+    with Store(ws.store_path, ws.protocol()) as store:
+        names = {p for d in store.deliveries() for p in store.dataset(d.delivery_id)["pseudoniem"]}
+    assert len(names) > 1000
+    tokens = set(re.findall(r"[0-9A-Za-z_\-]{16,}", html))
+    assert not names & tokens
+    for name in list(names)[:200]:
+        assert name not in html
+        assert name.encode() not in xlsx_text
+
+
+def test_report_covers_every_retained_delivery(chain: ChainRun, tmp_path: Path) -> None:
+    """indicators.csv has the rows of each retained delivery; the HTML names each."""
+    ws = chain.spaces["abb-1"]
+    result = report.write_report(ws, tmp_path, now=NOW)
+    rows = read_csv(result.csv)
+    days = sorted({r["peildatum"] for r in rows})
+    with Store(ws.store_path, ws.protocol()) as store:
+        held = [d.peildatum.isoformat() for d in store.deliveries()]
+    assert held == days
+    html = result.html.read_text("utf-8")
+    for day in held:
+        assert charts.fmt_date(dt.date.fromisoformat(day)) in html
+    per_delivery = len(rows) // len(days)
+    assert per_delivery * len(days) == len(rows)
+
+
+# --- XLSX ---------------------------------------------------------------------------------
+
+
+def test_xlsx_has_the_sheets_and_marks_suppressed_cells(
+    small: tuple[pl.DataFrame, report.ReportResult],
+) -> None:
+    """The workbook opens, has a sheet per indicator, quality and definitions, and a
+    suppressed cell reads 'x' (explained on the first sheet), never a number."""
+    _, result = small
+    wb = openpyxl.load_workbook(result.xlsx)
+    expected = ["Toelichting", "Indicatoren", *indicators.INDICATOR_IDS, "Kwaliteit", "Definities"]
+    assert expected == wb.sheetnames
+    legend = [row for row in wb["Toelichting"].iter_rows(values_only=True) if row[0] == "x"]
+    assert legend and "Onderdrukt" in str(legend[0][1])
+    rows = read_csv(result.csv)
+    for indicator in indicators.INDICATOR_IDS:
+        ws = wb[indicator]
+        body = list(ws.iter_rows(min_row=5, values_only=True))
+        want = [r for r in rows if r["indicator"] == indicator]
+        assert len(want) == len(body)
+        for got, r in zip(body, want, strict=True):
+            assert got[3] == r["category"]
+            if r["suppressed"] == "true":
+                assert got[5:9] == ("x", "x", "x", "x")
+                assert got[9] == "ja"
+            else:
+                assert got[5] == int(r["numerator"])
+                assert got[9] == "nee"
+                if r["value"]:
+                    assert math.isclose(got[6], float(r["value"]))
+    raw = list(wb["Indicatoren"].iter_rows(values_only=True))
+    assert list(disclosure.COLUMNS) == list(raw[0])
+    assert len(raw) - 1 == len(rows)
+    pct_format = wb["toeleiding"].cell(row=5, column=7).number_format
+    assert "%" in pct_format
+
+
+def test_xlsx_and_csv_agree(small: tuple[pl.DataFrame, report.ReportResult]) -> None:
+    """The Indicatoren sheet holds the same rows as the CSV (DATA.md §4)."""
+    _, result = small
+    wb = openpyxl.load_workbook(result.xlsx)
+    sheet = list(wb["Indicatoren"].iter_rows(min_row=2, values_only=True))
+    for got, want in zip(sheet, read_csv(result.csv), strict=True):
+        assert want["indicator"] == got[1]
+        assert want["category"] == got[3]
+        assert ("" if got[5] is None else str(got[5])) == want["numerator"]
+        assert want["suppressed"] == got[9]
+
+
+def test_empty_store_is_a_clear_error() -> None:
+    """No delivery held: a user error that says what to do, not a traceback."""
+    protocol = protocol_mod.load()
+    with Store(None, protocol) as store, pytest.raises(report.UserError, match="ingest"):
+        report.build_report(store, protocol, now=NOW)
+
+
+def test_rare_invalid_codes_are_grouped() -> None:
+    """An invalid raw code seen fewer than 5 times is counted under 'overige' only."""
+    manifest = {
+        "quality": {
+            "kbi": [
+                {"reason": "code_invalid", "column": "regio", "count": 40, "label": "Antwerpen"},
+                {"reason": "code_invalid", "column": "regio", "count": 2, "label": "Amal"},
+                {"reason": "code_invalid", "column": "regio", "count": 1, "label": "Gentt"},
+            ]
+        }
+    }
+    summary = report.quality_summary(manifest, rows=100)
+    labels = {(c.label, c.count) for c in summary.invalid_codes}
+    assert {("Antwerpen", 40), ("overige", 3)} == labels
+    assert summary.invalid[("kbi", "regio")] == 43
