@@ -41,7 +41,11 @@ def run_chain(root: Path, persons: int = 1500) -> ChainRun:
     for day in PEILDATUMS:
         at = dt.datetime.combine(day + dt.timedelta(days=7), dt.time(9), tzinfo=dt.UTC)
         ex = synth.generate(
-            root / "extracts" / day.isoformat(), persons=persons, peildatum=day, seed=7
+            root / "extracts" / day.isoformat(),
+            persons=persons,
+            peildatum=day,
+            seed=7,
+            population_end=PEILDATUMS[-1],
         )
         run.extracts[day] = ex
         run.exports[day] = export.export(spaces["agii"], ex.kbi, peildatum=day, now=at)

@@ -18,6 +18,7 @@ import click
 
 from pijler3 import __version__
 from pijler3 import protocol as protocol_mod
+from pijler3.cli_governance import register as register_governance
 from pijler3.errors import UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -400,6 +401,9 @@ def demo(
         echo=click.echo,
     )
     click.echo(result.summary)
+
+
+register_governance(cli)
 
 
 def main() -> None:

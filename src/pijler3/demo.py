@@ -94,9 +94,16 @@ def run(
         plan = [(peildatum, extracts)]
     else:
         plan = []
-        for day in quarter_ends(now.date(), deliveries):
+        days = quarter_ends(now.date(), deliveries)
+        # One population, seen at each peildatum: later snapshots hold everyone of the
+        # earlier ones plus the newcomers, so pseudonyms can be followed over time.
+        for day in days:
             result = synth.generate(
-                out / "extracts" / f"{day:%Y%m%d}", persons=persons, peildatum=day, seed=seed
+                out / "extracts" / f"{day:%Y%m%d}",
+                persons=persons,
+                peildatum=day,
+                seed=seed,
+                population_end=days[-1],
             )
             plan.append((day, (result.kbi, result.werkzoekenden, result.acties)))
     lines = []

@@ -176,8 +176,8 @@ class Store:
     def dataset(self, delivery_id: str) -> pl.DataFrame:
         """The monitoring dataset of one delivery, in the protocol's column order."""
         names = ", ".join(_quote(n) for n in self.protocol.field_names)
-        table = self.con.execute(
-            f"SELECT {names} FROM monitoring WHERE delivery_id = ?", [delivery_id]
+        table = self.con.sql(
+            f"SELECT {names} FROM monitoring WHERE delivery_id = $id", params={"id": delivery_id}
         ).to_arrow_table()
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)

@@ -56,7 +56,13 @@ def termination_notice(ws: Workspace) -> dt.date | None:
 
 
 def check_in_force(ws: Workspace, protocol: Protocol, on: dt.date) -> None:
-    terms.check_in_force(protocol, on, notice_date=termination_notice(ws))
+    """Raise unless the protocol is in force, honouring a signed termination record."""
+    # Imported here: governance builds on this module.
+    from pijler3 import governance
+
+    recorded = governance.termination(ws)
+    notice = recorded.notice_date if recorded else None
+    terms.check_in_force(protocol, on, notice_date=notice)
 
 
 def new_delivery_id(peildatum: dt.date) -> str:
