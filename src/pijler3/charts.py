@@ -27,6 +27,7 @@ SUPPRESSED = "x"
 # A sober palette: one blue for single-series charts, then muted, distinguishable hues
 # (after Okabe-Ito, darkened for contrast on white).
 PRIMARY = "#2b5c8a"
+BAR = "#6f97c0"  # lighter than PRIMARY, so that the dark interval whiskers stand out
 REFERENCE = "#b45309"
 MUTED = "#6b7280"
 GRID = "#e5e7eb"
@@ -262,7 +263,7 @@ def bar_chart(
                 f'height="{_attr(row - 8)}" fill="url(#hatch)" stroke="{MUTED}" '
                 f'stroke-width="0.5"/>'
             )
-            out.append(_text(plot_x0 + 20, cy + 4, "onderdrukt (kleine aantallen)", cls="note"))
+            out.append(_text(plot_x0 + 20, cy + 4, "onderdrukt", cls="note"))
             continue
         if b.value is None:
             out.append(_text(plot_x0 + 4, cy + 4, b.note or "geen cijfer", cls="note"))
@@ -270,7 +271,7 @@ def bar_chart(
         x = sx(b.value)
         out.append(
             f'<rect class="bar mark" x="{_attr(plot_x0)}" y="{_attr(y + 4)}" '
-            f'width="{_attr(max(x - plot_x0, 1))}" height="{_attr(row - 8)}" fill="{PRIMARY}" '
+            f'width="{_attr(max(x - plot_x0, 1))}" height="{_attr(row - 8)}" fill="{BAR}" '
             f'data-value="{_data(b.value)}"><title>{escape(b.label)}: '
             f"{escape(fmt_value(b.value, unit))}</title></rect>"
         )
@@ -324,7 +325,12 @@ def line_chart(
     marks = sum(1 for s in series for v in s.values if v is not None)
     if not marks:
         return None
-    left, right, top, bottom = 52.0, 16.0, 30.0 + 18 * math.ceil(len(series) / 4), 46.0
+    left, right, bottom = 52.0, 16.0, 46.0
+    top = (
+        30.0 + 18 * math.ceil(len(series) / _per_row(series, width - 68))
+        if len(series) > 1
+        else 20.0
+    )
     vmax = y_max if y_max is not None else nice_max(max(values) * 1.08)
     if unit == "pct" and y_max is None:
         vmax = min(1.0, nice_max(max(values) * 1.08))
@@ -386,11 +392,18 @@ def line_chart(
     return Chart(chart_id, Markup("".join(out)), marks, "line", tuple(legend))
 
 
+def _per_row(items: Sequence[Series] | Sequence[Curve], span: float) -> int:
+    longest = max((len(i.name) for i in items), default=1)
+    return max(1, min(4, int(span // (longest * 6.5 + 30))))
+
+
 def _legend(items: Sequence[tuple[str, str]], x0: float, y0: float, span: float) -> list[str]:
     if len(items) < 2:
         return []
     out: list[str] = []
-    per_row = 4
+    # As many entries per row as the longest name allows (about 6.5 px per character).
+    longest = max(len(name) for name, _ in items)
+    per_row = max(1, min(4, int(span // (longest * 6.5 + 30))))  # as _per_row
     col = span / per_row
     for i, (name, colour) in enumerate(items):
         x = x0 + col * (i % per_row)
@@ -422,7 +435,9 @@ def step_chart(
     if not drawn:
         return None
     left, right, bottom = 52.0, 16.0, 46.0
-    top = 30.0 + 18 * math.ceil(len(drawn) / 4) if len(drawn) > 1 else 20.0
+    top = (
+        30.0 + 18 * math.ceil(len(drawn) / _per_row(drawn, width - 68)) if len(drawn) > 1 else 20.0
+    )
     x_max = max(x_max, 1.0)
     y_top = min(1.0, nice_max(max(y for c in drawn for _, y in c.points) * 1.05))
 

@@ -379,7 +379,7 @@ class DeliveryInfo:
 
 @dataclass(frozen=True)
 class OddsResult:
-    outcome: str
+    outcome: disparities.Outcome
     table: pl.DataFrame  # disparities.SCHEMA; counts >= MIN_CATEGORY_ROWS only
     summary: str
 
@@ -786,6 +786,8 @@ class _Builder:
                 labels,
                 [series],
                 unit=text.unit,
+                width=520,
+                height=220,
             )
         )
         return Figure(chart, "Per cohort (kwartaal van het contract)")
@@ -1020,11 +1022,25 @@ class _Builder:
                     for r in res.table.iter_rows(named=True)
                 ),
             )
+            strongest = (
+                res.table.filter(pl.col("p_value") < disparities.SIGNIFICANCE)
+                .with_columns(pl.col("odds_ratio").log().abs().alias("_size"))
+                .sort("_size", descending=True)
+                .head(3)
+                .drop("_size")
+            )
             out.append(
                 {
                     "outcome": outcome,
                     "title": title,
                     "summary": res.summary,
+                    "sentences": _sentences(res.summary),
+                    "top": _sentences(disparities.summary_nl(strongest, res.outcome))
+                    if strongest.height
+                    else [],
+                    "significant": res.table.filter(
+                        pl.col("p_value") < disparities.SIGNIFICANCE
+                    ).height,
                     "figure": Figure(chart, title, table),
                     "n": res.table.height,
                 }
@@ -1198,6 +1214,12 @@ class _Builder:
             "dropped": [_field_nl(c) for c in latest.identifiers_dropped],
             "figure": Figure(chart, "Trend over de leveringen") if chart else None,
         }
+
+
+def _sentences(text: str) -> list[str]:
+    """The sentences of :func:`disparities.summary_nl`, one per group, for a list."""
+    parts = [p.strip() for p in text.split(").")]
+    return [p + ")." if not p.endswith(".") else p for p in parts if p]
 
 
 def _field_nl(name: str) -> str:
