@@ -186,7 +186,9 @@ def snapshot(history: dict[str, Any], peildatum: dt.date, protocol: Any) -> pl.D
         elif field.type == "bool":
             cols[name] = np.asarray(values)[known]
         else:
-            cols[name] = pl.Series(name, np.asarray(values, dtype=object)[known], dtype=pl.String)
+            cols[name] = pl.Series(
+                name, np.asarray(values, dtype=object)[known].tolist(), dtype=pl.String
+            )
     frame = pl.DataFrame(cols).with_columns(pl.lit(peildatum).alias("peildatum"))
     # VDAB columns of someone never registered stay empty, as in the real linked data.
     unregistered = pl.col("vdab_datum_eerste_inschrijving").is_null()
