@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import polars as pl
+
 STEP = r"""
 import datetime as dt, json, resource, sys, time
 from pathlib import Path
@@ -32,7 +34,8 @@ now = dt.datetime.fromisoformat(args["now"])
 ws = workspace.open_workspace(Path(args["ws"]))
 t = time.perf_counter()
 if args["step"] == "export":
-    r = export.export(ws, Path(args["kbi"]), peildatum=dt.date.fromisoformat(args["peildatum"]), now=now)
+    day = dt.date.fromisoformat(args["peildatum"])
+    r = export.export(ws, Path(args["kbi"]), peildatum=day, now=now)
     out = str(r.package)
 elif args["step"] == "link":
     r = link.link(ws, Path(args["package"]), Path(args["wz"]), Path(args["ac"]), now=now)
@@ -67,8 +70,9 @@ def rates(n: int = 1_000_000) -> tuple[float, float]:
 
     key = os.urandom(32)
     insz = [f"{i:011d}" for i in range(n)]
+    series = pl.Series(insz)
     t = time.perf_counter()
-    pseudonym.pseudonyms(key, insz)
+    pseudonym.pseudonym_series(key, series)
     ours = n / (time.perf_counter() - t)
     data = [s.encode() for s in insz]
     t = time.perf_counter()

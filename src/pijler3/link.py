@@ -125,11 +125,7 @@ def link(
     )
     key = pseudonym.derive_key(ws.pseudonym_master(), protocol.id)
     linked = linked.with_columns(
-        pl.Series(
-            "pseudoniem",
-            pseudonym.pseudonyms(key, linked["insz"].to_list(), bits=protocol.pseudonym_bits),
-            dtype=pl.String,
-        ),
+        pseudonym.pseudonym_series(key, linked["insz"], bits=protocol.pseudonym_bits),
         pl.lit(peildatum).alias("peildatum"),
         age_category_expr("geboortedatum", reference).alias("leeftijdscategorie"),
     )

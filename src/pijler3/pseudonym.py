@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import polars as pl
+
 from pijler3 import _crypto
 
 ALGORITHM = "hmac-sha256/hkdf-sha256/1"
@@ -31,10 +33,16 @@ def key_id(key: bytes) -> str:
     return f"{ALGORITHM}:" + _crypto.hmac_sha256(key, b"pijler3 key id v1")[:8].hex()
 
 
+def pseudonym_series(key: bytes, insz: pl.Series, *, bits: int = 128) -> pl.Series:
+    """Pseudonyms of a column of normalised INSZ numbers; hex encoding runs in Polars."""
+    digests = _crypto.hmac_sha256_many(key, insz.cast(pl.Binary).to_list())
+    hexed = pl.Series("pseudoniem", digests, dtype=pl.Binary).bin.encode("hex")
+    return hexed.str.slice(0, bits // 4)
+
+
 def pseudonyms(key: bytes, insz: Sequence[str], *, bits: int = 128) -> list[str]:
     """Pseudonyms of normalised INSZ numbers (11 digits each), in order."""
-    size = bits // 8
-    return [d[:size].hex() for d in _crypto.hmac_sha256_many(key, [s.encode() for s in insz])]
+    return pseudonym_series(key, pl.Series(insz, dtype=pl.String), bits=bits).to_list()
 
 
 def pseudonym(key: bytes, insz: str, *, bits: int = 128) -> str:
