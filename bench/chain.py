@@ -127,9 +127,8 @@ def main() -> None:
                 f"\n{persons:,} persons (synthetic extracts generated in {gen:.1f} s, not counted)"
             )
             for name, s in (("export", e), ("link", li), ("publish", p), ("ingest", i)):
-                print(
-                    f"  {name:8s} {float(s['seconds']):7.1f} s   peak {float(s['peak_mib']):7.0f} MiB"
-                )
+                secs, peak = float(s["seconds"]), float(s["peak_mib"])
+                print(f"  {name:8s} {secs:7.1f} s   peak {peak:7.0f} MiB")
             print(f"  {'chain':8s} {total:7.1f} s")
 
 
