@@ -196,3 +196,32 @@ def test_ingesting_the_same_package_twice_changes_nothing(chain: ChainRun) -> No
 def test_both_researchers_hold_the_same_data(chain: ChainRun, name: str) -> None:
     for day in PEILDATUMS:
         assert abb_dataset(chain, day, name).equals(abb_dataset(chain, day, "abb-1"))
+
+
+def test_publish_refuses_a_dataset_that_fails_the_risk_gate(tmp_path: Path) -> None:
+    """Under a protocol whose gate refuses, a realistic dataset (mostly unique on the
+    quasi-identifiers) is refused, the message names the driving quasi-identifiers,
+    and no package is written for ABB."""
+    from conftest import NOW, protocol_text
+
+    from pijler3 import demo, export, link, publish, risk, synth
+
+    spaces = demo.setup(tmp_path, NOW, protocol_text("refuse"))
+    day = PEILDATUMS[0]
+    at = dt.datetime(2026, 7, 7, tzinfo=dt.UTC)
+    ex = synth.generate(tmp_path / "ex", persons=800, peildatum=day, seed=5)
+    e = export.export(spaces["agii"], ex.kbi, peildatum=day, now=at)
+    li = link.link(spaces["vdab"], e.package, ex.werkzoekenden, ex.acties, now=at)
+    before = sorted(p.name for p in spaces["agii"].outbox.iterdir())
+    with pytest.raises(risk.RiskGateError) as refused:
+        publish.publish(spaces["agii"], li.package, now=at)
+    message = str(refused.value)
+    assert "datum_inburgeringscontract" in message
+    assert "risk.max_sample_unique_share" in message
+    assert sorted(p.name for p in spaces["agii"].outbox.iterdir()) == before
+    events = [
+        line
+        for line in spaces["agii"].audit_path.read_text().splitlines()
+        if "publish.refused" in line
+    ]
+    assert len(events) == 1 and "risk_gate" in events[0]

@@ -309,6 +309,84 @@ def ingest(
     )
 
 
+# -- risk and report -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("file", type=FILE)
+@click.option(
+    "--ws",
+    "ws_path",
+    type=DIR,
+    default=None,
+    help="Workspace whose key opens FILE when it is a package (.p3pkg).",
+)
+@protocol_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def risk(file: Path, ws_path: Path | None, protocol_path: Path | None, as_json: bool) -> None:
+    """Print the re-identification risk report of a monitoring dataset (Parquet or package)."""
+    import polars as pl
+
+    from pijler3 import dataset, transfer, workspace
+    from pijler3 import risk as risk_mod
+
+    if file.suffix == ".p3pkg":
+        if ws_path is None:
+            raise UserError(f"{file}: a package opens only with a workspace key: give --ws.")
+        ws = workspace.open_workspace(ws_path)
+        proto = ws.protocol(protocol_path)
+        _, payload = transfer.open_received(ws, file, proto)
+        frame = dataset.from_parquet(payload, "monitoring")
+    else:
+        proto = protocol_mod.load(protocol_path or (ws_path / "protocol.toml" if ws_path else None))
+        try:
+            frame = pl.read_parquet(file)
+        except Exception:  # polars raises several kinds for a file that is not Parquet
+            raise UserError(f"{file}: not a Parquet file or a package.") from None
+    report = risk_mod.measure(frame, proto.risk, proto.quasi_identifiers, proto.sensitive_fields)
+    breaches = risk_mod.gate(report, proto.risk)
+    if as_json:
+        click.echo(json.dumps(report.to_dict() | {"breaches": breaches}, indent=2))
+        return
+    click.echo(
+        f"{file}: {report.records:,} records; quasi-identifiers "
+        f"{', '.join(report.quasi_identifiers)} (dates by {report.date_granularity})"
+    )
+    click.echo(f"  k-anonymity            {report.k}")
+    click.echo(f"  equivalence classes    {report.classes:,}")
+    click.echo(
+        f"  sample-unique records  {report.sample_uniques:,} ({report.sample_unique_share:.1%})"
+    )
+    click.echo(f"  re-identification risk mean {report.mean_risk:.3f}, max {report.max_risk:.3f}")
+    click.echo(f"  records in classes < {report.k_report}  {report.records_below_k_report:,}")
+    for name, l_value in report.l_diversity.items():
+        click.echo(f"  l-diversity of {name}: {l_value}")
+    click.echo("  uniques that disappear when a quasi-identifier is left out:")
+    for name, n in report.contributions:
+        click.echo(f"    {name:32s} {n:,}")
+    if breaches:
+        click.echo(f"Gate ({proto.risk.action}): {len(breaches)} threshold(s) exceeded:")
+        for line in breaches:
+            click.echo(f"  - {line}")
+    else:
+        click.echo("Gate: within the protocol's thresholds.")
+
+
+@cli.command()
+@ws_option
+@click.option("-o", "--out", type=DIR, required=True, help="Folder for the report files.")
+@now_option
+def report(ws_path: Path, out: Path, now: str | None) -> None:
+    """ABB: write report.html, report.xlsx and indicators.csv from the analysis store."""
+    from pijler3 import report as report_mod
+    from pijler3 import workspace
+
+    ws = workspace.open_workspace(ws_path, role="abb")
+    r = report_mod.write_report(ws, out, now=_now(now))
+    click.echo(f"Wrote {r.csv} and {r.xlsx}")
+    click.echo(f"Report: {r.html}")
+
+
 # -- audit ---------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pijler3 import terms
-from pijler3.errors import ProtocolError
+from pijler3.errors import PackageError, ProtocolError
 from pijler3.package import Manifest
 from pijler3.protocol import Protocol
 from pijler3.workspace import Workspace
@@ -104,3 +104,19 @@ def manifest(
 
 def outbox_path(ws: Workspace, step: str, peildatum: dt.date, delivery_id: str) -> Path:
     return ws.outbox / f"{step}-{peildatum:%Y%m%d}-{delivery_id.split('-')[-1]}.p3pkg"
+
+
+def open_received(ws: Workspace, path: Path, protocol: Protocol) -> tuple[Manifest, bytes]:
+    """Open any package this workspace may open, checking it against its step's sender."""
+    from pijler3 import package
+
+    step = package.read_manifest(path).step
+    if step not in ("export", "link", "publish"):
+        raise PackageError(str(path))
+    return package.open_package(
+        path,
+        identity=ws.identity(),
+        sender_key=sender_key(protocol, step),
+        expected_step=step,
+        audit=ws.audit(),
+    )
