@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 STEP = r"""
-import datetime as dt, json, resource, sys, time
+import datetime as dt, json, sys, time
 from pathlib import Path
 from pijler3 import export, ingest, link, publish, workspace
 args = json.loads(sys.argv[1])
@@ -47,7 +47,9 @@ else:
     r = ingest.ingest(ws, Path(args["package"]), now=now)
     out = ""
 secs = time.perf_counter() - t
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process's own peak; ru_maxrss would carry the parent's over exec.
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+rss = int(hwm.split()[1]) / 1024
 print(json.dumps({"seconds": secs, "peak_mib": rss, "out": out}))
 """
 

@@ -13,6 +13,7 @@ import datetime as dt
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -215,6 +216,13 @@ class _Reader:
             hint="Correct the protocol file and run 'pijler3 protocol check' on it.",
         )
 
+    def only(self, data: Mapping[str, Any], path: str, allowed: tuple[str, ...]) -> None:
+        """Refuse keys this format does not know: a typo must not pass silently."""
+        for key in data:
+            if key not in allowed:
+                full = f"{path}.{key}" if path else key
+                raise self.fail(full, "is not a key of a protocol file (a typo?)")
+
     def table(self, data: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
         full = f"{path}.{key}" if path else key
         if key not in data:
@@ -294,13 +302,36 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
     if fmt != FORMAT:
         raise r.fail("format", f"must be '{FORMAT}' (this version of pijler3 reads that format)")
     p = r.table(data, "protocol", "")
+    r.only(
+        p,
+        "protocol",
+        (
+            "id",
+            "version",
+            "title",
+            "subject",
+            "legal_framework",
+            "signed",
+            "term_years",
+            "notice_months",
+            "retention_years",
+            "frequency",
+            "place",
+        ),
+    )
     legal = r.table(data, "legal", "")
+    r.only(
+        legal,
+        "legal",
+        ("bases", "purposes", "original_purposes", "use_restriction", "special_categories"),
+    )
 
     parties_t = r.table(data, "parties", "")
     parties: dict[str, Party] = {}
     for role in ROLES:
         t = r.table(parties_t, role, "parties")
         path = f"parties.{role}"
+        r.only(t, path, tuple(f.name for f in dataclass_fields(Party) if f.name != "id"))
         parties[role] = Party(
             id=role,
             name=r.text(t, "name", path),
@@ -320,6 +351,7 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         raise r.fail(f"parties.{sorted(unknown_roles)[0]}", "is not a party of this protocol")
 
     rec_t = r.table(data, "recipients", "")
+    r.only(rec_t, "recipients", ("max", "party", "category", "people"))
     people = r.get(rec_t, "people", "recipients", list)
     recipients = []
     for i, person in enumerate(people):
@@ -347,6 +379,7 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         path = f"processors[{i}]"
         if not isinstance(proc, dict):
             raise r.fail(path, "must be a table")
+        r.only(proc, path, ("party", "name", "service", "since"))
         since = proc.get("since")
         processors.append(
             Processor(
@@ -358,6 +391,7 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         )
 
     steps_t = r.table(data, "steps", "")
+    r.only(steps_t, "steps", ("export", "link", "publish", "share"))
     steps = {}
     for name in ("export", "link", "publish", "share"):
         t = r.table(steps_t, name, "steps")
@@ -367,17 +401,20 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         )
 
     pseud = r.table(data, "pseudonym", "")
+    r.only(pseud, "pseudonym", ("bits",))
     bits = r.positive(pseud, "bits", "pseudonym")
     if bits < 128 or bits > 256 or bits % 8:
         raise r.fail("pseudonym.bits", "must be a multiple of 8 from 128 to 256")
 
     d = r.table(data, "disclosure", "")
+    r.only(d, "disclosure", ("min_numerator", "min_denominator", "km_min_at_risk"))
     disclosure = Disclosure(
         min_numerator=r.positive(d, "min_numerator", "disclosure"),
         min_denominator=r.positive(d, "min_denominator", "disclosure"),
         km_min_at_risk=r.positive(d, "km_min_at_risk", "disclosure"),
     )
     rk = r.table(data, "risk", "")
+    r.only(rk, "risk", tuple(f.name for f in dataclass_fields(Risk)))
     share = r.get(rk, "max_sample_unique_share", "risk", (int, float))
     mean = r.get(rk, "max_mean_risk", "risk", (int, float))
     for key, v in (("max_sample_unique_share", share), ("max_mean_risk", mean)):
@@ -399,6 +436,7 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         path = f"fields[{i}]"
         if not isinstance(f, dict):
             raise r.fail(path, "must be a table")
+        r.only(f, path, tuple(x.name for x in dataclass_fields(Field)))
         name = r.text(f, "name", path)
         if name in seen:
             raise r.fail(f"{path}.name", f"repeats the field '{name}'")
@@ -427,12 +465,14 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
     for name in ("kbi", "werkzoekenden", "acties"):
         t = r.table(ex_t, name, "extracts")
         path = f"extracts.{name}"
+        r.only(t, path, ("title", "direct_identifiers", "columns"))
         cols_t = r.table(t, "columns", path)
         cols = []
         for cname, spec in cols_t.items():
             cpath = f"{path}.columns.{cname}"
             if not isinstance(spec, dict):
                 raise r.fail(cpath, "must be a table")
+            r.only(spec, cpath, ("type", "codelist", "labels", "required"))
             ctype = r.choice(spec, "type", cpath, ("text", "date", "bool", "code", "insz"))
             ccode = r.get(spec, "codelist", cpath, str, None)
             if ctype == "code" and not ccode:

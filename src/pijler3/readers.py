@@ -43,8 +43,7 @@ import polars as pl
 
 from pijler3 import codes, quality
 from pijler3.errors import ExtractError
-from pijler3.insz import InszProblem
-from pijler3.insz import check as check_insz
+from pijler3.insz import InszProblem, check_many
 from pijler3.protocol import Column, Extract
 from pijler3.quality import Finding
 
@@ -473,7 +472,7 @@ def _typed_insz(
     column: Column, text: pl.Series, label: str, name: str
 ) -> tuple[list[pl.Series], list[Finding]]:
     keys = text.drop_nulls().unique()
-    checked = [check_insz(k) for k in keys.to_list()]
+    checked = check_many(keys.to_list())
     lookup = pl.DataFrame(
         {
             "k": keys,

@@ -1,0 +1,103 @@
+"""The protocol file: loaded into frozen objects; a bad file is refused naming the key."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pijler3 import protocol
+from pijler3.cli import cli
+from pijler3.errors import ProtocolError
+
+
+def test_the_shipped_protocol_says_what_the_signed_text_says() -> None:
+    p = protocol.load()
+    assert p.signed == dt.date(2023, 9, 20)
+    assert (p.term_years, p.notice_months, p.retention_years) == (5, 1, 5)
+    assert p.term_end == dt.date(2028, 9, 19)
+    assert p.recipients_max == 2
+    assert p.parties["abb"].dpo_name == "Yves Andriessen"
+    assert p.field_names[:3] == ("pseudoniem", "peildatum", "leeftijdscategorie")
+    assert "insz" not in p.field_names and "geboortedatum" not in p.field_names
+    assert (p.disclosure.min_numerator, p.disclosure.min_denominator) == (5, 10)
+
+
+def test_protocol_objects_are_frozen() -> None:
+    p = protocol.load()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.retention_years = 10  # type: ignore[misc]
+
+
+def _broken(old: str, new: str) -> str:
+    text = protocol.default_text()
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("retention_years = 5", 'retention_years = "vijf"', "protocol.retention_years"),
+        ("retention_years = 5", "", "protocol.retention_years"),
+        ('dpo_email = "yves.andriessen@vlaanderen.be"', "", "parties.abb.dpo_email"),
+        ("min_numerator = 5", "min_numerator = 0", "disclosure.min_numerator"),
+        ('action = "warn"', 'action = "maybe"', "risk.action"),
+        ('format = "pijler3-protocol/1"', 'format = "other/9"', "format"),
+        ('codelist = "geslacht"\nsource', "source", "fields[3].codelist"),
+        ("bits = 128", "bits = 64", "pseudonym.bits"),
+        ("[steps]", "typo = 1\n[steps]", "recipients.typo"),
+    ],
+)
+def test_a_malformed_protocol_is_refused_naming_the_key(old: str, new: str, key: str) -> None:
+    with pytest.raises(ProtocolError) as err:
+        protocol.loads(_broken(old, new), "p.toml")
+    assert f"'{key}'" in str(err.value) or key in str(err.value)
+    assert str(err.value).startswith("p.toml")
+
+
+def test_unknown_top_level_key_is_refused() -> None:
+    with pytest.raises(ProtocolError, match="'retention'"):
+        protocol.loads("retention = 3\n" + protocol.default_text(), "p.toml")
+
+
+def test_not_toml_is_refused() -> None:
+    with pytest.raises(ProtocolError, match="not valid TOML"):
+        protocol.loads("[protocol\n", "p.toml")
+
+
+def test_keys_are_registered_and_more_than_two_researchers_refused() -> None:
+    text = protocol.with_party_keys(
+        protocol.default_text(), "vdab", age_recipient="age1vdab", signing_key="sig-vdab"
+    )
+    for name in ("A", "B"):
+        text = protocol.with_recipient(
+            text, name=name, age_recipient=f"age1{name}", signing_key=name
+        )
+    p = protocol.loads(text)
+    assert p.parties["vdab"].age_recipient == "age1vdab"
+    assert [r.name for r in p.recipients] == ["A", "B"]
+    # Registering A again replaces A's keys; a third person exceeds art. 4.
+    text = protocol.with_recipient(text, name="A", age_recipient="age1A2", signing_key="A2")
+    assert [r.age_recipient for r in protocol.loads(text).recipients] == ["age1B", "age1A2"]
+    with pytest.raises(ProtocolError, match=r"art\. 4"):
+        protocol.with_recipient(text, name="C", age_recipient="age1C", signing_key="C")
+
+
+def test_add_months_clamps_to_the_end_of_the_month() -> None:
+    assert protocol.add_months(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
+    assert protocol.add_months(dt.date(2026, 12, 15), 1) == dt.date(2027, 1, 15)
+    assert protocol.add_years(dt.date(2024, 2, 29), 5) == dt.date(2029, 2, 28)
+
+
+def test_protocol_check_command(tmp_path: Path) -> None:
+    good = tmp_path / "p.toml"
+    good.write_text(protocol.default_text(), "utf-8")
+    result = CliRunner().invoke(cli, ["protocol", "check", str(good)])
+    assert result.exit_code == 0
+    assert "valid protocol agii-abb-pijler3-2023-09-20 v1" in result.output
+    assert re.search(r"term ends 19/09/2028", result.output)
