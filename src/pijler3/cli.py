@@ -47,6 +47,12 @@ def _date(value: str, option: str) -> dt.date:
         raise UserError(f"{option}: '{value}' is not a date.", hint="Use YYYY-MM-DD.") from None
 
 
+def _progress(message: str) -> None:
+    """Progress on long work, on stderr, only for a person at a terminal."""
+    if sys.stderr.isatty():
+        click.echo(f"  … {message}", err=True)
+
+
 def now_option(f: F) -> F:
     return click.option(
         "--now",
@@ -221,6 +227,7 @@ def export(
         peildatum=_date(peildatum, "--peildatum"),
         now=_now(now),
         protocol_path=protocol_path,
+        progress=_progress,
     )
     click.echo(f"Read {r.rows_read} rows; sealed {r.rows_sent} for VDAB: {r.package}")
     click.echo(
@@ -250,7 +257,15 @@ def link(
     from pijler3 import workspace
 
     ws = workspace.open_workspace(ws_path, role="vdab")
-    r = step.link(ws, pkg, werkzoekenden, acties, now=_now(now), protocol_path=protocol_path)
+    r = step.link(
+        ws,
+        pkg,
+        werkzoekenden,
+        acties,
+        now=_now(now),
+        protocol_path=protocol_path,
+        progress=_progress,
+    )
     click.echo(
         f"Linked {r.persons} persons, {r.matched} known at VDAB "
         f"({r.report['match_rate']:.1%}); {r.duplicates} duplicate rows resolved."
@@ -269,7 +284,7 @@ def publish(ws_path: Path, pkg: Path, protocol_path: Path | None, now: str | Non
     from pijler3 import workspace
 
     ws = workspace.open_workspace(ws_path, role="agii")
-    r = step.publish(ws, pkg, now=_now(now), protocol_path=protocol_path)
+    r = step.publish(ws, pkg, now=_now(now), protocol_path=protocol_path, progress=_progress)
     click.echo(
         f"Checked {r.rows} rows: columns and types as the protocol says, "
         "no identifiers in free text."
@@ -297,7 +312,9 @@ def ingest(
     from pijler3 import workspace
 
     ws = workspace.open_workspace(ws_path, role="abb")
-    r = step.ingest(ws, pkg, now=_now(now), supersede=supersede, protocol_path=protocol_path)
+    r = step.ingest(
+        ws, pkg, now=_now(now), supersede=supersede, protocol_path=protocol_path, progress=_progress
+    )
     words = {
         "loaded": "Loaded",
         "unchanged": "Already held, nothing changed:",

@@ -59,11 +59,13 @@ def export(
     now: dt.datetime,
     delivery_id: str | None = None,
     protocol_path: Path | None = None,
+    progress: transfer.Progress = transfer.quiet,
 ) -> ExportResult:
     protocol = ws.protocol(protocol_path)
     transfer.check_in_force(ws, protocol, now.date())
     recipients = transfer.recipients_for(protocol, STEP)
     delivery_id = delivery_id or transfer.new_delivery_id(peildatum)
+    progress(f"reading {kbi.name}")
     read = readers.read_extract(kbi, protocol.extracts["kbi"])
     table = read.table
 
@@ -73,6 +75,7 @@ def export(
         f"{row};{reason}\n" for row, reason in bad.select("_row", "insz_problem").rows()
     )
     good = table.filter(pl.col("insz").is_not_null())
+    progress("removing identifiers from free text")
     good, removed = scrub_free_text(good)
     schema = dataset.export_schema(protocol)
     out = good.select(list(schema.names()))
@@ -105,6 +108,7 @@ def export(
         quality=q,
         checkpoint=log.checkpoint(now=now),
     )
+    progress(f"encrypting and signing {out_path.name}")
     sealed = package.seal(out_path, payload, m, signing_key=ws.signing_key(), recipients=recipients)
     log.append(
         "export.sealed",

@@ -36,9 +36,11 @@ def ingest(
     now: dt.datetime,
     supersede: bool = False,
     protocol_path: Path | None = None,
+    progress: transfer.Progress = transfer.quiet,
 ) -> IngestResult:
     protocol = ws.protocol(protocol_path)
     log = ws.audit()
+    progress(f"verifying and decrypting {published.name}")
     manifest, payload = package.open_package(
         published,
         identity=ws.identity(),
@@ -55,6 +57,7 @@ def ingest(
     archived = ws.archive / f"{manifest.delivery_id}.p3pkg"
     if not archived.exists():
         write_atomic(archived, published.read_bytes(), mode=0o600)
+    progress("loading the analysis store")
     with Store(ws.store_path, protocol) as store:
         outcome = store.load_delivery(
             frame,

@@ -87,10 +87,12 @@ def link(
     *,
     now: dt.datetime,
     protocol_path: Path | None = None,
+    progress: transfer.Progress = transfer.quiet,
 ) -> LinkResult:
     protocol = ws.protocol(protocol_path)
     transfer.check_in_force(ws, protocol, now.date())
     log = ws.audit()
+    progress(f"verifying and decrypting {export_package.name}")
     manifest, payload = package.open_package(
         export_package,
         identity=ws.identity(),
@@ -104,6 +106,7 @@ def link(
     kbi = dataset.from_parquet(payload, "export")
     dataset.check_schema(kbi, dataset.export_schema(protocol), export_package.name)
 
+    progress(f"reading {werkzoekenden.name} and {acties.name}")
     wz = readers.read_extract(werkzoekenden, protocol.extracts["werkzoekenden"])
     ac = readers.read_extract(acties, protocol.extracts["acties"])
     jobseekers, duplicates = dedupe_jobseekers(wz.table)
@@ -123,6 +126,7 @@ def link(
     reference = pl.coalesce(
         pl.col("datum_inburgeringscontract"), pl.col("datum_aanmelding"), pl.lit(peildatum)
     )
+    progress("linking on the INSZ and pseudonymising")
     key = pseudonym.derive_key(ws.pseudonym_master(), protocol.id)
     linked = linked.with_columns(
         pseudonym.pseudonym_series(key, linked["insz"], bits=protocol.pseudonym_bits),
@@ -164,6 +168,7 @@ def link(
         pseudonym_key_id=pseudonym.key_id(key),
         extra={"linkage": report, "sender_checkpoint": manifest.audit_checkpoint},
     )
+    progress(f"encrypting and signing {out_path.name}")
     sealed = package.seal(
         out_path,
         dataset.to_parquet(out, "monitoring"),

@@ -49,9 +49,11 @@ def publish(
     *,
     now: dt.datetime,
     protocol_path: Path | None = None,
+    progress: transfer.Progress = transfer.quiet,
 ) -> PublishResult:
     protocol = ws.protocol(protocol_path)
     log = ws.audit()
+    progress(f"verifying and decrypting {link_package.name}")
     manifest, payload = package.open_package(
         link_package,
         identity=ws.identity(),
@@ -86,6 +88,7 @@ def publish(
             f"({sum(found.values())} in all); nothing was published.",
             hint="Ask VDAB and the KBI administrators to clean the free text, then export again.",
         )
+    progress("measuring the re-identification risk")
     report = risk.measure(
         frame, protocol.risk, protocol.quasi_identifiers, protocol.sensitive_fields
     )
@@ -117,6 +120,7 @@ def publish(
         risk=risk_dict,
         extra={"vdab_checkpoint": manifest.audit_checkpoint, **dict(manifest.extra)},
     )
+    progress(f"encrypting and signing {out_path.name}")
     sealed = package.seal(out_path, payload, m, signing_key=ws.signing_key(), recipients=recipients)
     log.append(
         "publish.sealed",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,12 @@ from pijler3.errors import PackageError, ProtocolError
 from pijler3.package import Manifest
 from pijler3.protocol import Protocol
 from pijler3.workspace import Workspace
+
+Progress = Callable[[str], None]
+
+
+def quiet(message: str) -> None:
+    """The default progress reporter: says nothing."""
 
 
 def recipients_for(protocol: Protocol, step: str) -> list[str]:
