@@ -225,3 +225,29 @@ def test_publish_refuses_a_dataset_that_fails_the_risk_gate(tmp_path: Path) -> N
         if "publish.refused" in line
     ]
     assert len(events) == 1 and "risk_gate" in events[0]
+
+
+def test_a_second_package_for_a_peildatum_needs_supersede(chain: ChainRun, tmp_path: Path) -> None:
+    """Refused without --supersede; with it, the old delivery's rows and package go."""
+    import shutil
+
+    from pijler3 import export, ingest, link, publish, workspace
+    from pijler3.errors import UserError
+
+    day = PEILDATUMS[0]
+    at = dt.datetime(2026, 7, 20, tzinfo=dt.UTC)
+    ex = chain.extracts[day]
+    e = export.export(chain.spaces["agii"], ex.kbi, peildatum=day, now=at)
+    li = link.link(chain.spaces["vdab"], e.package, ex.werkzoekenden, ex.acties, now=at)
+    p = publish.publish(chain.spaces["agii"], li.package, now=at)
+    shutil.copytree(chain.spaces["abb-1"].root, tmp_path / "abb")
+    ws = workspace.open_workspace(tmp_path / "abb")
+    old = chain.ingested[day].delivery_id
+    with pytest.raises(UserError, match="--supersede"):
+        ingest.ingest(ws, p.package, now=at)
+    result = ingest.ingest(ws, p.package, now=at, supersede=True)
+    assert result.outcome == "superseded"
+    with Store(ws.store_path, ws.protocol()) as store:
+        held = [d.delivery_id for d in store.deliveries()]
+    assert old not in held and result.delivery_id in held
+    assert not (ws.archive / f"{old}.p3pkg").exists()

@@ -59,6 +59,11 @@ def ingest(
         write_atomic(archived, published.read_bytes(), mode=0o600)
     progress("loading the analysis store")
     with Store(ws.store_path, protocol) as store:
+        replaced = [
+            d.delivery_id
+            for d in store.deliveries()
+            if d.peildatum == peildatum and d.delivery_id != manifest.delivery_id
+        ]
         outcome = store.load_delivery(
             frame,
             delivery_id=manifest.delivery_id,
@@ -72,6 +77,10 @@ def ingest(
         held = store.delivery(manifest.delivery_id)
     if held is not None:
         expires = held.expires_at
+    if outcome == "superseded":
+        # The replaced delivery's package goes too: nothing of it stays at ABB.
+        for old in replaced:
+            (ws.archive / f"{old}.p3pkg").unlink(missing_ok=True)
     log.append(
         "ingest." + outcome,
         {
@@ -81,6 +90,7 @@ def ingest(
             "payload_sha256": manifest.payload_sha256,
             "rows": frame.height,
             "expires_at": expires.isoformat(),
+            "replaced": replaced if outcome == "superseded" else [],
         },
         now=now,
     )

@@ -171,7 +171,11 @@ class Store:
                 )
         finally:
             self.con.unregister("incoming")
-        return "superseded" if same_day else "loaded"
+        if same_day:
+            # The replaced rows must not linger in the file's freed blocks.
+            self.rebuild()
+            return "superseded"
+        return "loaded"
 
     def dataset(self, delivery_id: str) -> pl.DataFrame:
         """The monitoring dataset of one delivery, in the protocol's column order."""
@@ -199,7 +203,8 @@ class Store:
         for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
             leftover.unlink(missing_ok=True)
         self.con.execute("CHECKPOINT")
-        self.con.execute(f"ATTACH '{fresh}' AS fresh")
+        quoted = str(fresh).replace("'", "''")
+        self.con.execute(f"ATTACH '{quoted}' AS fresh")
         self.con.execute("COPY FROM DATABASE " + _quote(self._dbname()) + " TO fresh")
         self.con.execute("DETACH fresh")
         self.con.close()
