@@ -6,6 +6,14 @@ realistic manifests (quality and risk), and times ``build_report`` (indicators f
 delivery, disclosure control, curves, odds ratios) and the three renderers separately.
 Target: the whole report under 20 s for 1,000,000 persons on 2 cores.
 
+The data: this module's own generator, not synth -> chain (which would take minutes to
+encrypt, link and ingest a million rows). Every coded field is drawn with skewed
+frequencies like synth's (the tables below); the dates depend on region, target group,
+schooling, Dutch level and sex, so that the indicators and odds ratios have something to
+find. The profile fields are otherwise drawn independently of each other, which gives
+more covariate patterns (about 1 per 2 rows at 1,000,000 persons) than correlated real
+data would: the odds-ratio model is timed at its most expensive, not its most flattering.
+
     .venv/bin/python bench/report.py                     # 100,000 and 1,000,000 persons
     .venv/bin/python bench/report.py --persons 250000    # one size
     .venv/bin/python bench/report.py --persons 20000 --out out/bench-report  # keep files

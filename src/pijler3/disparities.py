@@ -29,12 +29,14 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 import statsmodels.api as sm
+from scipy import special, stats
 
 from pijler3 import codes, indicators
 
@@ -97,13 +99,26 @@ def _drop_small(patterns: pl.DataFrame) -> pl.DataFrame:
     return patterns
 
 
+@dataclass(frozen=True)
+class _Dummies:
+    """The dummy columns of the design without the matrix: for each covariate, the
+    category index of every pattern and the design column of every category (-1 for the
+    reference). Enough to form X'WX, X'r and X b by counting."""
+
+    codes: tuple[npt.NDArray[np.int64], ...]
+    columns: tuple[npt.NDArray[np.int64], ...]
+    width: int  # columns of the design, the intercept included
+
+
 def _design(
     patterns: pl.DataFrame,
-) -> tuple[npt.NDArray[np.float64], list[tuple[str, str, str]], dict[tuple[str, str], int]]:
+) -> tuple[_Dummies, list[tuple[str, str, str]], dict[tuple[str, str], int]]:
     """Intercept and treatment dummies; the (term, category, reference) of each dummy."""
-    columns: list[npt.NDArray[np.float64]] = [np.ones(patterns.height)]
+    codes_: list[npt.NDArray[np.int64]] = []
+    columns: list[npt.NDArray[np.int64]] = []
     labels: list[tuple[str, str, str]] = []
     sizes: dict[tuple[str, str], int] = {}
+    width = 1
     for term in COVARIATES:
         counts = (
             patterns.group_by(term)
@@ -116,13 +131,81 @@ def _design(
         if len(cats) < 2:
             continue
         reference = cats[0]
-        values = patterns[term].to_numpy()
+        index = {c: i for i, c in enumerate(cats)}
+        codes_.append(patterns[term].replace_strict(index, return_dtype=pl.Int64).to_numpy().copy())
+        column = np.full(len(cats), -1, dtype=np.int64)
         for cat in _ordered(term, cats[1:]):
-            columns.append((values == cat).astype(np.float64))
+            column[index[cat]] = width
+            width += 1
             labels.append((term, cat, reference))
-    # Column-major: BLAS forms X'WX from it ten times faster than from row-major, and
-    # statsmodels' IRLS is dominated by that product on a million rows.
-    return np.asfortranarray(np.column_stack(columns)), labels, sizes
+        columns.append(column)
+    return _Dummies(tuple(codes_), tuple(columns), width), labels, sizes
+
+
+def _dense(d: _Dummies) -> npt.NDArray[np.float64]:
+    """The design matrix itself (for tests and the statsmodels fallback)."""
+    n = len(d.codes[0]) if d.codes else 0
+    x = np.zeros((n, d.width), order="F")
+    x[:, 0] = 1.0
+    for code, column in zip(d.codes, d.columns, strict=True):
+        col = column[code]
+        rows = np.flatnonzero(col >= 0)
+        x[rows, col[rows]] = 1.0
+    return x
+
+
+def _gram(d: _Dummies, weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """X'WX of the dummy design by counting: the weight of every pair of categories.
+
+    The dense product costs n x k^2 operations in BLAS, and a multi-threaded BLAS slows
+    down badly when the two cores are shared with polars or another process; counting
+    costs n per pair of covariates and is single-threaded.
+    """
+    gram = np.zeros((d.width, d.width))
+    gram[0, 0] = weights.sum()
+    terms = list(zip(d.codes, d.columns, strict=True))
+    for a, (code_a, col_a) in enumerate(terms):
+        ka = len(col_a)
+        has_a = col_a >= 0
+        margin = np.bincount(code_a, weights=weights, minlength=ka)
+        gram[0, col_a[has_a]] = margin[has_a]
+        gram[col_a[has_a], 0] = margin[has_a]
+        gram[col_a[has_a], col_a[has_a]] = margin[has_a]
+        for code_b, col_b in terms[a + 1 :]:
+            kb = len(col_b)
+            has_b = col_b >= 0
+            block = np.bincount(code_a * kb + code_b, weights=weights, minlength=ka * kb)
+            block = block.reshape(ka, kb)[np.ix_(has_a, has_b)]
+            gram[np.ix_(col_a[has_a], col_b[has_b])] = block
+            gram[np.ix_(col_b[has_b], col_a[has_a])] = block.T
+    return gram
+
+
+def _xt(d: _Dummies, r: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """X'r by counting."""
+    out = np.zeros(d.width)
+    out[0] = r.sum()
+    for code, column in zip(d.codes, d.columns, strict=True):
+        has = column >= 0
+        out[column[has]] = np.bincount(code, weights=r, minlength=len(column))[has]
+    return out
+
+
+def _xb(d: _Dummies, beta: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """X b by look-up: the intercept plus each pattern's category coefficients."""
+    padded = np.append(beta, 0.0)  # column -1 (the reference) reads this zero
+    n = len(d.codes[0]) if d.codes else 0
+    eta = np.full(n, beta[0])
+    for code, column in zip(d.codes, d.columns, strict=True):
+        eta += padded[column][code]
+    return eta
+
+
+def _keep(d: _Dummies, keep: list[int]) -> _Dummies:
+    """The design restricted to the columns ``keep`` (which start with the intercept)."""
+    new = np.full(d.width + 1, -1, dtype=np.int64)
+    new[keep] = np.arange(len(keep))
+    return _Dummies(d.codes, tuple(new[c] for c in d.columns), len(keep))
 
 
 def _ordered(term: str, cats: list[str]) -> list[str]:
@@ -133,18 +216,93 @@ def _ordered(term: str, cats: list[str]) -> list[str]:
     return sorted(cats, key=lambda c: (last.get(c, rank.get(c, -1)), c))
 
 
-def _estimable(x: npt.NDArray[np.float64], weights: npt.NDArray[np.float64]) -> list[int]:
-    """Columns kept greedily, left to right, while each adds to the rank."""
-    gram = x.T @ np.asfortranarray(x * weights[:, None])
+def _estimable(gram: npt.NDArray[np.float64]) -> list[int]:
+    """Columns kept greedily, left to right, while each adds to the rank of X'WX.
+
+    With the trials as weights every entry of X'WX is a sum of integers, exact in
+    float64 whatever the order of summation, so :func:`_gram` gives the very matrix
+    ``x.T @ (x * w)`` gives and the same columns are kept.
+    """
     keep: list[int] = []
     rank = 0
-    for j in range(x.shape[1]):
+    for j in range(gram.shape[1]):
         trial = [*keep, j]
         r = int(np.linalg.matrix_rank(gram[np.ix_(trial, trial)]))
         if r > rank:
             keep.append(j)
             rank = r
     return keep
+
+
+Fit = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+MAX_ITERATIONS = 100
+TOLERANCE = 1e-8  # statsmodels' default for Newton's method: the largest change of a parameter
+
+
+def _newton(
+    d: _Dummies, successes: npt.NDArray[np.float64], trials: npt.NDArray[np.float64]
+) -> Fit | None:
+    """The binomial GLM (logit link) by Newton-Raphson on the analytic Hessian, formed by
+    counting; ``None`` when it does not converge (then statsmodels' IRLS decides).
+
+    This is what ``sm.GLM(..., Binomial()).fit(method="newton", max_start_irls=0)`` does:
+    start at zero, step by H^-1 g until no parameter changes by more than ``TOLERANCE``;
+    then covariance inv(H) at the estimate (scale 1), Wald z, two-sided normal p-values,
+    intervals estimate +- z_0.975 x standard error. Newton converges quadratically, so
+    the estimate agrees with statsmodels' to rounding (``tests/test_fast_paths.py``).
+    Returns the parameters, the intervals (k x 2) and the p-values, intercept first.
+    """
+    beta = np.zeros(d.width)
+    with np.errstate(all="ignore"):
+        for _ in range(MAX_ITERATIONS):
+            mu = special.expit(_xb(d, beta))
+            hessian = _gram(d, trials * mu * (1.0 - mu))
+            score = _xt(d, successes - trials * mu)
+            try:
+                step = np.linalg.solve(hessian, score)
+            except np.linalg.LinAlgError:
+                return None
+            if not np.all(np.isfinite(step)):
+                return None
+            beta = beta + step
+            if np.max(np.abs(step)) < TOLERANCE:
+                break
+        else:
+            return None
+        mu = special.expit(_xb(d, beta))
+        try:
+            cov = np.linalg.inv(_gram(d, trials * mu * (1.0 - mu)))
+        except np.linalg.LinAlgError:
+            return None
+        bse = np.sqrt(np.diag(cov))
+        if not np.all(np.isfinite(bse)):
+            return None
+        q = stats.norm.ppf(1 - 0.05 / 2)
+        ci = np.column_stack([beta - q * bse, beta + q * bse])
+        pvalues = stats.norm.sf(np.abs(beta / bse)) * 2
+    return beta, ci, np.asarray(pvalues, dtype=np.float64)
+
+
+def _fit_statsmodels(
+    x: npt.NDArray[np.float64],
+    successes: npt.NDArray[np.float64],
+    trials: npt.NDArray[np.float64],
+) -> Fit:
+    """The same model with statsmodels: the reference for :func:`_newton`, and its fallback."""
+    endog = np.column_stack([successes, trials - successes])
+    with warnings.catch_warnings():
+        # Convergence and domain warnings are judged by the caller from the intervals;
+        # they must not reach the log with figures from the data in them.
+        warnings.simplefilter("ignore")
+        model = sm.GLM(endog, np.asfortranarray(x), family=sm.families.Binomial())
+        fit = model.fit(method="newton", max_start_irls=0)
+        if not fit.mle_retvals.get("converged", False):
+            fit = model.fit()
+    return (
+        np.asarray(fit.params, dtype=np.float64),
+        np.asarray(fit.conf_int(alpha=0.05), dtype=np.float64),
+        np.asarray(fit.pvalues, dtype=np.float64),
+    )
 
 
 def odds_ratios(df: pl.DataFrame, peildatum: dt.date, outcome: Outcome) -> pl.DataFrame:
@@ -164,31 +322,18 @@ def odds_ratios(df: pl.DataFrame, peildatum: dt.date, outcome: Outcome) -> pl.Da
     empty = pl.DataFrame(schema=dict(SCHEMA))
     if patterns.height == 0:
         return empty
-    x, labels, sizes = _design(patterns)
+    dummies, labels, sizes = _design(patterns)
     trials = patterns["_n"].to_numpy().astype(np.float64)
     successes = patterns["_k"].to_numpy().astype(np.float64)
-    keep = _estimable(x, trials)
+    keep = _estimable(_gram(dummies, trials))
     if len(keep) < 2:
         return empty
-    x = np.asfortranarray(x[:, keep])
+    dummies = _keep(dummies, keep)
     kept = [labels[j - 1] for j in keep[1:]]
-    endog = np.column_stack([successes, trials - successes])
-    with warnings.catch_warnings():
-        # Convergence and domain warnings are judged by the caller from the intervals;
-        # they must not reach the log with figures from the data in them.
-        warnings.simplefilter("ignore")
-        model = sm.GLM(endog, x, family=sm.families.Binomial())
-        # Newton-Raphson on the analytic Hessian, without statsmodels' IRLS warm-up: the
-        # logistic log-likelihood is concave, so it converges from zero, and it avoids
-        # the repeated least-squares solves and the final SVD that made the default IRLS
-        # take 3x as long on a million rows. Estimates, standard errors and p-values are
-        # the same (the Hessian of the canonical logit link is the IRLS information).
-        fit = model.fit(method="newton", max_start_irls=0)
-        if not fit.mle_retvals.get("converged", False):
-            fit = model.fit()
-    params = np.asarray(fit.params)[1:]
-    ci = np.asarray(fit.conf_int(alpha=0.05))[1:]
-    pvalues = np.asarray(fit.pvalues)[1:]
+    fitted = _newton(dummies, successes, trials)
+    if fitted is None:
+        fitted = _fit_statsmodels(_dense(dummies), successes, trials)
+    params, ci, pvalues = (v[1:] for v in fitted)
     rows = [
         {
             "outcome": outcome,

@@ -145,6 +145,10 @@ def base(df: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
 
 def flags(b: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
     """Per-row flags of every indicator on B, plus the KM times and statuses."""
+    return b.with_columns(_flag_exprs(peildatum))
+
+
+def _flag_exprs(peildatum: dt.date) -> list[pl.Expr]:
     c = pl.col("datum_inburgeringscontract")
     pd = pl.lit(peildatum)
     exprs: list[pl.Expr] = [
@@ -168,7 +172,7 @@ def flags(b: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
         ]
     for action in ACTIONS:
         exprs.append(pl.col(f"vdab_actie_{action}").fill_null(False).alias(f"_actie_{action}"))
-    return b.with_columns(exprs)
+    return exprs
 
 
 # --- Categories --------------------------------------------------------------------------
@@ -297,7 +301,9 @@ def _finite(x: float) -> float | None:
 def kaplan_meier(time: npt.ArrayLike, status: npt.ArrayLike) -> KaplanMeier:
     """statsmodels' ``SurvfuncRight`` with its defaults: median, Brookmeyer-Crowley interval.
 
-    ``status`` is 1 for an observed event and 0 for a row censored at ``time``.
+    ``status`` is 1 for an observed event and 0 for a row censored at ``time``. This is the
+    straightforward fit on one row per person; the table uses :func:`kaplan_meier_counts`,
+    which gives the same numbers from counts (``tests/test_indicators.py`` checks that).
     """
     # Whole days as integers: np.unique inside statsmodels sorts them faster than floats.
     t = np.asarray(time, dtype=np.int64)
@@ -309,12 +315,72 @@ def kaplan_meier(time: npt.ArrayLike, status: npt.ArrayLike) -> KaplanMeier:
         # never inside the interval, which is the behaviour we want.
         warnings.simplefilter("ignore", RuntimeWarning)
         fit = SurvfuncRight(t, s)
+    return _summarise(fit, len(t), int(s.sum()))
+
+
+def kaplan_meier_counts(
+    time: npt.ArrayLike, events: npt.ArrayLike, total: npt.ArrayLike
+) -> KaplanMeier:
+    """The fit of :func:`kaplan_meier` from counts: at each distinct ``time`` (ascending,
+    whole days), ``events`` observed events among ``total`` rows (the rest censored there).
+
+    statsmodels' ``freq_weights`` cannot be used for this: with weights, ``SurvfuncRight``
+    switches the standard error from Greenwood's formula to Tsiatis', which changes
+    ``quantile_ci``. So the risk sets and events per time are formed here exactly as the
+    unweighted ``statsmodels.duration.survfunc._calc_survfunc_right`` forms them (events
+    as float64, risk sets as int64: the same integers in the same dtypes), the rest of
+    that function is repeated operation for operation, and statsmodels' own ``quantile``
+    and ``quantile_ci`` are applied to the result, so every number is bit for bit the
+    one of the fit on rows.
+    """
+    utime = np.asarray(time, dtype=np.int64)
+    d = np.asarray(events, dtype=np.float64)
+    n = np.cumsum(np.asarray(total, dtype=np.int64)[::-1])[::-1]
+    if len(utime) == 0 or n[0] == 0:
+        return KaplanMeier(0, 0, None, None, None, (), (), ())
+    events_total = int(d.sum())
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        # From here on, statsmodels 0.14's _calc_survfunc_right without weights.
+        ii = np.flatnonzero(d > 0)
+        d = d[ii]
+        n = n[ii]
+        utime = utime[ii]
+        sp = 1 - d / n.astype(np.float64)
+        ii = sp < 1e-16
+        sp[ii] = 1e-16
+        sp = np.log(sp)
+        sp = np.cumsum(sp)
+        sp = np.exp(sp)
+        sp[ii] = 0
+        denom = n * (n - d)
+        denom = np.clip(denom, 1e-12, np.inf)
+        se = d / denom.astype(np.float64)
+        se[(n == d) | (n == 0)] = np.nan
+        se = np.cumsum(se)
+        se = np.sqrt(se)
+        locs = np.isfinite(se) | (sp != 0)
+        se[locs] *= sp[locs]
+        se[~locs] = np.nan
+        fit = SurvfuncRight.__new__(SurvfuncRight)
+        fit.surv_prob = sp
+        fit.surv_prob_se = se
+        fit.surv_times = utime
+        fit.n_risk = n
+        fit.n_events = d
+    return _summarise(fit, int(np.sum(total)), events_total)
+
+
+def _summarise(fit: SurvfuncRight, n: int, events: int) -> KaplanMeier:
+    """Median, interval and curve of a fit, with statsmodels' defaults."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
         median = fit.quantile(0.5)
         low, high = fit.quantile_ci(0.5)
     reached = np.isfinite(median)
     return KaplanMeier(
-        n=len(t),
-        events=int(s.sum()),
+        n=n,
+        events=events,
         median=float(median) if reached else None,
         ci_low=_finite(low) if reached else None,
         ci_high=_finite(high) if reached else None,
@@ -366,7 +432,7 @@ def compute_raw(df: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
         grouped = b.group_by(bd.expr.alias("_cat")).agg(_aggregations())
         zero = {c: 0 for c in grouped.columns if c != "_cat"}
         counts = _with_categories(grouped, bd, zero)
-        km = _km_per_category(not_exempt, bd, km_events)
+        km = _km_per_category(not_exempt, bd.expr, km_events)
         frames.append(_rows(counts, bd.name, km))
     long = pl.concat(frames, how="vertical")
     order = {name: i for i, name in enumerate(INDICATOR_IDS)}
@@ -396,26 +462,33 @@ def compute_raw(df: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
 
 
 def _km_per_category(
-    population: pl.DataFrame, bd: BreakdownSpec, events: Sequence[str]
+    population: pl.DataFrame, category: pl.Expr, events: Sequence[str]
 ) -> dict[str, dict[str, KaplanMeier]]:
-    """KM fits per event and category. Rows are split by integer category codes, sorted
-    once, because comparing a million strings per category was the slow part."""
+    """KM fits per event and category, from counts per (category, day).
+
+    Each row is counted once into a (category x day) table of rows and of events, and
+    each category's fit is :func:`kaplan_meier_counts` on its days with anyone, instead
+    of sorting its rows: the same numbers as :func:`kaplan_meier` on the rows (see
+    ``tests/test_fast_paths.py``), in a fraction of the time.
+    """
+    out: dict[str, dict[str, KaplanMeier]] = {event: {} for event in events}
     if population.height == 0:
-        return {event: {} for event in events}
-    cats = population.with_columns(bd.expr.alias("_cat"))["_cat"]
-    labels = sorted(set(cats.unique().to_list()))
-    index = {c: i for i, c in enumerate(labels)}
-    code = cats.replace_strict(index, return_dtype=pl.Int64).to_numpy()
-    order = np.argsort(code, kind="stable")
-    bounds = np.concatenate(([0], np.cumsum(np.bincount(code, minlength=len(labels)))))
-    out: dict[str, dict[str, KaplanMeier]] = {}
+        return out
+    cats = population.select(category.alias("_cat"))["_cat"]
+    labels = sorted(cats.unique().to_list())
+    code = cats.cast(pl.Enum(labels)).to_physical().to_numpy().astype(np.int64)
     for event in events:
-        time = population[f"_time_{event}"].to_numpy()[order]
-        status = population[f"_status_{event}"].to_numpy()[order].astype(np.float64)
-        out[event] = {
-            label: kaplan_meier(time[bounds[i] : bounds[i + 1]], status[bounds[i] : bounds[i + 1]])
-            for i, label in enumerate(labels)
-        }
+        time = population[f"_time_{event}"].to_numpy().astype(np.int64)
+        status = population[f"_status_{event}"].to_numpy().astype(np.float64)
+        first = int(time.min())
+        span = int(time.max()) - first + 1
+        cell = code * span + (time - first)
+        size = len(labels) * span
+        total = np.bincount(cell, minlength=size).reshape(len(labels), span)
+        hits = np.bincount(cell, weights=status, minlength=size).reshape(len(labels), span)
+        for i, label in enumerate(labels):
+            days = np.flatnonzero(total[i])
+            out[event][label] = kaplan_meier_counts(days + first, hits[i, days], total[i, days])
     return out
 
 
@@ -510,9 +583,17 @@ def km_curves(
         raise ValueError(f"unknown breakdown {breakdown!r}; choose one of {', '.join(BREAKDOWNS)}")
     if event not in EVENT_COLUMNS:
         raise ValueError(f"unknown event {event!r}; choose inschrijving or werk")
-    b = flags(base(df, peildatum), peildatum)
+    b = base(df, peildatum)
     (bd,) = breakdown_specs(b, peildatum, (breakdown,))
-    fits = _km_per_category(b.filter(~pl.col("_exempt")), bd, (event,))[event]
+    # Lazily, so that only the flags this curve needs are computed.
+    population = (
+        b.lazy()
+        .with_columns(_flag_exprs(peildatum))
+        .filter(~pl.col("_exempt"))
+        .select(bd.expr.alias("_cat"), f"_time_{event}", f"_status_{event}")
+        .collect()
+    )
+    fits = _km_per_category(population, pl.col("_cat"), (event,))[event]
     extra = sorted(set(fits) - set(bd.categories))
     out: dict[str, list[CurvePoint]] = {}
     for cat in (*bd.categories, *extra):

@@ -1,0 +1,174 @@
+"""The fast paths of the indicators and the disparities give the straightforward results.
+
+- Kaplan-Meier from counts per (time, status) is bit for bit statsmodels' ``SurvfuncRight``
+  on one row per person: median, interval, curve, risk sets.
+- The per-category fits of the table (one polars count, then counts per category) are
+  those of :func:`indicators.kaplan_meier` on each category's rows.
+- The odds-ratio model formed by counting (X'WX, X'r, Xb without the design matrix) has the
+  same X'WX as the dense product, and its Newton fit gives statsmodels' GLM estimates,
+  intervals and p-values to rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pijler3 import disparities, indicators
+
+
+def _expand(
+    times: list[int], events: list[int], censored: list[int]
+) -> tuple[list[int], list[int]]:
+    rows_t: list[int] = []
+    rows_s: list[int] = []
+    for t, e, c in zip(times, events, censored, strict=True):
+        rows_t += [t] * (e + c)
+        rows_s += [1] * e + [0] * c
+    return rows_t, rows_s
+
+
+def _same(a: indicators.KaplanMeier, b: indicators.KaplanMeier) -> None:
+    # Dataclass equality compares floats with ==, so this is bit-for-bit (None for NaN).
+    assert a == b
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 400), st.integers(0, 30), st.integers(0, 30)
+        ),  # (day, events, censored)
+        min_size=0,
+        max_size=40,
+        unique_by=lambda x: x[0],
+    )
+)
+def test_km_from_counts_is_bit_identical_to_statsmodels_on_rows(
+    cells: list[tuple[int, int, int]],
+) -> None:
+    """Random tables of (day, events, censored), ties and zero counts included: the fit
+    from counts equals SurvfuncRight on the expanded rows in every field."""
+    cells = sorted(cells)
+    times = [c[0] for c in cells]
+    events = [c[1] for c in cells]
+    censored = [c[2] for c in cells]
+    rows_t, rows_s = _expand(times, events, censored)
+    total = [e + c for e, c in zip(events, censored, strict=True)]
+    _same(
+        indicators.kaplan_meier_counts(times, events, total),
+        indicators.kaplan_meier(rows_t, rows_s),
+    )
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        [(0, 5, 0), (3, 5, 0)],  # everyone has the event: the curve reaches zero
+        [(10, 0, 7), (20, 0, 3)],  # nobody has it: no median, no interval
+        [(0, 1, 0)],  # one person
+        [(5, 3, 0), (9, 0, 2), (12, 1, 1), (30, 4, 0)],  # median reached, interval open
+    ],
+)
+def test_km_from_counts_edge_cases(cells: list[tuple[int, int, int]]) -> None:
+    """Curves that reach zero, never drop, or hold one person give the same fit both ways."""
+    times, events, censored = (list(x) for x in zip(*cells, strict=True))
+    rows_t, rows_s = _expand(times, events, censored)
+    total = [e + c for e, c in zip(events, censored, strict=True)]
+    _same(
+        indicators.kaplan_meier_counts(times, events, total),
+        indicators.kaplan_meier(rows_t, rows_s),
+    )
+
+
+def test_table_fits_per_category_equal_fits_on_each_categorys_rows() -> None:
+    """20,000 random rows in 7 categories (one tiny): the grouped fits of the table are
+    kaplan_meier on each category's own rows, for both events."""
+    rng = np.random.default_rng(7)
+    n = 20_000
+    cats = rng.choice(
+        ["A", "B", "C", "D", "E", "F", "tiny"], size=n, p=[0.3, 0.2, 0.2, 0.1, 0.1, 0.0999, 0.0001]
+    )
+    pop = pl.DataFrame(
+        {
+            "grp": cats,
+            "_time_inschrijving": rng.integers(0, 700, n),
+            "_status_inschrijving": rng.random(n) < 0.6,
+            "_time_werk": rng.integers(0, 50, n),
+            "_status_werk": rng.random(n) < 0.3,
+        }
+    )
+    fits = indicators._km_per_category(pop, pl.col("grp"), ("inschrijving", "werk"))
+    for event in ("inschrijving", "werk"):
+        assert set(fits[event]) == set(cats.tolist())
+        for cat, fit in fits[event].items():
+            part = pop.filter(pl.col("grp") == cat)
+            ref = indicators.kaplan_meier(
+                part[f"_time_{event}"].to_numpy(), part[f"_status_{event}"].to_numpy()
+            )
+            _same(fit, ref)
+
+
+def _random_patterns(seed: int, n: int) -> pl.DataFrame:
+    """Covariate patterns of random rows, with one category that only occurs with another
+    (so that a dummy is a combination of others and must be dropped)."""
+    rng = np.random.default_rng(seed)
+    data: dict[str, object] = {}
+    for i, term in enumerate(disparities.COVARIATES):
+        k = 2 + (i % 4)
+        data[term] = rng.choice([f"c{j}" for j in range(k)], size=n)
+    # nt2_niveau "dup" exactly where trajecttype is "dup": collinear columns.
+    dup = rng.random(n) < 0.1
+    data["trajecttype"] = np.where(dup, "dup", data["trajecttype"])  # type: ignore[arg-type]
+    data["nt2_niveau"] = np.where(dup, "dup", data["nt2_niveau"])  # type: ignore[arg-type]
+    eta = -0.3 + 0.5 * (data["regio"] == "c1") - 0.4 * (data["geslacht"] == "c1")  # type: ignore[operator]
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int64)
+    frame = pl.DataFrame({**data, "_y": y})
+    return (
+        frame.group_by(list(disparities.COVARIATES))
+        .agg(pl.len().cast(pl.Int64).alias("_n"), pl.col("_y").sum().cast(pl.Int64).alias("_k"))
+        .sort(list(disparities.COVARIATES))
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_counted_design_products_equal_the_dense_ones(seed: int) -> None:
+    """X'WX by counting equals x.T @ (x * w) exactly for integer weights (so the same
+    columns are kept) and to rounding for real weights; X'r and Xb match too."""
+    patterns = _random_patterns(seed, 30_000)
+    d, _, _ = disparities._design(patterns)
+    x = disparities._dense(d)
+    trials = patterns["_n"].to_numpy().astype(np.float64)
+    assert np.array_equal(disparities._gram(d, trials), x.T @ (x * trials[:, None]))
+    keep = disparities._estimable(disparities._gram(d, trials))
+    assert len(keep) == d.width - 1  # exactly the duplicated dummy is dropped
+    kd = disparities._keep(d, keep)
+    kx = disparities._dense(kd)
+    assert np.array_equal(kx, x[:, keep])
+    rng = np.random.default_rng(seed)
+    w = rng.random(len(trials))
+    np.testing.assert_allclose(disparities._gram(kd, w), kx.T @ (kx * w[:, None]), rtol=1e-12)
+    np.testing.assert_allclose(
+        disparities._xt(kd, w - 0.5), kx.T @ (w - 0.5), rtol=1e-10, atol=1e-9
+    )
+    beta = rng.normal(size=kd.width)
+    np.testing.assert_allclose(disparities._xb(kd, beta), kx @ beta, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_counted_newton_fit_equals_statsmodels_glm(seed: int) -> None:
+    """The Newton fit by counting gives statsmodels' GLM (Newton, as the module used to
+    call it) estimates, intervals and p-values to 1e-9 relative."""
+    patterns = _random_patterns(seed, 30_000)
+    d, _, _ = disparities._design(patterns)
+    trials = patterns["_n"].to_numpy().astype(np.float64)
+    successes = patterns["_k"].to_numpy().astype(np.float64)
+    kd = disparities._keep(d, disparities._estimable(disparities._gram(d, trials)))
+    fast = disparities._newton(kd, successes, trials)
+    assert fast is not None
+    ref = disparities._fit_statsmodels(disparities._dense(kd), successes, trials)
+    for a, b in zip(fast, ref, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
