@@ -7,76 +7,23 @@ injectable; by default it is the clock.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from pijler3 import __version__
 from pijler3 import protocol as protocol_mod
 from pijler3.cli_governance import register as register_governance
+from pijler3.cli_options import DIR, FILE, day, moment, now_option, protocol_option, ws_option
 from pijler3.errors import UserError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-PATH = click.Path(path_type=Path)
-FILE = click.Path(dir_okay=False, path_type=Path)
-DIR = click.Path(file_okay=False, path_type=Path)
-
-
-def _now(value: str | None) -> dt.datetime:
-    if value is None:
-        return dt.datetime.now(dt.UTC)
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise UserError(
-            f"--now: '{value}' is not a date or date-time.", hint="Use YYYY-MM-DD[THH:MM]."
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-def _date(value: str, option: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"{option}: '{value}' is not a date.", hint="Use YYYY-MM-DD.") from None
 
 
 def _progress(message: str) -> None:
     """Progress on long work, on stderr, only for a person at a terminal."""
     if sys.stderr.isatty():
         click.echo(f"  … {message}", err=True)
-
-
-def now_option(f: F) -> F:
-    return click.option(
-        "--now",
-        "now",
-        default=None,
-        metavar="DATETIME",
-        help="Act as if it were this moment (ISO date or date-time). Default: the clock.",
-    )(f)
-
-
-def protocol_option(f: F) -> F:
-    return click.option(
-        "--protocol",
-        "protocol_path",
-        type=FILE,
-        default=None,
-        help="Protocol file (TOML). Default: the workspace's protocol.toml.",
-    )(f)
-
-
-def ws_option(f: F) -> F:
-    return click.option(
-        "--ws", "ws_path", type=DIR, required=True, help="The party's workspace directory."
-    )(f)
 
 
 @click.group()
@@ -104,7 +51,7 @@ def init(role: str, root: Path, name: str, protocol_path: Path | None, now: str 
     """Create a party's workspace with fresh keys (owner-only files)."""
     from pijler3 import workspace
 
-    ws = workspace.init(role, root, name=name, protocol_path=protocol_path, now=_now(now))
+    ws = workspace.init(role, root, name=name, protocol_path=protocol_path, now=moment(now))
     pub = ws.public()
     click.echo(f"Created the {role} workspace {root}")
     click.echo(f"  age recipient:  {pub.age_recipient}")
@@ -194,7 +141,7 @@ def synth(
     result = synth_mod.generate(
         out,
         persons=persons,
-        peildatum=_date(peildatum, "--peildatum"),
+        peildatum=day(peildatum, "--peildatum"),
         seed=seed,
         fmt=fmt,  # type: ignore[arg-type]
         encoding=encoding,
@@ -224,8 +171,8 @@ def export(
     r = step.export(
         ws,
         kbi,
-        peildatum=_date(peildatum, "--peildatum"),
-        now=_now(now),
+        peildatum=day(peildatum, "--peildatum"),
+        now=moment(now),
         protocol_path=protocol_path,
         progress=_progress,
     )
@@ -262,7 +209,7 @@ def link(
         pkg,
         werkzoekenden,
         acties,
-        now=_now(now),
+        now=moment(now),
         protocol_path=protocol_path,
         progress=_progress,
     )
@@ -284,7 +231,7 @@ def publish(ws_path: Path, pkg: Path, protocol_path: Path | None, now: str | Non
     from pijler3 import workspace
 
     ws = workspace.open_workspace(ws_path, role="agii")
-    r = step.publish(ws, pkg, now=_now(now), protocol_path=protocol_path, progress=_progress)
+    r = step.publish(ws, pkg, now=moment(now), protocol_path=protocol_path, progress=_progress)
     click.echo(
         f"Checked {r.rows} rows: columns and types as the protocol says, "
         "no identifiers in free text."
@@ -313,7 +260,12 @@ def ingest(
 
     ws = workspace.open_workspace(ws_path, role="abb")
     r = step.ingest(
-        ws, pkg, now=_now(now), supersede=supersede, protocol_path=protocol_path, progress=_progress
+        ws,
+        pkg,
+        now=moment(now),
+        supersede=supersede,
+        protocol_path=protocol_path,
+        progress=_progress,
     )
     words = {
         "loaded": "Loaded",
@@ -399,7 +351,7 @@ def report(ws_path: Path, out: Path, now: str | None) -> None:
     from pijler3 import workspace
 
     ws = workspace.open_workspace(ws_path, role="abb")
-    r = report_mod.write_report(ws, out, now=_now(now))
+    r = report_mod.write_report(ws, out, now=moment(now))
     click.echo(f"Wrote {r.csv} and {r.xlsx}")
     click.echo(f"Report: {r.html}")
 
@@ -450,7 +402,7 @@ def audit_checkpoint(ws_path: Path, out: Path, now: str | None) -> None:
     from pijler3.atomic import write_atomic
 
     ws = workspace.open_workspace(ws_path)
-    cp = ws.audit().checkpoint(now=_now(now))
+    cp = ws.audit().checkpoint(now=moment(now))
     write_atomic(out, (json.dumps(cp, indent=2, sort_keys=True) + "\n").encode())
     click.echo(f"Wrote checkpoint of {cp['size']} records to {out}")
 
@@ -490,9 +442,9 @@ def demo(
         persons=persons,
         deliveries=deliveries,
         seed=seed,
-        now=_now(now),
+        now=moment(now),
         extracts=(kbi, werkzoekenden, acties) if kbi and werkzoekenden and acties else None,
-        peildatum=_date(peildatum, "--peildatum") if peildatum else None,
+        peildatum=day(peildatum, "--peildatum") if peildatum else None,
         echo=click.echo,
     )
     click.echo(result.summary)

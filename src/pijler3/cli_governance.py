@@ -4,61 +4,20 @@ disclosure, breaches and status.
 Thin, like :mod:`pijler3.cli`: each command parses, calls one library function and
 prints. A :class:`~pijler3.errors.UserError` propagates to ``pijler3.cli.main``, which
 prints ``Error: …`` and exits 1. :func:`register` adds the commands to the main group;
-the small option helpers are repeated here rather than imported from ``pijler3.cli``,
-so that ``cli.py`` can import this module at any point without an import cycle.
+the option helpers live in :mod:`pijler3.cli_options`, shared with ``cli.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from pijler3.cli_options import DIR, FILE, day, moment, now_option, ws_option
 from pijler3.errors import UserError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-FILE = click.Path(dir_okay=False, path_type=Path)
-DIR = click.Path(file_okay=False, path_type=Path)
-
-
-def _moment(value: str | None, option: str = "--now") -> dt.datetime:
-    if value is None:
-        return dt.datetime.now(dt.UTC)
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise UserError(
-            f"{option}: '{value}' is not a date or date-time.", hint="Use YYYY-MM-DD[THH:MM]."
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-def _date(value: str, option: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"{option}: '{value}' is not a date.", hint="Use YYYY-MM-DD.") from None
-
-
-def now_option(f: F) -> F:
-    return click.option(
-        "--now",
-        "now",
-        default=None,
-        metavar="DATETIME",
-        help="Act as if it were this moment (ISO date or date-time). Default: the clock.",
-    )(f)
-
-
-def ws_option(f: F) -> F:
-    return click.option(
-        "--ws", "ws_path", type=DIR, required=True, help="The party's workspace directory."
-    )(f)
 
 
 def _echo_json(data: Any) -> None:
@@ -77,7 +36,7 @@ def protocol_terminate(ws_path: Path, notice_date: str, now: str | None) -> None
     from pijler3 import governance, workspace
 
     ws = workspace.open_workspace(ws_path)
-    t = governance.terminate(ws, notice_date=_date(notice_date, "--notice-date"), now=_moment(now))
+    t = governance.terminate(ws, notice_date=day(notice_date, "--notice-date"), now=moment(now))
     click.echo(
         f"Recorded termination with notice on {t.notice_date:%d/%m/%Y}: effective"
         f" {t.effective:%d/%m/%Y} (art. 12). From that day no package is produced or accepted."
@@ -114,7 +73,7 @@ def purge(ws_path: Path, dry_run: bool, now: str | None) -> None:
     from pijler3 import retention, workspace
 
     ws = workspace.open_workspace(ws_path, role="abb")
-    r = retention.purge(ws, now=_moment(now), dry_run=dry_run)
+    r = retention.purge(ws, now=moment(now), dry_run=dry_run)
     if not r.deliveries:
         click.echo(f"Nothing to purge on {r.today:%d/%m/%Y}.")
         return
@@ -164,7 +123,7 @@ def disclosure_notify(
         purpose=purpose,
         fields=[f.strip() for f in fields.split(",") if f.strip()],
         recipient_key=recipient_key,
-        now=_moment(now),
+        now=moment(now),
     )
     click.echo(f"Notification {n.id}: {len(n.fields)} field(s) for {n.recipient}.")
     click.echo(f"Send this file to AgII: {n.path}")
@@ -179,7 +138,7 @@ def disclosure_acknowledge(ws_path: Path, notification: Path, now: str | None) -
     from pijler3 import governance, workspace
 
     ws = workspace.open_workspace(ws_path, role="agii")
-    path = governance.acknowledge(ws, notification, now=_moment(now))
+    path = governance.acknowledge(ws, notification, now=moment(now))
     click.echo("The notification is signed by a researcher named in the protocol.")
     click.echo(f"Send this acknowledgement back: {path}")
 
@@ -193,7 +152,7 @@ def disclosure_record_ack(ws_path: Path, ack: Path, now: str | None) -> None:
     from pijler3 import governance, workspace
 
     ws = workspace.open_workspace(ws_path, role="abb")
-    n = governance.record_ack(ws, ack, now=_moment(now))
+    n = governance.record_ack(ws, ack, now=moment(now))
     click.echo(f"Recorded AgII's acknowledgement of {n.id}; 'pijler3 share' may now use it.")
 
 
@@ -222,7 +181,7 @@ def share(
         recipient_key=recipient_key,
         out=out,
         delivery_id=delivery_id,
-        now=_moment(now),
+        now=moment(now),
     )
     click.echo(
         f"Sealed {r.rows} rows, {len(r.fields)} field(s) of delivery {r.delivery_id}"
@@ -253,10 +212,10 @@ def breach_report(
     ws = workspace.open_workspace(ws_path)
     b = governance.report_breach(
         ws,
-        discovered=_moment(discovered, "--discovered"),
+        discovered=moment(discovered, "--discovered"),
         description=description,
         affects_other_party=affects_other_party,
-        now=_moment(now),
+        now=moment(now),
     )
     click.echo(f"Recorded breach {b.id}.")
     click.echo(
@@ -275,10 +234,10 @@ def breach_list(ws_path: Path, as_json: bool, now: str | None) -> None:
     from pijler3 import governance, workspace
 
     ws = workspace.open_workspace(ws_path)
-    moment = _moment(now)
+    when = moment(now)
     items = governance.breaches(ws)
     if as_json:
-        _echo_json([b.to_dict() | {"overdue": b.is_open and b.overdue(moment)} for b in items])
+        _echo_json([b.to_dict() | {"overdue": b.is_open and b.overdue(when)} for b in items])
         return
     if not items:
         click.echo("No breaches recorded.")
@@ -286,7 +245,7 @@ def breach_list(ws_path: Path, as_json: bool, now: str | None) -> None:
     for b in items:
         if not b.is_open:
             state = "closed"
-        elif b.overdue(moment):
+        elif b.overdue(when):
             state = "OVERDUE"
         elif b.authority_notified_at or b.authority_not_required:
             state = "open, authority settled"
@@ -308,9 +267,9 @@ def breach_notify_authority(ws_path: Path, breach_id: str, at: str | None, now: 
     from pijler3 import governance, workspace
 
     ws = workspace.open_workspace(ws_path)
-    moment = _moment(now)
+    when = moment(now)
     b = governance.record_notification(
-        ws, breach_id, target="authority", at=_moment(at, "--at") if at else moment, now=moment
+        ws, breach_id, target="authority", at=moment(at, "--at") if at else when, now=when
     )
     late = b.authority_notified_at is not None and b.authority_notified_at > b.authority_deadline
     click.echo(
@@ -333,9 +292,9 @@ def breach_notify_party(ws_path: Path, breach_id: str, at: str | None, now: str 
     from pijler3 import governance, workspace
 
     ws = workspace.open_workspace(ws_path)
-    moment = _moment(now)
+    when = moment(now)
     b = governance.record_notification(
-        ws, breach_id, target="party", at=_moment(at, "--at") if at else moment, now=moment
+        ws, breach_id, target="party", at=moment(at, "--at") if at else when, now=when
     )
     click.echo(f"Recorded: the DPO of {b.other_party} was notified of {b.id}.")
 
@@ -366,7 +325,7 @@ def breach_close(
         breach_id,
         resolution=resolution,
         authority_not_required=no_notification_reason,
-        now=_moment(now),
+        now=moment(now),
     )
     click.echo(f"Closed breach {b.id}.")
 
@@ -384,7 +343,7 @@ def status(ws_path: Path, as_json: bool, now: str | None) -> None:
     from pijler3 import workspace
 
     ws = workspace.open_workspace(ws_path)
-    s = status_mod.status(ws, now=_moment(now))
+    s = status_mod.status(ws, now=moment(now))
     if as_json:
         _echo_json(s.to_dict())
     else:
