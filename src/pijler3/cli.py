@@ -304,7 +304,7 @@ def risk(file: Path, ws_path: Path | None, protocol_path: Path | None, as_json: 
             raise UserError(f"{file}: a package opens only with a workspace key: give --ws.")
         ws = workspace.open_workspace(ws_path)
         proto = ws.protocol(protocol_path)
-        _, payload = transfer.open_received(ws, file, proto)
+        _, payload = transfer.open_received(ws, file, proto, now=moment(None))
         frame = dataset.from_parquet(payload, "monitoring")
     else:
         proto = protocol_mod.load(protocol_path or (ws_path / "protocol.toml" if ws_path else None))

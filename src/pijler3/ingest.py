@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from pijler3 import dataset, package, transfer
+from pijler3 import dataset, transfer
 from pijler3.atomic import write_atomic
 from pijler3.protocol import add_years
 from pijler3.store import Store
@@ -41,14 +41,7 @@ def ingest(
     protocol = ws.protocol(protocol_path)
     log = ws.audit()
     progress(f"verifying and decrypting {published.name}")
-    manifest, payload = package.open_package(
-        published,
-        identity=ws.identity(),
-        sender_key=transfer.sender_key(protocol, STEP),
-        expected_step=STEP,
-        audit=log,
-        now=now,
-    )
+    manifest, payload = transfer.open_from(ws, published, protocol, STEP, now=now)
     transfer.check_in_force(ws, protocol, now.date())
     frame = dataset.from_parquet(payload, "monitoring")
     dataset.check_schema(frame, dataset.monitoring_schema(protocol), published.name)

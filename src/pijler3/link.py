@@ -93,14 +93,7 @@ def link(
     transfer.check_in_force(ws, protocol, now.date())
     log = ws.audit()
     progress(f"verifying and decrypting {export_package.name}")
-    manifest, payload = package.open_package(
-        export_package,
-        identity=ws.identity(),
-        sender_key=transfer.sender_key(protocol, "export"),
-        expected_step="export",
-        audit=log,
-        now=now,
-    )
+    manifest, payload = transfer.open_from(ws, export_package, protocol, "export", now=now)
     recipients = transfer.recipients_for(protocol, STEP)
     peildatum = dt.date.fromisoformat(manifest.peildatum)
     kbi = dataset.from_parquet(payload, "export")

@@ -54,14 +54,7 @@ def publish(
     protocol = ws.protocol(protocol_path)
     log = ws.audit()
     progress(f"verifying and decrypting {link_package.name}")
-    manifest, payload = package.open_package(
-        link_package,
-        identity=ws.identity(),
-        sender_key=transfer.sender_key(protocol, "link"),
-        expected_step="link",
-        audit=log,
-        now=now,
-    )
+    manifest, payload = transfer.open_from(ws, link_package, protocol, "link", now=now)
     transfer.check_in_force(ws, protocol, now.date())
     recipients = transfer.recipients_for(protocol, STEP)
     peildatum = dt.date.fromisoformat(manifest.peildatum)

@@ -113,17 +113,30 @@ def outbox_path(ws: Workspace, step: str, peildatum: dt.date, delivery_id: str) 
     return ws.outbox / f"{step}-{peildatum:%Y%m%d}-{delivery_id.split('-')[-1]}.p3pkg"
 
 
-def open_received(ws: Workspace, path: Path, protocol: Protocol) -> tuple[Manifest, bytes]:
-    """Open any package this workspace may open, checking it against its step's sender."""
+def open_from(
+    ws: Workspace, path: Path, protocol: Protocol, step: str, *, now: dt.datetime
+) -> tuple[Manifest, bytes]:
+    """Open a package of ``step`` with this workspace's key, checking it was signed by
+    that step's sender in the protocol file; a refusal is recorded in the audit log."""
     from pijler3 import package
 
-    step = package.read_manifest(path).step
-    if step not in ("export", "link", "publish"):
-        raise PackageError(str(path))
     return package.open_package(
         path,
         identity=ws.identity(),
         sender_key=sender_key(protocol, step),
         expected_step=step,
         audit=ws.audit(),
+        now=now,
     )
+
+
+def open_received(
+    ws: Workspace, path: Path, protocol: Protocol, *, now: dt.datetime
+) -> tuple[Manifest, bytes]:
+    """Open any package this workspace may open, whatever step it comes from."""
+    from pijler3 import package
+
+    step = package.read_manifest(path).step
+    if step not in ("export", "link", "publish"):
+        raise PackageError(str(path))
+    return open_from(ws, path, protocol, step, now=now)
