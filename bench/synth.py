@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,8 +29,14 @@ PEILDATUM = dt.date(2025, 6, 30)
 
 
 def peak_mib() -> float:
-    """Peak resident memory of this process (ru_maxrss is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process (VmHWM, in KiB on Linux).
+
+    Not ru_maxrss: Linux carries that over exec from the parent, so a child started by
+    a process that had generated a million rows would report the parent's peak.
+    """
+    with open("/proc/self/status") as status:
+        line = next(x for x in status if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 
 
 def read_back(directory: Path) -> int:
