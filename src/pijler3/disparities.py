@@ -19,9 +19,12 @@ Choices made where INDICATORS.md is silent:
 - A category whose dummy is a linear combination of others (for instance when the same
   rows are ``ONBEKEND`` on two fields) is not estimable and is left out of the table.
 - The model is fitted on the covariate patterns (successes and trials per combination
-  of categories), a binomial GLM (statsmodels) that gives the same estimates, standard
-  errors and p-values as the row-level logistic regression, at a fraction of the memory;
+  of categories), a binomial GLM that gives the same estimates, standard errors and
+  p-values as the row-level logistic regression, at a fraction of the memory;
   ``tests/test_disparities.py`` checks that against ``statsmodels.formula.api.logit``.
+- The GLM is fitted by Newton-Raphson with X'WX formed by counting (:func:`_newton`),
+  which agrees with statsmodels' GLM to rounding (``tests/test_fast_paths.py``); should
+  it not converge, statsmodels' GLM is fitted instead.
 """
 
 from __future__ import annotations
