@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import math
 import re
 from pathlib import Path
@@ -332,3 +333,207 @@ def test_rare_invalid_codes_are_grouped() -> None:
     labels = {(c.label, c.count) for c in summary.invalid_codes}
     assert {("Antwerpen", 40), ("overige", 3)} == labels
     assert summary.invalid[("kbi", "regio")] == 43
+
+
+# --- Dutch risk section and labels -------------------------------------------------------
+
+# The risk dictionary of a real demo delivery (counts only), with the English gate lines
+# the publication step recorded in the manifest.
+DEMO_RISK = {
+    "format": "pijler3-risk/1",
+    "action": "warn",
+    "quasi_identifiers": [
+        "leeftijdscategorie",
+        "geslacht",
+        "scholingsniveau",
+        "oudste_nationaliteit",
+        "datum_inburgeringscontract",
+        "regio",
+        "verblijfsstatus",
+    ],
+    "sensitive": ["plo_besluit", "ocmw_leefloon", "datum_uitstroom_werk"],
+    "date_granularity": "month",
+    "records": 19851,
+    "k": 1,
+    "classes": 19431,
+    "sample_uniques": 19035,
+    "sample_unique_share": 19035 / 19851,
+    "mean_risk": 19431 / 19851,
+    "max_risk": 1.0,
+    "k_report": 5,
+    "records_below_k_report": 19851,
+    "classes_below_k_report": 19431,
+    "l_diversity": {"plo_besluit": 1, "ocmw_leefloon": 1, "datum_uitstroom_werk": 1},
+    "contributions": [
+        {"field": "datum_inburgeringscontract", "uniques": 9118},
+        {"field": "oudste_nationaliteit", "uniques": 3338},
+        {"field": "regio", "uniques": 3162},
+        {"field": "geslacht", "uniques": 615},
+    ],
+    "mean_risk_contributions": [
+        {"field": "datum_inburgeringscontract", "mean_risk": 0.3327},
+        {"field": "regio", "mean_risk": 0.0960},
+        {"field": "oudste_nationaliteit", "mean_risk": 0.0918},
+    ],
+    "warnings": [
+        "19,035 of 19,851 records (95.9%) are unique on the quasi-identifiers at date "
+        "granularity 'month', above the maximum of 5.0% (risk.max_sample_unique_share); "
+        "driven by datum_inburgeringscontract (9,118 uniques disappear without it).",
+        "The mean re-identification risk is 0.979, above the maximum of 0.100 "
+        "(risk.max_mean_risk); driven by datum_inburgeringscontract (mean risk falls by "
+        "0.333 without it).",
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def with_risk(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The HTML of the small delivery whose manifest holds the demo's risk figures and a
+    few quality findings."""
+    protocol = protocol_mod.load()
+    manifest = {
+        "risk": DEMO_RISK,
+        "quality": {
+            "kbi": [
+                {"reason": "code_invalid", "column": "doelgroep", "count": 33, "label": "Vrij"},
+                {"reason": "date_invalid", "column": "datum_aanmelding", "count": 71},
+                {"reason": "date_invalid", "column": "datum_laatste_nt2_activiteit", "count": 5},
+            ],
+            "missing": {"datum_aanmelding": 280, "datum_laatste_nt2_activiteit": 3689},
+        },
+    }
+    with Store(None, protocol) as store:
+        store.load_delivery(
+            small_frame(protocol),
+            delivery_id="20260630-risk",
+            peildatum=PEILDATUM,
+            received_at=dt.datetime(2026, 7, 7, 9, 0),
+            expires_at=dt.date(2031, 7, 7),
+            package_sha256="test",
+            manifest=manifest,
+        )
+        data = report.build_report(store, protocol, now=NOW)
+    return report.render_html(data)
+
+
+def _risk_section(html: str) -> str:
+    start = html.index('<section aria-labelledby="risico">')
+    return html[start : html.index("</section>", start)]
+
+
+def test_risk_breaches_are_dutch_sentences_from_the_numbers() -> None:
+    """Each breached threshold is one Dutch sentence with nl-BE numbers, the protocol's
+    threshold and the three strongest quasi-identifiers by their Dutch labels."""
+    rules = protocol_mod.load().risk
+    lines = report.risk_breaches_nl(DEMO_RISK, rules)
+    assert lines == [
+        "19.035 van de 19.851 records (95,9\u00a0%) zijn uniek op de quasi-identificerende "
+        "kenmerken (datums per maand), meer dan het maximum van 5,0\u00a0% uit het protocol; "
+        "vooral door datum inburgeringscontract (9.118 unieke records minder zonder dit "
+        "kenmerk), oudste nationaliteit (3.338 minder) en regio (3.162 minder).",
+        "Het gemiddelde heridentificatierisico is 0,979, meer dan het maximum van 0,100 uit "
+        "het protocol; vooral door datum inburgeringscontract (het gemiddelde risico daalt "
+        "met 0,333 zonder dit kenmerk), regio (0,096) en oudste nationaliteit (0,092).",
+    ]
+
+
+def test_risk_within_thresholds_has_no_breach_line() -> None:
+    """Figures under both thresholds give no breach sentence."""
+    rules = protocol_mod.load().risk
+    calm = DEMO_RISK | {"sample_unique_share": 0.01, "mean_risk": 0.05, "warnings": []}
+    assert report.risk_breaches_nl(calm, rules) == []
+
+
+def test_risk_section_is_dutch_and_holds_no_english_gate_line(with_risk: str) -> None:
+    """The HTML words the breaches in Dutch and shows none of the English lines the
+    manifest recorded (they stay in the manifest and the audit log)."""
+    section = _risk_section(with_risk)
+    assert "19.035 van de 19.851 records (95,9\u00a0%) zijn uniek" in section
+    assert "Het gemiddelde heridentificatierisico is 0,979" in section
+    assert "De levering overschrijdt twee drempels" in section
+    for warning in DEMO_RISK["warnings"]:
+        assert warning not in with_risk
+    for english in (
+        "records (95.9%)",
+        "driven by",
+        "uniques disappear",
+        "mean risk falls",
+        "above the maximum",
+        "risk.max_",
+        "in het Engels",
+        "De manifest",
+    ):
+        assert english not in with_risk
+    assert "datum_inburgeringscontract" not in re.sub(r"<[^>]+>", " ", section)
+
+
+def test_every_protocol_column_has_one_capitalised_dutch_label() -> None:
+    """FIELD_NL names every field of the protocol and every column of its extracts, each
+    with a capital first letter; breakdown titles are the same labels."""
+    protocol = protocol_mod.load()
+    names = set(protocol.field_names)
+    for extract in protocol.extracts.values():
+        names |= {c.name for c in extract.columns}
+    assert not names - set(report.FIELD_NL)
+    for name in names:
+        label = report.field_label(name)
+        assert label[0].isupper() and "_" not in label, name
+    for bd in indicators.BREAKDOWNS:
+        if bd not in ("totaal", "cohort"):
+            assert report.FIELD_NL[bd] == report.BREAKDOWN_NL[bd]
+    assert report.field_label_in_text("datum_inburgeringscontract") == "datum inburgeringscontract"
+    assert report.field_label_in_text("ocmw_leefloon") == "OCMW-leefloon"
+    assert report.field_label_in_text("nt2_niveau") == "hoogst behaald NT2-niveau"
+
+
+def test_html_labels_come_from_the_one_mapping(with_risk: str) -> None:
+    """Quality tables, the risk section and its chart name a column by its FIELD_NL label
+    (capitalised in cells and bars, lower-case only inside a sentence), never by a
+    lower-case or snake_case variant."""
+    html = with_risk
+    assert "KBI-extract (AgII): Datum aanmelding" in html
+    assert "KBI-extract (AgII): Datum laatste NT2-vormingsactiviteit" in html
+    assert "KBI-extract (AgII): Doelgroep" in html
+    assert '<th scope="row">Datum laatste NT2-vormingsactiviteit</th>' in html
+    section = _risk_section(html)
+    assert '<th scope="row">Datum inburgeringscontract</th>' in section
+    assert ">Datum inburgeringscontract</text>" in section  # the bar chart's label
+    assert "(leeftijdscategorie, geslacht, scholingsniveau, oudste nationaliteit" in section
+    text = re.sub(r"<[^>]+>", " ", html)
+    for wrong in (
+        "datum laatste nt2",
+        "VDAB datum",
+        "VDAB acties:",
+        "hoogst behaald nt2",
+        "bij vdab",
+        "besluit plo",
+    ):
+        assert wrong not in text
+
+
+def test_cohort_axis_labels_do_not_collide() -> None:
+    """Nineteen cohorts on a 520-wide chart: quarters on one line, each year once below,
+    and no two tick labels of a line closer than their width allows."""
+    cats = [f"{2022 + i // 4}-Q{i % 4 + 1}" for i in range(19)]
+    chart = charts.line_chart(
+        "t",
+        "t",
+        "t",
+        [report.cohort_tick(c) for c in cats],
+        [charts.Series("s", [0.5] * len(cats))],
+        width=520,
+    )
+    assert chart is not None
+    ticks = re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*class="tick"[^>]*>([^<]*)<', chart.svg)
+    by_line: dict[str, list[tuple[float, str]]] = {}
+    for x, y, label in ticks:
+        if not label.endswith("%"):
+            by_line.setdefault(y, []).append((float(x), label))
+    assert len(by_line) == 2
+    _quarters, years = sorted(by_line.items())
+    assert [label for _, label in years[1]] == ["2022", "2023", "2024", "2025", "2026"]
+    for _, line in by_line.items():
+        for (x0, a), (x1, b) in itertools.pairwise(line):
+            room = x1 - x0
+            assert room >= (len(a) + len(b)) / 2 * charts.TICK_CHAR_PX, (a, b)
+    assert "2022 K1" in chart.svg  # the point's tooltip reads as one line

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -351,10 +351,7 @@ def line_chart(
             f'y1="{_attr(y)}" y2="{_attr(y)}" stroke="{GRID}"/>'
         )
         out.append(_text(left - 6, y + 4, _tick_label(t, unit), anchor="end", cls="tick"))
-    every = max(1, math.ceil(n / 12))
-    for i, label in enumerate(x_labels):
-        if i % every == 0 or i == n - 1:
-            out.append(_text(sx(i), height - bottom + 18, label, anchor="middle", cls="tick"))
+    out += _x_ticks(x_labels, sx, step, height - bottom + 18)
     legend: list[tuple[str, str]] = []
     for k, s in enumerate(series):
         colour = PALETTE[k % len(PALETTE)] if len(series) > 1 else PRIMARY
@@ -385,11 +382,60 @@ def line_chart(
             out.append(
                 f'<circle class="point mark" cx="{_attr(sx(i))}" cy="{_attr(sy(v))}" r="3.2" '
                 f'fill="{colour}" data-value="{_data(v)}"><title>{escape(s.name)}, '
-                f"{escape(x_labels[i])}: {escape(fmt_value(v, unit))}</title></circle>"
+                f"{escape(_one_line(x_labels[i]))}: {escape(fmt_value(v, unit))}</title></circle>"
             )
     out += _legend(legend, left, 18, width - left - right)
     out.append("</svg>")
     return Chart(chart_id, Markup("".join(out)), marks, "line", tuple(legend))
+
+
+TICK_CHAR_PX = 6.6  # a generous average width of a character of the 11 px tick labels
+TICK_GAP_PX = 10.0  # the least room between two tick labels
+
+
+def _text_width(text: str) -> float:
+    return len(text) * TICK_CHAR_PX
+
+
+def _one_line(label: str) -> str:
+    """A two-line tick label ("K1\\n2022") as one line for a tooltip ("2022 K1")."""
+    first, _, second = label.partition("\n")
+    return f"{second} {first}" if second else first
+
+
+def _x_ticks(labels: Sequence[str], sx: Callable[[int], float], step: float, y: float) -> list[str]:
+    """The labels under an ordered axis, never touching each other.
+
+    A label may have a second line after a newline ("K1\\n2022"): the second line is
+    written once per run of equal values, centred under the run, so that a year is not
+    repeated under each of its quarters. First lines are thinned to every k-th label,
+    with k chosen from the widest label, so that neighbours keep ``TICK_GAP_PX`` apart.
+    """
+    firsts = [label.partition("\n")[0] for label in labels]
+    seconds = [label.partition("\n")[2] for label in labels]
+    widest = max((_text_width(f) for f in firsts), default=0.0)
+    every = max(1, math.ceil((widest + TICK_GAP_PX) / step)) if step > 0 else 1
+    out: list[str] = []
+    for i, text in enumerate(firsts):
+        if i % every == 0:
+            out.append(_text(sx(i), y, text, anchor="middle", cls="tick"))
+    runs: list[tuple[str, int, int]] = []
+    for i, text in enumerate(seconds):
+        if runs and runs[-1][0] == text:
+            runs[-1] = (text, runs[-1][1], i)
+        else:
+            runs.append((text, i, i))
+    last_right = -math.inf
+    for text, a, b in runs:
+        if not text:
+            continue
+        x = (sx(a) + sx(b)) / 2
+        half = _text_width(text) / 2
+        if x - half < last_right + TICK_GAP_PX:
+            continue
+        out.append(_text(x, y + 14, text, anchor="middle", cls="tick"))
+        last_right = x + half
+    return out
 
 
 def _per_row(items: Sequence[Series] | Sequence[Curve], span: float) -> int:

@@ -36,7 +36,7 @@ from pijler3 import charts, codes, disclosure, disparities, indicators, quality
 from pijler3.atomic import write_atomic
 from pijler3.charts import fmt_date, fmt_int, fmt_num, fmt_pct, fmt_value
 from pijler3.errors import UserError
-from pijler3.protocol import Disclosure, Protocol
+from pijler3.protocol import Disclosure, Protocol, Risk
 from pijler3.store import Delivery, Store
 from pijler3.workspace import Workspace
 
@@ -184,22 +184,101 @@ REFERENCE_VALUES: Mapping[str, float] = {
     "werk_12m": 0.328,
 }
 
-BREAKDOWN_NL: Mapping[str, str] = {
-    "totaal": "Totaal",
-    "leeftijdscategorie": "Leeftijd",
+# The one Dutch label of every column the report names: the fields of the protocol (art. 3)
+# and the columns of the incoming extracts, direct identifiers included. Quality tables,
+# the risk section, chart labels and breakdown titles all read it through
+# :func:`field_label` (a table cell or heading) or :func:`field_label_in_text` (inside a
+# sentence), so that one column never has two names. The protocol's own descriptions are
+# longer than a table cell ("Regiobepaling in het cliëntvolgsysteem"); a test checks that
+# every field and extract column of the shipped protocol has an entry here.
+FIELD_NL: Mapping[str, str] = {
+    "pseudoniem": "Pseudoniem",
+    "peildatum": "Peildatum",
+    "leeftijdscategorie": "Leeftijdscategorie",
     "geslacht": "Geslacht",
     "scholingsniveau": "Scholingsniveau",
     "oudste_nationaliteit": "Oudste nationaliteit",
+    "datum_toeleiding_vdab": "Datum toeleiding naar VDAB",
     "doelgroep": "Doelgroep",
+    "datum_doelgroep": "Datum doelgroep inburgering",
+    "datum_inburgeringscontract": "Datum inburgeringscontract",
+    "datum_aanmelding": "Datum aanmelding",
     "regio": "Regio",
-    "trajecttype": "Trajecttype",
-    "verblijfsstatus": "Verblijfsstatus",
-    "ocmw_leefloon": "OCMW-leefloon",
-    "nt2_niveau": "Hoogst behaald NT2-niveau",
-    "taalleervermogen": "Ingeschat taalleervermogen",
+    "toeleiding_diplomagelijkschakeling": "Toeleiding diplomagelijkschakeling",
+    "resultaat_diplomagelijkschakeling": "Resultaat diplomagelijkschakeling",
     "plo_besluit": "Besluit PLO",
-    "cohort": "Cohort (kwartaal van het contract)",
+    "plo_reden": "Reden besluit PLO",
+    "taalleervermogen": "Ingeschat taalleervermogen",
+    "nt2_niveau": "Hoogst behaald NT2-niveau",
+    "trajecttype": "Trajecttype",
+    "ocmw_leefloon": "OCMW-leefloon",
+    "datum_laatste_nt2_activiteit": "Datum laatste NT2-vormingsactiviteit",
+    "verblijfsstatus": "Verblijfsstatus",
+    "vdab_datum_eerste_inschrijving": "Datum eerste inschrijving bij VDAB",
+    "vdab_datum_recentste_inschrijving": "Datum recentste inschrijving bij VDAB",
+    "vdab_categorie_werkzoekende": "Categorie werkzoekende (VDAB)",
+    "vdab_status_dienstverlening": "Status dienstverlening (VDAB)",
+    "datum_uitstroom_werk": "Datum uitstroom naar werk",
+    "vdab_actie_orientatie": "VDAB-actie oriëntatie",
+    "vdab_actie_context": "VDAB-actie context",
+    "vdab_actie_competentieversterking": "VDAB-actie competentieversterking",
+    "vdab_actie_solliciteren": "VDAB-actie solliciteren",
+    # Columns of the extracts only (they never reach the monitoring dataset).
+    "insz": "INSZ",
+    "geboortedatum": "Geboortedatum",
+    "actietype": "Actietype",
+    "startdatum": "Startdatum actie",
+    "naam": "Naam",
+    "voornaam": "Voornaam",
+    "straat": "Straat",
+    "huisnummer": "Huisnummer",
+    "postcode": "Postcode",
+    "gemeente": "Gemeente",
+    "telefoon": "Telefoonnummer",
+    "e_mail": "E-mailadres",
 }
+
+
+def _readable(name: str) -> str:
+    """A column this table does not know yet still gets a readable, capitalised label."""
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+# A breakdown is named by its field's label; only the two that are not fields need one.
+BREAKDOWN_NL: Mapping[str, str] = {
+    bd: {"totaal": "Totaal", "cohort": "Cohort (kwartaal van het contract)"}.get(bd)
+    or FIELD_NL.get(bd)
+    or _readable(bd)
+    for bd in indicators.BREAKDOWNS
+}
+
+
+def field_label(name: str) -> str:
+    """The Dutch label of a column, capitalised, for a table cell, axis or heading."""
+    return BREAKDOWN_NL.get(name) or FIELD_NL.get(name) or _readable(name)
+
+
+def in_text(label: str) -> str:
+    """A capitalised label as it reads inside a sentence: the first letter in lower case,
+    unless the first word is an abbreviation ("VDAB-actie", "OCMW-leefloon", "INSZ")."""
+    first = label.split(" ", 1)[0].split("-", 1)[0]
+    if len(first) > 1 and first.isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def field_label_in_text(name: str) -> str:
+    """The Dutch label of a column inside a sentence ("datum inburgeringscontract")."""
+    return in_text(field_label(name))
+
+
+def join_nl(items: Sequence[str]) -> str:
+    """``a, b en c``: a Dutch enumeration."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} en {items[-1]}"
+
 
 _CATEGORY_NL: Mapping[str, Mapping[str, str]] = {
     "geslacht": {"M": "Man", "V": "Vrouw", "X": "X"},
@@ -239,8 +318,8 @@ QUARANTINE_NL: Mapping[str, str] = {
 
 EXTRACT_NL: Mapping[str, str] = {
     "kbi": "KBI-extract (AgII)",
-    "werkzoekenden": "VDAB werkzoekenden",
-    "acties": "VDAB acties",
+    "werkzoekenden": "VDAB-werkzoekenden",
+    "acties": "VDAB-acties",
 }
 
 
@@ -265,6 +344,13 @@ def category_nl(breakdown: str, category: str) -> str:
         return named
     text = category.replace("_", " ").lower()
     return text[:1].upper() + text[1:]
+
+
+def cohort_tick(category: str) -> str:
+    """A cohort as a two-line axis label, quarter over year ("2022-Q2" -> "K2\\n2022"), so
+    that the year is written once under its quarters and the labels never collide."""
+    year, sep, quarter = category.partition("-Q")
+    return f"K{quarter}\n{year}" if sep else category_nl("cohort", category)
 
 
 # --- Disclosure-controlled tables ---------------------------------------------------------
@@ -404,6 +490,8 @@ class ReportData:
     populations: Mapping[str, Any]
     risk: Mapping[str, Any] | None
     km_max_day: int = 0
+    # The protocol's risk thresholds, against which the risk section words the breaches.
+    risk_rules: Risk | None = None
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -554,7 +642,84 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
         populations=indicators.population_counts(latest_df, latest.peildatum),
         risk=risk if isinstance(risk, dict) else None,
         km_max_day=km_max,
+        risk_rules=protocol.risk,
     )
+
+
+GRANULARITY_NL: Mapping[str, str] = {
+    "day": "per dag",
+    "month": "per maand",
+    "quarter": "per kwartaal",
+    "year": "per jaar",
+}
+RISK_DRIVERS = 3  # as many quasi-identifiers as the gate's own message names
+
+
+def _drivers(items: Any, key: str) -> list[tuple[str, float]]:
+    """The (field, amount) pairs of a manifest's contribution list with a positive amount,
+    largest first, at most ``RISK_DRIVERS``."""
+    pairs = [
+        (str(c.get("field")), float(c.get(key) or 0))
+        for c in (items if isinstance(items, list) else [])
+        if isinstance(c, dict)
+    ]
+    pairs = sorted((p for p in pairs if p[1] > 0), key=lambda p: -p[1])
+    return pairs[:RISK_DRIVERS]
+
+
+def risk_breaches_nl(r: Mapping[str, Any], rules: Risk) -> list[str]:
+    """The risk thresholds of the protocol that the measured figures exceed, in Dutch.
+
+    Worded from the numbers of the manifest's risk dictionary and the protocol's
+    thresholds, not translated from the English lines the publication step recorded
+    (those stay in the manifest and the audit log for the people who run the chain).
+    """
+    combination = (
+        "geen enkel kenmerk springt eruit: het komt door de combinatie van alle "
+        "quasi-identificerende kenmerken"
+    )
+    out: list[str] = []
+    records = int(r.get("records") or 0)
+    uniques = int(r.get("sample_uniques") or 0)
+    share = float(r.get("sample_unique_share") or 0.0)
+    if share > rules.max_sample_unique_share:
+        granularity = GRANULARITY_NL.get(str(r.get("date_granularity")), "")
+        by_uniques = [
+            f"{field_label_in_text(f)} ("
+            + (
+                f"{fmt_int(round(n))} unieke records minder zonder dit kenmerk"
+                if i == 0
+                else f"{fmt_int(round(n))} minder"
+            )
+            + ")"
+            for i, (f, n) in enumerate(_drivers(r.get("contributions"), "uniques"))
+        ]
+        out.append(
+            f"{fmt_int(uniques)} van de {fmt_int(records)} records ({fmt_pct(share)}) "
+            f"{'is' if uniques == 1 else 'zijn'} uniek op de quasi-identificerende kenmerken"
+            + (f" (datums {granularity})" if granularity else "")
+            + f", meer dan het maximum van {fmt_pct(rules.max_sample_unique_share)} uit het "
+            "protocol; "
+            + (f"vooral door {join_nl(by_uniques)}." if by_uniques else f"{combination}.")
+        )
+    mean_risk = float(r.get("mean_risk") or 0.0)
+    if mean_risk > rules.max_mean_risk:
+        by_risk = [
+            f"{field_label_in_text(f)} ("
+            + (
+                f"het gemiddelde risico daalt met {fmt_num(x, 3)} zonder dit kenmerk"
+                if i == 0
+                else f"{fmt_num(x, 3)}"
+            )
+            + ")"
+            for i, (f, x) in enumerate(_drivers(r.get("mean_risk_contributions"), "mean_risk"))
+        ]
+        out.append(
+            f"Het gemiddelde heridentificatierisico is {fmt_num(mean_risk, 3)}, meer dan het "
+            f"maximum van {fmt_num(rules.max_mean_risk, 3)} uit het protocol; "
+            + (f"vooral door {join_nl(by_risk)}." if by_risk else f"{combination}.")
+        )
+    return out
 
 
 # --- Result and entry points ---------------------------------------------------------------
@@ -730,7 +895,7 @@ class _Builder:
                 continue
             rows = data.table.rows(indicator, bd, peil)
             table = DataTable(
-                f"{text.title} naar {BREAKDOWN_NL[bd].lower()}, peildatum {fmt_date(peil)}",
+                f"{text.title} naar {in_text(BREAKDOWN_NL[bd])}, peildatum {fmt_date(peil)}",
                 _columns(indicator),
                 tuple(
                     TableRow(category_nl(bd, r["category"]), _row_cells(r, text.unit)) for r in rows
@@ -742,9 +907,9 @@ class _Builder:
             chart = self.add(
                 charts.bar_chart(
                     f"bar-{indicator}-{bd}",
-                    f"{text.title} naar {BREAKDOWN_NL[bd].lower()}",
+                    f"{text.title} naar {in_text(BREAKDOWN_NL[bd])}",
                     f"Staafdiagram met 95%-betrouwbaarheidsintervallen per categorie van "
-                    f"{BREAKDOWN_NL[bd].lower()}, peildatum {fmt_date(peil)}. De stippellijn "
+                    f"{in_text(BREAKDOWN_NL[bd])}, peildatum {fmt_date(peil)}. De stippellijn "
                     f"is het totaal. De cijfers staan in de tabel eronder.",
                     _bars(rows, bd),
                     unit=text.unit,
@@ -768,7 +933,7 @@ class _Builder:
         text = INDICATOR_TEXT[indicator]
         peil = self.data.latest.peildatum
         rows = self.data.table.rows(indicator, "cohort", peil)
-        labels = [category_nl("cohort", r["category"]) for r in rows]
+        labels = [cohort_tick(r["category"]) for r in rows]
         shown = [None if r["suppressed"] or not r["denominator"] else r["value"] for r in rows]
         series = charts.Series(
             text.title,
@@ -894,7 +1059,7 @@ class _Builder:
                 "Kernindicatoren per cohort",
                 f"Lijndiagram van de kernindicatoren per kwartaal van het "
                 f"inburgeringscontract, peildatum {fmt_date(peil)}.",
-                labels,
+                [cohort_tick(r["category"]) for r in cohort_rows[props[0]]],
                 series,
                 y_max=1.0,
             )
@@ -937,12 +1102,12 @@ class _Builder:
                     if event == "werk"
                     else min(x_max[event], max((c.points[-1][0] for c in curves), default=1))
                 )
-                what = "ingeschreven bij VDAB" if event == "inschrijving" else "aan het werk"
+                what = "bij VDAB ingeschreven" if event == "inschrijving" else "aan het werk"
                 chart = self.add(
                     charts.step_chart(
                         f"km-{event}-{bd}",
                         f"{titles[event]}"
-                        + ("" if bd == "totaal" else f" naar {BREAKDOWN_NL[bd].lower()}"),
+                        + ("" if bd == "totaal" else f" naar {in_text(BREAKDOWN_NL[bd])}"),
                         f"Kaplan–Meier-curve: het geschatte aandeel dat {what} is, per "
                         "aantal dagen na het inburgeringscontract. Een curve stopt waar "
                         f"minder dan {data.disclosure.km_min_at_risk} personen nog "
@@ -997,7 +1162,7 @@ class _Builder:
             chart = self.add(
                 charts.forest_plot(
                     f"forest-{outcome}",
-                    f"Gecorrigeerde odds ratio's: {title.lower()}",
+                    f"Gecorrigeerde odds ratio's: {in_text(title)}",
                     "Forest plot van odds ratio's met 95%-betrouwbaarheidsintervallen op een "
                     "logaritmische schaal, per profielkenmerk ten opzichte van de "
                     "referentiegroep. Gevulde vierkantjes verschillen significant (p < 0,05).",
@@ -1005,7 +1170,7 @@ class _Builder:
                 )
             )
             table = DataTable(
-                f"Odds ratio's: {title.lower()}",
+                f"Odds ratio's: {in_text(title)}",
                 ("Groep", "Kenmerk", "Referentie", "OR", "95%-BI", "p", "Personen"),
                 tuple(
                     TableRow(
@@ -1058,7 +1223,7 @@ class _Builder:
                 "Bijdrage van elk quasi-identificerend kenmerk aan de uniciteit",
                 "Staafdiagram: per kenmerk het aantal records dat niet meer uniek is als "
                 "dat kenmerk wordt weggelaten.",
-                [charts.Bar(_field_nl(f), float(n)) for f, n in contributions],
+                [charts.Bar(field_label(f), float(n)) for f, n in contributions],
                 unit="count",
                 label_width=210,
             )
@@ -1070,7 +1235,7 @@ class _Builder:
             ("Kenmerk", "Unieke records minder zonder dit kenmerk", "Daling gemiddeld risico"),
             tuple(
                 TableRow(
-                    _field_nl(c["field"]),
+                    field_label(c["field"]),
                     (
                         Cell(fmt_int(int(c["uniques"]))),
                         Cell(
@@ -1091,20 +1256,24 @@ class _Builder:
                 for c in r.get("contributions", [])
             ),
         )
-        granularity = {
-            "day": "per dag",
-            "month": "per maand",
-            "quarter": "per kwartaal",
-            "year": "per jaar",
-        }.get(str(r.get("date_granularity")), str(r.get("date_granularity")))
+        rules = self.data.risk_rules
+        breaches = risk_breaches_nl(r, rules) if rules is not None else []
+        recorded = len(r.get("warnings") or [])
+        action = rules.action if rules is not None else str(r.get("action") or "")
         return {
             "r": r,
-            "granularity": granularity,
-            "qis": ", ".join(_field_nl(q) for q in r.get("quasi_identifiers", [])),
-            "sensitive": ", ".join(_field_nl(q) for q in r.get("sensitive", [])),
-            "l_div": [(_field_nl(k), v) for k, v in (r.get("l_diversity") or {}).items()],
+            "granularity": GRANULARITY_NL.get(str(r.get("date_granularity")), ""),
+            "qis": join_nl([field_label_in_text(q) for q in r.get("quasi_identifiers", [])]),
+            "l_div": join_nl(
+                [
+                    f"{field_label_in_text(k)} {fmt_int(int(v))}"
+                    for k, v in (r.get("l_diversity") or {}).items()
+                ]
+            ),
             "figure": Figure(chart, "Bijdrage aan de uniciteit", table),
-            "warnings": list(r.get("warnings") or []),
+            "breaches": breaches,
+            "recorded": recorded,
+            "action": action,
         }
 
     def quality(self) -> dict[str, Any]:
@@ -1152,16 +1321,23 @@ class _Builder:
             row(CONSISTENCY_NL.get(k, k), [fmt_int(q.consistency.get(k, 0)) for q in qs])
             for k in checks
         ]
-        inv_keys = sorted({k for q in qs for k in q.invalid})
+        # By file in the order of the chain, then by the label people read.
+        order = {e: i for i, e in enumerate(EXTRACT_NL)}
+        inv_keys = sorted(
+            {k for q in qs for k in q.invalid},
+            key=lambda k: (order.get(k[0], len(order)), field_label(k[1])),
+        )
         invalid = [
             row(
-                f"{EXTRACT_NL.get(e, e)}: {_field_nl(c)}",
+                f"{EXTRACT_NL.get(e, e)}: {field_label(c)}",
                 [fmt_int(q.invalid.get((e, c), 0)) for q in qs],
             )
             for e, c in inv_keys
         ]
         miss_keys = [k for k in dict.fromkeys(k for q in qs for k in q.missing) if k]
-        missing = [row(_field_nl(k), [fmt_int(q.missing.get(k, 0)) for q in qs]) for k in miss_keys]
+        missing = [
+            row(field_label(k), [fmt_int(q.missing.get(k, 0)) for q in qs]) for k in miss_keys
+        ]
         cols = ("Kenmerk", *labels)
         chart = None
         if len(ds) >= 2:
@@ -1197,21 +1373,28 @@ class _Builder:
             ),
             "codes": DataTable(
                 f"Niet-herkende codes, peildatum {fmt_date(ds[-1].peildatum)} (codes die "
-                f"minder dan {MIN_LABEL_COUNT} keer voorkomen, als 'overige')",
+                f"minder dan {MIN_LABEL_COUNT} keer voorkomen, samen als ‘overige’)",
                 ("Ruwe waarde", "Bestand", "Kolom", "Aantal"),
                 tuple(
                     TableRow(
                         ic.label,
                         (
                             Cell(EXTRACT_NL.get(ic.extract, ic.extract), numeric=False),
-                            Cell(_field_nl(ic.column), numeric=False),
+                            Cell(field_label(ic.column), numeric=False),
                             Cell(fmt_int(ic.count)),
                         ),
                     )
-                    for ic in latest.invalid_codes
+                    for ic in sorted(
+                        latest.invalid_codes,
+                        key=lambda ic: (
+                            order.get(ic.extract, len(order)),
+                            field_label(ic.column),
+                            -ic.count,
+                        ),
+                    )
                 ),
             ),
-            "dropped": [_field_nl(c) for c in latest.identifiers_dropped],
+            "dropped": [field_label(c) for c in latest.identifiers_dropped],
             "figure": Figure(chart, "Trend over de leveringen") if chart else None,
         }
 
@@ -1220,13 +1403,6 @@ def _sentences(text: str) -> list[str]:
     """The sentences of :func:`disparities.summary_nl`, one per group, for a list."""
     parts = [p.strip() for p in text.split(").")]
     return [p + ")." if not p.endswith(".") else p for p in parts if p]
-
-
-def _field_nl(name: str) -> str:
-    text = BREAKDOWN_NL.get(name)
-    if text:
-        return text
-    return name.replace("_", " ").replace("vdab ", "VDAB ").replace("plo ", "PLO ")
 
 
 def fmt_days(days: float | None) -> str:
@@ -1248,6 +1424,7 @@ def _environment() -> jinja2.Environment:
             "num": fmt_num,
             "date": fmt_date,
             "days": fmt_days,
+            "in_text": in_text,
         }
     )
     return env
@@ -1281,10 +1458,13 @@ def render_html(data: ReportData) -> str:
         chart_count=len(b.charts),
         hatch=charts.HATCH_DEFS,
         breakdown_nl=BREAKDOWN_NL,
+        breakdown_text=join_nl(
+            [in_text(BREAKDOWN_NL[b]) for b in indicators.BREAKDOWNS if b != "totaal"]
+        ),
         indicator_text=INDICATOR_TEXT,
         indicator_ids=indicators.INDICATOR_IDS,
         breakdowns=indicators.BREAKDOWNS,
-        field_nl=_field_nl,
+        field_nl=field_label,
         populations=data.populations,
         format=FORMAT,
         disclosure_rules=disclosure_rules_nl(data.disclosure),
