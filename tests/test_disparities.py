@@ -146,13 +146,13 @@ def test_summary_sentence_format() -> None:
     )
     assert disparities.summary_nl(table) == (
         "Vrouwen schrijven zich minder vaak binnen 60 dagen in dan mannen "
-        "(OR 0,71; 95%-BI 0,64-0,79)."
+        "(OR 0,71; 95%-BI 0,64–0,79)."
     )
     werk = table.with_columns(pl.lit("werk_12m").alias("outcome"), pl.lit(0.001).alias("p_value"))
     assert disparities.summary_nl(werk) == (
-        "Vrouwen vinden minder vaak binnen 12 maanden werk dan mannen (OR 0,71; 95%-BI 0,64-0,79). "
+        "Vrouwen vinden minder vaak binnen 12 maanden werk dan mannen (OR 0,71; 95%-BI 0,64–0,79). "
         "Inburgeraars in Limburg vinden vaker binnen 12 maanden werk dan inburgeraars in "
-        "Antwerpen (stad) (OR 1,10; 95%-BI 0,90-1,30)."
+        "Antwerpen (stad) (OR 1,10; 95%-BI 0,90–1,30)."
     )
     none = table.filter(pl.col("p_value") > 0.1)
     assert "geen enkele groep" in disparities.summary_nl(none)
@@ -164,3 +164,17 @@ def test_empty_population_gives_an_empty_table() -> None:
     out = disparities.odds_ratios(df, P, "werk_12m")
     assert out.height == 0 and dict(out.schema) == dict(disparities.SCHEMA)
     assert disparities.summary_nl(out).startswith("Er zijn te weinig gegevens")
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [
+        ("scholingsniveau", "inburgeraars met onbekend scholingsniveau"),
+        ("geslacht", "inburgeraars met onbekend geslacht"),
+        ("regio", "inburgeraars met onbekende regio"),
+        ("verblijfsstatus", "inburgeraars met onbekende verblijfsstatus"),
+    ],
+)
+def test_unknown_groups_take_the_right_adjective(term: str, expected: str) -> None:
+    """Dutch inflects the adjective by the noun's gender: het-words take "onbekend"."""
+    assert expected == disparities.group_nl(term, "ONBEKEND")

@@ -427,15 +427,21 @@ _TERM_NAMES: Mapping[str, str] = {
 }
 
 
+_HET_WORDS = frozenset({"geslacht", "scholingsniveau", "trajecttype", "NT2-niveau"})
+
+
 def group_nl(term: str, category: str) -> str:
     """The Dutch name of a group, in lower case, e.g. ``vrouwen``, ``inburgeraars in Limburg``."""
     if category == indicators.UNKNOWN:
-        return f"inburgeraars met onbekende {_TERM_NAMES.get(term, term)}"
+        name = _TERM_NAMES.get(term, term)
+        # "onbekend geslacht" (het-woord), "onbekende regio" (de-woord).
+        adjective = "onbekend" if name in _HET_WORDS else "onbekende"
+        return f"inburgeraars met {adjective} {name}"
     named = _GROUPS.get(term, {}).get(category)
     if named:
         return named
     if term == "leeftijdscategorie":
-        return f"inburgeraars van {category} jaar"
+        return f"inburgeraars van {category.replace('-', '–')} jaar"
     if term == "nt2_niveau":
         return f"inburgeraars met NT2-niveau {category}"
     if term == "oudste_nationaliteit":
@@ -454,7 +460,7 @@ def summary_nl(table: pl.DataFrame, outcome: Outcome | None = None) -> str:
 
     The outcome is read from the table's ``outcome`` column unless given. Example:
     "Vrouwen schrijven zich minder vaak binnen 60 dagen in dan mannen (OR 0,71;
-    95%-BI 0,64-0,79)."
+    95%-BI 0,64–0,79)."
     """
     if table.height == 0:
         return "Er zijn te weinig gegevens om groepen met elkaar te vergelijken."
@@ -466,7 +472,7 @@ def summary_nl(table: pl.DataFrame, outcome: Outcome | None = None) -> str:
         verb = more if row["odds_ratio"] > 1 else less
         sentences.append(
             f"{group[0].upper()}{group[1:]} {verb} {group_nl(row['term'], row['reference'])} "
-            f"(OR {_number(row['odds_ratio'])}; 95%-BI {_number(row['ci_low'])}-"
+            f"(OR {_number(row['odds_ratio'])}; 95%-BI {_number(row['ci_low'])}–"
             f"{_number(row['ci_high'])})."
         )
     if not sentences:
