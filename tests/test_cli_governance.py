@@ -33,7 +33,9 @@ def test_register_adds_the_commands_to_the_main_group() -> None:
     protocol = cli.commands["protocol"]
     assert isinstance(protocol, click.Group)
     assert {"terminate", "render"} <= set(protocol.commands)
-    assert {"purge", "disclosure", "share", "breach", "status"} <= set(cli.commands)
+    assert {"purge", "verify-destruction", "disclosure", "share", "breach", "status"} <= set(
+        cli.commands
+    )
 
 
 def test_terminate_then_status_reports_the_termination(world: World) -> None:
@@ -64,6 +66,14 @@ def test_purge_dry_run_then_purge_on_the_expiry_day(world: World) -> None:
     assert r.exit_code == 0, r.output
     assert f"  {d.delivery_id}  peildatum 29/02/2024  expired 01/03/2029  6 rows" in r.output
     assert "For AgII's DPO:" in r.output
+    # AgII checks the signed record against the protocol's researcher keys.
+    record = next((world.abb.root / "destruction").glob("*.json"))
+    v = run("verify-destruction", record, "--ws", world.agii.root)
+    assert v.exit_code == 0, v.output
+    assert f"destroyed {d.delivery_id} (peildatum 29/02/2024, 6 rows)" in v.output
+    forged = record.with_name("forged.json")
+    forged.write_text(record.read_text().replace('"rows": 6', '"rows": 1'))
+    assert run("verify-destruction", forged, "--ws", world.agii.root).exit_code == 1
 
 
 def test_disclosure_round_trip_and_share(world: World, tmp_path: Path) -> None:

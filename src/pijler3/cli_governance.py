@@ -90,6 +90,24 @@ def purge(ws_path: Path, dry_run: bool, now: str | None) -> None:
         click.echo(f"For AgII's DPO: {r.letter}")
 
 
+@click.command("verify-destruction")
+@click.argument("record", type=FILE)
+@ws_option
+def verify_destruction(record: Path, ws_path: Path) -> None:
+    """AgII: check a destruction record's signature against the protocol's researchers."""
+    from pijler3 import retention, workspace
+
+    ws = workspace.open_workspace(ws_path)
+    body = retention.verify_record(record, ws.protocol())
+    by = body["performed_by"]
+    click.echo(f"{record}: signed by {by['name']}, a researcher named in the protocol.")
+    for d in body["deliveries"]:
+        click.echo(
+            f"  destroyed {d['delivery_id']} (peildatum "
+            f"{dt.date.fromisoformat(d['peildatum']):%d/%m/%Y}, {d['rows']} rows)"
+        )
+
+
 # -- disclosure and share -----------------------------------------------------------------
 
 
@@ -356,5 +374,5 @@ def register(cli: click.Group) -> None:
     assert isinstance(protocol_group, click.Group)
     protocol_group.add_command(protocol_terminate)
     protocol_group.add_command(protocol_render)
-    for command in (purge, disclosure, share, breach, status):
+    for command in (purge, verify_destruction, disclosure, share, breach, status):
         cli.add_command(command)
