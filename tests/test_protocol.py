@@ -101,3 +101,29 @@ def test_protocol_check_command(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "valid protocol agii-abb-pijler3-2023-09-20 v1" in result.output
     assert re.search(r"term ends 19/09/2028", result.output)
+
+
+def test_every_command_can_be_pointed_at_another_protocol_file(tmp_path: Path) -> None:
+    """``pijler3 --protocol FILE`` replaces the workspace's own protocol for any command."""
+    import json
+
+    from pijler3 import workspace
+
+    ws = workspace.init("agii", tmp_path / "agii", now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    other = tmp_path / "next.toml"
+    other.write_text(
+        protocol.default_text().replace('id = "agii-abb-pijler3-2023-09-20"', 'id = "next"'),
+        "utf-8",
+    )
+    runner = CliRunner()
+    own = runner.invoke(cli, ["status", "--ws", str(ws.root), "--json", "--now", "2026-02-01"])
+    moved = runner.invoke(
+        cli,
+        ["--protocol", str(other), "status", "--ws", str(ws.root), "--json", "--now", "2026-02-01"],
+    )
+    assert own.exit_code == 0 and moved.exit_code == 0, (own.output, moved.output)
+    assert json.loads(own.output)["protocol"]["id"] == "agii-abb-pijler3-2023-09-20 v1"
+    assert json.loads(moved.output)["protocol"]["id"] == "next v1"
+    # The override lasts for one invocation only.
+    again = runner.invoke(cli, ["status", "--ws", str(ws.root), "--json", "--now", "2026-02-01"])
+    assert json.loads(again.output)["protocol"]["id"] == "agii-abb-pijler3-2023-09-20 v1"

@@ -28,8 +28,18 @@ def _progress(message: str) -> None:
 
 @click.group()
 @click.version_option(__version__, prog_name="pijler3")
-def cli() -> None:
+@click.option(
+    "--protocol",
+    "protocol_path",
+    type=FILE,
+    default=None,
+    help="Work under this protocol file instead of each workspace's protocol.toml.",
+)
+def cli(protocol_path: Path | None) -> None:
     """pijler3: the AgII-ABB protocol for monitoring the third pillar of inburgering."""
+    from pijler3 import workspace
+
+    workspace.use_protocol(protocol_path)
 
 
 # -- keys and workspaces ------------------------------------------------------------------

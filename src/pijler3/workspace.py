@@ -30,6 +30,19 @@ FORMAT = "pijler3-workspace/1"
 ROLES = protocol_mod.ROLES
 
 
+# Set by ``pijler3 --protocol FILE …`` so that every command can be pointed at another
+# protocol file without each library function taking the path.
+_protocol_override: Path | None = None
+
+
+def use_protocol(path: Path | None) -> None:
+    """Make every workspace use ``path`` as its protocol (None: their own files)."""
+    global _protocol_override
+    if path is not None:
+        protocol_mod.load(path)
+    _protocol_override = path
+
+
 @dataclass(frozen=True)
 class PublicKeys:
     role: str
@@ -77,7 +90,9 @@ class Workspace:
         return self.root / "archive"
 
     def protocol(self, override: Path | None = None) -> protocol_mod.Protocol:
-        return protocol_mod.load(override or self.protocol_path)
+        """The protocol this workspace works under: ``override``, else the file given
+        with ``pijler3 --protocol``, else the workspace's own ``protocol.toml``."""
+        return protocol_mod.load(override or _protocol_override or self.protocol_path)
 
     def _secret(self, name: str) -> bytes:
         path = self.keys / name
