@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from pijler3 import dataset, transfer
+from pijler3 import audit, dataset, transfer
 from pijler3.atomic import write_atomic
 from pijler3.protocol import add_years
 from pijler3.store import Store
@@ -74,8 +74,13 @@ def ingest(
         # The replaced delivery's package goes too: nothing of it stays at ABB.
         for old in replaced:
             (ws.archive / f"{old}.p3pkg").unlink(missing_ok=True)
+    event = "ingest." + outcome
+    if outcome == "unchanged" and not _recorded(ws, manifest.delivery_id):
+        # A crash after the store's commit but before the audit append (kill -9, power
+        # loss) leaves the delivery held without its record: write it now.
+        event = "ingest.loaded"
     log.append(
-        "ingest." + outcome,
+        event,
         {
             "delivery_id": manifest.delivery_id,
             "peildatum": peildatum.isoformat(),
@@ -84,7 +89,17 @@ def ingest(
             "rows": frame.height,
             "expires_at": expires.isoformat(),
             "replaced": replaced if outcome == "superseded" else [],
+            "recovered": event != "ingest." + outcome,
         },
         now=now,
     )
     return IngestResult(manifest.delivery_id, peildatum, frame.height, outcome, expires)
+
+
+def _recorded(ws: Workspace, delivery_id: str) -> bool:
+    """Whether the audit log records that this delivery was loaded."""
+    return any(
+        r.get("event") in ("ingest.loaded", "ingest.superseded")
+        and r.get("details", {}).get("delivery_id") == delivery_id
+        for r in audit.events(ws.audit_path)
+    )
