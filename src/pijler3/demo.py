@@ -120,6 +120,12 @@ def run(
             f" {ing.rows} rows ingested (kept until {ing.expires_at:%d/%m/%Y})"
         )
         echo(lines[-1])
+        if p.warnings:
+            echo(
+                f"    re-identification risk: {p.risk.sample_unique_share:.1%} of records unique"
+                f" on the quasi-identifiers; {len(p.warnings)} warning(s) recorded (the"
+                " protocol's gate warns; see the report's section 6)"
+            )
     report_path = _report(spaces["abb-1"], out / "report", now)
     summary = "\n".join(
         ["Demo finished.", f"  workspaces: {out / 'workspaces'}"]
