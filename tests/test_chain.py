@@ -251,3 +251,25 @@ def test_a_second_package_for_a_peildatum_needs_supersede(chain: ChainRun, tmp_p
         held = [d.delivery_id for d in store.deliveries()]
     assert old not in held and result.delivery_id in held
     assert not (ws.archive / f"{old}.p3pkg").exists()
+
+
+def test_rare_raw_codes_are_grouped_before_they_leave(chain: ChainRun) -> None:
+    """A raw code text seen fewer than 5 times never travels: it arrives as 'overige'."""
+    from pijler3 import quality
+
+    m = package.read_manifest(chain.published[PEILDATUMS[1]].package)
+    labels = [
+        (f["label"], f["count"])
+        for extract in ("kbi", "werkzoekenden", "acties")
+        for f in m.quality[extract]
+        if f["reason"] == quality.CODE_INVALID
+    ]
+    assert labels, "the synthetic extracts plant invalid codes"
+    assert all(n >= quality.RARE_LABEL_COUNT or label == "overige" for label, n in labels)
+    # The reader itself saw rarer labels than that, so the grouping did something.
+    protocol = chain.spaces["agii"].protocol()
+    read = readers.read_extract(chain.extracts[PEILDATUMS[1]].kbi, protocol.extracts["kbi"])
+    assert any(
+        f.reason == quality.CODE_INVALID and f.count < quality.RARE_LABEL_COUNT
+        for f in read.findings
+    )

@@ -82,7 +82,7 @@ def export(
     dataset.check_schema(out, schema, f"{kbi}")
     payload = dataset.to_parquet(out, "export")
 
-    findings = [f.to_dict() for f in read.findings]
+    findings = quality.for_transfer(read.findings)
     findings += [
         quality.Finding(quality.DIRECT_IDENTIFIER_DROPPED, c, table.height).to_dict()
         for c in read.identifier_columns

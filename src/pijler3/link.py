@@ -140,12 +140,12 @@ def link(
         "acties_rows": ac.table.height,
     }
     q = dict(manifest.quality)
-    q["werkzoekenden"] = [f.to_dict() for f in wz.findings] + [
-        quality.Finding(quality.DUPLICATE_INSZ, "insz", duplicates).to_dict()
-    ]
-    q["acties"] = [f.to_dict() for f in ac.findings] + [
-        quality.Finding(quality.ACTION_UNKNOWN_TYPE, "actietype", unknown_actions).to_dict()
-    ]
+    q["werkzoekenden"] = quality.for_transfer(
+        [*wz.findings, quality.Finding(quality.DUPLICATE_INSZ, "insz", duplicates)]
+    )
+    q["acties"] = quality.for_transfer(
+        [*ac.findings, quality.Finding(quality.ACTION_UNKNOWN_TYPE, "actietype", unknown_actions)]
+    )
     q["linkage"] = report
     out_path = transfer.outbox_path(ws, STEP, peildatum, manifest.delivery_id)
     m = transfer.manifest(

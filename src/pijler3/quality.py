@@ -52,6 +52,29 @@ class Finding:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
+RARE_LABEL_COUNT = 5  # INDICATORS.md: a raw code seen fewer times is grouped as "other"
+OTHER_LABEL = "overige"
+
+
+def for_transfer(findings: Iterable[Finding]) -> list[dict[str, Any]]:
+    """Findings as they may leave the party that read the extract.
+
+    A raw code text seen fewer than five times is grouped as ``overige`` here, before it
+    travels: a rare "code" may well be something a person typed about someone (a name
+    in the wrong column), and nothing of that kind may reach ABB.
+    """
+    out: list[dict[str, Any]] = []
+    rare: Counter[tuple[str | None, str | None]] = Counter()
+    for f in findings:
+        if f.reason == CODE_INVALID and f.label is not None and f.count < RARE_LABEL_COUNT:
+            rare[(f.column, f.file)] += f.count
+        else:
+            out.append(f.to_dict())
+    for (column, file), count in rare.items():
+        out.append(Finding(CODE_INVALID, column, count, file=file, label=OTHER_LABEL).to_dict())
+    return out
+
+
 def tally(findings: Iterable[Finding]) -> Counter[tuple[str, str | None]]:
     """Total counts per (reason, column)."""
     totals: Counter[tuple[str, str | None]] = Counter()
