@@ -240,7 +240,8 @@ def breach_report(
         f"Notify the supervisory authority by {b.authority_deadline:%d/%m/%Y %H:%M} UTC"
         " (AVG art. 33), or record why that is not required."
     )
-    click.echo(f"Draft for the DPO of {b.other_party}: {ws.root / (b.draft or '')}")
+    other = ws.protocol().parties[b.other_party].short
+    click.echo(f"Draft for the DPO of {other}: {ws.root / (b.draft or '')}")
 
 
 @breach.command("list")

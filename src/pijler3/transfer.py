@@ -120,14 +120,30 @@ def open_from(
     that step's sender in the protocol file; a refusal is recorded in the audit log."""
     from pijler3 import package
 
-    return package.open_package(
+    log = ws.audit()
+    manifest, payload = package.open_package(
         path,
         identity=ws.identity(),
         sender_key=sender_key(protocol, step),
         expected_step=step,
-        audit=ws.audit(),
+        audit=log,
         now=now,
     )
+    # The sender's latest signed checkpoint goes into our own log: evidence, held here,
+    # of how far the sender's log reached when it sent this package.
+    log.append(
+        "package.opened",
+        {
+            "file": path.name,
+            "step": step,
+            "sender": manifest.sender,
+            "delivery_id": manifest.delivery_id,
+            "payload_sha256": manifest.payload_sha256,
+            "sender_checkpoint": dict(manifest.audit_checkpoint or {}),
+        },
+        now=now,
+    )
+    return manifest, payload
 
 
 def open_received(
