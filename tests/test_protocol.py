@@ -44,7 +44,7 @@ def _broken(old: str, new: str) -> str:
     [
         ("retention_years = 5", 'retention_years = "vijf"', "protocol.retention_years"),
         ("retention_years = 5", "", "protocol.retention_years"),
-        ('dpo_email = "yves.andriessen@vlaanderen.be"', "", "parties.abb.dpo_email"),
+        ('name = "Agentschap Binnenlands Bestuur"', "", "parties.abb.name"),
         ("min_numerator = 5", "min_numerator = 0", "disclosure.min_numerator"),
         ('action = "warn"', 'action = "maybe"', "risk.action"),
         ('format = "pijler3-protocol/1"', 'format = "other/9"', "format"),

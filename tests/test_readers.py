@@ -178,7 +178,7 @@ def test_vdab_extracts_are_read(tmp_path: Path) -> None:
     wz = write_csv(
         tmp_path / "wz.csv",
         header(WZ),
-        [[VALID, "01/02/2023", "2023-03-01", "2", "in bemiddeling", ""]],
+        [[VALID, "01/02/2023", "2023-03-01", "02", "in bemiddeling", ""]],
     )
     table = read_extract(wz, WZ).table
     assert [
@@ -420,10 +420,12 @@ def test_xlsx_native_cells_are_typed(tmp_path: Path) -> None:
 
 
 def test_xlsx_numeric_code_and_empty_rows(tmp_path: Path) -> None:
-    """XLSX: a VDAB category typed as the number 2 is '02'; empty rows keep numbering."""
+    """XLSX: a VDAB category typed as the number 2 is not the code '02' (DATA.md: nothing
+    is guessed; the category is text), it is counted as invalid; empty rows keep
+    numbering."""
     rows = [[VALID, "", "", 2, "Uitgeschreven", ""], [], [BIS, "", "", "93", "", ""]]
     result = read_extract(write_xlsx(tmp_path / "wz.xlsx", header(WZ), rows), WZ)
-    assert ["02", "93"] == result.table["vdab_categorie_werkzoekende"].to_list()
+    assert [None, "93"] == result.table["vdab_categorie_werkzoekende"].to_list()
     assert [2, 4] == result.table["_row"].to_list()
 
 
