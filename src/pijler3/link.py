@@ -49,7 +49,8 @@ def age_category_expr(birth: str, on: pl.Expr) -> pl.Expr:
             | ((on.dt.month() == b.dt.month()) & (on.dt.day() < b.dt.day()))
         ).cast(pl.Int32)
     )
-    expr: Any = pl.when(b.is_null() | on.is_null()).then(None)
+    # A birth date after the reference date is a data error: no category, not "<18".
+    expr: Any = pl.when(b.is_null() | on.is_null() | (age < 0)).then(None)
     for upper, label in AGE_BANDS:
         expr = expr.when(age < upper).then(pl.lit(label))
     result: pl.Expr = expr.otherwise(pl.lit("65+"))
@@ -64,9 +65,15 @@ def dedupe_jobseekers(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     return kept, valid.height - kept.height
 
 
-def actions_per_person(acties: pl.DataFrame, peildatum: dt.date) -> tuple[pl.DataFrame, int]:
-    """The four action booleans per INSZ; rows of unknown type are ignored and counted."""
-    unknown = acties.filter(pl.col("actietype").is_null()).height
+def actions_per_person(
+    acties: pl.DataFrame, peildatum: dt.date, missing_type: int = 0
+) -> tuple[pl.DataFrame, int]:
+    """The four action booleans per INSZ; rows of unknown type are ignored and counted.
+
+    ``missing_type`` is the number of rows whose type cell was empty (the reader counts
+    those as missing); they are not "of unknown type" and are not counted here again.
+    """
+    unknown = acties.filter(pl.col("actietype").is_null()).height - missing_type
     usable = acties.filter(
         pl.col("insz").is_not_null()
         & pl.col("actietype").is_not_null()
@@ -103,7 +110,10 @@ def link(
     wz = readers.read_extract(werkzoekenden, protocol.extracts["werkzoekenden"])
     ac = readers.read_extract(acties, protocol.extracts["acties"])
     jobseekers, duplicates = dedupe_jobseekers(wz.table)
-    flags, unknown_actions = actions_per_person(ac.table, peildatum)
+    missing_type = sum(
+        f.count for f in ac.findings if f.reason == quality.MISSING and f.column == "actietype"
+    )
+    flags, unknown_actions = actions_per_person(ac.table, peildatum, missing_type)
 
     vdab_cols = [
         f.name
@@ -138,6 +148,14 @@ def link(
         "actions_unknown_type": unknown_actions,
         "werkzoekenden_rows": wz.table.height,
         "acties_rows": ac.table.height,
+        "acties_after_peildatum": int((ac.table["startdatum"] > peildatum).fill_null(False).sum()),
+        "geboortedatum_after_reference": int(
+            linked.select(
+                (
+                    pl.col("geboortedatum").is_not_null() & pl.col("leeftijdscategorie").is_null()
+                ).sum()
+            ).item()
+        ),
     }
     q = dict(manifest.quality)
     q["werkzoekenden"] = quality.for_transfer(

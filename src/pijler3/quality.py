@@ -88,12 +88,8 @@ def consistency(frame: Any, peildatum: Any) -> dict[str, int]:
     import polars as pl
 
     c = pl.col
-    after = [
-        "datum_toeleiding_vdab",
-        "vdab_datum_eerste_inschrijving",
-        "vdab_datum_recentste_inschrijving",
-        "datum_uitstroom_werk",
-    ]
+    # Every date column but the peildatum itself: a date after it is a data error.
+    after = [n for n, t in frame.schema.items() if t == pl.Date and n != "peildatum"]
     checks = {
         "contract_before_aanmelding": c("datum_inburgeringscontract") < c("datum_aanmelding"),
         "toeleiding_before_aanmelding": c("datum_toeleiding_vdab") < c("datum_aanmelding"),

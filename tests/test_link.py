@@ -1,0 +1,51 @@
+"""The link step's pure parts: age categories, duplicates, actions (DATA.md §2-3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from pijler3 import link
+
+D = dt.date
+
+
+def test_age_category_uses_completed_years_and_refuses_a_birth_after_the_date() -> None:
+    frame = pl.DataFrame(
+        {
+            "geboortedatum": [D(2005, 3, 2), D(2005, 3, 1), D(1958, 1, 1), D(2030, 1, 1), None],
+            "ref": [D(2023, 3, 1)] * 4 + [D(2023, 3, 1)],
+        }
+    )
+    got = frame.select(link.age_category_expr("geboortedatum", pl.col("ref")))[:, 0].to_list()
+    assert got == ["<18", "18-24", "65+", None, None]
+
+
+def test_duplicates_keep_the_latest_registration_then_the_later_row() -> None:
+    rows = pl.DataFrame(
+        {
+            "insz": ["1", "1", "2", "2", "3"],
+            "vdab_datum_recentste_inschrijving": [D(2023, 1, 1), D(2022, 1, 1), None, None, None],
+            "_row": [2, 3, 4, 5, 6],
+        }
+    )
+    kept, duplicates = link.dedupe_jobseekers(rows)
+    assert duplicates == 2
+    assert {("1", 2), ("2", 5), ("3", 6)} == set(kept.select("insz", "_row").rows())
+
+
+def test_actions_count_unknown_types_but_not_empty_ones() -> None:
+    acties = pl.DataFrame(
+        {
+            "insz": ["1", "1", "1", "2", "2"],
+            "actietype": ["ORIENTATIE", None, None, "SOLLICITEREN", "CONTEXT"],
+            "startdatum": [D(2023, 1, 1), D(2023, 1, 1), D(2023, 1, 1), D(2024, 1, 1), None],
+        }
+    )
+    # One of the two empty types was an empty cell (missing), the other an unknown label.
+    flags, unknown = link.actions_per_person(acties, D(2023, 6, 30), missing_type=1)
+    assert unknown == 1
+    by_person = {r["insz"]: r for r in flags.to_dicts()}
+    assert by_person["1"]["vdab_actie_orientatie"] is True
+    assert "2" not in by_person  # after the peildatum, or without a start date
