@@ -253,28 +253,137 @@ def test_checkpoint_signature_is_checked(tmp_path: Path) -> None:
 # -- torn appends and crash safety ------------------------------------------------------
 
 
-@pytest.mark.parametrize("keep", [0.0, 0.25, 0.5, 0.99, 1.0])
-def test_torn_final_line_is_tolerated_then_repaired(tmp_path: Path, keep: float) -> None:
+@pytest.mark.parametrize("keep", [0.0, 0.25, 0.5, 0.99])
+def test_torn_final_line_is_saved_then_cut_off(tmp_path: Path, keep: float) -> None:
     """A final line cut short (a power cut mid-append, simulated by truncating the
-    file; keep=1.0 loses only the newline) is ignored by verify and reported as torn;
-    the next append cuts it off, records the repair, and the log verifies cleanly."""
+    file) is ignored by verify and reported as torn; the next append copies exactly the
+    torn bytes to an owner-only side file, cuts them off, records the repair with the
+    byte count and the side file's name, and the log verifies cleanly."""
     path = tmp_path / "audit.jsonl"
     log = build(path, 4)
     ls = lines(path)
-    cut = int((len(ls[-1]) - 1) * keep) if keep < 1 else len(ls[-1]) - 1
-    torn = b"".join(ls[:-1]) + ls[-1][:cut]
-    path.write_bytes(torn)
+    cut = int((len(ls[-1]) - 1) * keep)
+    path.write_bytes(b"".join(ls[:-1]) + ls[-1][:cut])
     result = audit.verify(path)
-    assert (result.size, result.torn_tail) == (3, bool(cut))
+    assert (result.size, result.torn_tail, result.torn_tail_complete) == (3, bool(cut), False)
     log.append("after.crash", {}, now=at(50))
     rs = records(path)
     expected_events = ["export.done"] * 3 + (["audit.repaired"] if cut else []) + ["after.crash"]
     assert [r["event"] for r in rs] == expected_events
+    side = tmp_path / "audit.jsonl.torn-1"
     if cut:
-        assert rs[3]["details"] == {"reason": "torn_append", "bytes": cut}
+        assert rs[3]["details"] == {
+            "reason": "torn_append",
+            "bytes": cut,
+            "saved_to": "audit.jsonl.torn-1",
+        }
+        assert side.read_bytes() == ls[-1][:cut]
+        assert side.stat().st_mode & 0o777 == 0o600
+    else:
+        assert not side.exists()
     assert audit.verify(path) == audit.VerifyResult(
         size=len(rs), head=rs[-1]["hash"], torn_tail=False
     )
+
+
+def test_deleting_the_final_newline_does_not_delete_the_last_record(tmp_path: Path) -> None:
+    """The review's scenario: removing only the final newline must not let the next
+    append erase the last record (here a publish.sealed). verify reports a torn tail
+    that is a complete record; append restores the newline, keeps the record, records
+    that it did so, and the log verifies cleanly with every record counted."""
+    path = tmp_path / "audit.jsonl"
+    log = build(path, 3)
+    sealed = log.append("publish.sealed", {"package": "kbi-2025.p3pkg", "rows": 568}, now=at(9))
+    original = path.read_bytes()
+    path.write_bytes(original[:-1])
+    result = audit.verify(path)
+    assert (result.size, result.torn_tail, result.torn_tail_complete) == (3, True, True)
+    assert audit.events(path)[-1] == sealed.to_dict()  # readers still see the record
+    log.append("after.tamper", {}, now=at(50))
+    rs = records(path)
+    assert path.read_bytes().startswith(original)  # every original byte is back
+    assert [r["event"] for r in rs] == [
+        *["export.done"] * 3,
+        "publish.sealed",
+        "audit.repaired",
+        "after.tamper",
+    ]
+    assert rs[3] == sealed.to_dict()
+    assert rs[4]["details"] == {"reason": "newline_restored", "seq": 4}
+    assert not list(tmp_path.glob("audit.jsonl.torn-*"))
+    assert audit.verify(path) == audit.VerifyResult(size=6, head=rs[-1]["hash"], torn_tail=False)
+
+
+def test_complete_tail_still_satisfies_a_checkpoint_that_vouched_for_it(tmp_path: Path) -> None:
+    """A checkpoint of 4 records still verifies when record 4 lost only its newline
+    (the record is intact and will be kept), but not when record 4 is really torn."""
+    key, public = _crypto.new_signing_key()
+    path = tmp_path / "audit.jsonl"
+    log = build(path, 4, key)
+    checkpoint = log.checkpoint(now=at(30))
+    original = path.read_bytes()
+    path.write_bytes(original[:-1])
+    result = audit.verify(path, public_key=public, checkpoint=checkpoint)
+    assert (result.size, result.checkpoint_size, result.torn_tail_complete) == (3, 4, True)
+    path.write_bytes(original[:-2])
+    assert "cut off" in fails_at(path, 4, public_key=public, checkpoint=checkpoint).problem
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda r: {**r, "seq": 5}, id="wrong-seq"),
+        pytest.param(lambda r: {**r, "prev": "1" * 64}, id="wrong-prev"),
+        pytest.param(lambda r: {**r, "event": "other"}, id="hash-mismatch"),
+    ],
+)
+def test_tail_without_newline_that_does_not_chain_is_cut_off(tmp_path: Path, change: Any) -> None:
+    """A whole JSON record without newline that does not chain to the one before it
+    (wrong seq, wrong prev, or a hash that does not match) is not restored: it is saved
+    to a side file and cut off like any torn append."""
+    path = tmp_path / "audit.jsonl"
+    log = build(path, 4)
+    ls = lines(path)
+    bogus = audit.canonical(change(json.loads(ls[-1])))
+    path.write_bytes(b"".join(ls[:-1]) + bogus)
+    assert not audit.verify(path).torn_tail_complete
+    log.append("after", {}, now=at(50))
+    rs = records(path)
+    assert [r["event"] for r in rs] == ["export.done"] * 3 + ["audit.repaired", "after"]
+    assert rs[3]["details"]["reason"] == "torn_append"
+    assert (tmp_path / "audit.jsonl.torn-1").read_bytes() == bogus
+    audit.verify(path)
+
+
+def test_reformatted_tail_without_newline_is_not_restored(tmp_path: Path) -> None:
+    """A tail that holds the right record but not in canonical form is not a complete
+    record: only the exact bytes an append writes are restored."""
+    path = tmp_path / "audit.jsonl"
+    log = build(path, 2)
+    ls = lines(path)
+    spaced = ls[-1][:-1].replace(b'"seq":2', b'"seq": 2')
+    path.write_bytes(ls[0] + spaced)
+    assert not audit.verify(path).torn_tail_complete
+    log.append("after", {}, now=at(50))
+    assert [r["event"] for r in records(path)] == ["export.done", "audit.repaired", "after"]
+    assert (tmp_path / "audit.jsonl.torn-1").read_bytes() == spaced
+
+
+def test_side_files_are_never_overwritten(tmp_path: Path) -> None:
+    """A second torn tail goes to the next free side file; the first one stays."""
+    path = tmp_path / "audit.jsonl"
+    log = build(path, 2)
+    with path.open("ab") as f:
+        f.write(b'{"torn":1')
+    log.append("a", {}, now=at(10))
+    with path.open("ab") as f:
+        f.write(b'{"torn":2')
+    log.append("b", {}, now=at(11))
+    assert (tmp_path / "audit.jsonl.torn-1").read_bytes() == b'{"torn":1'
+    assert (tmp_path / "audit.jsonl.torn-2").read_bytes() == b'{"torn":2'
+    saved = [r["details"]["saved_to"] for r in records(path) if r["event"] == "audit.repaired"]
+    assert saved == ["audit.jsonl.torn-1", "audit.jsonl.torn-2"]
+    audit.verify(path)
 
 
 def test_torn_first_line_is_repaired(tmp_path: Path) -> None:
@@ -286,7 +395,20 @@ def test_torn_first_line_is_repaired(tmp_path: Path) -> None:
     log.append("x", {}, now=at(0))
     assert [r["event"] for r in records(path)] == ["audit.repaired", "x"]
     assert records(path)[0]["prev"] == audit.GENESIS
+    assert (tmp_path / "audit.jsonl.torn-1").read_bytes() == b'{"actor":"agii","at":"2025'
     audit.verify(path)
+
+
+def test_complete_first_record_without_newline_is_kept(tmp_path: Path) -> None:
+    """A log whose only content is record 1 without its newline keeps that record."""
+    path = tmp_path / "audit.jsonl"
+    log = build(path, 1)
+    path.write_bytes(path.read_bytes()[:-1])
+    result = audit.verify(path)
+    assert (result.size, result.torn_tail, result.torn_tail_complete) == (0, True, True)
+    log.append("x", {}, now=at(5))
+    assert [r["event"] for r in records(path)] == ["export.done", "audit.repaired", "x"]
+    assert audit.verify(path).size == 3
 
 
 def test_append_refuses_to_continue_an_unreadable_log(tmp_path: Path) -> None:
@@ -343,7 +465,8 @@ def test_kill_9_at_random_points_leaves_a_verifiable_prefix(tmp_path: Path) -> N
     (seeded) delay. After each kill the log verifies and holds, per child, a prefix of
     the records it meant to write. Every fifth trial also tears the final line by hand
     (what a power cut can do and a kill cannot), so that a later child must repair it
-    before its first record."""
+    before its first record; every tenth trial removes only the final newline, which
+    the repair must restore without losing the record."""
     rng = random.Random(20250131)
     path = tmp_path / "audit.jsonl"
     tears = 0
@@ -362,14 +485,23 @@ def test_kill_9_at_random_points_leaves_a_verifiable_prefix(tmp_path: Path) -> N
         rs = complete_records(path)
         _check_prefixes(rs)
         if before is not None and before.torn_tail and len(rs) > size_before:
-            # Whoever appended after a torn tail first cut it off and said so.
-            assert rs[size_before]["event"] == "audit.repaired"
+            # Whoever appended after a torn tail first repaired it and said so: a tail
+            # that was a complete record is kept and followed by the repair record.
+            at_repair = size_before + 1 if before.torn_tail_complete else size_before
+            assert rs[at_repair]["event"] == "audit.repaired"
+            if before.torn_tail_complete:
+                assert rs[at_repair]["details"]["seq"] == size_before + 1
         if result is not None and result.torn_tail:
             tears += 1
         elif trial % 5 == 4 and rs:
             data = path.read_bytes()
             last = data[:-1].rfind(b"\n") + 1
-            path.write_bytes(data[: last + rng.randrange(1, len(data) - last)])
+            keep = rng.randrange(1, len(data) - last)
+            if trial % 10 == 9:
+                keep = len(data) - last - 1  # only the newline goes
+            path.write_bytes(data[: last + keep])
+            torn = audit.verify(path)
+            assert torn.torn_tail and torn.torn_tail_complete == (trial % 10 == 9)
             tears += 1
     # A last writer that is not killed repairs whatever is torn; the log is clean.
     child = _child(path, 60, 3)
@@ -385,7 +517,12 @@ def test_kill_9_at_random_points_leaves_a_verifiable_prefix(tmp_path: Path) -> N
     # A kill between cutting off a torn tail and recording it loses that one record
     # (documented in audit.py), so there can be fewer repairs than tears, not more.
     assert 0 < len(repairs) <= tears
-    assert all(r["details"]["bytes"] > 0 for r in repairs)
+    reasons = {r["details"]["reason"] for r in repairs}
+    assert reasons == {"torn_append", "newline_restored"}
+    for r in repairs:
+        if r["details"]["reason"] == "torn_append":
+            side = tmp_path / r["details"]["saved_to"]
+            assert side.stat().st_size == r["details"]["bytes"] > 0
     assert [r["seq"] for r in rs] == list(range(1, len(rs) + 1))
 
 

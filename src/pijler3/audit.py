@@ -24,15 +24,24 @@ Torn appends. An append writes its whole line with one ``write`` and then fsyncs
 under an exclusive ``flock`` on ``<log>.lock``. A crash can still cut that write
 short, leaving a final line without its ``\\n``. The rule:
 
-- a final line without ``\\n`` is a *torn append*: that record was never acknowledged
-  (``append`` had not returned), so it is not part of the log;
-- :func:`verify` tolerates it and reports it (``VerifyResult.torn_tail``); any other
-  defect is an :class:`AuditError`;
-- the next :meth:`AuditLog.append` first truncates the torn bytes and records that
-  repair as an ``audit.repaired`` event (with the number of bytes removed), then
-  appends its own record. The log then verifies without the tolerance. (A crash
-  between the truncation and that record loses the repair record only; the log still
-  verifies, and the torn record had never been acknowledged.)
+- a final line without ``\\n`` is a *torn tail*. :func:`verify` tolerates it and
+  reports it (``VerifyResult.torn_tail``); any other defect is an :class:`AuditError`;
+- if the torn tail is exactly a complete record in canonical form that chains to the
+  record before it (next ``seq``, ``prev`` is that record's hash, its own hash
+  verifies), only the newline is missing. :func:`verify` says so
+  (``VerifyResult.torn_tail_complete``) and the next :meth:`AuditLog.append` restores
+  the newline, keeping the record, and records an ``audit.repaired`` event
+  (``reason: newline_restored``). The record is kept because nothing can tell a crash
+  before the last byte from someone deleting one byte, and cutting a valid record off
+  would let that single byte make the tool itself erase history;
+- any other torn tail is an unfinished append that was never acknowledged (``append``
+  had not returned), so it is not part of the log. The next append first copies the
+  torn bytes to a side file ``<log>.torn-<n>`` (owner-only, never overwritten), then
+  truncates them and records an ``audit.repaired`` event (``reason: torn_append``,
+  with the number of bytes removed and the side file's name), then appends its own
+  record. Nothing is removed without a copy. The log then verifies without the
+  tolerance. (A crash between the repair and its record loses the repair record
+  only; the log still verifies and the side file still holds the removed bytes.)
 
 Details never hold a person's value (INSZ, name, pseudonym, birth date): only counts,
 reason codes, file names, hashes, key fingerprints and identifiers of deliveries.
@@ -118,8 +127,11 @@ class VerifyResult:
 
     size: int  # complete records in the log
     head: str  # hash of the last complete record (GENESIS for an empty log)
-    torn_tail: bool  # a torn final append was found and ignored (see the module doc)
+    torn_tail: bool  # a final line without newline was found (see the module doc)
     checkpoint_size: int | None = None  # the size the checkpoint vouched for, if given
+    # The torn tail is a complete, chained record missing only its newline; it is not
+    # counted in ``size``, and the next append keeps it by restoring the newline.
+    torn_tail_complete: bool = False
 
     @property
     def records(self) -> int:
@@ -215,18 +227,55 @@ class AuditLog:
         size, head, torn_at = _last_complete(self.path)
         if torn_at is None:
             return size, head
-        total = self.path.stat().st_size
-        fd = os.open(self.path, os.O_WRONLY)
+        fd = os.open(self.path, os.O_RDONLY)
         try:
-            os.ftruncate(fd, torn_at)
+            tail = os.pread(fd, os.fstat(fd).st_size - torn_at, torn_at)
+        finally:
+            os.close(fd)
+        restored = _complete_record(self.path, tail, size + 1, head)
+        if restored is not None:
+            # Only the newline is missing: restore it so that the record stays.
+            append_durable(self.path, b"\n")
+            size, head = size + 1, restored
+            details: dict[str, Any] = {"reason": "newline_restored", "seq": size}
+        else:
+            saved = self._save_torn(tail)
+            fd = os.open(self.path, os.O_WRONLY)
+            try:
+                os.ftruncate(fd, torn_at)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            fsync_dir(self.path.parent)
+            details = {"reason": "torn_append", "bytes": len(tail), "saved_to": saved.name}
+        repaired = self._write(size + 1, head, REPAIRED, details, now)
+        return repaired.seq, repaired.hash
+
+    def _save_torn(self, tail: bytes) -> Path:
+        """Copy torn bytes to a new owner-only side file before they are cut off.
+
+        The copy is durable before the caller truncates, so a crash in between leaves
+        the bytes in both places rather than in neither. An existing side file is
+        never overwritten: the first free ``<log>.torn-<n>`` is used.
+        """
+        n = 1
+        while True:
+            side = self.path.with_name(f"{self.path.name}.torn-{n}")
+            try:
+                fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                n += 1
+                continue
+            break
+        try:
+            view = memoryview(tail)
+            while view:
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
         fsync_dir(self.path.parent)
-        repaired = self._write(
-            size + 1, head, REPAIRED, {"reason": "torn_append", "bytes": total - torn_at}, now
-        )
-        return repaired.seq, repaired.hash
+        return side
 
     def _write(
         self, seq: int, prev: str, event: str, details: Mapping[str, Any], now: dt.datetime
@@ -317,17 +366,23 @@ def verify(
     except OSError:
         raise AuditError(log, None, "the audit log cannot be read") from None
     lines = data.split(b"\n")
-    tail = lines.pop()  # after the final newline: empty, or a torn append
+    tail = lines.pop()  # after the final newline: empty, or a torn tail
     torn = bool(tail)
     head = GENESIS
     hashes: list[str] = []
     for number, line in enumerate(lines, start=1):
         head = _verify_line(log, number, line, head)
         hashes.append(head)
-    result = VerifyResult(size=len(hashes), head=head, torn_tail=torn)
+    tail_hash = _complete_record(log, tail, len(hashes) + 1, head) if torn else None
+    complete = tail_hash is not None
+    result = VerifyResult(size=len(hashes), head=head, torn_tail=torn, torn_tail_complete=complete)
     if checkpoint is None:
         return result
     size = _verify_checkpoint(log, checkpoint, public_key)
+    if tail_hash is not None:
+        # A complete record missing only its newline was not cut off: the next append
+        # keeps it, so a checkpoint that vouched for it still holds.
+        hashes.append(tail_hash)
     if size > len(hashes):
         raise AuditError(
             log,
@@ -342,7 +397,21 @@ def verify(
             size or None,
             f"record {size} is not the one the checkpoint vouches for: the history was rewritten",
         )
-    return VerifyResult(size=result.size, head=head, torn_tail=torn, checkpoint_size=size)
+    return VerifyResult(
+        size=result.size,
+        head=head,
+        torn_tail=torn,
+        checkpoint_size=size,
+        torn_tail_complete=complete,
+    )
+
+
+def _complete_record(log: Path, tail: bytes, seq: int, prev: str) -> str | None:
+    """The hash of ``tail`` if it is a complete record ``seq`` chained to ``prev``."""
+    try:
+        return _verify_line(log, seq, tail, prev)
+    except AuditError:
+        return None
 
 
 def _verify_line(log: Path, number: int, line: bytes, prev: str) -> str:
@@ -404,16 +473,25 @@ def _verify_checkpoint(log: Path, checkpoint: Mapping[str, Any], public_key: str
 
 
 def events(path: Path | str) -> list[dict[str, Any]]:
-    """The complete records of a log, oldest first (a torn last line is left out).
+    """The records of a log, oldest first.
 
-    For reading what happened; :func:`verify` is what proves the log intact.
+    A torn last line is left out, unless it is a complete record chained to the one
+    before it (only its newline is missing): the next append keeps such a record, so
+    a caller deciding whether something was already recorded must see it. For reading
+    what happened; :func:`verify` is what proves the log intact.
     """
     p = Path(path)
     if not p.exists():
         return []
     out: list[dict[str, Any]] = []
-    for line in p.read_bytes().split(b"\n")[:-1]:
+    lines = p.read_bytes().split(b"\n")
+    tail = lines.pop()
+    for line in lines:
         record = json.loads(line)
         if isinstance(record, dict):
             out.append(record)
+    if tail:
+        prev = out[-1].get("hash") if out else GENESIS
+        if isinstance(prev, str) and _complete_record(p, tail, len(out) + 1, prev):
+            out.append(json.loads(tail))
     return out
