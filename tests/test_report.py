@@ -25,7 +25,9 @@ PEILDATUM = dt.date(2026, 6, 30)
 # --- A small hand-made delivery ------------------------------------------------------------
 
 
-def small_frame(protocol: protocol_mod.Protocol, persons: int = 400) -> pl.DataFrame:
+def small_frame(
+    protocol: protocol_mod.Protocol, persons: int = 400, peildatum: dt.date = PEILDATUM
+) -> pl.DataFrame:
     """A monitoring dataset of ``persons`` people; Brussel has exactly 3 of them.
 
     Deterministic, no randomness: person ``i`` gets its attributes from ``i`` so that every
@@ -39,7 +41,7 @@ def small_frame(protocol: protocol_mod.Protocol, persons: int = 400) -> pl.DataF
         rows.append(
             {
                 "pseudoniem": f"ps{i:04d}{'deadbeef' * 3}",
-                "peildatum": PEILDATUM,
+                "peildatum": peildatum,
                 "leeftijdscategorie": ["18-24", "25-34", "35-44"][i % 3],
                 "geslacht": "V" if i % 2 else "M",
                 "scholingsniveau": ["LAAG", "MIDDEN", "HOOG"][i % 3],
@@ -537,3 +539,222 @@ def test_cohort_axis_labels_do_not_collide() -> None:
             room = x1 - x0
             assert room >= (len(a) + len(b)) / 2 * charts.TICK_CHAR_PX, (a, b)
     assert "2022 K1" in chart.svg  # the point's tooltip reads as one line
+
+
+# --- Retention, disclosure of the population sizes, missing versus invalid ------------------
+
+
+def _load(
+    store: Store,
+    frame: pl.DataFrame,
+    peildatum: dt.date,
+    expires_at: dt.date,
+    manifest: dict[str, object] | None = None,
+) -> None:
+    store.load_delivery(
+        frame,
+        delivery_id=f"{peildatum:%Y%m%d}-test",
+        peildatum=peildatum,
+        received_at=dt.datetime(2026, 7, 7, 9, 0),
+        expires_at=expires_at,
+        package_sha256=f"test-{peildatum}",
+        manifest=manifest or {},
+    )
+
+
+def test_expired_delivery_is_left_out_and_the_header_says_so(tmp_path: Path) -> None:
+    """A delivery whose expires_at is today is past retention: indicators.csv and the HTML
+    hold only the retained delivery, the header says one was left out and that the purge
+    is due, and ReportResult counts it for the CLI."""
+    protocol = protocol_mod.load()
+    old_day = dt.date(2026, 3, 31)
+    with Store(None, protocol) as store:
+        _load(store, small_frame(protocol, peildatum=old_day), old_day, NOW.date())
+        _load(store, small_frame(protocol), PEILDATUM, NOW.date() + dt.timedelta(days=1))
+        data = report.build_report(store, protocol, now=NOW)
+    result = report.render(data, tmp_path)
+    assert result.expired_left_out == 1
+    assert [d.peildatum for d in data.deliveries] == [PEILDATUM]
+    assert {r["peildatum"] for r in read_csv(result.csv)} == {PEILDATUM.isoformat()}
+    html = result.html.read_text("utf-8")
+    assert "31/03/2026" not in html
+    assert "1 bewaarde levering (30/06/2026)" in html
+    assert "1 levering voorbij de bewaartermijn niet opgenomen; voer ‘pijler3 purge’ uit" in html
+    wb = openpyxl.load_workbook(result.xlsx)
+    notes = {row[0]: row[1] for row in wb["Toelichting"].iter_rows(values_only=True)}
+    assert "voorbij de bewaartermijn" in str(notes["Niet opgenomen"])
+
+
+def test_report_without_expired_deliveries_has_no_retention_note(
+    small: tuple[pl.DataFrame, report.ReportResult],
+) -> None:
+    """Nothing expired: the count is zero and the header carries no purge note."""
+    _, result = small
+    assert result.expired_left_out == 0
+    assert "bewaartermijn niet opgenomen" not in result.html.read_text("utf-8")
+
+
+def test_only_expired_deliveries_is_an_error_that_says_purge(chain: ChainRun) -> None:
+    """Every delivery of the workspace past retention: write_report refuses with a user
+    error that names the purge and ingest, instead of reporting on expired data."""
+    later = NOW + dt.timedelta(days=366 * 6)
+    with pytest.raises(report.UserError) as caught:
+        report.write_report(chain.spaces["abb-1"], chain.root / "late-report", now=later)
+    assert "retention" in str(caught.value)
+    assert "pijler3 purge" in str(caught.value.hint)
+    assert "pijler3 ingest" in str(caught.value.hint)
+    assert not (chain.root / "late-report" / "report.html").exists()
+
+
+def _exempt_frame(protocol: protocol_mod.Protocol, exempt: int) -> pl.DataFrame:
+    """The small delivery with ``exempt`` people of B (rows 10, 11, ...) who already work."""
+    frame = small_frame(protocol)
+    idx = pl.int_range(pl.len())
+    return frame.with_columns(
+        pl.when((idx >= 10) & (idx < 10 + exempt))
+        .then(pl.lit("WERKT_AL"))
+        .otherwise(pl.col("plo_besluit"))
+        .alias("plo_besluit")
+    )
+
+
+def test_small_exempt_count_is_suppressed_in_the_html() -> None:
+    """E = 3 people is below the protocol's min_numerator: the summary and the methodology
+    show the suppression mark where E stands, never the 3."""
+    protocol = protocol_mod.load()
+    frame = _exempt_frame(protocol, 3)
+    raw = indicators.population_counts(frame, PEILDATUM)
+    assert raw["exempt"] == 3  # the test data does have three exempt people
+    with Store(None, protocol) as store:
+        _load(store, frame, PEILDATUM, dt.date(2031, 7, 7))
+        data = report.build_report(store, protocol, now=NOW)
+    assert data.populations.exempt is None
+    html = report.render_html(data)
+    mark = '<abbr class="legend-supp" title="onderdrukt: kleine aantallen">x</abbr>'
+    assert f"zijn er {mark} vrijgesteld" in html
+    assert "zijn er 3 vrijgesteld" not in html
+    assert f"geen toegang tot de arbeidsmarkt' heeft ({mark})" in html
+    assert "heeft (3)" not in html
+
+
+def test_exempt_count_at_the_threshold_is_shown() -> None:
+    """E = min_numerator people is shown as the count itself, and E = 0 as 0 (rule 5)."""
+    protocol = protocol_mod.load()
+    n = protocol.disclosure.min_numerator
+    for exempt in (n, 0):
+        frame = _exempt_frame(protocol, exempt)
+        shown = report.publish_counts(
+            indicators.population_counts(frame, PEILDATUM), protocol.disclosure
+        )
+        assert shown.exempt == exempt
+
+
+def test_population_counts_follow_the_disclosure_rules() -> None:
+    """Rule 1 hides 1-4, rule 5 shows 0, and rule 3 hides a second part of the rows when
+    exactly one part is hidden (the row total is shown in the quality section)."""
+    rules = protocol_mod.load().disclosure
+    raw = {
+        "rows": 120,
+        "base": 90,
+        "exempt": 2,
+        "registered": 60,
+        "contract_missing": 3,
+        "contract_before_start": 27,
+        "contract_after_peildatum": 0,
+        "censored": {"werk_6m": 1, "werk_12m": 40},
+        "after_peildatum": {"datum_uitstroom_werk": 0},
+    }
+    got = report.publish_counts(raw, rules)
+    assert got.exempt is None
+    assert got.contract_missing is None
+    assert got.contract_before_start is None  # the smallest shown non-zero part (rule 3)
+    assert got.contract_after_peildatum == 0
+    assert got.base == 90
+    assert got.rows == 120
+    assert got.censored == {"werk_6m": None, "werk_12m": 40}
+    assert got.after_peildatum == {"datum_uitstroom_werk": 0}
+
+
+def test_published_counts_only_come_from_disclosure_control() -> None:
+    """PublishedCounts cannot be made by hand, so raw sizes never reach the template."""
+    with pytest.raises(TypeError):
+        report.PublishedCounts(1, 2, 3, 4, 5, 6, 7, {}, {})
+
+
+QUALITY_MANIFEST = {
+    "quality": {
+        "kbi": [
+            {"reason": "insz_missing", "column": "insz", "count": 4},
+            {"reason": "insz_checksum", "column": "insz", "count": 2},
+            {"reason": "missing", "column": "geslacht", "count": 32},
+            {"reason": "code_invalid", "column": "geslacht", "count": 6, "label": "Vrouw"},
+            {"reason": "date_invalid", "column": "datum_aanmelding", "count": 71},
+        ],
+        "werkzoekenden": [
+            {"reason": "missing", "column": "datum_uitstroom_werk", "count": 830},
+            {"reason": "date_invalid", "column": "datum_uitstroom_werk", "count": 9},
+        ],
+        "acties": [{"reason": "missing", "column": "startdatum", "count": 27}],
+        # Nulls of the monitoring dataset: an invalid value is null there too.
+        "missing": {"geslacht": 38, "datum_uitstroom_werk": 1417},
+    }
+}
+
+
+def test_missing_and_invalid_come_apart_from_the_readers_findings() -> None:
+    """Per extract and column: missing from the readers' 'missing'/'insz_missing'
+    findings, invalid from the invalid reasons; the dataset's nulls only as 'empty'."""
+    summary = report.quality_summary(QUALITY_MANIFEST, rows=100)
+    assert summary.missing == {
+        ("kbi", "insz"): 4,
+        ("kbi", "geslacht"): 32,
+        ("werkzoekenden", "datum_uitstroom_werk"): 830,
+        ("acties", "startdatum"): 27,
+    }
+    assert summary.invalid == {
+        ("kbi", "insz"): 2,
+        ("kbi", "geslacht"): 6,
+        ("kbi", "datum_aanmelding"): 71,
+        ("werkzoekenden", "datum_uitstroom_werk"): 9,
+    }
+    assert summary.invalid_total == 6 + 71 + 9  # INSZ rows are counted as quarantined
+    assert summary.empty == {"geslacht": 38, "datum_uitstroom_werk": 1417}
+
+
+def test_html_shows_missing_and_invalid_side_by_side() -> None:
+    """The quality section's table per column shows the readers' missing count next to the
+    invalid count, and the dataset's null count only under its 'ontbrekend of ongeldig'
+    label."""
+    protocol = protocol_mod.load()
+    with Store(None, protocol) as store:
+        _load(store, small_frame(protocol), PEILDATUM, dt.date(2031, 7, 7), QUALITY_MANIFEST)
+        html = report.render_html(report.build_report(store, protocol, now=NOW))
+    start = html.index('<section aria-labelledby="kwaliteit">')
+    section = html[start : html.index("</section>", start)]
+    assert "Ontbrekend (leeg)</th>" in section
+    for extract, column, missing, invalid in (
+        ("kbi", "geslacht", "32", "6"),
+        ("kbi", "insz", "4", "2"),
+        ("kbi", "datum_aanmelding", "0", "71"),
+        ("werkzoekenden", "datum_uitstroom_werk", "830", "9"),
+        ("acties", "startdatum", "27", "0"),
+    ):
+        header = f"{report.EXTRACT_NL[extract]}: {report.field_label(column)}"
+        row = (
+            f'<th scope="row">{header}</th>'
+            f'<td class="num">{missing}</td><td class="num">{invalid}</td></tr>'
+        )
+        assert row in section, header
+    assert "Leeg in de monitoringdataset (ontbrekend of ongeldig)" in section
+    assert '<th scope="row">Geslacht</th><td class="num">38</td>' in section
+
+
+def test_every_date_after_peildatum_check_has_a_dutch_name() -> None:
+    """A consistency check of a date column after the peildatum reads as Dutch, also for
+    columns without a name of their own in CONSISTENCY_NL."""
+    assert report.consistency_label("datum_aanmelding_after_peildatum") == (
+        "Datum aanmelding na de peildatum"
+    )
+    assert report.consistency_label("datum_uitstroom_werk_after_peildatum") == (
+        "Uitstroom naar werk na de peildatum"
+    )

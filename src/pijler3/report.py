@@ -6,7 +6,11 @@ indicators of INDICATORS.md per delivery and passes them through disclosure cont
 :class:`ReportData` is :func:`publish_indicators`, which runs
 :func:`pijler3.disclosure.suppress`, and the renderers accept nothing but the
 :class:`PublishedTable` it returns. Kaplan-Meier curves are truncated by rule 4 in the
-same place. The renderers then write three files:
+same place, and the population sizes of the methodology section (B, E, the censored, the
+rows not in B) go through the same thresholds in :func:`publish_counts`, whose
+:class:`PublishedCounts` is the only form in which they reach the template. A delivery
+past its retention date (``expires_at <= today``, :func:`pijler3.retention.is_expired`)
+is left out and the report says so. The renderers then write three files:
 
 - ``indicators.csv``: exactly the columns of DATA.md §4, full precision, for every
   retained delivery;
@@ -23,7 +27,7 @@ import datetime as dt
 import io
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,8 +35,9 @@ from typing import Any
 import jinja2
 import polars as pl
 import xlsxwriter
+from markupsafe import Markup
 
-from pijler3 import charts, codes, disclosure, disparities, indicators, quality
+from pijler3 import charts, codes, disclosure, disparities, indicators, quality, retention
 from pijler3.atomic import write_atomic
 from pijler3.charts import fmt_date, fmt_int, fmt_num, fmt_pct, fmt_value
 from pijler3.errors import UserError
@@ -309,6 +314,19 @@ CONSISTENCY_NL: Mapping[str, str] = {
     "datum_uitstroom_werk_after_peildatum": "Uitstroom naar werk na de peildatum",
 }
 
+AFTER_PEILDATUM = "_after_peildatum"
+
+
+def consistency_label(check: str) -> str:
+    """The Dutch name of a consistency check; a date column after the peildatum that has
+    no name of its own is named by its column's label."""
+    if check in CONSISTENCY_NL:
+        return CONSISTENCY_NL[check]
+    if check.endswith(AFTER_PEILDATUM):
+        return f"{field_label(check.removesuffix(AFTER_PEILDATUM))} na de peildatum"
+    return check
+
+
 QUARANTINE_NL: Mapping[str, str] = {
     quality.INSZ_MISSING: "INSZ ontbreekt",
     quality.INSZ_FORMAT: "INSZ heeft een verkeerde vorm",
@@ -397,6 +415,83 @@ def publish_indicators(raws: Sequence[pl.DataFrame], rules: Disclosure) -> Publi
     return PublishedTable(frame, _PUBLISH_KEY)
 
 
+@dataclass(frozen=True)
+class PublishedCounts:
+    """The population sizes behind the table after disclosure control; ``None`` is hidden.
+
+    These are counts of persons, so the indicator table's rules apply to them too (rule 1
+    with the protocol's ``min_numerator``, rule 3 where parts add up to a shown total,
+    rule 5: zero is shown). Only :func:`publish_counts` makes one: the constructor refuses
+    any other caller, so the template can never be handed the raw sizes.
+    """
+
+    rows: int | None
+    base: int | None
+    exempt: int | None
+    registered: int | None
+    contract_missing: int | None
+    contract_before_start: int | None
+    contract_after_peildatum: int | None
+    censored: Mapping[str, int | None]
+    after_peildatum: Mapping[str, int | None]
+    key: InitVar[object] = None
+
+    def __post_init__(self, key: object) -> None:
+        if key is not _PUBLISH_KEY:
+            raise TypeError("PublishedCounts come from publish_counts() only")
+
+
+# The parts that add up to all rows of a delivery: in B, or out of it for one reason.
+_ROW_PARTS = ("base", "contract_missing", "contract_before_start", "contract_after_peildatum")
+
+
+def publish_counts(raw: Mapping[str, Any], rules: Disclosure) -> PublishedCounts:
+    """Disclosure control of :func:`pijler3.indicators.population_counts`.
+
+    A count of 1 to ``min_numerator - 1`` is hidden; zero is shown. The delivery's row
+    count is shown in the quality section anyway, so when exactly one of the parts that
+    add up to it is hidden, the smallest shown non-zero part (ties by name) is hidden
+    too, as rule 3 does within a breakdown; one pass settles a single group.
+    """
+
+    def small(n: int) -> bool:
+        return 0 < n < rules.min_numerator
+
+    def shown(n: int, hidden: bool = False) -> int | None:
+        return None if hidden or small(n) else n
+
+    rows = int(raw["rows"])
+    parts = [int(raw[k]) for k in _ROW_PARTS]
+    hidden = [small(n) for n in parts]
+    if not small(rows) and sum(hidden) == 1:
+        candidates = [(n, k, i) for i, (n, k) in enumerate(zip(parts, _ROW_PARTS, strict=True))]
+        left = [c for c in candidates if not hidden[c[2]] and c[0]]
+        if left:
+            hidden[min(left)[2]] = True
+    part = {k: shown(n, h) for k, n, h in zip(_ROW_PARTS, parts, hidden, strict=True)}
+    return PublishedCounts(
+        rows=shown(rows),
+        base=part["base"],
+        exempt=shown(int(raw["exempt"])),
+        registered=shown(int(raw["registered"])),
+        contract_missing=part["contract_missing"],
+        contract_before_start=part["contract_before_start"],
+        contract_after_peildatum=part["contract_after_peildatum"],
+        censored={str(k): shown(int(v)) for k, v in (raw.get("censored") or {}).items()},
+        after_peildatum={
+            str(k): shown(int(v)) for k, v in (raw.get("after_peildatum") or {}).items()
+        },
+        key=_PUBLISH_KEY,
+    )
+
+
+def fmt_count(n: int | None) -> Markup:
+    """A published count for the HTML: the suppression mark where it is hidden."""
+    if n is None:
+        return Markup('<abbr class="legend-supp" title="onderdrukt: kleine aantallen">x</abbr>')
+    return Markup.escape(fmt_int(n))
+
+
 _CSV_TYPES = (
     pl.Date,
     pl.String,
@@ -435,10 +530,15 @@ class QualitySummary:
     duplicates_resolved: int | None
     actions_unknown_type: int | None
     consistency: Mapping[str, int]
-    missing: Mapping[str, int]
-    invalid: Mapping[tuple[str, str], int]  # (extract, column) -> invalid values
+    # (extract, column) -> empty cells in the extract, from the readers' findings.
+    missing: Mapping[tuple[str, str], int]
+    # (extract, column) -> values present but not valid (INSZ included).
+    invalid: Mapping[tuple[str, str], int]
     invalid_codes: tuple[InvalidCode, ...]
     identifiers_dropped: tuple[str, ...]
+    # Column -> nulls in the monitoring dataset, where an invalid value is null too: so
+    # "empty" (missing or invalid), never shown as the missing count.
+    empty: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def quarantined_total(self) -> int:
@@ -446,7 +546,9 @@ class QualitySummary:
 
     @property
     def invalid_total(self) -> int:
-        return sum(self.invalid.values())
+        """Invalid values outside INSZ: a row with an invalid INSZ is counted as
+        quarantined, and counting it here too would count it twice in the trend."""
+        return sum(n for (_, c), n in self.invalid.items() if not c.startswith("insz"))
 
     @property
     def consistency_total(self) -> int:
@@ -487,12 +589,15 @@ class ReportData:
     categories: Mapping[str, tuple[str, ...]]  # latest delivery, breakdown -> categories
     curves: Mapping[str, Mapping[str, Mapping[str, CurvePoints]]]  # event/breakdown/category
     odds: Mapping[str, OddsResult]
-    populations: Mapping[str, Any]
+    populations: PublishedCounts
     risk: Mapping[str, Any] | None
     km_max_day: int = 0
     # The protocol's risk thresholds, against which the risk section words the breaches.
     risk_rules: Risk | None = None
     notes: tuple[str, ...] = field(default=())
+    # Deliveries still in the store but past their retention date, left out of every
+    # figure; the header asks to run the purge.
+    expired_left_out: int = 0
 
     @property
     def latest(self) -> DeliveryInfo:
@@ -506,6 +611,7 @@ def _findings(items: Any) -> list[dict[str, Any]]:
 def quality_summary(manifest: Mapping[str, Any], rows: int) -> QualitySummary:
     """The quality figures of a delivery's manifest, with rare invalid codes grouped."""
     q: Mapping[str, Any] = manifest.get("quality") or {}
+    missing: dict[tuple[str, str], int] = {}
     invalid: dict[tuple[str, str], int] = {}
     labels: dict[tuple[str, str, str], int] = {}
     dropped: list[str] = []
@@ -515,7 +621,11 @@ def quality_summary(manifest: Mapping[str, Any], rows: int) -> QualitySummary:
             count = int(f.get("count") or 0)
             if reason == quality.DIRECT_IDENTIFIER_DROPPED:
                 dropped.append(column)
-            if reason in quality.INVALID_REASONS and not column.startswith("insz"):
+            # An empty INSZ is missing, not invalid, although the readers' reason set
+            # INVALID_REASONS holds it (it sends the row to quarantine all the same).
+            if reason in (quality.MISSING, quality.INSZ_MISSING):
+                missing[(extract, column)] = missing.get((extract, column), 0) + count
+            elif reason in quality.INVALID_REASONS:
                 invalid[(extract, column)] = invalid.get((extract, column), 0) + count
             if reason == quality.CODE_INVALID and f.get("label") is not None:
                 key = (extract, column, str(f["label"]))
@@ -543,10 +653,11 @@ def quality_summary(manifest: Mapping[str, Any], rows: int) -> QualitySummary:
         duplicates_resolved=opt_int(linkage.get("duplicates_resolved")),
         actions_unknown_type=opt_int(linkage.get("actions_unknown_type")),
         consistency={str(k): int(v) for k, v in (q.get("consistency") or {}).items()},
-        missing={str(k): int(v) for k, v in (q.get("missing") or {}).items()},
+        missing=missing,
         invalid=invalid,
         invalid_codes=invalid_codes,
         identifiers_dropped=tuple(dict.fromkeys(dropped)),
+        empty={str(k): int(v) for k, v in (q.get("missing") or {}).items()},
     )
 
 
@@ -588,12 +699,27 @@ def _curves(
 
 
 def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> ReportData:
-    """Every figure of the report, from every retained delivery, disclosure-controlled."""
-    held: list[Delivery] = store.deliveries()
-    if not held:
+    """Every figure of the report, from every retained delivery, disclosure-controlled.
+
+    A delivery whose retention ended (``expires_at <= now.date()``) may no longer be
+    used (protocol art. 3 and 6) even if no purge has removed it yet: it is not read,
+    and :attr:`ReportData.expired_left_out` counts it.
+    """
+    today = now.date()
+    stored: list[Delivery] = store.deliveries()
+    held = [d for d in stored if not retention.is_expired(d.expires_at, today)]
+    expired = len(stored) - len(held)
+    if not stored:
         raise UserError(
             "the analysis store holds no delivery, so there is nothing to report.",
             hint="Ingest a published package first with 'pijler3 ingest'.",
+        )
+    if not held:
+        raise UserError(
+            f"every delivery in the analysis store ({expired}) is past its retention date "
+            f"on {today:%d/%m/%Y}, so there is nothing it may report on.",
+            hint="Run 'pijler3 purge' to destroy the expired deliveries, then ingest a newer "
+            "published package with 'pijler3 ingest'.",
         )
     raws: list[pl.DataFrame] = []
     infos: list[DeliveryInfo] = []
@@ -639,10 +765,13 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
         categories=cats,
         curves=curves,
         odds=odds,
-        populations=indicators.population_counts(latest_df, latest.peildatum),
+        populations=publish_counts(
+            indicators.population_counts(latest_df, latest.peildatum), protocol.disclosure
+        ),
         risk=risk if isinstance(risk, dict) else None,
         km_max_day=km_max,
         risk_rules=protocol.risk,
+        expired_left_out=expired,
     )
 
 
@@ -730,12 +859,15 @@ class ReportResult:
     html: Path
     xlsx: Path
     csv: Path
+    # Deliveries in the store past their retention date, left out of the report: the
+    # CLI warns that 'pijler3 purge' is due when this is not zero.
+    expired_left_out: int = 0
 
 
 def render(data: ReportData, out: Path) -> ReportResult:
     """Write the three files into ``out``, each atomically."""
     out.mkdir(parents=True, exist_ok=True)
-    result = ReportResult(out / HTML_NAME, out / XLSX_NAME, out / CSV_NAME)
+    result = ReportResult(out / HTML_NAME, out / XLSX_NAME, out / CSV_NAME, data.expired_left_out)
     write_atomic(result.csv, render_csv(data.table))
     write_atomic(result.xlsx, render_xlsx(data))
     write_atomic(result.html, render_html(data).encode("utf-8"))
@@ -743,7 +875,8 @@ def render(data: ReportData, out: Path) -> ReportResult:
 
 
 def write_report(ws: Workspace, out: Path, *, now: dt.datetime) -> ReportResult:
-    """The report of everything ABB's analysis store holds, written into ``out``."""
+    """The report of every delivery ABB's analysis store still retains, written into
+    ``out``; :attr:`ReportResult.expired_left_out` counts those past retention."""
     protocol = ws.protocol()
     if not ws.store_path.exists():
         raise UserError(
@@ -1313,31 +1446,48 @@ class _Builder:
                 "Identificatoren verwijderd uit vrije tekst",
                 [fmt_int(q.identifiers_removed) for q in qs],
             ),
-            row("Ongeldige waarden (alle kolommen)", [fmt_int(q.invalid_total) for q in qs]),
+            row(
+                "Ongeldige waarden (alle kolommen behalve INSZ)",
+                [fmt_int(q.invalid_total) for q in qs],
+            ),
             row("Inconsistenties (alle controles)", [fmt_int(q.consistency_total) for q in qs]),
         ]
         checks = list(dict.fromkeys(k for q in qs for k in q.consistency))
         consistency = [
-            row(CONSISTENCY_NL.get(k, k), [fmt_int(q.consistency.get(k, 0)) for q in qs])
+            row(consistency_label(k), [fmt_int(q.consistency.get(k, 0)) for q in qs])
             for k in checks
         ]
         # By file in the order of the chain, then by the label people read.
         order = {e: i for i, e in enumerate(EXTRACT_NL)}
-        inv_keys = sorted(
-            {k for q in qs for k in q.invalid},
-            key=lambda k: (order.get(k[0], len(order)), field_label(k[1])),
-        )
-        invalid = [
+
+        def by_file(keys: set[tuple[str, str]]) -> list[tuple[str, str]]:
+            return sorted(keys, key=lambda k: (order.get(k[0], len(order)), field_label(k[1])))
+
+        def per_delivery(counts: str) -> list[TableRow]:
+            keys = by_file({k for q in qs for k in getattr(q, counts)})
+            return [
+                row(
+                    f"{EXTRACT_NL.get(e, e)}: {field_label(c)}",
+                    [fmt_int(getattr(q, counts).get((e, c), 0)) for q in qs],
+                )
+                for e, c in keys
+            ]
+
+        invalid = per_delivery("invalid")
+        missing = per_delivery("missing")
+        latest_q = ds[-1].quality
+        side_by_side = [
             row(
                 f"{EXTRACT_NL.get(e, e)}: {field_label(c)}",
-                [fmt_int(q.invalid.get((e, c), 0)) for q in qs],
+                [
+                    fmt_int(latest_q.missing.get((e, c), 0)),
+                    fmt_int(latest_q.invalid.get((e, c), 0)),
+                ],
             )
-            for e, c in inv_keys
+            for e, c in by_file(set(latest_q.missing) | set(latest_q.invalid))
         ]
-        miss_keys = [k for k in dict.fromkeys(k for q in qs for k in q.missing) if k]
-        missing = [
-            row(field_label(k), [fmt_int(q.missing.get(k, 0)) for q in qs]) for k in miss_keys
-        ]
+        empty_keys = [k for k in dict.fromkeys(k for q in qs for k in q.empty) if k]
+        empty = [row(field_label(k), [fmt_int(q.empty.get(k, 0)) for q in qs]) for k in empty_keys]
         cols = ("Kenmerk", *labels)
         chart = None
         if len(ds) >= 2:
@@ -1367,9 +1517,18 @@ class _Builder:
             "consistency": DataTable(
                 "Consistentiecontroles per levering", cols, tuple(consistency)
             ),
-            "invalid": DataTable("Ongeldige waarden per kolom", cols, tuple(invalid)),
-            "missing": DataTable(
-                "Ontbrekende waarden per kolom van de monitoringdataset", cols, tuple(missing)
+            "columns": DataTable(
+                f"Ontbrekende en ongeldige waarden per kolom van de extracten, peildatum "
+                f"{fmt_date(ds[-1].peildatum)}",
+                ("Bestand: kolom", "Ontbrekend (leeg)", "Ongeldig"),
+                tuple(side_by_side),
+            ),
+            "missing": DataTable("Ontbrekende waarden per kolom en levering", cols, tuple(missing)),
+            "invalid": DataTable("Ongeldige waarden per kolom en levering", cols, tuple(invalid)),
+            "empty": DataTable(
+                "Leeg in de monitoringdataset (ontbrekend of ongeldig), per kolom",
+                cols,
+                tuple(empty),
             ),
             "codes": DataTable(
                 f"Niet-herkende codes, peildatum {fmt_date(ds[-1].peildatum)} (codes die "
@@ -1425,6 +1584,7 @@ def _environment() -> jinja2.Environment:
             "date": fmt_date,
             "days": fmt_days,
             "in_text": in_text,
+            "count": fmt_count,
         }
     )
     return env
@@ -1468,6 +1628,10 @@ def render_html(data: ReportData) -> str:
         populations=data.populations,
         format=FORMAT,
         disclosure_rules=disclosure_rules_nl(data.disclosure),
+        expired_note=expired_note_nl(data.expired_left_out) if data.expired_left_out else "",
+        min_numerator=data.disclosure.min_numerator,
+        min_or_rows=disparities.MIN_CATEGORY_ROWS,
+        min_label=MIN_LABEL_COUNT,
     )
 
 
@@ -1497,6 +1661,11 @@ def render_xlsx(data: ReportData) -> bytes:
         ("Protocol", data.protocol_title),
         ("Laatste peildatum", fmt_date(data.latest.peildatum)),
         ("Leveringen", ", ".join(fmt_date(d.peildatum) for d in data.deliveries)),
+        *(
+            [("Niet opgenomen", expired_note_nl(data.expired_left_out))]
+            if data.expired_left_out
+            else []
+        ),
         ("Gemaakt op", f"{data.generated_at:%d/%m/%Y %H:%M}"),
         ("x", "Onderdrukt: te kleine aantallen (statistische geheimhouding, zie Definities)."),
         ("Leeg", "Geen cijfer (niemand in de populatie, of een mediaan die niet bereikt is)."),
@@ -1584,7 +1753,7 @@ def render_xlsx(data: ReportData) -> bytes:
     r0 = 0
     q.write(r0, 0, "Datakwaliteit per levering", f_title)
     r0 += 2
-    for key in ("main", "consistency", "invalid", "missing", "codes"):
+    for key in ("main", "consistency", "columns", "missing", "invalid", "empty", "codes"):
         table: DataTable = qual[key]
         q.write(r0, 0, table.caption, f_head)
         r0 += 1
@@ -1618,6 +1787,14 @@ def render_xlsx(data: ReportData) -> bytes:
         dsh.write(n, 1, line, f_wrap)
     wb.close()
     return buffer.getvalue()
+
+
+def expired_note_nl(n: int) -> str:
+    """The header's note on deliveries past their retention date that were left out."""
+    return (
+        f"{fmt_int(n)} {'levering' if n == 1 else 'leveringen'} voorbij de bewaartermijn "
+        "niet opgenomen; voer ‘pijler3 purge’ uit om ze te vernietigen."
+    )
 
 
 def disclosure_rules_nl(rules: Disclosure) -> list[str]:
