@@ -49,6 +49,42 @@ def test_terminate_then_status_reports_the_termination(world: World) -> None:
     assert data["protocol"]["termination"]["effective"] == "2025-02-28"
 
 
+def test_terminate_immediate_art8_in_agii_and_refused_elsewhere(world: World) -> None:
+    """AgII records an art. 8 termination effective on the notice date; ABB is refused
+    with a message naming art. 8; --immediate without --reason is refused."""
+    r = run("protocol", "terminate", "--ws", world.abb.root, "--notice-date", "2025-03-10",
+            "--immediate", "--reason", "art8", "--now", "2025-03-10")  # fmt: skip
+    assert r.exit_code != 0 and "only AgII may end the protocol" in str(r.exception)
+    r = run("protocol", "terminate", "--ws", world.agii.root, "--notice-date", "2025-03-10",
+            "--immediate", "--now", "2025-03-10")  # fmt: skip
+    assert r.exit_code != 0 and "--reason" in str(r.exception)
+    r = run("protocol", "terminate", "--ws", world.agii.root, "--notice-date", "2025-03-10",
+            "--immediate", "--reason", "art8", "--now", "2025-03-10")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "with immediate effect (art. 8)" in r.output
+    day_before = run("status", "--ws", world.agii.root, "--now", "2025-03-09", "--json")
+    assert json.loads(day_before.output)["protocol"]["in_force"]
+    on_day = run("status", "--ws", world.agii.root, "--now", "2025-03-10", "--json")
+    assert not json.loads(on_day.output)["protocol"]["in_force"]
+
+
+def test_terminate_immediate_legal_basis_in_abb(world: World) -> None:
+    r = run("protocol", "terminate", "--ws", world.abb.root, "--notice-date", "2026-01-01",
+            "--immediate", "--reason", "legal-basis", "--now", "2026-01-02")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "by operation of law on 01/01/2026" in r.output and "(art. 12)" in r.output
+
+
+def test_breach_report_and_status_warn_about_the_missing_agii_dpo_contact(world: World) -> None:
+    line = "the protocol file names no DPO contact for AgII: fill it in (art. 9)"
+    r = run("breach", "report", "--ws", world.abb.root, "--discovered", "2025-03-03T10:00",
+            "--description", "Verkeerd gedeelde map", "--now", "2025-03-03T11:00")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert f"Warning: {line}" in r.output
+    s = run("status", "--ws", world.abb.root, "--now", "2025-03-03")
+    assert line in s.output
+
+
 def test_render_writes_markdown_and_html(world: World, tmp_path: Path) -> None:
     r = run("protocol", "render", "--ws", world.abb.root, "-o", tmp_path / "pub")
     assert r.exit_code == 0, r.output

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pijler3 import audit, dataset, ingest, package, retention, transfer, workspace
+from pijler3 import audit, codes, dataset, ingest, package, retention, transfer, workspace
 from pijler3 import protocol as protocol_mod
 from pijler3.atomic import write_atomic
 from pijler3.errors import UserError
@@ -68,6 +68,10 @@ def monitoring_frame(
             values = [peildatum - dt.timedelta(days=30 + i) for i in range(n)]
         elif f.type == "bool":
             values = [i % 2 == 0 for i in range(n)]
+        elif f.codelist is not None:
+            # Real codes of the field's list: the receiving side checks them (DATA.md §3).
+            allowed = codes.codelist(f.codelist).codes
+            values = [allowed[i % len(allowed)] for i in range(n)]
         else:
             values = [f"waarde{i % 3}" for i in range(n)]
         columns[f.name] = pl.Series(f.name, values)

@@ -60,3 +60,27 @@ def test_status_shows_termination_and_a_broken_audit_log(world: World) -> None:
     broken = status.status(world.abb, now=now)
     assert not broken.audit_ok
     assert "Audit log: DOES NOT VERIFY" in status.render(broken)
+
+
+def test_status_warns_that_the_protocol_file_names_no_dpo_contact_for_agii(world: World) -> None:
+    """AgII's DPO is not in the signed protocol: status shows the warning line (art. 9)
+    without counting it as a problem of the chain."""
+    s = status.status(world.abb, now=NOW0)
+    line = "the protocol file names no DPO contact for AgII: fill it in (art. 9)"
+    assert s.warnings == (line,) and not s.problems
+    assert f"  - {line}" in status.render(s)
+    assert s.to_dict()["warnings"] == [line]
+
+
+def test_status_shows_an_art8_termination_effective_on_the_notice_date(world: World) -> None:
+    """The day before AgII's art. 8 notice the protocol is in force until that day; on
+    the notice date it is not, and the message names art. 8."""
+    notice = dt.date(2025, 3, 10)
+    at = dt.datetime(2025, 3, 10, 9, tzinfo=dt.UTC)
+    governance.terminate(world.agii, notice_date=notice, now=at, kind="art8")
+    before = status.status(world.agii, now=at - dt.timedelta(days=1))
+    assert before.in_force and dt.date(2025, 3, 9) == before.last_day
+    assert "effective immediately (art. 8)" in status.render(before)
+    on = status.status(world.agii, now=at)
+    assert not on.in_force and "art. 8" in (on.in_force_problem or "")
+    assert on.to_dict()["protocol"]["termination"]["kind"] == "art8"

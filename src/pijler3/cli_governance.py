@@ -1,4 +1,4 @@
-"""Command-line commands for governance: termination, publication, purge, onward
+"""Command-line commands for governance: termination (art. 8, 12), publication, purge, onward
 disclosure, breaches and status.
 
 Thin, like :mod:`pijler3.cli`: each command parses, calls one library function and
@@ -30,17 +30,58 @@ def _echo_json(data: Any) -> None:
 @click.command("terminate")
 @ws_option
 @click.option("--notice-date", required=True, metavar="YYYY-MM-DD", help="Day notice was given.")
+@click.option(
+    "--immediate",
+    is_flag=True,
+    help="End the protocol on the notice date itself (needs --reason).",
+)
+@click.option(
+    "--reason",
+    type=click.Choice(["art8", "legal-basis"]),
+    default=None,
+    help="With --immediate: art8 (AgII, simple notice) or legal-basis (art. 12).",
+)
 @now_option
-def protocol_terminate(ws_path: Path, notice_date: str, now: str | None) -> None:
-    """Record a written termination notice (art. 12); it takes effect a month later."""
-    from pijler3 import governance, workspace
+def protocol_terminate(
+    ws_path: Path, notice_date: str, immediate: bool, reason: str | None, now: str | None
+) -> None:
+    """Record the end of the protocol: written notice taking effect a month later
+    (art. 12), or with --immediate, AgII's termination by simple notice (art. 8) or the
+    end by operation of law when the legal basis disappears (art. 12)."""
+    from pijler3 import governance, terms, workspace
 
+    if immediate != (reason is not None):
+        raise UserError(
+            "--immediate and --reason go together: --immediate --reason art8 (AgII, art. 8)"
+            " or --immediate --reason legal-basis (art. 12); without them the notice"
+            " takes effect after the notice period (art. 12)."
+        )
+    kind: terms.TerminationKind = "notice"
+    if reason == "art8":
+        kind = "art8"
+    elif reason == "legal-basis":
+        kind = "legal-basis"
     ws = workspace.open_workspace(ws_path)
-    t = governance.terminate(ws, notice_date=day(notice_date, "--notice-date"), now=moment(now))
-    click.echo(
-        f"Recorded termination with notice on {t.notice_date:%d/%m/%Y}: effective"
-        f" {t.effective:%d/%m/%Y} (art. 12). From that day no package is produced or accepted."
+    t = governance.terminate(
+        ws, notice_date=day(notice_date, "--notice-date"), now=moment(now), kind=kind
     )
+    if t.kind == "art8":
+        click.echo(
+            f"Recorded AgII's termination by simple notice on {t.notice_date:%d/%m/%Y}, with"
+            " immediate effect (art. 8). From that day no package is produced or accepted."
+        )
+    elif t.kind == "legal-basis":
+        click.echo(
+            f"Recorded the end of the protocol by operation of law on {t.notice_date:%d/%m/%Y}:"
+            " no legal basis any more (art. 12). From that day no package is produced or"
+            " accepted."
+        )
+    else:
+        click.echo(
+            f"Recorded termination with notice on {t.notice_date:%d/%m/%Y}: effective"
+            f" {t.effective:%d/%m/%Y} (art. 12). From that day no package is produced or"
+            " accepted."
+        )
     click.echo(f"Signed record: {t.path}")
 
 
@@ -240,8 +281,11 @@ def breach_report(
         f"Notify the supervisory authority by {b.authority_deadline:%d/%m/%Y %H:%M} UTC"
         " (AVG art. 33), or record why that is not required."
     )
-    other = ws.protocol().parties[b.other_party].short
+    protocol = ws.protocol()
+    other = protocol.parties[b.other_party].short
     click.echo(f"Draft for the DPO of {other}: {ws.root / (b.draft or '')}")
+    for warning in governance.dpo_contact_warnings(protocol, ws.role):
+        click.echo(f"Warning: {warning}")
 
 
 @breach.command("list")

@@ -1,15 +1,18 @@
-"""Governance of the protocol: termination (art. 12), onward disclosure (art. 4) and the
-breach register (art. 9).
+"""Governance of the protocol: termination (art. 8 and 12), onward disclosure (art. 4)
+and the breach register (art. 9).
 
 Every governance decision is a small JSON document signed with the workspace's Ed25519
 key (:func:`sign_document`), written atomically and recorded in the audit log, so that
 it can be handed to the other party and checked there without trusting the file.
 
-Termination (art. 12). ``terminate`` records a written notice in ``WS/termination.json``
-(the file :func:`pijler3.transfer.termination_notice` reads). The termination takes
-effect ``notice_months`` after the notice date; from that day on every step of the
-chain refuses to produce or accept a package. Each party records the notice in its own
-workspace: the file only binds the workspace it is in.
+Termination (art. 8 and 12). ``terminate`` records the end of the protocol in
+``WS/termination.json`` (the file :func:`pijler3.transfer.termination_notice` reads).
+Written notice (art. 12) takes effect ``notice_months`` after the notice date; AgII's
+termination by simple notice (art. 8) and the end by operation of law when the legal
+basis disappears (art. 12) take effect on the recorded date itself. From the effective
+day on every step of the chain refuses to produce or accept a package
+(:func:`check_in_force`). Each party records the termination in its own workspace: the
+file only binds the workspace it is in.
 
 Onward disclosure (art. 4). Microdata leave ABB's store only through :func:`share`, and
 only after (1) the researcher signed a notification for AgII (:func:`notify`), (2) AgII
@@ -146,7 +149,7 @@ def _own_key(ws: Workspace) -> str:
     return ws.public().signing_key
 
 
-# -- termination (art. 12) --------------------------------------------------------------
+# -- termination (art. 8 and 12) --------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -155,33 +158,62 @@ class Termination:
     effective: dt.date
     recorded_at: str
     path: Path
+    kind: terms.TerminationKind = "notice"
+
+    @property
+    def article(self) -> str:
+        return terms.ARTICLE[self.kind]
 
 
 def termination_path(ws: Workspace) -> Path:
     return ws.root / "termination.json"
 
 
-def terminate(ws: Workspace, *, notice_date: dt.date, now: dt.datetime) -> Termination:
-    """Record a written notice of termination given on ``notice_date`` (art. 12).
+def terminate(
+    ws: Workspace,
+    *,
+    notice_date: dt.date,
+    now: dt.datetime,
+    kind: terms.TerminationKind = "notice",
+) -> Termination:
+    """Record the end of the protocol: written notice (art. 12, ``kind="notice"``), AgII's
+    termination by simple notice (art. 8, ``"art8"``) or the end by operation of law when
+    the legal basis disappears (art. 12, ``"legal-basis"``).
 
-    The notice must lie within the protocol's term and not after today; a workspace
-    records one termination only (the same notice again changes nothing).
+    The date must lie within the protocol's term and not after today. Only AgII may
+    record an art. 8 termination. A workspace holds one termination: the same one again
+    changes nothing, and a recorded one is replaced only by one that takes effect
+    earlier (an art. 8 termination or the end of the legal basis during a notice
+    period); the signed record then names the one it supersedes.
     """
     protocol = ws.protocol()
-    path = termination_path(ws)
-    effective = terms.termination_effective(notice_date, protocol)
-    if path.exists():
-        held = transfer.termination_notice(ws)
-        if held == notice_date:
-            return termination(ws) or Termination(notice_date, effective, "", path)
+    if kind not in terms.KINDS:
+        raise GovernanceError(f"unknown kind of termination {kind!r}.")
+    if kind == "art8" and ws.role != "agii":
         raise GovernanceError(
-            f"{path}: a termination with notice on {held:%d/%m/%Y} is recorded already (art. 12).",
-            hint="A notice cannot be replaced; it takes effect as recorded.",
+            f"{ws.root}: only AgII may end the protocol by simple notice under art. 8;"
+            f" this is the {ws.role} workspace.",
+            hint="Record AgII's art. 8 termination in AgII's workspace. Here you can record"
+            " a written notice (art. 12) or the end of the legal basis"
+            " (--immediate --reason legal-basis).",
         )
+    path = termination_path(ws)
+    effective = terms.termination_effective(notice_date, protocol, kind)
+    held = termination(ws)
+    if held is not None:
+        if held.notice_date == notice_date and held.kind == kind:
+            return held
+        if effective >= held.effective:
+            raise GovernanceError(
+                f"{path}: a termination with notice on {held.notice_date:%d/%m/%Y}, effective"
+                f" {held.effective:%d/%m/%Y}, is recorded already ({held.article}).",
+                hint="A termination cannot be replaced by one that takes effect later;"
+                " it takes effect as recorded.",
+            )
     if notice_date > now.date():
         raise GovernanceError(
             f"--notice-date {notice_date:%d/%m/%Y} lies after today ({now.date():%d/%m/%Y}).",
-            hint="Record a notice on or after the day it was given in writing (art. 12).",
+            hint=f"Record it on or after the day it was given ({terms.ARTICLE[kind]}).",
         )
     if notice_date < protocol.signed or notice_date > protocol.term_end:
         raise GovernanceError(
@@ -192,13 +224,16 @@ def terminate(ws: Workspace, *, notice_date: dt.date, now: dt.datetime) -> Termi
         "format": TERMINATION_FORMAT,
         "protocol_id": protocol.id,
         "protocol_version": protocol.version,
+        "kind": kind,
         "notice_date": notice_date.isoformat(),
-        "notice_months": protocol.notice_months,
+        "notice_months": protocol.notice_months if kind == "notice" else 0,
         "effective": effective.isoformat(),
         "recorded_at": _iso(now),
         "recorded_by": {"role": ws.role, "name": ws.name},
-        "article": "art. 12",
+        "article": terms.ARTICLE[kind],
     }
+    if held is not None:
+        body["supersedes"] = document_sha256(read_document(path))
     doc = sign_document(body, ws.signing_key())
     # transfer.termination_notice reads the top-level "notice_date"; the signed body
     # carries the same date so that the file cannot be edited unnoticed.
@@ -207,13 +242,15 @@ def terminate(ws: Workspace, *, notice_date: dt.date, now: dt.datetime) -> Termi
     ws.audit().append(
         "protocol.terminated",
         {
+            "kind": kind,
+            "article": terms.ARTICLE[kind],
             "notice_date": notice_date.isoformat(),
             "effective": effective.isoformat(),
             "record_sha256": document_sha256(doc),
         },
         now=now,
     )
-    return Termination(notice_date, effective, str(body["recorded_at"]), path)
+    return Termination(notice_date, effective, str(body["recorded_at"]), path, kind)
 
 
 def termination(ws: Workspace) -> Termination | None:
@@ -225,12 +262,48 @@ def termination(ws: Workspace) -> Termination | None:
     body = verify_document(doc, [_own_key(ws)], str(path), fmt=TERMINATION_FORMAT)
     if doc.get("notice_date") != body["notice_date"]:
         raise GovernanceError(f"{path}: the notice date was changed after signing.")
+    # Records made before art. 8 and the legal-basis end were supported carry no kind.
+    kind = body.get("kind", "notice")
+    if kind not in terms.KINDS:
+        raise GovernanceError(f"{path}: unknown kind of termination {kind!r}.")
     return Termination(
         dt.date.fromisoformat(body["notice_date"]),
         dt.date.fromisoformat(body["effective"]),
         str(body["recorded_at"]),
         path,
+        kind,
     )
+
+
+def check_in_force(ws: Workspace, protocol: Protocol, on: dt.date) -> None:
+    """Raise unless the protocol is in force on ``on`` in ``ws``, honouring the kind of a
+    recorded termination (an art. 8 or legal-basis end takes effect at once)."""
+    recorded = termination(ws)
+    if recorded is None:
+        terms.check_in_force(protocol, on)
+    else:
+        terms.check_in_force(protocol, on, notice_date=recorded.notice_date, kind=recorded.kind)
+
+
+# -- DPO contacts (art. 9) --------------------------------------------------------------
+
+
+def has_dpo_contact(protocol: Protocol, role: str) -> bool:
+    """Whether the protocol file gives a way to reach ``role``'s DPO (e-mail or phone)."""
+    party = protocol.parties[role]
+    return bool(party.dpo_email.strip() or party.dpo_phone.strip())
+
+
+def dpo_contact_warnings(protocol: Protocol, role: str) -> list[str]:
+    """Warnings for the DPO contacts a workspace of ``role`` needs under art. 9: the
+    other party's (to notify it) and its own (to sign the notification)."""
+    needed = [OTHER_PARTY[role], role]
+    return [
+        f"the protocol file names no DPO contact for {protocol.parties[r].short}:"
+        " fill it in (art. 9)"
+        for r in dict.fromkeys(needed)
+        if not has_dpo_contact(protocol, r)
+    ]
 
 
 # -- onward disclosure (art. 4) ---------------------------------------------------------
@@ -323,7 +396,7 @@ def notify(
     """ABB: sign a notification to AgII of an intended onward disclosure (art. 4)."""
     _require_role(ws, "abb", "disclosure notify")
     protocol = ws.protocol()
-    transfer.check_in_force(ws, protocol, now.date())
+    check_in_force(ws, protocol, now.date())
     if ws.public().signing_key not in _researcher_keys(protocol):
         raise GovernanceError(
             f"{ws.root}: this researcher's key is not registered in the protocol file (art. 4).",
@@ -371,7 +444,7 @@ def acknowledge(ws: Workspace, notification: Path, *, now: dt.datetime) -> Path:
     """
     _require_role(ws, "agii", "disclosure acknowledge")
     protocol = ws.protocol()
-    transfer.check_in_force(ws, protocol, now.date())
+    check_in_force(ws, protocol, now.date())
     doc = read_document(notification)
     body = verify_document(
         doc, _researcher_keys(protocol), str(notification), fmt=NOTIFICATION_FORMAT
@@ -476,7 +549,7 @@ def share(
     """
     _require_role(ws, "abb", "share")
     protocol = ws.protocol()
-    transfer.check_in_force(ws, protocol, now.date())
+    check_in_force(ws, protocol, now.date())
     try:
         notified = _load_notification(ws, notification_id)
     except GovernanceError as exc:
@@ -697,8 +770,16 @@ def _fmt(moment: dt.datetime) -> str:
     return f"{moment.astimezone(dt.UTC):%d/%m/%Y %H:%M} UTC"
 
 
+MISSING_CONTACT = "[NIET INGEVULD: niet vermeld in het protocolbestand]"
+
+
 def draft_notification(breach: Breach, protocol: Protocol, reporter: Workspace) -> str:
-    """The Dutch notification of a breach to the other party's DPO (art. 9)."""
+    """The Dutch notification of a breach to the other party's DPO (art. 9).
+
+    The signed protocol names only ABB's DPO, so a party's DPO contact may be empty in
+    the protocol file. The draft then says so at the top and marks the empty lines, so
+    that nobody sends it before the contact is filled in.
+    """
     me = protocol.parties[reporter.role]
     other = protocol.parties[breach.other_party]
     impact = (
@@ -707,13 +788,31 @@ def draft_notification(breach: Breach, protocol: Protocol, reporter: Workspace) 
         else "Volgens onze eerste inschatting heeft het lek geen impact op uw organisatie;"
         " wij melden het u ter informatie."
     )
+    warnings = []
+    if not has_dpo_contact(protocol, breach.other_party):
+        warnings.append(
+            f"LET OP: het protocolbestand vermeldt geen contactgegevens van de functionaris"
+            f" voor gegevensbescherming van {other.short} (het ondertekende protocol noemt"
+            f" ze niet). Vul naam en e-mailadres van de functionaris van {other.short} in"
+            " vóór u deze melding verstuurt (artikel 9)."
+        )
+    if not has_dpo_contact(protocol, reporter.role):
+        warnings.append(
+            f"LET OP: het protocolbestand vermeldt geen contactgegevens van de functionaris"
+            f" voor gegevensbescherming van {me.short} (afzender). Vul ze in vóór u deze"
+            " melding verstuurt (artikel 9)."
+        )
+    header = "".join(f"{w}\n\n" for w in warnings)
+    to_name = other.dpo_name or MISSING_CONTACT
+    to_contact = ", ".join(
+        x for x in (other.dpo_email, f"telefoon {other.dpo_phone}" if other.dpo_phone else "") if x
+    )
+    me_email = f" <{me.dpo_email}>" if me.dpo_email else ""
     return (
-        f"Aan: {other.dpo_name} (functionaris voor gegevensbescherming {other.short})\n"
-        f"E-mail: {other.dpo_email}"
-        + (f", telefoon {other.dpo_phone}" if other.dpo_phone else "")
-        + "\n"
-        f"Van: {me.name} ({me.short}), functionaris voor gegevensbescherming: {me.dpo_name}"
-        f" <{me.dpo_email}>\n"
+        header + f"Aan: {to_name} (functionaris voor gegevensbescherming {other.short})\n"
+        f"E-mail: {to_contact or MISSING_CONTACT}\n"
+        f"Van: {me.name} ({me.short}), functionaris voor gegevensbescherming:"
+        f" {me.dpo_name or MISSING_CONTACT}{me_email}\n"
         f"Betreft: melding van een gegevenslek {breach.id} (artikel 9 van het protocol"
         f" {protocol.identifier})\n\n"
         "Geachte functionaris voor gegevensbescherming,\n\n"

@@ -2,7 +2,8 @@
 
 Whether the protocol is in force (and until when, termination included), which
 deliveries are held and when each expires, open and overdue breaches, notifications of
-onward disclosure still waiting for AgII, and whether the audit log verifies. Reading
+onward disclosure still waiting for AgII, whether the audit log verifies, and warnings
+(a DPO contact that art. 9 needs and the protocol file does not give). Reading
 only: the status never writes to the workspace (it does not even create the store).
 """
 
@@ -47,6 +48,8 @@ class Status:
     audit_records: int
     audit_problem: str | None
     problems: tuple[str, ...] = field(default=())
+    # Things to fix that do not stop the chain, such as a missing DPO contact.
+    warnings: tuple[str, ...] = field(default=())
 
     @property
     def open_breaches(self) -> tuple[governance.Breach, ...]:
@@ -71,6 +74,8 @@ class Status:
                 "termination": None
                 if t is None
                 else {
+                    "kind": t.kind,
+                    "article": t.article,
                     "notice_date": t.notice_date.isoformat(),
                     "effective": t.effective.isoformat(),
                 },
@@ -103,6 +108,7 @@ class Status:
             },
             "ok": not self.problems,
             "problems": list(self.problems),
+            "warnings": list(self.warnings),
         }
 
 
@@ -124,9 +130,10 @@ def status(ws: Workspace, *, now: dt.datetime) -> Status:
         last_day = min(last_day, term.effective - dt.timedelta(days=1))
     in_force_problem = None
     try:
-        terms.check_in_force(
-            protocol, today, notice_date=term.notice_date if term is not None else None
-        )
+        if term is None:
+            terms.check_in_force(protocol, today)
+        else:
+            terms.check_in_force(protocol, today, notice_date=term.notice_date, kind=term.kind)
     except UserError as exc:
         in_force_problem = exc.message
         problems.append(exc.message)
@@ -182,6 +189,7 @@ def status(ws: Workspace, *, now: dt.datetime) -> Status:
         audit_records=records,
         audit_problem=audit_problem,
         problems=tuple(problems),
+        warnings=tuple(governance.dpo_contact_warnings(protocol, ws.role)),
     )
 
 
@@ -202,10 +210,7 @@ def render(s: Status) -> str:
     out.append(f"  signed {s.signed:%d/%m/%Y}, term ends {s.term_end:%d/%m/%Y} (art. 5, 12)")
     if s.termination is not None:
         t = s.termination
-        out.append(
-            f"  terminated: notice {t.notice_date:%d/%m/%Y}, effective {t.effective:%d/%m/%Y}"
-            " (art. 12)"
-        )
+        out.append(f"  {_termination_line(t)}")
     if s.termination_problem:
         out.append(f"  termination record does not verify: {s.termination_problem}")
     if s.in_force:
@@ -255,7 +260,26 @@ def render(s: Status) -> str:
         out.append(f"Audit log: DOES NOT VERIFY: {s.audit_problem}")
     out += ["", "OK" if not s.problems else f"{len(s.problems)} problem(s):"]
     out += [f"  - {p}" for p in s.problems]
+    if s.warnings:
+        out += ["", f"{len(s.warnings)} warning(s):"]
+        out += [f"  - {w}" for w in s.warnings]
     return "\n".join(out) + "\n"
+
+
+def _termination_line(t: governance.Termination) -> str:
+    if t.kind == "art8":
+        return (
+            f"terminated by AgII by simple notice on {t.notice_date:%d/%m/%Y}, effective"
+            " immediately (art. 8)"
+        )
+    if t.kind == "legal-basis":
+        return (
+            f"ended by operation of law on {t.notice_date:%d/%m/%Y}: no legal basis any more"
+            " (art. 12)"
+        )
+    return (
+        f"terminated: notice {t.notice_date:%d/%m/%Y}, effective {t.effective:%d/%m/%Y} (art. 12)"
+    )
 
 
 def _breach_state(b: governance.Breach) -> str:
