@@ -708,3 +708,101 @@ def test_findings_carry_no_values_except_code_labels(tmp_path: Path) -> None:
         (quality.BOOL_INVALID, "ocmw_leefloon", None): 1,
         (quality.MISSING, "datum_laatste_nt2_activiteit", None): 2,
     } == counts(result)
+
+
+# ---------------------------------------------------------------- no header row
+
+PERSON = {
+    "naam": "Ben Haddou",
+    "voornaam": "Aïcha",
+    "straat": "Kerkstraat",
+    "huisnummer": "12",
+    "postcode": "2000",
+    "gemeente": "Antwerpen",
+    "telefoon": "0470 12 34 56",
+    "e_mail": "aicha.benhaddou@example.org",
+}
+IDENTIFIER_LABELS = ["Naam", "Voornaam", "Straat", "Huisnummer", "Postcode", "Gemeente"]
+IDENTIFIER_LABELS += ["Telefoon", "E-mail"]
+
+
+def _values_of(first: Sequence[Any]) -> list[str]:
+    """Every value of a first row that could identify the person, and its pieces."""
+    values = [str(v) for v in first if str(v).strip() and not isinstance(v, dt.date)]
+    values += [v.isoformat() for v in first if isinstance(v, dt.date)]
+    values += [VALID, "30/07/1985", "1985", "Aïcha", "Haddou", "0470", "@example.org"]
+    return values
+
+
+def _assert_headerless_error(message: str, first: Sequence[Any], cells: int) -> None:
+    assert "row 1 of" in message
+    assert "does not look like column names" in message
+    assert f"of {cells} cells are not labels this extract knows" in message
+    assert "the file must start with the header row" in message
+    for value in _values_of(first):
+        assert value not in message, value
+
+
+def test_headerless_kbi_csv_error_quotes_no_cell_of_row_1(tmp_path: Path) -> None:
+    """A KBI CSV without its header row: the error names no value of the first person."""
+    first = [*kbi(), *PERSON.values()]
+    rows = [first, [*kbi(insz=BIS), *PERSON.values()]]
+    path = tmp_path / "kbi.csv"
+    path.write_text("\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+    message = error(path)
+    _assert_headerless_error(message, first, len([v for v in first if v]))
+
+
+def test_headerless_kbi_xlsx_error_quotes_no_cell_of_row_1(tmp_path: Path) -> None:
+    """The same in a workbook, with native date and number cells in row 1."""
+    first: list[Any] = [*kbi(), *PERSON.values()]
+    first[1] = dt.date(1985, 7, 30)  # geboortedatum as a native date cell
+    first[len(KBI.columns) + 3] = 12  # huisnummer as a number
+    book = xlsxwriter.Workbook(str(tmp_path / "kbi.xlsx"))
+    sheet = book.add_worksheet()
+    date_format = book.add_format({"num_format": "dd/mm/yyyy"})
+    for c, value in enumerate(first):
+        if isinstance(value, dt.date):
+            sheet.write_datetime(0, c, value, date_format)
+        elif value != "":
+            sheet.write(0, c, value)
+    sheet.write_row(1, 0, [*kbi(insz=BIS), *PERSON.values()])
+    book.close()
+    message = error(tmp_path / "kbi.xlsx")
+    _assert_headerless_error(message, first, len([v for v in first if v != ""]))
+
+
+@pytest.mark.parametrize(
+    ("extract", "first"),
+    [
+        (WZ, [VALID, "01/02/2023", "2023-03-01", "2", "in bemiddeling", "30/07/1985"]),
+        (ACTIES, [VALID, "Oriëntatie", "5/6/2023"]),
+    ],
+)
+def test_headerless_vdab_extracts_quote_no_cell_of_row_1(
+    tmp_path: Path, extract: Extract, first: list[str]
+) -> None:
+    """VDAB extracts without a header row: refused without the first row's INSZ or dates."""
+    path = tmp_path / "vdab.csv"
+    path.write_text(";".join(first) + "\n" + ";".join(first) + "\n", encoding="utf-8")
+    message = error(path, extract)
+    _assert_headerless_error(message, first, len(first))
+
+
+@pytest.mark.parametrize(
+    "cell", ["0470 12 34 56", "a@b.be", "30/07/1985", "1985-07-30", "85.07.30-033.28"]
+)
+def test_one_data_shaped_cell_marks_row_1_as_data(tmp_path: Path, cell: str) -> None:
+    """Even among labels, a cell shaped like an identifier or a date is never a name."""
+    path = write_csv(tmp_path / "kbi.csv", [*header(KBI), cell], [[*kbi(), "x"]])
+    message = error(path)
+    assert "does not look like column names (1 of" in message
+    assert cell not in message
+
+
+def test_unknown_label_with_digits_is_named_by_position(tmp_path: Path) -> None:
+    """An unknown label holding a digit may be a value: only its position is given."""
+    head = [*header(KBI), "Godsdienst", "Kamer 12"]
+    message = error(write_csv(tmp_path / "kbi.csv", head, [[*kbi(), "a", "b"]]))
+    assert f"unknown columns 'Godsdienst', column {len(KBI.columns) + 2} " in message
+    assert "Kamer" not in message

@@ -31,6 +31,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from xml.etree import ElementTree
 import fastexcel
 import polars as pl
 
-from pijler3 import codes, quality
+from pijler3 import codes, quality, scrub
 from pijler3.errors import ExtractError
 from pijler3.insz import InszProblem, check_many
 from pijler3.protocol import Column, Extract
@@ -348,6 +349,7 @@ def _match_header(
     identifiers = {
         codes.fold(label): identifier_name(label) for label in extract.direct_identifiers
     }
+    _check_looks_like_header(header, set(labels) | set(identifiers), extract, name)
     found: dict[str, int] = {}
     found_ids: dict[str, int] = {}
     unknown: list[str] = []
@@ -361,6 +363,8 @@ def _match_header(
                     hint="Name it as the protocol says, or remove it from the export.",
                 )
             continue
+        # Only a cell that folds to a known label reaches the "appears twice" messages,
+        # so the text they quote is a label and never a person's value.
         target = labels.get(key)
         if target is not None:
             if target.name in found:
@@ -377,9 +381,9 @@ def _match_header(
                 )
             found_ids[identifiers[key]] = i
         else:
-            unknown.append(raw.strip())
+            unknown.append(_unknown_label(raw, i))
     if unknown:
-        listed = ", ".join(f"'{u}'" for u in unknown)
+        listed = ", ".join(unknown)
         raise ExtractError(
             f"{name}: unknown column{'s' if len(unknown) > 1 else ''} {listed} "
             f"(not in the protocol's {extract.name} extract).",
@@ -394,6 +398,52 @@ def _match_header(
             hint="Add it to the export with exactly this name in row 1.",
         )
     return found, found_ids
+
+
+_DATE_LIKE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
+
+
+def _data_shaped(cell: str) -> bool:
+    """Whether a header cell has the shape of a value: an identifier or a date."""
+    return bool(
+        scrub.find_identifiers(cell)
+        or _DATE_LIKE.search(cell)
+        or codes.parse_date(cell) is not None
+    )
+
+
+def _check_looks_like_header(
+    header: list[str], known: set[str], extract: Extract, name: str
+) -> None:
+    """Refuse a first row that is data, without quoting a single one of its cells.
+
+    An extract exported without its header row has a person's INSZ, name and dates in
+    row 1; the "unknown column" message would echo them. Row 1 is taken for data when
+    more than half of its non-empty cells are not labels this extract knows, or when
+    any such cell has the shape of an identifier or a date (no column name does).
+    """
+    cells = [raw for raw in header if codes.fold(raw)]
+    strange = [raw for raw in cells if codes.fold(raw) not in known]
+    if 2 * len(strange) > len(cells) or any(_data_shaped(raw) for raw in strange):
+        raise ExtractError(
+            f"row 1 of {name} does not look like column names ({len(strange)} of "
+            f"{len(cells)} cells are not labels this extract knows); the file must start "
+            "with the header row.",
+            hint=f"Check that this is the {extract.name} extract, and export it again with "
+            "its column names in row 1.",
+        )
+
+
+def _unknown_label(raw: str, index: int) -> str:
+    """How an unknown column is named in an error: its label, or its position.
+
+    A label with a digit, an '@' or an identifier shape may be a value typed where a
+    name belongs, so it is named by position only.
+    """
+    label = raw.strip()
+    if any(ch.isdigit() for ch in label) or "@" in label or scrub.find_identifiers(label):
+        return f"column {index + 1}"
+    return f"'{label}'"
 
 
 # ------------------------------------------------------------------ typing
