@@ -20,7 +20,15 @@ from pijler3.atomic import write_atomic
 from pijler3.workspace import Workspace
 
 STEP = "export"
-_OWN_VALUES = ("naam", "voornaam", "telefoon", "e_mail")
+# The person's own values removed from ``plo_reden``, in the order they are tried (a
+# street with its house number before the street alone). The municipality and the postal
+# code are deliberately *not* removed: "Gent" or "Antwerpen" in a counsellor's reason is
+# usually where someone wants to work or move, the region is a column of the dataset
+# anyway, and a municipality alone does not single a person out; a street does.
+_OWN_VALUES = ("naam", "voornaam", "telefoon", "e_mail", "insz", "straat")
+# The spellings of the birth date: DATA.md's date formats, plus the dotted form people
+# type in free text.
+_DATE_SPELLINGS = ("%d/%m/%Y", "%-d/%-m/%Y", "%d-%m-%Y", "%-d-%-m-%Y", "%Y-%m-%d", "%d.%m.%Y")
 
 
 @dataclass(frozen=True)
@@ -34,11 +42,61 @@ class ExportResult:
     identifiers_removed: int
 
 
+def _own_values(table: pl.DataFrame) -> list[pl.Expr]:
+    """Per row, the person's own values to remove from ``plo_reden``, longest first.
+
+    Values with digits are only offered when the text holds a digit (the birth date
+    only when it holds the year): the test runs on whole columns at once, and spares
+    the row-by-row loop most of its work.
+    """
+    cols = set(table.columns)
+    c = pl.col
+    text = c("plo_reden")
+    has_digit = text.str.contains(r"\d")
+
+    def when(gate: pl.Expr, value: pl.Expr) -> pl.Expr:
+        return pl.when(gate).then(value).otherwise(None)
+
+    exprs: list[pl.Expr] = []
+    if "straat" in cols and "huisnummer" in cols:
+        street = c("straat").str.strip_chars()
+        number = c("huisnummer").str.strip_chars()
+        exprs += [
+            when(has_digit, pl.concat_str(street, number, separator=" ")),
+            when(has_digit, pl.concat_str(number, street, separator=" ")),
+        ]
+    exprs += [c(name) for name in _OWN_VALUES if name in cols and name != "insz"]
+    if "insz" in cols:
+        # The normalised INSZ is in the table; its usual written form is added too.
+        i = c("insz")
+        formatted = pl.concat_str(
+            i.str.slice(0, 2), pl.lit("."), i.str.slice(2, 2), pl.lit("."), i.str.slice(4, 2),
+            pl.lit("-"), i.str.slice(6, 3), pl.lit("."), i.str.slice(9, 2),
+        )  # fmt: skip
+        exprs += [when(has_digit, i), when(has_digit, formatted)]
+    if "geboortedatum" in cols and table.schema["geboortedatum"] == pl.Date:
+        birth = c("geboortedatum")
+        has_year = text.str.contains(birth.dt.year().cast(pl.String), literal=True)
+        exprs += [when(has_year, birth.dt.strftime(f)) for f in _DATE_SPELLINGS]
+    return [e.alias(f"own{k}") for k, e in enumerate(exprs)]
+
+
 def scrub_free_text(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """Scrub ``plo_reden`` row by row with the person's own values; count removals."""
-    own_cols = [c for c in _OWN_VALUES if c in table.columns]
+    """Scrub ``plo_reden`` row by row with the person's own values; count removals.
+
+    Own values: name, first name, phone, e-mail, INSZ (normalised and written with dots
+    and a dash), birth date (in the spellings of ``_DATE_SPELLINGS``) and street (with
+    and without house number), each when the table has the column.
+    """
     texts = table["plo_reden"].to_list()
-    owns = table.select(own_cols).rows() if own_cols else [()] * table.height
+    own_exprs = _own_values(table)
+    # Column lists zipped together: much faster than asking polars for row tuples.
+    own_table = table.select(own_exprs)
+    owns = (
+        list(zip(*(own_table[name].to_list() for name in own_table.columns), strict=True))
+        if own_exprs
+        else [()] * table.height
+    )
     removed = 0
     cleaned: list[str | None] = []
     for text, own in zip(texts, owns, strict=True):

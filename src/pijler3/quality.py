@@ -8,10 +8,13 @@ distinct raw value; it is never used for INSZ, dates, names or free text.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
+
+from pijler3 import scrub
 
 # Reason codes. Readers, the chain steps and the synthetic generator share these.
 INSZ_MISSING = "insz_missing"
@@ -54,25 +57,56 @@ class Finding:
 
 RARE_LABEL_COUNT = 5  # INDICATORS.md: a raw code seen fewer times is grouped as "other"
 OTHER_LABEL = "overige"
+MAX_LABEL_LENGTH = 40  # no code label of DATA.md comes near; a typed sentence does
+_LONG_DIGIT_RUN = re.compile(r"\d{6,}")
+
+
+def _label_may_travel(label: str) -> bool:
+    """Whether a raw code text seen often enough is safe to name outside the party.
+
+    A name typed five times cannot be told from a code, but these shapes can: an
+    identifier (INSZ, e-mail, phone, IBAN), a run of six or more digits, an '@', or a
+    text longer than any code label.
+    """
+    return not (
+        len(label) > MAX_LABEL_LENGTH
+        or "@" in label
+        or _LONG_DIGIT_RUN.search(label)
+        or scrub.find_identifiers(label)
+    )
 
 
 def for_transfer(findings: Iterable[Finding]) -> list[dict[str, Any]]:
     """Findings as they may leave the party that read the extract.
 
-    A raw code text seen fewer than five times is grouped as ``overige`` here, before it
-    travels: a rare "code" may well be something a person typed about someone (a name
-    in the wrong column), and nothing of that kind may reach ABB.
+    A raw code text seen fewer than five times, or of a shape no code has (see
+    :func:`_label_may_travel`), is grouped as ``overige`` here, before it travels: a
+    rare "code" may well be something a person typed about someone (a name in the
+    wrong column), and nothing of that kind may reach ABB. ``file`` keeps only the base
+    name: the full path on the sender's machine is none of the receiver's business.
     """
     out: list[dict[str, Any]] = []
     rare: Counter[tuple[str | None, str | None]] = Counter()
     for f in findings:
-        if f.reason == CODE_INVALID and f.label is not None and f.count < RARE_LABEL_COUNT:
-            rare[(f.column, f.file)] += f.count
+        file = _base_name(f.file)
+        if (
+            f.reason == CODE_INVALID
+            and f.label is not None
+            and (f.count < RARE_LABEL_COUNT or not _label_may_travel(f.label))
+        ):
+            rare[(f.column, file)] += f.count
         else:
-            out.append(f.to_dict())
+            out.append(replace(f, file=file).to_dict())
     for (column, file), count in rare.items():
         out.append(Finding(CODE_INVALID, column, count, file=file, label=OTHER_LABEL).to_dict())
     return out
+
+
+def _base_name(path: str | None) -> str | None:
+    """The last part of a path, whether it was written with '/' or '\\'."""
+    if path is None:
+        return None
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def tally(findings: Iterable[Finding]) -> Counter[tuple[str, str | None]]:
