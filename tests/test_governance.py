@@ -147,12 +147,6 @@ def test_an_immediate_end_during_a_notice_period_supersedes_the_notice(world: Wo
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transfer.check_in_force (not owned here) passes only the notice date to"
-    " terms.check_in_force; it must pass kind=recorded.kind or call"
-    " governance.check_in_force. Remove this marker when it does.",
-)
 def test_the_chain_refuses_packages_from_the_art8_notice_date(world: World) -> None:
     """After AgII's art. 8 termination the chain's own gate refuses on the notice date."""
     notice = dt.date(2025, 3, 10)
@@ -380,3 +374,15 @@ def test_breach_register_refuses_personal_data_and_closing_without_authority_dec
     assert not closed.is_open
     assert [closed] == governance.breaches(world.abb)
     assert "Versleutelde" not in world.abb.audit_path.read_text()
+
+
+def test_deleting_the_termination_record_does_not_lift_the_termination(world: World) -> None:
+    """The audit log remembers the termination: without its signed record, the steps
+    refuse until it is restored."""
+    notice = dt.date(2025, 1, 31)
+    governance.terminate(world.agii, notice_date=notice, now=at(notice))
+    protocol = world.agii.protocol()
+    transfer.check_in_force(world.agii, protocol, dt.date(2025, 2, 27))  # still in force
+    governance.termination_path(world.agii).unlink()
+    with pytest.raises(ProtocolError, match="termination.json"):
+        transfer.check_in_force(world.agii, protocol, dt.date(2025, 2, 27))

@@ -362,6 +362,12 @@ def report(ws_path: Path, out: Path, now: str | None) -> None:
 
     ws = workspace.open_workspace(ws_path, role="abb")
     r = report_mod.write_report(ws, out, now=moment(now))
+    if r.expired_left_out:
+        click.echo(
+            f"Warning: {r.expired_left_out} delivery(ies) past their retention were left out;"
+            " destroy them with 'pijler3 purge'.",
+            err=True,
+        )
     click.echo(f"Wrote {r.csv} and {r.xlsx}")
     click.echo(f"Report: {r.html}")
 
@@ -395,10 +401,15 @@ def audit_verify(ws_path: Path, checkpoint: Path | None) -> None:
         + (", checkpoint matches" if cp else "")
         + "."
     )
-    if result.torn_tail:
+    if result.torn_tail and result.torn_tail_complete:
+        click.echo(
+            "Warning: the last record lacks its final newline (a crash while writing, or an"
+            " edit); the next append restores the newline and records the repair."
+        )
+    elif result.torn_tail:
         click.echo(
             "Warning: the last line is a torn append (a crash while writing); it is not a"
-            " record and the next append removes it."
+            " record, and the next append sets it aside in a side file and records that."
         )
 
 

@@ -7,6 +7,7 @@ the code never hard-codes a field list. Parquet files carry ``pijler3.format`` a
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -14,6 +15,7 @@ import json
 import polars as pl
 import pyarrow.parquet as pq
 
+from pijler3 import codes
 from pijler3.errors import UserError
 from pijler3.protocol import Extract, Protocol
 
@@ -101,3 +103,38 @@ def check_schema(frame: pl.DataFrame, expected: pl.Schema, what: str) -> None:
             raise UserError(
                 f"{what}: column '{name}' has type {got[name]}, the protocol says {dtype}."
             )
+
+
+def check_values(frame: pl.DataFrame, protocol: Protocol, what: str, peildatum: dt.date) -> None:
+    """Refuse a monitoring dataset whose values break DATA.md §3, whoever signed it.
+
+    Names and types are not enough: a pseudonym column holding INSZ numbers, or a coded
+    column holding names, would pass them. Checked here: every pseudonym is the hex of
+    ``pseudonym_bits`` and unique; every coded value is a code of its list; every row
+    has the manifest's peildatum.
+    """
+    width = protocol.pseudonym_bits // 4
+    pseud = frame["pseudoniem"]
+    bad = int((~pseud.str.contains(f"^[0-9a-f]{{{width}}}$")).fill_null(True).sum())
+    if bad:
+        raise UserError(
+            f"{what}: {bad} value(s) of 'pseudoniem' are not {width}-digit keyed pseudonyms;"
+            " nothing was accepted.",
+            hint="Ask the sender for a package made by pijler3 link.",
+        )
+    if pseud.n_unique() != frame.height:
+        raise UserError(f"{what}: 'pseudoniem' repeats; one row per person is required.")
+    for field in protocol.fields:
+        if field.type != "code" or field.codelist is None:
+            continue
+        allowed = set(codes.codelist(field.codelist).codes)
+        values = frame[field.name].drop_nulls().unique().to_list()
+        stray = [v for v in values if v not in allowed]
+        if stray:
+            raise UserError(
+                f"{what}: column '{field.name}' holds {len(stray)} value(s) that are not codes"
+                f" of the list '{field.codelist}'; nothing was accepted."
+            )
+    days = frame["peildatum"].unique().to_list()
+    if days and days != [peildatum]:
+        raise UserError(f"{what}: the rows' peildatum differs from the manifest's.")

@@ -2,8 +2,8 @@
 
 Rows without a valid INSZ cannot be linked and never leave AgII: they go to a local
 quarantine file by row number and reason only. Direct identifiers are dropped, and
-``plo_reden`` is scrubbed of the person's own name, phone and e-mail and of anything
-shaped like an INSZ, e-mail, phone number or IBAN.
+``plo_reden`` is scrubbed of the person's own name, INSZ, birth date, street, phone
+and e-mail, and of anything shaped like an INSZ, e-mail, phone number or IBAN.
 """
 
 from __future__ import annotations

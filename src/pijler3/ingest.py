@@ -8,12 +8,17 @@ kept in the workspace's archive until its delivery expires (retention, art. 3 an
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
+
 from pijler3 import audit, dataset, transfer
 from pijler3.atomic import write_atomic
-from pijler3.protocol import add_years
+from pijler3.errors import PackageError, UserError
+from pijler3.package import Manifest
+from pijler3.protocol import Protocol, add_years
 from pijler3.store import Store
 from pijler3.workspace import Workspace
 
@@ -39,22 +44,61 @@ def ingest(
     progress: transfer.Progress = transfer.quiet,
 ) -> IngestResult:
     protocol = ws.protocol(protocol_path)
-    log = ws.audit()
-    progress(f"verifying and decrypting {published.name}")
-    manifest, payload = transfer.open_from(ws, published, protocol, STEP, now=now)
+    # The term first: outside it nothing is accepted, not even decrypted.
     transfer.check_in_force(ws, protocol, now.date())
-    frame = dataset.from_parquet(payload, "monitoring")
-    dataset.check_schema(frame, dataset.monitoring_schema(protocol), published.name)
+    progress(f"verifying and decrypting {published.name}")
+    # Verify a private copy, and archive exactly that copy: the file the user named may
+    # change between our check and our copy.
+    staging = ws.inbox / f".staging-{os.urandom(4).hex()}"
+    staging.mkdir(mode=0o700, parents=True)
+    staged = staging / published.name
+    try:
+        write_atomic(staged, published.read_bytes(), mode=0o600)
+        try:
+            manifest, payload = transfer.open_from(ws, staged, protocol, STEP, now=now)
+        except PackageError:
+            raise PackageError(str(published)) from None
+        frame = dataset.from_parquet(payload, "monitoring")
+        dataset.check_schema(frame, dataset.monitoring_schema(protocol), published.name)
+        transfer.check_rows(manifest, frame, published)
+        peildatum = dt.date.fromisoformat(manifest.peildatum)
+        dataset.check_values(frame, protocol, published.name, peildatum)
+        _check_not_destroyed(ws, protocol, manifest.delivery_id, published)
+        result = _load(ws, protocol, manifest, frame, staged, published, now, supersede, progress)
+    finally:
+        staged.unlink(missing_ok=True)
+        staging.rmdir()
+    return result
+
+
+def _load(
+    ws: Workspace,
+    protocol: Protocol,
+    manifest: Manifest,
+    frame: pl.DataFrame,
+    staged: Path,
+    published: Path,
+    now: dt.datetime,
+    supersede: bool,
+    progress: transfer.Progress,
+) -> IngestResult:
+    log = ws.audit()
     peildatum = dt.date.fromisoformat(manifest.peildatum)
     expires = add_years(now.date(), protocol.retention_years)
     archived = ws.archive / f"{manifest.delivery_id}.p3pkg"
-    if not archived.exists():
-        write_atomic(archived, published.read_bytes(), mode=0o600)
     progress("loading the analysis store")
     with Store(ws.store_path, protocol) as store:
+        held_before = store.deliveries()
+        keys = {d.manifest.get("pseudonym_key_id") for d in held_before}
+        if keys and keys != {manifest.pseudonym_key_id}:
+            raise UserError(
+                f"{published.name}: its pseudonyms are under another key than the deliveries"
+                " held, so people could not be followed across them; nothing was loaded.",
+                hint="Ask AgII and VDAB whether the pseudonymisation key was changed.",
+            )
         replaced = [
             d.delivery_id
-            for d in store.deliveries()
+            for d in held_before
             if d.peildatum == peildatum and d.delivery_id != manifest.delivery_id
         ]
         outcome = store.load_delivery(
@@ -70,6 +114,10 @@ def ingest(
         held = store.delivery(manifest.delivery_id)
     if held is not None:
         expires = held.expires_at
+    # Archived only once the store holds the delivery (a refused package leaves nothing
+    # behind), and from the copy that was verified.
+    if not archived.exists():
+        write_atomic(archived, staged.read_bytes(), mode=0o600)
     if outcome == "superseded":
         # The replaced delivery's package goes too: nothing of it stays at ABB.
         for old in replaced:
@@ -103,3 +151,18 @@ def _recorded(ws: Workspace, delivery_id: str) -> bool:
         and r.get("details", {}).get("delivery_id") == delivery_id
         for r in audit.events(ws.audit_path)
     )
+
+
+def _check_not_destroyed(
+    ws: Workspace, protocol: Protocol, delivery_id: str, published: Path
+) -> None:
+    """A delivery destroyed at the end of its retention is never loaded again."""
+    from pijler3 import retention
+
+    for record in sorted((ws.root / "destruction").glob("*.json")):
+        body = retention.verify_record(record, protocol)
+        if any(d.get("delivery_id") == delivery_id for d in body.get("deliveries", [])):
+            raise UserError(
+                f"{published.name}: delivery {delivery_id} was destroyed at the end of its"
+                f" retention ({record.name}); it is not loaded again (art. 3 and 6)."
+            )

@@ -105,6 +105,7 @@ def link(
     peildatum = dt.date.fromisoformat(manifest.peildatum)
     kbi = dataset.from_parquet(payload, "export")
     dataset.check_schema(kbi, dataset.export_schema(protocol), export_package.name)
+    transfer.check_rows(manifest, kbi, export_package)
 
     progress(f"reading {werkzoekenden.name} and {acties.name}")
     wz = readers.read_extract(werkzoekenden, protocol.extracts["werkzoekenden"])

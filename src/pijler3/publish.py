@@ -53,14 +53,17 @@ def publish(
 ) -> PublishResult:
     protocol = ws.protocol(protocol_path)
     log = ws.audit()
+    # The term first: outside it nothing is accepted, not even decrypted.
+    transfer.check_in_force(ws, protocol, now.date())
     progress(f"verifying and decrypting {link_package.name}")
     manifest, payload = transfer.open_from(ws, link_package, protocol, "link", now=now)
-    transfer.check_in_force(ws, protocol, now.date())
     recipients = transfer.recipients_for(protocol, STEP)
     peildatum = dt.date.fromisoformat(manifest.peildatum)
     frame = dataset.from_parquet(payload, "monitoring")
     schema = dataset.monitoring_schema(protocol)
     dataset.check_schema(frame, schema, link_package.name)
+    transfer.check_rows(manifest, frame, link_package)
+    dataset.check_values(frame, protocol, link_package.name, peildatum)
     found = scan_text_columns(frame, protocol)
     if found:
         (col, kind), n = found.most_common(1)[0]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pijler3 import terms
-from pijler3.errors import PackageError, ProtocolError
+import polars as pl
+
+from pijler3.errors import PackageError, ProtocolError, UserError
 from pijler3.package import Manifest
 from pijler3.protocol import Protocol
 from pijler3.workspace import Workspace
@@ -65,11 +67,17 @@ def termination_notice(ws: Workspace) -> dt.date | None:
 def check_in_force(ws: Workspace, protocol: Protocol, on: dt.date) -> None:
     """Raise unless the protocol is in force, honouring a signed termination record."""
     # Imported here: governance builds on this module.
-    from pijler3 import governance
+    from pijler3 import audit, governance
 
-    recorded = governance.termination(ws)
-    notice = recorded.notice_date if recorded else None
-    terms.check_in_force(protocol, on, notice_date=notice)
+    if governance.termination(ws) is None and any(
+        r.get("event") == "protocol.terminated" for r in audit.events(ws.audit_path)
+    ):
+        raise ProtocolError(
+            f"{ws.root}: the audit log records a termination of the protocol, but its signed"
+            " record (termination.json) is missing (art. 12).",
+            hint="Restore termination.json from a backup; until then nothing is sent or accepted.",
+        )
+    governance.check_in_force(ws, protocol, on)
 
 
 def new_delivery_id(peildatum: dt.date) -> str:
@@ -129,6 +137,7 @@ def open_from(
         audit=log,
         now=now,
     )
+    check_manifest(manifest, protocol, path, step)
     # The sender's latest signed checkpoint goes into our own log: evidence, held here,
     # of how far the sender's log reached when it sent this package.
     log.append(
@@ -144,6 +153,50 @@ def open_from(
         now=now,
     )
     return manifest, payload
+
+
+_DELIVERY_ID = re.compile(r"\d{8}-[0-9a-f]{8}")
+
+
+def check_manifest(manifest: Manifest, protocol: Protocol, path: Path, step: str) -> None:
+    """Refuse a signed manifest whose claims do not fit this protocol.
+
+    The signature proves who sent it, not that the sender's software was right: a
+    package of another protocol, an impossible peildatum or a delivery id that is not
+    ours would otherwise mix datasets, mislabel trends, or name files outside the
+    workspace.
+    """
+    where = f"{path.name}:"
+    if (manifest.protocol_id, manifest.protocol_version) != (protocol.id, protocol.version):
+        raise UserError(
+            f"{where} the package was made under protocol {manifest.protocol_id}"
+            f" v{manifest.protocol_version}, not {protocol.identifier}; nothing was accepted.",
+            hint="Each protocol's data stay apart; check which protocol file is in use.",
+        )
+    if manifest.sender != protocol.steps[step].sender:
+        raise UserError(f"{where} the manifest names the wrong sender for step '{step}'.")
+    if not _DELIVERY_ID.fullmatch(manifest.delivery_id):
+        raise UserError(f"{where} the manifest's delivery id is not of the form YYYYMMDD-hex.")
+    peildatum = dt.date.fromisoformat(manifest.peildatum)
+    created = dt.datetime.fromisoformat(manifest.created).date()
+    if not protocol.signed <= peildatum <= created:
+        raise UserError(
+            f"{where} the peildatum {peildatum:%d/%m/%Y} lies before the protocol was signed"
+            f" or after the package was made ({created:%d/%m/%Y}); nothing was accepted."
+        )
+
+
+def check_rows(manifest: Manifest, frame: pl.DataFrame, path: Path) -> None:
+    """Refuse a payload whose rows do not match what the signed manifest says."""
+    if frame.height != manifest.row_count:
+        raise UserError(
+            f"{path.name}: the payload holds {frame.height} rows, the manifest says"
+            f" {manifest.row_count}; nothing was accepted."
+        )
+    if "peildatum" in frame.columns:
+        days = frame["peildatum"].unique().to_list()
+        if days and days != [dt.date.fromisoformat(manifest.peildatum)]:
+            raise UserError(f"{path.name}: the rows' peildatum differs from the manifest's.")
 
 
 def open_received(
