@@ -384,5 +384,5 @@ def test_deleting_the_termination_record_does_not_lift_the_termination(world: Wo
     protocol = world.agii.protocol()
     transfer.check_in_force(world.agii, protocol, dt.date(2025, 2, 27))  # still in force
     governance.termination_path(world.agii).unlink()
-    with pytest.raises(ProtocolError, match="termination.json"):
+    with pytest.raises(ProtocolError, match=r"termination\.json"):
         transfer.check_in_force(world.agii, protocol, dt.date(2025, 2, 27))
