@@ -127,3 +127,27 @@ def test_every_command_can_be_pointed_at_another_protocol_file(tmp_path: Path) -
     # The override lasts for one invocation only.
     again = runner.invoke(cli, ["status", "--ws", str(ws.root), "--json", "--now", "2026-02-01"])
     assert json.loads(again.output)["protocol"]["id"] == "agii-abb-pijler3-2023-09-20 v1"
+
+
+def test_another_protocol_file_may_not_bring_other_keys(tmp_path: Path) -> None:
+    """Keys decide who may open, sign and acknowledge: an override with other keys is
+    refused until it is installed, and installing is recorded in the audit log."""
+    from pijler3 import audit, workspace
+
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    ws = workspace.init("abb", tmp_path / "abb", name="A", now=now)
+    forged = tmp_path / "forged.toml"
+    forged.write_text(
+        protocol.with_party_keys(
+            protocol.default_text(), "agii", age_recipient="age1fake", signing_key="ZmFrZQ=="
+        ),
+        "utf-8",
+    )
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["--protocol", str(forged), "status", "--ws", str(ws.root)])
+    assert refused.exit_code != 0
+    assert "other keys" in str(refused.exception)
+    installed = runner.invoke(cli, ["protocol", "install", str(forged), "--ws", str(ws.root)])
+    assert installed.exit_code == 0, installed.output
+    events = [r["event"] for r in audit.events(ws.audit_path)]
+    assert events[-1] == "protocol.installed"

@@ -84,7 +84,10 @@ def _load(
 ) -> IngestResult:
     log = ws.audit()
     peildatum = dt.date.fromisoformat(manifest.peildatum)
-    expires = add_years(now.date(), protocol.retention_years)
+    # Retention runs from receipt, but never from later than the day AgII made the
+    # package: an old package ingested late (or again) gets no fresh five years.
+    made = dt.datetime.fromisoformat(manifest.created).date()
+    expires = add_years(min(now.date(), made), protocol.retention_years)
     archived = ws.archive / f"{manifest.delivery_id}.p3pkg"
     progress("loading the analysis store")
     with Store(ws.store_path, protocol) as store:

@@ -62,6 +62,10 @@ class Store:
                 hint="Is another pijler3 command using it? Try again when it has finished.",
             ) from None
         self._create()
+        if path is not None:
+            # Owner-only: the store holds pseudonymised microdata (DuckDB's own encryption
+            # needs an extension fetched from the network, which this system never does).
+            os.chmod(path, 0o600)
 
     def __enter__(self) -> Store:
         return self
@@ -218,6 +222,7 @@ class Store:
         finally:
             os.close(dir_fd)
         self.con = duckdb.connect(str(self.path))
+        os.chmod(self.path, 0o600)
 
     def _dbname(self) -> str:
         row = self.con.execute("SELECT current_database()").fetchone()

@@ -92,7 +92,19 @@ class Workspace:
     def protocol(self, override: Path | None = None) -> protocol_mod.Protocol:
         """The protocol this workspace works under: ``override``, else the file given
         with ``pijler3 --protocol``, else the workspace's own ``protocol.toml``."""
-        return protocol_mod.load(override or _protocol_override or self.protocol_path)
+        chosen = override or _protocol_override
+        own = protocol_mod.load(self.protocol_path)
+        if chosen is None or chosen.resolve() == self.protocol_path.resolve():
+            return own
+        other = protocol_mod.load(chosen)
+        if _keys(other) != _keys(own):
+            # Keys decide who may open, sign and acknowledge: another file may bring the
+            # next protocol, not other keys, unless it is installed (and so audited).
+            raise UserError(
+                f"{chosen}: names other keys than this workspace's protocol.",
+                hint="Install it in the workspace with 'pijler3 protocol install' first.",
+            )
+        return other
 
     def _secret(self, name: str) -> bytes:
         path = self.keys / name
@@ -121,6 +133,12 @@ class Workspace:
 
     def audit(self) -> audit.AuditLog:
         return audit.AuditLog(self.audit_path, actor=self.role, signing_key=self.signing_key())
+
+
+def _keys(p: protocol_mod.Protocol) -> tuple[object, ...]:
+    parties = tuple((x.id, x.age_recipient, x.signing_key) for x in p.parties.values())
+    people = tuple(sorted((r.name, r.age_recipient, r.signing_key) for r in p.recipients))
+    return parties, people
 
 
 def open_workspace(path: Path, *, role: str | None = None) -> Workspace:
