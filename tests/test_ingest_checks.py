@@ -163,3 +163,17 @@ def test_a_destroyed_delivery_is_not_loaded_again(chain: ChainRun, tmp_path: Pat
     retention.purge(ws, now=later)
     with pytest.raises(UserError, match="destroyed"):
         ingest.ingest(ws, chain.published[PEILDATUMS[1]].package, now=AT)
+
+
+def test_a_manifest_with_a_forged_sender_checkpoint_is_refused(
+    chain: ChainRun, tmp_path: Path
+) -> None:
+    """The checkpoint a manifest carries is evidence only if the sender signed it."""
+    m = package.read_manifest(chain.published[PEILDATUMS[1]].package)
+    assert m.audit_checkpoint is not None
+    forged = dict(m.audit_checkpoint) | {"size": int(m.audit_checkpoint["size"]) - 1}
+    ws = _fresh_abb(chain, tmp_path)
+    faulty = _resealed(chain, tmp_path, audit_checkpoint=forged)
+    with pytest.raises(UserError, match="checkpoint"):
+        ingest.ingest(ws, faulty, now=AT)
+    assert list(ws.archive.iterdir()) == []

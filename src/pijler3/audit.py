@@ -495,3 +495,18 @@ def events(path: Path | str) -> list[dict[str, Any]]:
         if isinstance(prev, str) and _complete_record(p, tail, len(out) + 1, prev):
             out.append(json.loads(tail))
     return out
+
+
+def check_checkpoint(checkpoint: Mapping[str, Any], public_key: str) -> None:
+    """Raise :class:`AuditError` unless ``checkpoint`` is a checkpoint signed by
+    ``public_key``; checks the signature only, not against any log (for a checkpoint
+    another party sent, whose log we do not hold)."""
+    problem = "is not a checkpoint signed by the expected key"
+    if set(checkpoint) != _CHECKPOINT_FIELDS or not isinstance(checkpoint["signature"], str):
+        raise AuditError("<checkpoint>", None, problem)
+    body = {k: v for k, v in checkpoint.items() if k != "signature"}
+    try:
+        raw = base64.b64decode(checkpoint["signature"].encode("ascii"), validate=True)
+        _crypto.verify(public_key, canonical(body), raw)
+    except (ValueError, _crypto.CryptoError):
+        raise AuditError("<checkpoint>", None, problem) from None

@@ -138,6 +138,16 @@ def open_from(
         now=now,
     )
     check_manifest(manifest, protocol, path, step)
+    if manifest.audit_checkpoint:
+        from pijler3 import audit
+
+        try:
+            audit.check_checkpoint(manifest.audit_checkpoint, sender_key(protocol, step))
+        except audit.AuditError:
+            raise UserError(
+                f"{path.name}: the sender's audit checkpoint in the manifest is not signed by"
+                " the sender; nothing was accepted."
+            ) from None
     # The sender's latest signed checkpoint goes into our own log: evidence, held here,
     # of how far the sender's log reached when it sent this package.
     log.append(
