@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pijler3 import dataset, package, quality, readers, scrub, transfer
+from pijler3 import dataset, quality, readers, scrub, transfer
 from pijler3.atomic import write_atomic
 from pijler3.workspace import Workspace
 
@@ -121,7 +121,8 @@ def export(
 ) -> ExportResult:
     protocol = ws.protocol(protocol_path)
     transfer.check_in_force(ws, protocol, now.date())
-    recipients = transfer.recipients_for(protocol, STEP)
+    # Fail before any work when the protocol file lacks the recipients' keys.
+    transfer.recipients_for(protocol, STEP)
     delivery_id = delivery_id or transfer.new_delivery_id(peildatum)
     progress(f"reading {kbi.name}")
     read = readers.read_extract(kbi, protocol.extracts["kbi"])
@@ -154,20 +155,19 @@ def export(
     log = ws.audit()
     quarantine_path = ws.quarantine / f"{delivery_id}.csv"
     write_atomic(quarantine_path, quarantine_csv.encode(), mode=0o600)
-    out_path = transfer.outbox_path(ws, STEP, peildatum, delivery_id)
-    m = transfer.manifest(
+    out_path, sealed = transfer.seal_delivery(
+        ws,
         protocol,
-        step=STEP,
+        STEP,
+        payload,
         peildatum=peildatum,
         delivery_id=delivery_id,
         now=now,
         row_count=out.height,
         schema_hash=dataset.schema_hash(schema),
         quality=q,
-        checkpoint=log.checkpoint(now=now),
+        progress=progress,
     )
-    progress(f"encrypting and signing {out_path.name}")
-    sealed = package.seal(out_path, payload, m, signing_key=ws.signing_key(), recipients=recipients)
     log.append(
         "export.sealed",
         {

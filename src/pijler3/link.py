@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from pijler3 import dataset, package, pseudonym, quality, readers, transfer
+from pijler3 import dataset, pseudonym, quality, readers, transfer
 from pijler3.codes import AGE_BANDS
 from pijler3.workspace import Workspace
 
@@ -101,7 +101,8 @@ def link(
     log = ws.audit()
     progress(f"verifying and decrypting {export_package.name}")
     manifest, payload = transfer.open_from(ws, export_package, protocol, "export", now=now)
-    recipients = transfer.recipients_for(protocol, STEP)
+    # Fail before any work when the protocol file lacks the recipients' keys.
+    transfer.recipients_for(protocol, STEP)
     peildatum = dt.date.fromisoformat(manifest.peildatum)
     kbi = dataset.from_parquet(payload, "export")
     dataset.check_schema(kbi, dataset.export_schema(protocol), export_package.name)
@@ -166,27 +167,20 @@ def link(
         [*ac.findings, quality.Finding(quality.ACTION_UNKNOWN_TYPE, "actietype", unknown_actions)]
     )
     q["linkage"] = report
-    out_path = transfer.outbox_path(ws, STEP, peildatum, manifest.delivery_id)
-    m = transfer.manifest(
+    out_path, sealed = transfer.seal_delivery(
+        ws,
         protocol,
-        step=STEP,
+        STEP,
+        dataset.to_parquet(out, "monitoring"),
         peildatum=peildatum,
         delivery_id=manifest.delivery_id,
         now=now,
         row_count=out.height,
         schema_hash=dataset.schema_hash(schema),
         quality=q,
-        checkpoint=log.checkpoint(now=now),
         pseudonym_key_id=pseudonym.key_id(key),
         extra={"linkage": report, "sender_checkpoint": manifest.audit_checkpoint},
-    )
-    progress(f"encrypting and signing {out_path.name}")
-    sealed = package.seal(
-        out_path,
-        dataset.to_parquet(out, "monitoring"),
-        m,
-        signing_key=ws.signing_key(),
-        recipients=recipients,
+        progress=progress,
     )
     log.append(
         "link.sealed",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pijler3 import dataset, package, quality, risk, scrub, transfer
+from pijler3 import dataset, quality, risk, scrub, transfer
 from pijler3.errors import UserError
 from pijler3.protocol import Protocol
 from pijler3.workspace import Workspace
@@ -57,7 +57,8 @@ def publish(
     transfer.check_in_force(ws, protocol, now.date())
     progress(f"verifying and decrypting {link_package.name}")
     manifest, payload = transfer.open_from(ws, link_package, protocol, "link", now=now)
-    recipients = transfer.recipients_for(protocol, STEP)
+    # Fail before any work when the protocol file lacks the recipients' keys.
+    transfer.recipients_for(protocol, STEP)
     peildatum = dt.date.fromisoformat(manifest.peildatum)
     frame = dataset.from_parquet(payload, "monitoring")
     schema = dataset.monitoring_schema(protocol)
@@ -101,23 +102,22 @@ def publish(
     q["consistency"] = quality.consistency(frame, peildatum)
     q["missing"] = quality.column_profile(frame)
     risk_dict = report.to_dict() | {"warnings": list(warnings), "action": protocol.risk.action}
-    out_path = transfer.outbox_path(ws, STEP, peildatum, manifest.delivery_id)
-    m = transfer.manifest(
+    out_path, sealed = transfer.seal_delivery(
+        ws,
         protocol,
-        step=STEP,
+        STEP,
+        payload,
         peildatum=peildatum,
         delivery_id=manifest.delivery_id,
         now=now,
         row_count=frame.height,
         schema_hash=dataset.schema_hash(schema),
         quality=q,
-        checkpoint=log.checkpoint(now=now),
         pseudonym_key_id=manifest.pseudonym_key_id,
         risk=risk_dict,
         extra={"vdab_checkpoint": manifest.audit_checkpoint, **dict(manifest.extra)},
+        progress=progress,
     )
-    progress(f"encrypting and signing {out_path.name}")
-    sealed = package.seal(out_path, payload, m, signing_key=ws.signing_key(), recipients=recipients)
     log.append(
         "publish.sealed",
         {

@@ -117,6 +117,53 @@ def manifest(
     )
 
 
+def seal_delivery(
+    ws: Workspace,
+    protocol: Protocol,
+    step: str,
+    payload: bytes,
+    *,
+    peildatum: dt.date,
+    delivery_id: str,
+    now: dt.datetime,
+    row_count: int,
+    schema_hash: str,
+    quality: dict[str, Any],
+    pseudonym_key_id: str | None = None,
+    risk: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    progress: Progress = quiet,
+) -> tuple[Path, Manifest]:
+    """Seal a step's payload for its recipients in the outbox, with the manifest and this
+    workspace's latest signed audit checkpoint; returns the path and the manifest."""
+    from pijler3 import package
+
+    out_path = outbox_path(ws, step, peildatum, delivery_id)
+    m = manifest(
+        protocol,
+        step=step,
+        peildatum=peildatum,
+        delivery_id=delivery_id,
+        now=now,
+        row_count=row_count,
+        schema_hash=schema_hash,
+        quality=quality,
+        checkpoint=ws.audit().checkpoint(now=now),
+        pseudonym_key_id=pseudonym_key_id,
+        risk=risk,
+        extra=extra,
+    )
+    progress(f"encrypting and signing {out_path.name}")
+    sealed = package.seal(
+        out_path,
+        payload,
+        m,
+        signing_key=ws.signing_key(),
+        recipients=recipients_for(protocol, step),
+    )
+    return out_path, sealed
+
+
 def outbox_path(ws: Workspace, step: str, peildatum: dt.date, delivery_id: str) -> Path:
     return ws.outbox / f"{step}-{peildatum:%Y%m%d}-{delivery_id.split('-')[-1]}.p3pkg"
 
