@@ -214,3 +214,9 @@ def test_a_key_that_is_not_a_recipient_is_refused(setup, export_package: Path) -
 
 def test_a_missing_workspace_is_a_clear_error(tmp_path: Path) -> None:
     assert_one_line_error(run("audit", "verify", "--ws", tmp_path / "nowhere"), "workspace")
+
+
+def test_a_folder_that_cannot_be_written_is_a_one_line_error() -> None:
+    """An OSError (permissions, a missing or read-only folder) is the user's to mend."""
+    proc = run("synth", "--persons", "10", "--peildatum", PEILDATUM, "-o", "/proc/pijler3-test")
+    assert_one_line_error(proc, "/proc/pijler3-test")

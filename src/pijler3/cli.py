@@ -488,6 +488,12 @@ def main() -> None:
     except UserError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        # A file that cannot be read or written (permissions, a full disk, a missing
+        # folder) is the user's to mend, not a bug: one line, no traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"Error: {where}{exc.strerror or exc}.", err=True)
+        sys.exit(1)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
