@@ -44,10 +44,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pijler3 import _crypto, dataset, package, scrub, terms, transfer
+from pijler3 import _crypto, audit, dataset, package, scrub, terms, transfer
 from pijler3.atomic import write_atomic
 from pijler3.audit import canonical
-from pijler3.errors import UserError
+from pijler3.errors import ProtocolError, UserError
 from pijler3.protocol import Protocol
 from pijler3.store import Store
 from pijler3.workspace import Workspace
@@ -279,6 +279,15 @@ def check_in_force(ws: Workspace, protocol: Protocol, on: dt.date) -> None:
     """Raise unless the protocol is in force on ``on`` in ``ws``, honouring the kind of a
     recorded termination (an art. 8 or legal-basis end takes effect at once)."""
     recorded = termination(ws)
+    if recorded is None and any(
+        r.get("event") == "protocol.terminated" for r in audit.events(ws.audit_path)
+    ):
+        # Deleting the signed record must not lift a termination the log remembers.
+        raise ProtocolError(
+            f"{ws.root}: the audit log records a termination of the protocol, but its signed"
+            " record (termination.json) is missing (art. 12).",
+            hint="Restore termination.json from a backup; until then nothing is sent or accepted.",
+        )
     if recorded is None:
         terms.check_in_force(protocol, on)
     else:

@@ -65,18 +65,10 @@ def termination_notice(ws: Workspace) -> dt.date | None:
 
 
 def check_in_force(ws: Workspace, protocol: Protocol, on: dt.date) -> None:
-    """Raise unless the protocol is in force, honouring a signed termination record."""
+    """Raise unless the protocol is in force, honouring a recorded termination."""
     # Imported here: governance builds on this module.
-    from pijler3 import audit, governance
+    from pijler3 import governance
 
-    if governance.termination(ws) is None and any(
-        r.get("event") == "protocol.terminated" for r in audit.events(ws.audit_path)
-    ):
-        raise ProtocolError(
-            f"{ws.root}: the audit log records a termination of the protocol, but its signed"
-            " record (termination.json) is missing (art. 12).",
-            hint="Restore termination.json from a backup; until then nothing is sent or accepted.",
-        )
     governance.check_in_force(ws, protocol, on)
 
 
