@@ -247,26 +247,19 @@ def _pct(share: float) -> str:
     return f"{share * 100:.1f}%"
 
 
-def _drivers_by_uniques(report: RiskReport) -> str:
-    named = [(f, n) for f, n in report.contributions if n > 0][:_DRIVERS]
+_BY_UNIQUES = "{:,} uniques disappear without it"
+_BY_MEAN_RISK = "mean risk falls by {:.3f} without it"
+
+
+def _drivers(report: RiskReport, contributions: Sequence[tuple[str, float]], effect: str) -> str:
+    """The top quasi-identifiers by contribution; ``effect`` formats one as text."""
+    named = [(f, x) for f, x in contributions if x > 0][:_DRIVERS]
     if not named:
         return (
             "no single quasi-identifier drives it; it comes from the combination of "
             + ", ".join(report.quasi_identifiers)
         )
-    parts = [f"{f} ({n:,} uniques disappear without it)" for f, n in named]
-    return "driven by " + ", ".join(parts)
-
-
-def _drivers_by_mean_risk(report: RiskReport) -> str:
-    named = [(f, r) for f, r in report.mean_risk_contributions if r > 0][:_DRIVERS]
-    if not named:
-        return (
-            "no single quasi-identifier drives it; it comes from the combination of "
-            + ", ".join(report.quasi_identifiers)
-        )
-    parts = [f"{f} (mean risk falls by {r:.3f} without it)" for f, r in named]
-    return "driven by " + ", ".join(parts)
+    return "driven by " + ", ".join(f"{f} ({effect.format(x)})" for f, x in named)
 
 
 def gate(report: RiskReport, rules: protocol.Risk) -> list[str]:
@@ -282,13 +275,13 @@ def gate(report: RiskReport, rules: protocol.Risk) -> list[str]:
             f"({_pct(report.sample_unique_share)}) are unique on the quasi-identifiers "
             f"at date granularity '{report.date_granularity}', above the maximum of "
             f"{_pct(rules.max_sample_unique_share)} (risk.max_sample_unique_share); "
-            f"{_drivers_by_uniques(report)}."
+            f"{_drivers(report, report.contributions, _BY_UNIQUES)}."
         )
     if report.mean_risk > rules.max_mean_risk:
         breaches.append(
             f"The mean re-identification risk is {report.mean_risk:.3f}, above the "
             f"maximum of {rules.max_mean_risk:.3f} (risk.max_mean_risk); "
-            f"{_drivers_by_mean_risk(report)}."
+            f"{_drivers(report, report.mean_risk_contributions, _BY_MEAN_RISK)}."
         )
     return breaches
 
