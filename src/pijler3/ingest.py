@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from pijler3 import audit, dataset, transfer
-from pijler3.atomic import write_atomic
+from pijler3.atomic import fsync_dir, write_atomic
 from pijler3.errors import PackageError, UserError
 from pijler3.package import Manifest
 from pijler3.protocol import Protocol, add_years
@@ -120,7 +120,9 @@ def _load(
     # Archived only once the store holds the delivery (a refused package leaves nothing
     # behind), and from the copy that was verified.
     if not archived.exists():
-        write_atomic(archived, staged.read_bytes(), mode=0o600)
+        # The staged copy was written and synced in this workspace: a rename suffices.
+        os.replace(staged, archived)
+        fsync_dir(archived.parent)
     if outcome == "superseded":
         # The replaced delivery's package goes too: nothing of it stays at ABB.
         for old in replaced:
