@@ -8,11 +8,14 @@ distinct raw value; it is never used for INSZ, dates, names or free text.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
+
+import polars as pl
 
 from pijler3 import scrub
 
@@ -117,10 +120,8 @@ def tally(findings: Iterable[Finding]) -> Counter[tuple[str, str | None]]:
     return totals
 
 
-def consistency(frame: Any, peildatum: Any) -> dict[str, int]:
+def consistency(frame: pl.DataFrame, peildatum: dt.date) -> dict[str, int]:
     """The consistency checks of INDICATORS.md on a monitoring dataset, as counts."""
-    import polars as pl
-
     c = pl.col
     # Every date column but the peildatum itself: a date after it is a data error.
     after = [n for n, t in frame.schema.items() if t == pl.Date and n != "peildatum"]
@@ -140,7 +141,7 @@ def consistency(frame: Any, peildatum: Any) -> dict[str, int]:
     return {k: int(v) for k, v in row.items()}
 
 
-def column_profile(frame: Any) -> dict[str, int]:
+def column_profile(frame: pl.DataFrame) -> dict[str, int]:
     """Missing values per column of a monitoring dataset."""
     row = frame.null_count().row(0, named=True)
     return {k: int(v) for k, v in row.items()}
