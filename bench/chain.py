@@ -5,7 +5,7 @@ Usage: python bench/chain.py [--persons 100000 1000000] [--seed 1]
 For each size it generates synthetic extracts (not timed), then runs export, link,
 publish and ingest, each in a fresh process so that its peak memory (ru_maxrss) is its
 own. It also measures, in this run and on this machine, the pseudonymisation rate of
-pijler3.pseudonym and the raw HMAC-SHA256 rate of Python's hmac.digest on the same
+pijler3.exchange.pseudonym and the raw HMAC-SHA256 rate of Python's hmac.digest on the same
 11-byte inputs. Targets: >= 2 million pseudonyms per second per core; the chain for
 1 million persons under 60 s on 2 cores.
 """
@@ -28,7 +28,11 @@ import polars as pl
 STEP = r"""
 import datetime as dt, json, sys, time
 from pathlib import Path
-from pijler3 import export, ingest, link, publish, workspace
+from pijler3.steps import export
+from pijler3.steps import ingest
+from pijler3.steps import link
+from pijler3.steps import publish
+from pijler3.exchange import workspace
 args = json.loads(sys.argv[1])
 now = dt.datetime.fromisoformat(args["now"])
 ws = workspace.open_workspace(Path(args["ws"]))
@@ -68,7 +72,7 @@ def step(name: str, **kw: str) -> dict[str, float | str]:
 
 
 def rates(n: int = 1_000_000) -> tuple[float, float]:
-    from pijler3 import pseudonym
+    from pijler3.exchange import pseudonym
 
     key = os.urandom(32)
     insz = [f"{i:011d}" for i in range(n)]
@@ -90,7 +94,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    from pijler3 import demo, synth
+    from pijler3 import demo
+    from pijler3.extracts import synth
 
     ours, raw = rates()
     print(

@@ -1,4 +1,4 @@
-"""Benchmark of the re-identification risk measures (pijler3.risk) against pyCANON.
+"""Benchmark of the re-identification risk measures (pijler3.analysis.risk) against pyCANON.
 
 Generates a monitoring dataset with realistic distributions over the protocol's
 quasi-identifiers and sensitive fields (numpy only, fixed seed), times ``risk.measure``
@@ -28,7 +28,8 @@ import time
 import numpy as np
 import polars as pl
 
-from pijler3 import protocol, risk
+from pijler3.analysis import risk
+from pijler3.contract import protocol
 
 AGE = ["<18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
 AGE_P = [0.02, 0.18, 0.38, 0.24, 0.11, 0.05, 0.02]
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     report = risk.measure(df, rules, qis, sas)
     ours = time.perf_counter() - t0
     print(
-        f"pijler3.risk.measure, {args.rows:,} rows, {len(qis)} quasi-identifiers, "
+        f"pijler3.analysis.risk.measure, {args.rows:,} rows, {len(qis)} quasi-identifiers, "
         f"{len(sas)} sensitive, dates by {rules.date_granularity}: {ours:.2f} s "
         f"(whole report incl. contributions; target < 10 s)"
     )
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     note = "" if n == args.rows else f" (pyCANON timed on the first {n:,} rows only)"
     print(f"same {n:,} rows{note}:")
     print(
-        f"  pijler3.risk.measure (whole report):  {ours_n:8.2f} s  "
+        f"  pijler3.analysis.risk.measure (whole report):  {ours_n:8.2f} s  "
         f"k={k_ours_report.k} l={min(k_ours_report.l_diversity.values())}"
     )
     print(f"  pyCANON k_anonymity:                  {t_k:8.2f} s  k={k_theirs}")

@@ -1,8 +1,8 @@
-"""Benchmark of the synthetic extract generator (pijler3.synth) and of reading its output.
+"""Benchmark of the synthetic extract generator (pijler3.extracts.synth) and of reading its output.
 
 Generates the three extracts for N persons (CSV, UTF-8, ';') into a temporary directory
 and prints the generation time and peak memory; then reads the three files back with
-``pijler3.readers.read_extract`` in a fresh process (so that its peak memory is its own)
+``pijler3.extracts.readers.read_extract`` in a fresh process (so that its peak memory is its own)
 and prints the read time, the peak memory and whether the reader's findings equal the
 planted counts. Target: generating 1,000,000 persons well under 60 s on 2 cores.
 
@@ -23,7 +23,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from pijler3 import protocol, synth
+from pijler3.contract import protocol
+from pijler3.extracts import synth
 
 PEILDATUM = dt.date(2025, 6, 30)
 
@@ -41,7 +42,7 @@ def peak_mib() -> float:
 
 def read_back(directory: Path) -> int:
     """Read the three extracts of ``directory`` and compare with planted.json."""
-    from pijler3.readers import read_extract
+    from pijler3.extracts.readers import read_extract
 
     proto = protocol.load()
     meta = json.loads((directory / synth.PLANTED_FILE).read_text("utf-8"))

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pijler3 import demo, export, ingest, link, publish, synth, workspace
-from pijler3 import protocol as protocol_mod
+from pijler3 import demo
+from pijler3.contract import protocol as protocol_mod
+from pijler3.exchange import workspace
+from pijler3.extracts import synth
+from pijler3.steps import export, ingest, link, publish
 
 NOW = dt.datetime(2026, 10, 15, 9, 0, tzinfo=dt.UTC)
 PEILDATUMS = (dt.date(2026, 6, 30), dt.date(2026, 9, 30))

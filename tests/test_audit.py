@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from pijler3 import _crypto, audit
-from pijler3.errors import UserError
+from pijler3.contract.errors import UserError
+from pijler3.exchange import _crypto, audit
 
 T0 = dt.datetime(2025, 1, 31, 9, 0, tzinfo=dt.UTC)
 
@@ -423,7 +423,7 @@ def test_append_refuses_to_continue_an_unreadable_log(tmp_path: Path) -> None:
 
 CHILD = """
 import datetime as dt, sys
-from pijler3.audit import AuditLog
+from pijler3.exchange.audit import AuditLog
 log = AuditLog(sys.argv[1], actor="agii", signing_key=None)
 trial, count = int(sys.argv[2]), int(sys.argv[3])
 now = dt.datetime(2025, 1, 31, tzinfo=dt.UTC)

@@ -12,8 +12,10 @@ import polars as pl
 import pytest
 from conftest import PEILDATUMS, ChainRun
 
-from pijler3 import dataset, package, pseudonym, readers, transfer
-from pijler3.store import Store
+from pijler3.analysis import dataset
+from pijler3.analysis.store import Store
+from pijler3.exchange import package, pseudonym, transfer
+from pijler3.extracts import readers
 
 
 def abb_dataset(run: ChainRun, day: dt.date, name: str = "abb-1") -> pl.DataFrame:
@@ -177,7 +179,7 @@ def test_manifest_names_the_pseudonym_key_without_revealing_it(chain: ChainRun) 
 
 
 def test_ingesting_the_same_package_twice_changes_nothing(chain: ChainRun) -> None:
-    from pijler3 import ingest
+    from pijler3.steps import ingest
 
     ws = chain.spaces["abb-1"]
     day = PEILDATUMS[0]
@@ -204,7 +206,10 @@ def test_publish_refuses_a_dataset_that_fails_the_risk_gate(tmp_path: Path) -> N
     and no package is written for ABB."""
     from conftest import NOW, protocol_text
 
-    from pijler3 import demo, export, link, publish, risk, synth
+    from pijler3 import demo
+    from pijler3.analysis import risk
+    from pijler3.extracts import synth
+    from pijler3.steps import export, link, publish
 
     spaces = demo.setup(tmp_path, NOW, protocol_text("refuse"))
     day = PEILDATUMS[0]
@@ -231,8 +236,9 @@ def test_a_second_package_for_a_peildatum_needs_supersede(chain: ChainRun, tmp_p
     """Refused without --supersede; with it, the old delivery's rows and package go."""
     import shutil
 
-    from pijler3 import export, ingest, link, publish, workspace
-    from pijler3.errors import UserError
+    from pijler3.contract.errors import UserError
+    from pijler3.exchange import workspace
+    from pijler3.steps import export, ingest, link, publish
 
     day = PEILDATUMS[0]
     at = dt.datetime(2026, 7, 20, tzinfo=dt.UTC)
@@ -255,7 +261,7 @@ def test_a_second_package_for_a_peildatum_needs_supersede(chain: ChainRun, tmp_p
 
 def test_rare_raw_codes_are_grouped_before_they_leave(chain: ChainRun) -> None:
     """A raw code text seen fewer than 5 times never travels: it arrives as 'overige'."""
-    from pijler3 import quality
+    from pijler3.extracts import quality
 
     m = package.read_manifest(chain.published[PEILDATUMS[1]].package)
     labels = [

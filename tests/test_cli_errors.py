@@ -15,7 +15,10 @@ import polars as pl
 import pytest
 from conftest import NOW, protocol_text
 
-from pijler3 import demo, export, synth, workspace
+from pijler3 import demo
+from pijler3.exchange import workspace
+from pijler3.extracts import synth
+from pijler3.steps import export
 
 PEILDATUM = "2026-09-30"
 

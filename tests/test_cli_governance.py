@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 from test_retention import NOW0, World, deliver, make_world, pseudonyms
 
-from pijler3 import _crypto, cli_governance, package
-from pijler3.cli import cli, main
-from pijler3.errors import UserError
+from pijler3.cli import governance as cli_governance
+from pijler3.cli.commands import cli, main
+from pijler3.contract.errors import UserError
+from pijler3.exchange import _crypto, package
 
 if "purge" not in cli.commands:
     cli_governance.register(cli)

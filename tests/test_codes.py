@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from pijler3 import codes
+from pijler3.contract import codes
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from conftest import PEILDATUMS, ChainRun
 
-from pijler3 import audit
-from pijler3.store import Store
+from pijler3.analysis.store import Store
+from pijler3.exchange import audit
 
 TRIALS = 50
 

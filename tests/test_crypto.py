@@ -14,7 +14,7 @@ from typing import Any
 import pyrage
 import pytest
 
-from pijler3 import _crypto
+from pijler3.exchange import _crypto
 
 VECTORS = Path(__file__).parent / "vectors"
 CCTV = VECTORS / "age-cctv"

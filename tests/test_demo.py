@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pijler3 import demo
-from pijler3.errors import UserError
-from pijler3.store import Store
+from pijler3.analysis.store import Store
+from pijler3.contract.errors import UserError
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 

@@ -13,7 +13,8 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pijler3 import disclosure, indicators, protocol
+from pijler3.analysis import disclosure, indicators
+from pijler3.contract import protocol
 
 RULES = protocol.load().disclosure
 P = dt.date(2024, 6, 30)

@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 import statsmodels.formula.api as smf
 
-from pijler3 import codes, disparities, protocol
+from pijler3.analysis import disparities
+from pijler3.contract import codes, protocol
 
 P = dt.date(2024, 6, 30)
 DTYPES = {"text": pl.String, "code": pl.String, "date": pl.Date, "bool": pl.Boolean}

@@ -16,8 +16,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pijler3 import export, quality, scrub
-from pijler3.quality import Finding
+from pijler3.exchange import scrub
+from pijler3.extracts import quality
+from pijler3.extracts.quality import Finding
+from pijler3.steps import export
 
 R = scrub.REMOVED
 PERSON: dict[str, Any] = {

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pijler3 import disparities, indicators
+from pijler3.analysis import disparities, indicators
 
 
 def _expand(

@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 from test_retention import World, deliver, make_world, pseudonyms
 
-from pijler3 import _crypto, audit, dataset, governance, package, terms, transfer
-from pijler3 import protocol as protocol_mod
-from pijler3.errors import PackageError, ProtocolError, UserError
-from pijler3.governance import GovernanceError
+from pijler3.analysis import dataset
+from pijler3.contract import protocol as protocol_mod
+from pijler3.contract import terms
+from pijler3.contract.errors import PackageError, ProtocolError, UserError
+from pijler3.exchange import _crypto, audit, package, transfer
+from pijler3.governance import core as governance
+from pijler3.governance.core import GovernanceError
 
 
 @pytest.fixture()

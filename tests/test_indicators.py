@@ -16,7 +16,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pijler3 import codes, indicators, protocol
+from pijler3.analysis import indicators
+from pijler3.contract import codes, protocol
 
 DATA = Path(__file__).parent / "data" / "indicators"
 P = dt.date(2023, 6, 30)

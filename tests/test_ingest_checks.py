@@ -15,8 +15,10 @@ import polars as pl
 import pytest
 from conftest import PEILDATUMS, ChainRun
 
-from pijler3 import dataset, ingest, package, publish, transfer, workspace
-from pijler3.errors import UserError
+from pijler3.analysis import dataset
+from pijler3.contract.errors import UserError
+from pijler3.exchange import package, transfer, workspace
+from pijler3.steps import ingest, publish
 
 AT = dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
 
@@ -155,7 +157,7 @@ def test_a_refused_second_package_leaves_no_archive_file(chain: ChainRun, tmp_pa
 
 
 def test_a_destroyed_delivery_is_not_loaded_again(chain: ChainRun, tmp_path: Path) -> None:
-    from pijler3 import retention
+    from pijler3.governance import retention
 
     ws = _fresh_abb(chain, tmp_path)
     first = ingest.ingest(ws, chain.published[PEILDATUMS[1]].package, now=AT)

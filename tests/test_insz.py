@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pijler3 import insz
-from pijler3.insz import InszProblem
+from pijler3.contract import insz
+from pijler3.contract.insz import InszProblem
 
 
 def make(first9: str, *, from_2000: bool = False) -> str:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from pijler3 import link
+from pijler3.steps import link
 
 D = dt.date
 

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pijler3 import _crypto, audit, package
-from pijler3.errors import PackageError
+from pijler3.contract.errors import PackageError
+from pijler3.exchange import _crypto, audit, package
 
 NOW = dt.datetime(2025, 1, 31, 9, 30, tzinfo=dt.UTC)
 

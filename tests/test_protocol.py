@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pijler3 import protocol
-from pijler3.cli import cli
-from pijler3.errors import ProtocolError
+from pijler3.cli.commands import cli
+from pijler3.contract import protocol
+from pijler3.contract.errors import ProtocolError
 
 
 def test_the_shipped_protocol_says_what_the_signed_text_says() -> None:
@@ -107,7 +107,7 @@ def test_every_command_can_be_pointed_at_another_protocol_file(tmp_path: Path) -
     """``pijler3 --protocol FILE`` replaces the workspace's own protocol for any command."""
     import json
 
-    from pijler3 import workspace
+    from pijler3.exchange import workspace
 
     ws = workspace.init("agii", tmp_path / "agii", now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     other = tmp_path / "next.toml"
@@ -132,7 +132,7 @@ def test_every_command_can_be_pointed_at_another_protocol_file(tmp_path: Path) -
 def test_another_protocol_file_may_not_bring_other_keys(tmp_path: Path) -> None:
     """Keys decide who may open, sign and acknowledge: an override with other keys is
     refused until it is installed, and installing is recorded in the audit log."""
-    from pijler3 import audit, workspace
+    from pijler3.exchange import audit, workspace
 
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     ws = workspace.init("abb", tmp_path / "abb", name="A", now=now)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from test_retention import make_world
 
-from pijler3 import protocol as protocol_mod
-from pijler3 import publication
+from pijler3.contract import protocol as protocol_mod
+from pijler3.governance import publication
 
 
 class _Collect(HTMLParser):

@@ -23,10 +23,11 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from pijler3 import codes, protocol, quality
-from pijler3.errors import ExtractError
-from pijler3.protocol import Extract
-from pijler3.readers import ReadResult, read_extract
+from pijler3.contract import codes, protocol
+from pijler3.contract.errors import ExtractError
+from pijler3.contract.protocol import Extract
+from pijler3.extracts import quality
+from pijler3.extracts.readers import ReadResult, read_extract
 
 P = protocol.load()
 KBI = P.extracts["kbi"]

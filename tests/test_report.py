@@ -1,4 +1,4 @@
-"""Tests of the monitoring report (pijler3.report): CSV contract, disclosure, Dutch
+"""Tests of the monitoring report (pijler3.report.build): CSV contract, disclosure, Dutch
 formatting, no personal values, and the XLSX workbook."""
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import polars as pl
 import pytest
 from conftest import NOW, ChainRun
 
-from pijler3 import charts, dataset, disclosure, indicators, report
-from pijler3 import protocol as protocol_mod
-from pijler3.store import Store
+from pijler3.analysis import dataset, disclosure, indicators
+from pijler3.analysis.store import Store
+from pijler3.contract import protocol as protocol_mod
+from pijler3.report import build as report
+from pijler3.report import charts
 
 PEILDATUM = dt.date(2026, 6, 30)
 

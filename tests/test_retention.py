@@ -18,11 +18,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pijler3 import audit, codes, dataset, ingest, package, retention, transfer, workspace
-from pijler3 import protocol as protocol_mod
-from pijler3.atomic import write_atomic
-from pijler3.errors import UserError
-from pijler3.store import Store
+from pijler3.analysis import dataset
+from pijler3.analysis.store import Store
+from pijler3.contract import codes
+from pijler3.contract import protocol as protocol_mod
+from pijler3.contract.errors import UserError
+from pijler3.exchange import audit, package, transfer, workspace
+from pijler3.exchange.atomic import write_atomic
+from pijler3.governance import retention
+from pijler3.steps import ingest
 
 NOW0 = dt.datetime(2024, 3, 1, 10, 0, tzinfo=dt.UTC)
 
@@ -273,7 +277,7 @@ def test_an_interrupted_purge_is_finished_by_the_next_one(world: World) -> None:
     now = dt.datetime(2029, 3, 1, tzinfo=dt.UTC)
     # Simulate a crash after the store was rebuilt but before the files were removed.
     plan = retention.purge(world.abb, now=now, dry_run=True)
-    from pijler3 import governance
+    from pijler3.governance import core as governance
 
     body = retention._record_body(world.abb, world.abb.protocol(), plan.deliveries, now)
     retention.destruction_dir(world.abb).mkdir()

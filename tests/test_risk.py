@@ -1,4 +1,4 @@
-"""Tests of the re-identification risk measures and the release gate (pijler3.risk)."""
+"""Tests of the re-identification risk measures and the release gate (pijler3.analysis.risk)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycanon import anonymity
 
-from pijler3 import protocol, risk
-from pijler3.errors import UserError
+from pijler3.analysis import risk
+from pijler3.contract import protocol
+from pijler3.contract.errors import UserError
 
 SENTINEL = "<NA>"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from pijler3 import scrub
+from pijler3.exchange import scrub
 
 R = scrub.REMOVED
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from test_retention import NOW0, World, deliver, make_world, pseudonyms
 
-from pijler3 import governance, status
+from pijler3.governance import core as governance
+from pijler3.governance import status
 
 
 @pytest.fixture()

@@ -1,7 +1,7 @@
 """The synthetic extract generator: determinism, INSZ validity, distributions, messiness.
 
-These tests check the generator against the pure rules of :mod:`pijler3.codes` and
-:mod:`pijler3.insz` only; ``test_synth_roundtrip.py`` checks it against the reader.
+These tests check the generator against the pure rules of :mod:`pijler3.contract.codes` and
+:mod:`pijler3.contract.insz` only; ``test_synth_roundtrip.py`` checks it against the reader.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pijler3 import codes, insz, protocol, quality, synth
+from pijler3.contract import codes, insz, protocol
+from pijler3.extracts import quality, synth
 
 PEIL = dt.date(2024, 6, 30)
 

@@ -1,7 +1,7 @@
 """Reading the synthetic extracts back reports exactly what the generator planted.
 
 For each file format the reader's findings, tallied per (reason, column[, label]), must
-equal :meth:`pijler3.synth.Planted.reader_counts`: nothing planted goes unreported and
+equal :meth:`pijler3.extracts.synth.Planted.reader_counts`: nothing planted goes unreported and
 nothing else is reported. Duplicate INSZs and unknown action types are link-step
 findings and are not expected from the reader.
 """
@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from pijler3 import protocol, synth
-from pijler3.readers import read_extract
+from pijler3.contract import protocol
+from pijler3.extracts import synth
+from pijler3.extracts.readers import read_extract
 
 PEIL = dt.date(2024, 6, 30)
 

@@ -1,5 +1,5 @@
 """``python -m pijler3`` runs the command line."""
 
-from pijler3.cli import main
+from pijler3.cli.commands import main
 
 main()

@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pijler3 import export, ingest, link, publish, synth, workspace
-from pijler3 import protocol as protocol_mod
-from pijler3.atomic import write_atomic
-from pijler3.errors import UserError
+from pijler3.contract import protocol as protocol_mod
+from pijler3.contract.errors import UserError
+from pijler3.exchange import workspace
+from pijler3.exchange.atomic import write_atomic
+from pijler3.extracts import synth
+from pijler3.steps import export, ingest, link, publish
 
 MARKER = ".pijler3-demo"
 RESEARCHERS = ("Onderzoeker A", "Onderzoeker B")
@@ -136,7 +138,7 @@ def run(
 
 def _report(ws: workspace.Workspace, out: Path, now: dt.datetime) -> Path | None:
     try:
-        from pijler3 import report
+        from pijler3.report import build as report
     except ImportError:
         return None
     return report.write_report(ws, out, now=now).html

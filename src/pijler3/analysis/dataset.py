@@ -1,0 +1,140 @@
+"""The tables that travel in packages, as Parquet with explicit types and a version.
+
+The monitoring dataset's schema (DATA.md §3) is derived from the protocol's fields, so
+the code never hard-codes a field list. Parquet files carry ``pijler3.format`` and
+``pijler3.table`` in their key-value metadata.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from pijler3.contract import codes
+from pijler3.contract.errors import UserError
+from pijler3.contract.protocol import Extract, Protocol
+
+FORMAT = "pijler3-parquet/1"
+_POLARS = {
+    "text": pl.String,
+    "code": pl.String,
+    "insz": pl.String,
+    "date": pl.Date,
+    "bool": pl.Boolean,
+}
+
+
+def monitoring_schema(protocol: Protocol) -> pl.Schema:
+    """The exact columns and types of the monitoring dataset."""
+    return pl.Schema({f.name: _POLARS[f.type] for f in protocol.fields})
+
+
+def export_schema(protocol: Protocol) -> pl.Schema:
+    """What AgII sends VDAB: the protocol's KBI fields plus INSZ and birth date."""
+    kbi: Extract = protocol.extracts["kbi"]
+    kbi_fields = {f.name for f in protocol.fields if f.source == "KBI"}
+    return pl.Schema(
+        {
+            c.name: _POLARS[c.type]
+            for c in kbi.columns
+            if c.name in kbi_fields or c.name in ("insz", "geboortedatum")
+        }
+    )
+
+
+def schema_hash(schema: pl.Schema) -> str:
+    """A short hash of column names and types, for the manifest."""
+    text = json.dumps([[n, str(t)] for n, t in schema.items()])
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def to_parquet(frame: pl.DataFrame, table: str) -> bytes:
+    """Parquet bytes with the format version and table name in the metadata."""
+    arrow = frame.to_arrow()
+    meta = dict(arrow.schema.metadata or {})
+    meta[b"pijler3.format"] = FORMAT.encode()
+    meta[b"pijler3.table"] = table.encode()
+    arrow = arrow.replace_schema_metadata(meta)
+    buf = io.BytesIO()
+    pq.write_table(arrow, buf, compression="zstd")
+    return buf.getvalue()
+
+
+def from_parquet(data: bytes, table: str) -> pl.DataFrame:
+    """Read Parquet bytes written by :func:`to_parquet`, checking version and table."""
+    try:
+        arrow = pq.read_table(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises many kinds; all mean "not our Parquet"
+        raise UserError(
+            f"the payload is not a readable Parquet file ({type(exc).__name__})."
+        ) from None
+    meta = arrow.schema.metadata or {}
+    if (
+        meta.get(b"pijler3.format") != FORMAT.encode()
+        or meta.get(b"pijler3.table") != table.encode()
+    ):
+        raise UserError(f"the payload is not a {table} table of format {FORMAT}.")
+    frame = pl.from_arrow(arrow)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def check_schema(frame: pl.DataFrame, expected: pl.Schema, what: str) -> None:
+    """Refuse a table whose columns or types differ from ``expected`` (art. 3)."""
+    got = frame.schema
+    extra = [n for n in got if n not in expected]
+    missing = [n for n in expected if n not in got]
+    if extra:
+        raise UserError(
+            f"{what}: column '{extra[0]}' is not a field of the protocol (art. 3).",
+            hint="Only the protocol's fields may pass; ask the sender for a corrected file.",
+        )
+    if missing:
+        raise UserError(f"{what}: the protocol's field '{missing[0]}' is missing.")
+    if list(got) != list(expected):
+        raise UserError(f"{what}: the columns are not in the protocol's order.")
+    for name, dtype in expected.items():
+        if got[name] != dtype:
+            raise UserError(
+                f"{what}: column '{name}' has type {got[name]}, the protocol says {dtype}."
+            )
+
+
+def check_values(frame: pl.DataFrame, protocol: Protocol, what: str, peildatum: dt.date) -> None:
+    """Refuse a monitoring dataset whose values break DATA.md §3, whoever signed it.
+
+    Names and types are not enough: a pseudonym column holding INSZ numbers, or a coded
+    column holding names, would pass them. Checked here: every pseudonym is the hex of
+    ``pseudonym_bits`` and unique; every coded value is a code of its list; every row
+    has the manifest's peildatum.
+    """
+    width = protocol.pseudonym_bits // 4
+    pseud = frame["pseudoniem"]
+    bad = int((~pseud.str.contains(f"^[0-9a-f]{{{width}}}$")).fill_null(True).sum())
+    if bad:
+        raise UserError(
+            f"{what}: {bad} value(s) of 'pseudoniem' are not {width}-digit keyed pseudonyms;"
+            " nothing was accepted.",
+            hint="Ask the sender for a package made by pijler3 link.",
+        )
+    if pseud.n_unique() != frame.height:
+        raise UserError(f"{what}: 'pseudoniem' repeats; one row per person is required.")
+    for field in protocol.fields:
+        if field.type != "code" or field.codelist is None:
+            continue
+        allowed = set(codes.codelist(field.codelist).codes)
+        values = frame[field.name].drop_nulls().unique().to_list()
+        stray = [v for v in values if v not in allowed]
+        if stray:
+            raise UserError(
+                f"{what}: column '{field.name}' holds {len(stray)} value(s) that are not codes"
+                f" of the list '{field.codelist}'; nothing was accepted."
+            )
+    days = frame["peildatum"].unique().to_list()
+    if days and days != [peildatum]:
+        raise UserError(f"{what}: the rows' peildatum differs from the manifest's.")

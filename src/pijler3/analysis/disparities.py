@@ -1,0 +1,484 @@
+"""Who is reached worse: adjusted odds ratios for ``inschrijving_60d`` and ``werk_12m``.
+
+A logistic regression of the outcome on the profile fields (INDICATORS.md, "Beyond the
+table"), so that a difference between, say, regions is not just a difference in
+education mix. Pure functions; the output is aggregated (one row per category).
+
+Choices made where INDICATORS.md is silent:
+
+- Population and outcome are exactly the indicator's: B minus E, window closed, success as
+  in the table.
+- A missing covariate is the category ``ONBEKEND`` (the row is kept); nationality is the
+  delivery's top ten, ``OVERIG`` and ``ONBEKEND``, as in the table.
+- Categories too small to estimate are left out of the model together with their rows:
+  fewer than :data:`MIN_CATEGORY_ROWS` rows, or no successes, or no failures (which
+  would make the odds ratio infinite or zero). This repeats until every remaining
+  category qualifies, since dropping rows changes the other covariates' counts. The
+  ``n`` column therefore only ever shows counts of at least ``MIN_CATEGORY_ROWS``.
+- The reference of each covariate is its largest remaining category (ties by code).
+- A category whose dummy is a linear combination of others (for instance when the same
+  rows are ``ONBEKEND`` on two fields) is not estimable and is left out of the table.
+- The model is fitted on the covariate patterns (successes and trials per combination
+  of categories), a binomial GLM that gives the same estimates, standard errors and
+  p-values as the row-level logistic regression, at a fraction of the memory;
+  ``tests/test_disparities.py`` checks that against ``statsmodels.formula.api.logit``.
+- The GLM is fitted by Newton-Raphson with X'WX formed by counting (:func:`_newton`),
+  which agrees with statsmodels' GLM to rounding (``tests/test_fast_paths.py``); should
+  it not converge, statsmodels' GLM is fitted instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import statsmodels.api as sm
+from scipy import special, stats
+
+from pijler3.analysis import indicators
+from pijler3.contract import codes
+
+Outcome = Literal["inschrijving_60d", "werk_12m"]
+OUTCOMES: tuple[Outcome, ...] = ("inschrijving_60d", "werk_12m")
+COVARIATES = (
+    "leeftijdscategorie",
+    "geslacht",
+    "scholingsniveau",
+    "regio",
+    "doelgroep",
+    "verblijfsstatus",
+    "oudste_nationaliteit",
+    "trajecttype",
+    "nt2_niveau",
+)
+MIN_CATEGORY_ROWS = 50
+SIGNIFICANCE = 0.05
+
+SCHEMA: Mapping[str, type[pl.DataType] | pl.DataType] = {
+    "outcome": pl.String,
+    "term": pl.String,
+    "category": pl.String,
+    "reference": pl.String,
+    "odds_ratio": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "p_value": pl.Float64,
+    "n": pl.Int64,
+}
+
+
+def _population(df: pl.DataFrame, peildatum: dt.date, outcome: Outcome) -> pl.DataFrame:
+    """Covariate categories and the outcome (0/1) of the indicator's population."""
+    b = indicators.flags(indicators.base(df, peildatum), peildatum)
+    specs = indicators.breakdown_specs(b, peildatum, COVARIATES)
+    pop = b.filter(~pl.col("_exempt") & pl.col(f"_closed_{outcome}"))
+    return pop.select(
+        *[spec.expr.alias(spec.name) for spec in specs],
+        pl.col(f"_hit_{outcome}").cast(pl.Int64).alias("_y"),
+    )
+
+
+def _drop_small(patterns: pl.DataFrame) -> pl.DataFrame:
+    """Remove the rows of categories too small to estimate, until none is left."""
+    while patterns.height:
+        bad: list[pl.Expr] = []
+        for term in COVARIATES:
+            sizes = patterns.group_by(term).agg(pl.col("_n").sum(), pl.col("_k").sum())
+            small = sizes.filter(
+                (pl.col("_n") < MIN_CATEGORY_ROWS)
+                | (pl.col("_k") == 0)
+                | (pl.col("_k") == pl.col("_n"))
+            )[term].to_list()
+            if small:
+                bad.append(pl.col(term).is_in(small))
+        if not bad:
+            break
+        patterns = patterns.filter(~pl.any_horizontal(bad))
+    return patterns
+
+
+@dataclass(frozen=True)
+class _Dummies:
+    """The dummy columns of the design without the matrix: for each covariate, the
+    category index of every pattern and the design column of every category (-1 for the
+    reference). Enough to form X'WX, X'r and X b by counting."""
+
+    codes: tuple[npt.NDArray[np.int64], ...]
+    columns: tuple[npt.NDArray[np.int64], ...]
+    width: int  # columns of the design, the intercept included
+
+
+def _design(
+    patterns: pl.DataFrame,
+) -> tuple[_Dummies, list[tuple[str, str, str]], dict[tuple[str, str], int]]:
+    """Intercept and treatment dummies; the (term, category, reference) of each dummy."""
+    codes_: list[npt.NDArray[np.int64]] = []
+    columns: list[npt.NDArray[np.int64]] = []
+    labels: list[tuple[str, str, str]] = []
+    sizes: dict[tuple[str, str], int] = {}
+    width = 1
+    for term in COVARIATES:
+        counts = (
+            patterns.group_by(term)
+            .agg(pl.col("_n").sum())
+            .sort(["_n", term], descending=[True, False])
+        )
+        cats = counts[term].to_list()
+        for cat, n in zip(cats, counts["_n"].to_list(), strict=True):
+            sizes[(term, cat)] = int(n)
+        if len(cats) < 2:
+            continue
+        reference = cats[0]
+        index = {c: i for i, c in enumerate(cats)}
+        codes_.append(patterns[term].replace_strict(index, return_dtype=pl.Int64).to_numpy().copy())
+        column = np.full(len(cats), -1, dtype=np.int64)
+        for cat in _ordered(term, cats[1:]):
+            column[index[cat]] = width
+            width += 1
+            labels.append((term, cat, reference))
+        columns.append(column)
+    return _Dummies(tuple(codes_), tuple(columns), width), labels, sizes
+
+
+def _dense(d: _Dummies) -> npt.NDArray[np.float64]:
+    """The design matrix itself (for tests and the statsmodels fallback)."""
+    n = len(d.codes[0]) if d.codes else 0
+    x = np.zeros((n, d.width), order="F")
+    x[:, 0] = 1.0
+    for code, column in zip(d.codes, d.columns, strict=True):
+        col = column[code]
+        rows = np.flatnonzero(col >= 0)
+        x[rows, col[rows]] = 1.0
+    return x
+
+
+def _gram(d: _Dummies, weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """X'WX of the dummy design by counting: the weight of every pair of categories.
+
+    The dense product costs n x k^2 operations in BLAS, and a multi-threaded BLAS slows
+    down badly when the two cores are shared with polars or another process; counting
+    costs n per pair of covariates and is single-threaded.
+    """
+    gram = np.zeros((d.width, d.width))
+    gram[0, 0] = weights.sum()
+    terms = list(zip(d.codes, d.columns, strict=True))
+    for a, (code_a, col_a) in enumerate(terms):
+        ka = len(col_a)
+        has_a = col_a >= 0
+        margin = np.bincount(code_a, weights=weights, minlength=ka)
+        gram[0, col_a[has_a]] = margin[has_a]
+        gram[col_a[has_a], 0] = margin[has_a]
+        gram[col_a[has_a], col_a[has_a]] = margin[has_a]
+        for code_b, col_b in terms[a + 1 :]:
+            kb = len(col_b)
+            has_b = col_b >= 0
+            block = np.bincount(code_a * kb + code_b, weights=weights, minlength=ka * kb)
+            block = block.reshape(ka, kb)[np.ix_(has_a, has_b)]
+            gram[np.ix_(col_a[has_a], col_b[has_b])] = block
+            gram[np.ix_(col_b[has_b], col_a[has_a])] = block.T
+    return gram
+
+
+def _xt(d: _Dummies, r: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """X'r by counting."""
+    out = np.zeros(d.width)
+    out[0] = r.sum()
+    for code, column in zip(d.codes, d.columns, strict=True):
+        has = column >= 0
+        out[column[has]] = np.bincount(code, weights=r, minlength=len(column))[has]
+    return out
+
+
+def _xb(d: _Dummies, beta: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """X b by look-up: the intercept plus each pattern's category coefficients."""
+    padded = np.append(beta, 0.0)  # column -1 (the reference) reads this zero
+    n = len(d.codes[0]) if d.codes else 0
+    eta = np.full(n, beta[0])
+    for code, column in zip(d.codes, d.columns, strict=True):
+        eta += padded[column][code]
+    return eta
+
+
+def _keep(d: _Dummies, keep: list[int]) -> _Dummies:
+    """The design restricted to the columns ``keep`` (which start with the intercept)."""
+    new = np.full(d.width + 1, -1, dtype=np.int64)
+    new[keep] = np.arange(len(keep))
+    return _Dummies(d.codes, tuple(new[c] for c in d.columns), len(keep))
+
+
+def _ordered(term: str, cats: list[str]) -> list[str]:
+    """Categories in code-list order (then OVERIG, ONBEKEND), for a readable table."""
+    listed = codes.codelist("nationaliteit" if term == "oudste_nationaliteit" else term).codes
+    rank = {c: i for i, c in enumerate(listed)}
+    last = {indicators.OTHER: len(listed), indicators.UNKNOWN: len(listed) + 1}
+    return sorted(cats, key=lambda c: (last.get(c, rank.get(c, -1)), c))
+
+
+def _estimable(gram: npt.NDArray[np.float64]) -> list[int]:
+    """Columns kept greedily, left to right, while each adds to the rank of X'WX.
+
+    With the trials as weights every entry of X'WX is a sum of integers, exact in
+    float64 whatever the order of summation, so :func:`_gram` gives the very matrix
+    ``x.T @ (x * w)`` gives and the same columns are kept.
+    """
+    keep: list[int] = []
+    rank = 0
+    for j in range(gram.shape[1]):
+        trial = [*keep, j]
+        r = int(np.linalg.matrix_rank(gram[np.ix_(trial, trial)]))
+        if r > rank:
+            keep.append(j)
+            rank = r
+    return keep
+
+
+Fit = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+MAX_ITERATIONS = 100
+TOLERANCE = 1e-8  # statsmodels' default for Newton's method: the largest change of a parameter
+
+
+def _newton(
+    d: _Dummies, successes: npt.NDArray[np.float64], trials: npt.NDArray[np.float64]
+) -> Fit | None:
+    """The binomial GLM (logit link) by Newton-Raphson on the analytic Hessian, formed by
+    counting; ``None`` when it does not converge (then statsmodels' IRLS decides).
+
+    This is what ``sm.GLM(..., Binomial()).fit(method="newton", max_start_irls=0)`` does:
+    start at zero, step by H^-1 g until no parameter changes by more than ``TOLERANCE``;
+    then covariance inv(H) at the estimate (scale 1), Wald z, two-sided normal p-values,
+    intervals estimate +- z_0.975 x standard error. Newton converges quadratically, so
+    the estimate agrees with statsmodels' to rounding (``tests/test_fast_paths.py``).
+    Returns the parameters, the intervals (k x 2) and the p-values, intercept first.
+    """
+    beta = np.zeros(d.width)
+    with np.errstate(all="ignore"):
+        for _ in range(MAX_ITERATIONS):
+            mu = special.expit(_xb(d, beta))
+            hessian = _gram(d, trials * mu * (1.0 - mu))
+            score = _xt(d, successes - trials * mu)
+            try:
+                step = np.linalg.solve(hessian, score)
+            except np.linalg.LinAlgError:
+                return None
+            if not np.all(np.isfinite(step)):
+                return None
+            beta = beta + step
+            if np.max(np.abs(step)) < TOLERANCE:
+                break
+        else:
+            return None
+        mu = special.expit(_xb(d, beta))
+        try:
+            cov = np.linalg.inv(_gram(d, trials * mu * (1.0 - mu)))
+        except np.linalg.LinAlgError:
+            return None
+        bse = np.sqrt(np.diag(cov))
+        if not np.all(np.isfinite(bse)):
+            return None
+        q = stats.norm.ppf(1 - 0.05 / 2)
+        ci = np.column_stack([beta - q * bse, beta + q * bse])
+        pvalues = stats.norm.sf(np.abs(beta / bse)) * 2
+    return beta, ci, np.asarray(pvalues, dtype=np.float64)
+
+
+def _fit_statsmodels(
+    x: npt.NDArray[np.float64],
+    successes: npt.NDArray[np.float64],
+    trials: npt.NDArray[np.float64],
+) -> Fit:
+    """The same model with statsmodels: the reference for :func:`_newton`, and its fallback."""
+    endog = np.column_stack([successes, trials - successes])
+    with warnings.catch_warnings():
+        # Convergence and domain warnings are judged by the caller from the intervals;
+        # they must not reach the log with figures from the data in them.
+        warnings.simplefilter("ignore")
+        model = sm.GLM(endog, np.asfortranarray(x), family=sm.families.Binomial())
+        fit = model.fit(method="newton", max_start_irls=0)
+        if not fit.mle_retvals.get("converged", False):
+            fit = model.fit()
+    return (
+        np.asarray(fit.params, dtype=np.float64),
+        np.asarray(fit.conf_int(alpha=0.05), dtype=np.float64),
+        np.asarray(fit.pvalues, dtype=np.float64),
+    )
+
+
+def odds_ratios(df: pl.DataFrame, peildatum: dt.date, outcome: Outcome) -> pl.DataFrame:
+    """Adjusted odds ratios with 95% intervals and Wald p-values, one row per category.
+
+    Columns: ``outcome``, ``term`` (the profile field), ``category``, ``reference``,
+    ``odds_ratio``, ``ci_low``, ``ci_high``, ``p_value``, ``n`` (rows of that category in
+    the model). Reference categories have no row of their own.
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}; choose one of {', '.join(OUTCOMES)}")
+    pop = _population(df, peildatum, outcome)
+    patterns = pop.group_by(list(COVARIATES)).agg(
+        pl.len().cast(pl.Int64).alias("_n"), pl.col("_y").sum().cast(pl.Int64).alias("_k")
+    )
+    patterns = _drop_small(patterns).sort(list(COVARIATES))
+    empty = pl.DataFrame(schema=dict(SCHEMA))
+    if patterns.height == 0:
+        return empty
+    dummies, labels, sizes = _design(patterns)
+    trials = patterns["_n"].to_numpy().astype(np.float64)
+    successes = patterns["_k"].to_numpy().astype(np.float64)
+    keep = _estimable(_gram(dummies, trials))
+    if len(keep) < 2:
+        return empty
+    dummies = _keep(dummies, keep)
+    kept = [labels[j - 1] for j in keep[1:]]
+    fitted = _newton(dummies, successes, trials)
+    if fitted is None:
+        fitted = _fit_statsmodels(_dense(dummies), successes, trials)
+    params, ci, pvalues = (v[1:] for v in fitted)
+    rows = [
+        {
+            "outcome": outcome,
+            "term": term,
+            "category": cat,
+            "reference": ref,
+            "odds_ratio": float(np.exp(params[i])),
+            "ci_low": float(np.exp(ci[i, 0])),
+            "ci_high": float(np.exp(ci[i, 1])),
+            "p_value": float(pvalues[i]),
+            "n": sizes[(term, cat)],
+        }
+        for i, (term, cat, ref) in enumerate(kept)
+    ]
+    return pl.DataFrame(rows, schema=dict(SCHEMA))
+
+
+# --- Dutch summary ------------------------------------------------------------------------
+
+_VERBS: Mapping[str, tuple[str, str]] = {
+    # outcome -> (more often, less often)
+    "inschrijving_60d": (
+        "schrijven zich vaker binnen 60 dagen in dan",
+        "schrijven zich minder vaak binnen 60 dagen in dan",
+    ),
+    "werk_12m": (
+        "vinden vaker binnen 12 maanden werk dan",
+        "vinden minder vaak binnen 12 maanden werk dan",
+    ),
+}
+
+_GROUPS: Mapping[str, Mapping[str, str]] = {
+    "geslacht": {"M": "mannen", "V": "vrouwen", "X": "personen met geslacht X"},
+    "leeftijdscategorie": {
+        "<18": "inburgeraars jonger dan 18 jaar",
+        "65+": "inburgeraars van 65 jaar of ouder",
+    },
+    "scholingsniveau": {
+        "LAAG": "laaggeschoolden",
+        "MIDDEN": "middengeschoolden",
+        "HOOG": "hooggeschoolden",
+    },
+    "regio": {
+        "ANTWERPEN_STAD": "inburgeraars in Antwerpen (stad)",
+        "GENT_STAD": "inburgeraars in Gent (stad)",
+        "PROVINCIE_ANTWERPEN": "inburgeraars in de provincie Antwerpen",
+        "LIMBURG": "inburgeraars in Limburg",
+        "OOST_VLAANDEREN": "inburgeraars in Oost-Vlaanderen",
+        "VLAAMS_BRABANT": "inburgeraars in Vlaams-Brabant",
+        "WEST_VLAANDEREN": "inburgeraars in West-Vlaanderen",
+        "BRUSSEL": "inburgeraars in Brussel",
+    },
+    "doelgroep": {
+        "VERPLICHT": "verplichte inburgeraars",
+        "RECHTHEBBEND": "rechthebbende inburgeraars",
+        "ONBEPAALD": "inburgeraars met een onbepaalde doelgroep",
+    },
+    "verblijfsstatus": {
+        "GEZINSHERENIGER": "gezinsherenigers",
+        "ERKEND_VLUCHTELING": "erkende vluchtelingen",
+        "SUBSIDIAIR_BESCHERMD": "subsidiair beschermden",
+        "ARBEIDSMIGRANT": "arbeidsmigranten",
+        "EU_BURGER": "EU-burgers",
+        "STUDENT": "studenten",
+        "TIJDELIJK_BESCHERMD": "tijdelijk beschermden",
+        "REGULARISATIE": "geregulariseerden",
+        "ANDERE": "inburgeraars met een andere verblijfsstatus",
+    },
+    "trajecttype": {
+        "STANDAARD": "inburgeraars in een standaardtraject",
+        "ALFA": "inburgeraars in een alfatraject",
+        "INTENSIEF": "inburgeraars in een intensief traject",
+        "MAATWERK": "inburgeraars in een maatwerktraject",
+    },
+    "nt2_niveau": {"GEEN": "inburgeraars zonder behaald NT2-niveau"},
+}
+
+_TERM_NAMES: Mapping[str, str] = {
+    "leeftijdscategorie": "leeftijd",
+    "geslacht": "geslacht",
+    "scholingsniveau": "scholingsniveau",
+    "regio": "regio",
+    "doelgroep": "doelgroep",
+    "verblijfsstatus": "verblijfsstatus",
+    "oudste_nationaliteit": "nationaliteit",
+    "trajecttype": "trajecttype",
+    "nt2_niveau": "NT2-niveau",
+}
+
+
+_HET_WORDS = frozenset({"geslacht", "scholingsniveau", "trajecttype", "NT2-niveau"})
+
+
+def group_nl(term: str, category: str) -> str:
+    """The Dutch name of a group, in lower case, e.g. ``vrouwen``, ``inburgeraars in Limburg``."""
+    if category == indicators.UNKNOWN:
+        name = _TERM_NAMES.get(term, term)
+        # "onbekend geslacht" (het-woord), "onbekende regio" (de-woord).
+        adjective = "onbekend" if name in _HET_WORDS else "onbekende"
+        return f"inburgeraars met {adjective} {name}"
+    named = _GROUPS.get(term, {}).get(category)
+    if named:
+        return named
+    if term == "leeftijdscategorie":
+        return f"inburgeraars van {category.replace('-', '–')} jaar"
+    if term == "nt2_niveau":
+        return f"inburgeraars met NT2-niveau {category}"
+    if term == "oudste_nationaliteit":
+        if category == indicators.OTHER:
+            return "inburgeraars met een andere nationaliteit"
+        return f"inburgeraars met nationaliteit {codes.country_name_nl(category)}"
+    return f"inburgeraars met {_TERM_NAMES.get(term, term)} {category}"
+
+
+def _number(x: float) -> str:
+    return f"{x:.2f}".replace(".", ",")
+
+
+def summary_nl(table: pl.DataFrame, outcome: Outcome | None = None) -> str:
+    """Dutch sentences naming every group that differs significantly (p < 0,05).
+
+    The outcome is read from the table's ``outcome`` column unless given. Example:
+    "Vrouwen schrijven zich minder vaak binnen 60 dagen in dan mannen (OR 0,71;
+    95%-BI 0,64–0,79)."
+    """
+    if table.height == 0:
+        return "Er zijn te weinig gegevens om groepen met elkaar te vergelijken."
+    which = outcome or str(table["outcome"][0])
+    more, less = _VERBS[which]
+    sentences = []
+    for row in table.filter(pl.col("p_value") < SIGNIFICANCE).iter_rows(named=True):
+        group = group_nl(row["term"], row["category"])
+        verb = more if row["odds_ratio"] > 1 else less
+        sentences.append(
+            f"{group[0].upper()}{group[1:]} {verb} {group_nl(row['term'], row['reference'])} "
+            f"(OR {_number(row['odds_ratio'])}; 95%-BI {_number(row['ci_low'])}–"
+            f"{_number(row['ci_high'])})."
+        )
+    if not sentences:
+        return (
+            "Na correctie voor de andere profielkenmerken verschilt geen enkele groep "
+            "significant (p < 0,05) van haar referentiegroep."
+        )
+    return " ".join(sentences)

@@ -1,0 +1,713 @@
+"""The indicators of INDICATORS.md as pure functions on one delivery's monitoring dataset.
+
+Every function takes the monitoring dataset (DATA.md §3, one ``peildatum``) and the
+``peildatum`` itself, and returns aggregated numbers only. Nothing here reads a file or
+the clock, and nothing here applies disclosure control: :func:`compute_raw` returns the
+raw counts that stay in the analysis store, and :mod:`pijler3.analysis.disclosure` turns them into
+the publishable table.
+
+Where INDICATORS.md leaves a choice open, the choice made here is:
+
+- Categories. Every breakdown lists a fixed set of categories so that tables are stable
+  across deliveries: a code-list breakdown lists every code of its code list (in code
+  list order) and then ``ONBEKEND``; a boolean breakdown lists ``true``, ``false``,
+  ``ONBEKEND``; ``oudste_nationaliteit`` lists the top ten of the delivery, ``OVERIG`` and
+  ``ONBEKEND``; ``cohort`` lists every quarter from ``2022-Q1`` (the quarter holding
+  2022-03-01) to the quarter of ``peildatum``. A category with nobody in an indicator's
+  population is listed with denominator 0 (and numerator 0, empty value and interval).
+  A code that is in the dataset but not in its code list (which validation should have
+  made impossible) is listed after the code list, so that categories still add up.
+- The ten nationalities are chosen once per delivery, on the whole base B, and used for
+  every indicator, including those whose population is a part of B.
+- "Registered with VDAB on or before ``peildatum``" (the ``actie_*`` population) means a
+  ``vdab_datum_eerste_inschrijving`` that is present and not after ``peildatum``.
+- ``censored``: for a windowed indicator, the rows of its population (B minus E) whose
+  window has not closed; for a median indicator, the rows of its population without an
+  observed event (censored at ``peildatum``); empty for the other indicators.
+  ``exempt``: the rows of E in the category, for the indicators that leave E out; empty
+  for ``toeleiding`` and ``actie_*``, whose population includes E.
+- A Kaplan-Meier interval bound that statsmodels reports as infinite (the interval runs
+  past the last event) is left empty, like a median the curve does not reach.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from statsmodels.duration.survfunc import SurvfuncRight
+from statsmodels.stats.proportion import proportion_confint
+
+from pijler3.contract import codes
+
+START = dt.date(2022, 3, 1)
+EXEMPT_DECISIONS = ("WERKT_AL", "GEEN_TOEGANG_ARBEIDSMARKT")
+UNKNOWN = "ONBEKEND"
+OTHER = "OVERIG"
+TOTAL = "totaal"
+TOP_NATIONALITIES = 10
+
+INDICATOR_IDS = (
+    "toeleiding",
+    "inschrijving_60d",
+    "inschrijving_mediaan_dagen",
+    "werk_6m",
+    "werk_12m",
+    "werk_mediaan_dagen",
+    "actie_orientatie",
+    "actie_context",
+    "actie_competentieversterking",
+    "actie_solliciteren",
+)
+MEDIAN_INDICATORS = ("inschrijving_mediaan_dagen", "werk_mediaan_dagen")
+
+# Breakdown -> how its categories are formed. "code" breakdowns use the code list of the
+# same name (every one of them is named after its field).
+BreakdownKind = Literal["total", "code", "bool", "nationality", "cohort"]
+_KINDS: dict[str, BreakdownKind] = {
+    "totaal": "total",
+    "leeftijdscategorie": "code",
+    "geslacht": "code",
+    "scholingsniveau": "code",
+    "oudste_nationaliteit": "nationality",
+    "doelgroep": "code",
+    "regio": "code",
+    "trajecttype": "code",
+    "verblijfsstatus": "code",
+    "ocmw_leefloon": "bool",
+    "nt2_niveau": "code",
+    "taalleervermogen": "code",
+    "plo_besluit": "code",
+    "cohort": "cohort",
+}
+BREAKDOWNS = tuple(_KINDS)
+
+# The windows of the windowed indicators, in days: indicator -> (window, event column).
+WINDOWS: Mapping[str, tuple[int, str]] = {
+    "inschrijving_60d": (60, "vdab_datum_eerste_inschrijving"),
+    "werk_6m": (182, "datum_uitstroom_werk"),
+    "werk_12m": (365, "datum_uitstroom_werk"),
+}
+Event = Literal["inschrijving", "werk"]
+EVENT_COLUMNS: Mapping[str, str] = {
+    "inschrijving": "vdab_datum_eerste_inschrijving",
+    "werk": "datum_uitstroom_werk",
+}
+ACTIONS = ("orientatie", "context", "competentieversterking", "solliciteren")
+# The dates whose value after peildatum counts as missing for an indicator.
+INDICATOR_DATES = (
+    "datum_toeleiding_vdab",
+    "vdab_datum_eerste_inschrijving",
+    "datum_uitstroom_werk",
+)
+
+RAW_SCHEMA: Mapping[str, type[pl.DataType] | pl.DataType] = {
+    "peildatum": pl.Date,
+    "indicator": pl.String,
+    "breakdown": pl.String,
+    "category": pl.String,
+    "denominator": pl.Int64,
+    "numerator": pl.Int64,
+    "value": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "censored": pl.Int64,
+    "exempt": pl.Int64,
+}
+
+CurvePoint = tuple[int, float, int]
+
+
+# --- Populations -------------------------------------------------------------------------
+
+
+def _valid(column: str, peildatum: dt.date) -> pl.Expr:
+    """A date column with every date after ``peildatum`` read as missing (INDICATORS.md)."""
+    col = pl.col(column)
+    return pl.when(col <= peildatum).then(col).otherwise(None)
+
+
+def _days(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
+    return (later - earlier).dt.total_days()
+
+
+def base(df: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
+    """B: rows with a contract date from 2022-03-01 up to and including ``peildatum``."""
+    c = pl.col("datum_inburgeringscontract")
+    return df.filter(c.is_not_null() & (c >= START) & (c <= peildatum))
+
+
+def flags(b: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
+    """Per-row flags of every indicator on B, plus the KM times and statuses."""
+    return b.with_columns(_flag_exprs(peildatum))
+
+
+def _flag_exprs(peildatum: dt.date) -> list[pl.Expr]:
+    c = pl.col("datum_inburgeringscontract")
+    pd = pl.lit(peildatum)
+    exprs: list[pl.Expr] = [
+        pl.col("plo_besluit").is_in(EXEMPT_DECISIONS).fill_null(False).alias("_exempt"),
+        _valid("datum_toeleiding_vdab", peildatum).is_not_null().alias("_toeleiding"),
+        _valid("vdab_datum_eerste_inschrijving", peildatum).is_not_null().alias("_registered"),
+    ]
+    for indicator, (window, column) in WINDOWS.items():
+        closed = c + pl.duration(days=window) <= pd
+        event = _valid(column, peildatum)
+        hit = event.is_not_null() & (event <= c + pl.duration(days=window))
+        exprs += [closed.alias(f"_closed_{indicator}"), hit.alias(f"_hit_{indicator}")]
+    for event_name, column in EVENT_COLUMNS.items():
+        event = _valid(column, peildatum)
+        exprs += [
+            event.is_not_null().alias(f"_status_{event_name}"),
+            pl.when(event.is_not_null())
+            .then(pl.max_horizontal(_days(event, c), pl.lit(0)))
+            .otherwise(_days(pd, c))
+            .alias(f"_time_{event_name}"),
+        ]
+    for action in ACTIONS:
+        exprs.append(pl.col(f"vdab_actie_{action}").fill_null(False).alias(f"_actie_{action}"))
+    return exprs
+
+
+# --- Categories --------------------------------------------------------------------------
+
+
+def top_nationalities(b: pl.DataFrame) -> tuple[str, ...]:
+    """The ten most frequent non-missing nationality codes in B, ties broken by code."""
+    counts = (
+        b.select(pl.col("oudste_nationaliteit").drop_nulls())
+        .group_by("oudste_nationaliteit")
+        .len()
+        .sort(["len", "oudste_nationaliteit"], descending=[True, False])
+        .head(TOP_NATIONALITIES)
+    )
+    return tuple(counts["oudste_nationaliteit"].to_list())
+
+
+def _quarter(day: dt.date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def cohorts(peildatum: dt.date) -> tuple[str, ...]:
+    """Every quarter from that of 2022-03-01 up to that of ``peildatum``."""
+    out: list[str] = []
+    year, quarter = START.year, (START.month - 1) // 3
+    last = (peildatum.year, (peildatum.month - 1) // 3)
+    while (year, quarter) <= last:
+        out.append(f"{year}-Q{quarter + 1}")
+        year, quarter = (year + 1, 0) if quarter == 3 else (year, quarter + 1)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class BreakdownSpec:
+    name: str
+    expr: pl.Expr  # the category of each row
+    categories: tuple[str, ...]  # the fixed list, before any unexpected codes
+
+
+def breakdown_specs(
+    b: pl.DataFrame, peildatum: dt.date, names: Sequence[str] = BREAKDOWNS
+) -> list[BreakdownSpec]:
+    out = []
+    for name in names:
+        kind = _KINDS[name]
+        if kind == "total":
+            out.append(BreakdownSpec(name, pl.lit(TOTAL), (TOTAL,)))
+        elif kind == "code":
+            listed = codes.codelist(name).codes
+            cats = listed if UNKNOWN in listed else (*listed, UNKNOWN)
+            out.append(BreakdownSpec(name, pl.col(name).fill_null(UNKNOWN), cats))
+        elif kind == "bool":
+            expr = (
+                pl.when(pl.col(name).is_null())
+                .then(pl.lit(UNKNOWN))
+                .when(pl.col(name))
+                .then(pl.lit("true"))
+                .otherwise(pl.lit("false"))
+            )
+            out.append(BreakdownSpec(name, expr, ("true", "false", UNKNOWN)))
+        elif kind == "nationality":
+            top = top_nationalities(b)
+            col = pl.col(name)
+            expr = (
+                pl.when(col.is_null())
+                .then(pl.lit(UNKNOWN))
+                .when(col.is_in(top))
+                .then(col)
+                .otherwise(pl.lit(OTHER))
+            )
+            out.append(BreakdownSpec(name, expr, (*top, OTHER, UNKNOWN)))
+        else:
+            c = pl.col("datum_inburgeringscontract")
+            expr = pl.format("{}-Q{}", c.dt.year(), c.dt.quarter())
+            out.append(BreakdownSpec(name, expr, cohorts(peildatum)))
+    return out
+
+
+def _with_categories(
+    counts: pl.DataFrame, breakdown: BreakdownSpec, fill: Mapping[str, int]
+) -> pl.DataFrame:
+    """Counts per category, in the fixed category order, with absent categories as 0."""
+    seen = counts["_cat"].to_list()
+    extra = sorted(set(seen) - set(breakdown.categories))
+    order = pl.DataFrame({"_cat": [*breakdown.categories, *extra]}, schema={"_cat": pl.String})
+    joined = order.join(counts, on="_cat", how="left", maintain_order="left")
+    return joined.with_columns([pl.col(k).fill_null(v) for k, v in fill.items()])
+
+
+# --- Statistics ---------------------------------------------------------------------------
+
+
+def wilson(
+    numerator: npt.ArrayLike, denominator: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """95% Wilson intervals without continuity correction; NaN where the denominator is 0."""
+    num = np.asarray(numerator, dtype=np.float64)
+    den = np.asarray(denominator, dtype=np.float64)
+    safe = np.where(den > 0, den, 1.0)
+    low, high = proportion_confint(num, safe, alpha=0.05, method="wilson")
+    empty = den <= 0
+    return (
+        np.where(empty, np.nan, np.asarray(low, dtype=np.float64)),
+        np.where(empty, np.nan, np.asarray(high, dtype=np.float64)),
+    )
+
+
+@dataclass(frozen=True)
+class KaplanMeier:
+    """One Kaplan-Meier fit: the median and its interval (None when not reached), the curve."""
+
+    n: int
+    events: int
+    median: float | None
+    ci_low: float | None
+    ci_high: float | None
+    times: tuple[int, ...]
+    survival: tuple[float, ...]
+    at_risk: tuple[int, ...]
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def kaplan_meier(time: npt.ArrayLike, status: npt.ArrayLike) -> KaplanMeier:
+    """statsmodels' ``SurvfuncRight`` with its defaults: median, Brookmeyer-Crowley interval.
+
+    ``status`` is 1 for an observed event and 0 for a row censored at ``time``. This is the
+    straightforward fit on one row per person; the table uses :func:`kaplan_meier_counts`,
+    which gives the same numbers from counts (``tests/test_indicators.py`` checks that).
+    """
+    # Whole days as integers: np.unique inside statsmodels sorts them faster than floats.
+    t = np.asarray(time, dtype=np.int64)
+    s = np.asarray(status, dtype=np.float64)
+    if len(t) == 0:
+        return KaplanMeier(0, 0, None, None, None, (), (), ())
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        # A curve that reaches zero makes cloglog's log(0) warn; those times are simply
+        # never inside the interval, which is the behaviour we want.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fit = SurvfuncRight(t, s)
+    return _summarise(fit, len(t), int(s.sum()))
+
+
+def kaplan_meier_counts(
+    time: npt.ArrayLike, events: npt.ArrayLike, total: npt.ArrayLike
+) -> KaplanMeier:
+    """The fit of :func:`kaplan_meier` from counts: at each distinct ``time`` (ascending,
+    whole days), ``events`` observed events among ``total`` rows (the rest censored there).
+
+    statsmodels' ``freq_weights`` cannot be used for this: with weights, ``SurvfuncRight``
+    switches the standard error from Greenwood's formula to Tsiatis', which changes
+    ``quantile_ci``. So the risk sets and events per time are formed here exactly as the
+    unweighted ``statsmodels.duration.survfunc._calc_survfunc_right`` forms them (events
+    as float64, risk sets as int64: the same integers in the same dtypes), the rest of
+    that function is repeated operation for operation, and statsmodels' own ``quantile``
+    and ``quantile_ci`` are applied to the result, so every number is bit for bit the
+    one of the fit on rows.
+    """
+    utime = np.asarray(time, dtype=np.int64)
+    d = np.asarray(events, dtype=np.float64)
+    n = np.cumsum(np.asarray(total, dtype=np.int64)[::-1])[::-1]
+    if len(utime) == 0 or n[0] == 0:
+        return KaplanMeier(0, 0, None, None, None, (), (), ())
+    events_total = int(d.sum())
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        # From here on, statsmodels 0.14's _calc_survfunc_right without weights.
+        ii = np.flatnonzero(d > 0)
+        d = d[ii]
+        n = n[ii]
+        utime = utime[ii]
+        sp = 1 - d / n.astype(np.float64)
+        ii = sp < 1e-16
+        sp[ii] = 1e-16
+        sp = np.log(sp)
+        sp = np.cumsum(sp)
+        sp = np.exp(sp)
+        sp[ii] = 0
+        denom = n * (n - d)
+        denom = np.clip(denom, 1e-12, np.inf)
+        se = d / denom.astype(np.float64)
+        se[(n == d) | (n == 0)] = np.nan
+        se = np.cumsum(se)
+        se = np.sqrt(se)
+        locs = np.isfinite(se) | (sp != 0)
+        se[locs] *= sp[locs]
+        se[~locs] = np.nan
+        fit = SurvfuncRight.__new__(SurvfuncRight)
+        fit.surv_prob = sp
+        fit.surv_prob_se = se
+        fit.surv_times = utime
+        fit.n_risk = n
+        fit.n_events = d
+    return _summarise(fit, int(np.sum(total)), events_total)
+
+
+def _summarise(fit: SurvfuncRight, n: int, events: int) -> KaplanMeier:
+    """Median, interval and curve of a fit, with statsmodels' defaults."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = fit.quantile(0.5)
+        low, high = fit.quantile_ci(0.5)
+    reached = np.isfinite(median)
+    return KaplanMeier(
+        n=n,
+        events=events,
+        median=float(median) if reached else None,
+        ci_low=_finite(low) if reached else None,
+        ci_high=_finite(high) if reached else None,
+        times=tuple(int(x) for x in fit.surv_times),
+        survival=tuple(float(x) for x in fit.surv_prob),
+        at_risk=tuple(int(x) for x in fit.n_risk),
+    )
+
+
+# --- The table ----------------------------------------------------------------------------
+
+
+def _summands() -> list[tuple[str, pl.Expr]]:
+    """The per-row 0/1 terms whose per-category sums build every row of the table."""
+    not_exempt = ~pl.col("_exempt")
+    terms: list[tuple[str, pl.Expr]] = [
+        ("n_base", pl.lit(True)),
+        ("n_exempt", pl.col("_exempt")),
+        ("num_toeleiding", pl.col("_toeleiding")),
+        ("n_registered", pl.col("_registered")),
+    ]
+    for indicator in WINDOWS:
+        closed = pl.col(f"_closed_{indicator}")
+        hit = pl.col(f"_hit_{indicator}")
+        terms += [
+            (f"den_{indicator}", not_exempt & closed),
+            (f"num_{indicator}", not_exempt & closed & hit),
+            (f"cens_{indicator}", not_exempt & ~closed),
+        ]
+    for action in ACTIONS:
+        terms.append((f"num_actie_{action}", pl.col("_registered") & pl.col(f"_actie_{action}")))
+    return terms
+
+
+def _aggregations() -> list[pl.Expr]:
+    """Per-category sums as polars aggregations: the straightforward form of
+    :func:`_category_sums` (``tests/test_fast_paths.py`` checks they agree)."""
+    return [
+        pl.len().cast(pl.Int64).alias(name)
+        if name == "n_base"
+        else expr.sum().cast(pl.Int64).alias(name)
+        for name, expr in _summands()
+    ]
+
+
+def _codes(frame: pl.DataFrame, category: pl.Expr) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """The sorted distinct categories of the rows and each row's index among them."""
+    # with_columns, not select: a literal category (totaal) must fill every row.
+    cats = frame.with_columns(category.alias("_cat"))["_cat"]
+    labels = sorted(cats.unique().to_list())
+    code = cats.cast(pl.Enum(labels)).to_physical().to_numpy().astype(np.int64)
+    return labels, code
+
+
+@dataclass(frozen=True)
+class _Signatures:
+    """Every row's combination of the 0/1 terms of :func:`_summands`, as an index into
+    the distinct combinations (a delivery has a few hundred at most)."""
+
+    names: tuple[str, ...]
+    index: npt.NDArray[np.int64]  # per row
+    values: npt.NDArray[np.int64]  # distinct combinations x terms, 0/1
+
+
+def _signatures(b: pl.DataFrame) -> _Signatures:
+    terms = _summands()
+    bits = b.select([e.fill_null(False).cast(pl.Int64).alias(n) for n, e in terms]).to_numpy()
+    packed = bits @ (np.int64(1) << np.arange(len(terms), dtype=np.int64))
+    distinct, index = np.unique(packed, return_inverse=True)
+    values = (distinct[:, None] >> np.arange(len(terms), dtype=np.int64)) & 1
+    names = tuple(n for n, _ in terms)
+    return _Signatures(names, index.astype(np.int64).ravel(), values.astype(np.int64))
+
+
+def _category_sums(
+    labels: list[str], code: npt.NDArray[np.int64], sig: _Signatures
+) -> pl.DataFrame:
+    """The per-category sums of :func:`_aggregations`, by counting rows per (category,
+    combination of terms) once and multiplying by the combinations: integer arithmetic,
+    so the very same counts, without a polars group-by of twenty sums per breakdown."""
+    width = len(sig.values)
+    table = np.bincount(code * width + sig.index, minlength=len(labels) * width)
+    sums = table.reshape(len(labels), width).astype(np.int64) @ sig.values
+    data: dict[str, object] = {"_cat": labels}
+    data.update({name: sums[:, j] for j, name in enumerate(sig.names)})
+    schema = {"_cat": pl.String, **{name: pl.Int64 for name in sig.names}}
+    return pl.DataFrame(data, schema=schema)
+
+
+def compute_raw(df: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
+    """Every indicator x breakdown x category of INDICATORS.md, before disclosure control.
+
+    Columns: those of DATA.md §4 without ``suppressed``, plus ``censored`` and ``exempt``
+    (see the module docstring). Rows in ``INDICATOR_IDS`` order, then ``BREAKDOWNS``
+    order, then category order.
+    """
+    b = flags(base(df, peildatum), peildatum)
+    breakdowns = breakdown_specs(b, peildatum)
+    frames: list[pl.DataFrame] = []
+    exempt = b["_exempt"].to_numpy()
+    not_exempt = b.filter(~pl.col("_exempt"))
+    km_events = ("inschrijving", "werk")
+    sig = _signatures(b)
+    for bd in breakdowns:
+        labels, code = _codes(b, bd.expr)
+        grouped = _category_sums(labels, code, sig)
+        zero = {c: 0 for c in grouped.columns if c != "_cat"}
+        counts = _with_categories(grouped, bd, zero)
+        km = _km_from_codes(not_exempt, labels, code[~exempt], km_events)
+        frames.append(_rows(counts, bd.name, km))
+    long = pl.concat(frames, how="vertical")
+    order = {name: i for i, name in enumerate(INDICATOR_IDS)}
+    long = (
+        long.with_row_index("_pos")
+        .with_columns(pl.col("indicator").replace_strict(order).alias("_ind"))
+        .sort(["_ind", "_pos"])
+        .drop(["_ind", "_pos"])
+    )
+    low, high = wilson(long["numerator"].to_numpy(), long["denominator"].to_numpy())
+    proportion = ~pl.col("indicator").is_in(MEDIAN_INDICATORS)
+    long = long.with_columns(
+        pl.Series("_wl", low, dtype=pl.Float64),
+        pl.Series("_wh", high, dtype=pl.Float64),
+    ).with_columns(
+        pl.when(proportion & (pl.col("denominator") > 0))
+        .then(pl.col("numerator") / pl.col("denominator"))
+        .otherwise(pl.col("value"))
+        .alias("value"),
+        pl.when(proportion).then(pl.col("_wl")).otherwise(pl.col("ci_low")).alias("ci_low"),
+        pl.when(proportion).then(pl.col("_wh")).otherwise(pl.col("ci_high")).alias("ci_high"),
+    )
+    long = long.with_columns(
+        [pl.col(c).fill_nan(None) for c in ("value", "ci_low", "ci_high")]
+    ).with_columns(pl.lit(peildatum).alias("peildatum"))
+    return long.select([pl.col(c).cast(t) for c, t in RAW_SCHEMA.items()])
+
+
+def _km_per_category(
+    population: pl.DataFrame, category: pl.Expr, events: Sequence[str]
+) -> dict[str, dict[str, KaplanMeier]]:
+    """KM fits per event and category, from counts per (category, day).
+
+    Each row is counted once into a (category x day) table of rows and of events, and
+    each category's fit is :func:`kaplan_meier_counts` on its days with anyone, instead
+    of sorting its rows: the same numbers as :func:`kaplan_meier` on the rows (see
+    ``tests/test_fast_paths.py``), in a fraction of the time.
+    """
+    if population.height == 0:
+        return {event: {} for event in events}
+    labels, code = _codes(population, category)
+    return _km_from_codes(population, labels, code, events)
+
+
+def _km_from_codes(
+    population: pl.DataFrame,
+    labels: list[str],
+    code: npt.NDArray[np.int64],
+    events: Sequence[str],
+) -> dict[str, dict[str, KaplanMeier]]:
+    """:func:`_km_per_category` with each row's category given as an index into
+    ``labels``; a label without rows in ``population`` gets no fit."""
+    out: dict[str, dict[str, KaplanMeier]] = {event: {} for event in events}
+    if population.height == 0:
+        return out
+    for event in events:
+        time = population[f"_time_{event}"].to_numpy().astype(np.int64)
+        status = population[f"_status_{event}"].to_numpy().astype(np.float64)
+        first = int(time.min())
+        span = int(time.max()) - first + 1
+        cell = code * span + (time - first)
+        size = len(labels) * span
+        total = np.bincount(cell, minlength=size).reshape(len(labels), span)
+        hits = np.bincount(cell, weights=status, minlength=size).reshape(len(labels), span)
+        for i, label in enumerate(labels):
+            days = np.flatnonzero(total[i])
+            if len(days) == 0:
+                continue
+            out[event][label] = kaplan_meier_counts(days + first, hits[i, days], total[i, days])
+    return out
+
+
+def _rows(
+    counts: pl.DataFrame, breakdown: str, km: Mapping[str, Mapping[str, KaplanMeier]]
+) -> pl.DataFrame:
+    cats = counts["_cat"].to_list()
+    n = len(cats)
+    col = {c: counts[c].to_list() for c in counts.columns}
+    none: list[float | None] = [None] * n
+    none_int: list[int | None] = [None] * n
+    not_exempt = [a - e for a, e in zip(col["n_base"], col["n_exempt"], strict=True)]
+    parts: list[dict[str, list[object]]] = []
+
+    def add(
+        indicator: str,
+        den: Sequence[int],
+        num: Sequence[int],
+        censored: Sequence[int | None],
+        exempt: Sequence[int | None],
+        value: Sequence[float | None] = none,
+        low: Sequence[float | None] = none,
+        high: Sequence[float | None] = none,
+    ) -> None:
+        parts.append(
+            {
+                "indicator": [indicator] * n,
+                "breakdown": [breakdown] * n,
+                "category": list(cats),
+                "denominator": list(den),
+                "numerator": list(num),
+                "value": list(value),
+                "ci_low": list(low),
+                "ci_high": list(high),
+                "censored": list(censored),
+                "exempt": list(exempt),
+            }
+        )
+
+    def add_median(indicator: str, event: str) -> None:
+        fits = [km[event].get(c) for c in cats]
+        events = [f.events if f else 0 for f in fits]
+        add(
+            indicator,
+            not_exempt,
+            events,
+            [d - e for d, e in zip(not_exempt, events, strict=True)],
+            col["n_exempt"],
+            [f.median if f else None for f in fits],
+            [f.ci_low if f else None for f in fits],
+            [f.ci_high if f else None for f in fits],
+        )
+
+    add("toeleiding", col["n_base"], col["num_toeleiding"], none_int, none_int)
+    for indicator in WINDOWS:
+        add(
+            indicator,
+            col[f"den_{indicator}"],
+            col[f"num_{indicator}"],
+            col[f"cens_{indicator}"],
+            col["n_exempt"],
+        )
+    add_median("inschrijving_mediaan_dagen", "inschrijving")
+    add_median("werk_mediaan_dagen", "werk")
+    for action in ACTIONS:
+        add(f"actie_{action}", col["n_registered"], col[f"num_actie_{action}"], none_int, none_int)
+    schema = {k: v for k, v in RAW_SCHEMA.items() if k != "peildatum"}
+    return pl.concat([pl.DataFrame(p, schema=schema) for p in parts], how="vertical")
+
+
+# --- Curves and population counts ---------------------------------------------------------
+
+
+def categories(df: pl.DataFrame, peildatum: dt.date, breakdown: str) -> tuple[str, ...]:
+    """The fixed categories of a breakdown for this delivery, in table order."""
+    b = base(df, peildatum)
+    (bd,) = breakdown_specs(b, peildatum, (breakdown,))
+    return bd.categories
+
+
+def km_curves(
+    df: pl.DataFrame, peildatum: dt.date, event: Event, breakdown: str = TOTAL
+) -> dict[str, list[CurvePoint]]:
+    """Kaplan-Meier curves of time to ``event`` on B minus E, per category of ``breakdown``.
+
+    Each curve starts with ``(0, 1.0, n)`` (everyone still waiting, ``n`` the category's
+    population) and then has one point per event time: ``(day, survival just after that
+    day, number at risk just before it)``. A category with nobody gives an empty list.
+    The curves are raw: apply :func:`pijler3.analysis.disclosure.truncate_curve` before drawing.
+    """
+    if breakdown not in _KINDS:
+        raise ValueError(f"unknown breakdown {breakdown!r}; choose one of {', '.join(BREAKDOWNS)}")
+    if event not in EVENT_COLUMNS:
+        raise ValueError(f"unknown event {event!r}; choose inschrijving or werk")
+    b = base(df, peildatum)
+    (bd,) = breakdown_specs(b, peildatum, (breakdown,))
+    # Lazily, so that only the flags this curve needs are computed.
+    population = (
+        b.lazy()
+        .with_columns(_flag_exprs(peildatum))
+        .filter(~pl.col("_exempt"))
+        .select(bd.expr.alias("_cat"), f"_time_{event}", f"_status_{event}")
+        .collect()
+    )
+    fits = _km_per_category(population, pl.col("_cat"), (event,))[event]
+    extra = sorted(set(fits) - set(bd.categories))
+    out: dict[str, list[CurvePoint]] = {}
+    for cat in (*bd.categories, *extra):
+        fit = fits.get(cat)
+        if fit is None or fit.n == 0:
+            out[cat] = []
+            continue
+        points: list[CurvePoint] = [(0, 1.0, fit.n)]
+        points += list(zip(fit.times, fit.survival, fit.at_risk, strict=True))
+        out[cat] = points
+    return out
+
+
+def population_counts(df: pl.DataFrame, peildatum: dt.date) -> dict[str, int | dict[str, int]]:
+    """The sizes behind the table, for the report's methodology section.
+
+    ``rows``: rows in the delivery; ``base`` (|B|), ``exempt`` (|E|), ``registered`` (the
+    ``actie_*`` population); why rows are not in B (``contract_missing``,
+    ``contract_before_start``, ``contract_after_peildatum``); ``censored`` per windowed
+    indicator (B minus E, window not closed); ``after_peildatum``: per indicator date, the
+    rows of B whose date lies after ``peildatum`` and so counts as missing.
+    """
+    c = pl.col("datum_inburgeringscontract")
+    outside = df.select(
+        c.is_null().sum().alias("missing"),
+        (c < START).sum().alias("before"),
+        (c > peildatum).sum().alias("after"),
+    ).row(0, named=True)
+    b = flags(base(df, peildatum), peildatum)
+    not_exempt = ~pl.col("_exempt")
+    sums = b.select(
+        pl.col("_exempt").sum().alias("exempt"),
+        pl.col("_registered").sum().alias("registered"),
+        *[(not_exempt & ~pl.col(f"_closed_{i}")).sum().alias(f"cens_{i}") for i in WINDOWS],
+        *[(pl.col(d) > peildatum).sum().alias(f"late_{d}") for d in INDICATOR_DATES],
+    ).row(0, named=True)
+    return {
+        "rows": df.height,
+        "base": b.height,
+        "exempt": int(sums["exempt"] or 0),
+        "registered": int(sums["registered"] or 0),
+        "contract_missing": int(outside["missing"] or 0),
+        "contract_before_start": int(outside["before"] or 0),
+        "contract_after_peildatum": int(outside["after"] or 0),
+        "censored": {i: int(sums[f"cens_{i}"] or 0) for i in WINDOWS},
+        "after_peildatum": {d: int(sums[f"late_{d}"] or 0) for d in INDICATOR_DATES},
+    }

@@ -1,0 +1,230 @@
+"""The analysis store at ABB: one DuckDB file holding every retained delivery.
+
+The only module that imports DuckDB. A delivery is loaded in one transaction, so a
+crash (even ``kill -9``) leaves the store as before or fully updated. Deleting rows does
+not remove their bytes from a DuckDB file (freed blocks keep them until reused), so the
+purge rebuilds the file from what remains and swaps it in atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pijler3.contract.errors import UserError
+from pijler3.contract.protocol import Protocol
+
+FORMAT = "pijler3-store/1"
+_SQL_TYPES = {"text": "VARCHAR", "code": "VARCHAR", "date": "DATE", "bool": "BOOLEAN"}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    delivery_id: str
+    peildatum: dt.date
+    received_at: dt.datetime
+    expires_at: dt.date
+    package_sha256: str
+    row_count: int
+    manifest: dict[str, Any]
+
+
+class StoreError(UserError):
+    pass
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Store:
+    """The analysis store. Use as a context manager; ``path=None`` keeps it in memory."""
+
+    def __init__(self, path: Path | None, protocol: Protocol) -> None:
+        self.path = path
+        self.protocol = protocol
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(path) if path else ":memory:")
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"{path}: the analysis store cannot be opened ({type(exc).__name__}).",
+                hint="Is another pijler3 command using it? Try again when it has finished.",
+            ) from None
+        self._create()
+        if path is not None:
+            # Owner-only: the store holds pseudonymised microdata (DuckDB's own encryption
+            # needs an extension fetched from the network, which this system never does).
+            os.chmod(path, 0o600)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _create(self) -> None:
+        cols = ", ".join(f"{_quote(f.name)} {_SQL_TYPES[f.type]}" for f in self.protocol.fields)
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS deliveries ("
+            " delivery_id VARCHAR PRIMARY KEY, peildatum DATE NOT NULL,"
+            " received_at TIMESTAMP NOT NULL, expires_at DATE NOT NULL,"
+            " package_sha256 VARCHAR NOT NULL, row_count BIGINT NOT NULL,"
+            " manifest VARCHAR NOT NULL)"
+        )
+        self.con.execute(
+            f"CREATE TABLE IF NOT EXISTS monitoring (delivery_id VARCHAR NOT NULL, {cols})"
+        )
+        self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        self.con.execute("INSERT INTO meta VALUES ('format', ?) ON CONFLICT DO NOTHING", [FORMAT])
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def deliveries(self) -> list[Delivery]:
+        rows = self.con.execute(
+            "SELECT delivery_id, peildatum, received_at, expires_at, package_sha256,"
+            " row_count, manifest FROM deliveries ORDER BY peildatum, received_at"
+        ).fetchall()
+        return [Delivery(r[0], r[1], r[2], r[3], r[4], int(r[5]), json.loads(r[6])) for r in rows]
+
+    def delivery(self, delivery_id: str) -> Delivery | None:
+        for d in self.deliveries():
+            if d.delivery_id == delivery_id:
+                return d
+        return None
+
+    def load_delivery(
+        self,
+        data: pl.DataFrame,
+        *,
+        delivery_id: str,
+        peildatum: dt.date,
+        received_at: dt.datetime,
+        expires_at: dt.date,
+        package_sha256: str,
+        manifest: dict[str, Any],
+        supersede: bool = False,
+    ) -> str:
+        """Load one delivery atomically. Returns ``loaded``, ``unchanged`` or ``superseded``.
+
+        The same package twice changes nothing; another package for a peildatum already
+        held is refused unless ``supersede`` says it replaces the one held.
+        """
+        existing = self.delivery(delivery_id)
+        if existing is not None:
+            if existing.package_sha256 == package_sha256:
+                return "unchanged"
+            raise StoreError(
+                f"delivery {delivery_id} is held already, from another package.",
+                hint="A delivery id is never reused; ask AgII which package is right.",
+            )
+        same_day = [d for d in self.deliveries() if d.peildatum == peildatum]
+        if same_day and not supersede:
+            raise StoreError(
+                f"a delivery for peildatum {peildatum:%d/%m/%Y} is held already"
+                f" ({same_day[0].delivery_id}).",
+                hint="If this package replaces it, run ingest again with --supersede.",
+            )
+        names = ", ".join(_quote(n) for n in self.protocol.field_names)
+        self.con.register("incoming", data.select(self.protocol.field_names).to_arrow())
+        try:
+            with self._transaction():
+                for old in same_day:
+                    self.con.execute(
+                        "DELETE FROM monitoring WHERE delivery_id = ?", [old.delivery_id]
+                    )
+                    self.con.execute(
+                        "DELETE FROM deliveries WHERE delivery_id = ?", [old.delivery_id]
+                    )
+                self.con.execute(
+                    "INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        delivery_id,
+                        peildatum,
+                        received_at.replace(tzinfo=None),
+                        expires_at,
+                        package_sha256,
+                        data.height,
+                        json.dumps(manifest, sort_keys=True),
+                    ],
+                )
+                self.con.execute(
+                    f"INSERT INTO monitoring SELECT ? AS delivery_id, {names} FROM incoming",
+                    [delivery_id],
+                )
+        finally:
+            self.con.unregister("incoming")
+        if same_day:
+            # The replaced rows must not linger in the file's freed blocks.
+            self.rebuild()
+            return "superseded"
+        return "loaded"
+
+    def dataset(self, delivery_id: str) -> pl.DataFrame:
+        """The monitoring dataset of one delivery, in the protocol's column order."""
+        names = ", ".join(_quote(n) for n in self.protocol.field_names)
+        table = self.con.sql(
+            f"SELECT {names} FROM monitoring WHERE delivery_id = $id", params={"id": delivery_id}
+        ).to_arrow_table()
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def remove_deliveries(self, delivery_ids: list[str]) -> None:
+        """Delete deliveries and rebuild the file so that no freed block keeps them."""
+        with self._transaction():
+            for d in delivery_ids:
+                self.con.execute("DELETE FROM monitoring WHERE delivery_id = ?", [d])
+                self.con.execute("DELETE FROM deliveries WHERE delivery_id = ?", [d])
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Copy what the store holds into a fresh file and swap it in atomically."""
+        if self.path is None:
+            return
+        fresh = self.path.with_name(self.path.name + ".rebuild")
+        for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        self.con.execute("CHECKPOINT")
+        quoted = str(fresh).replace("'", "''")
+        self.con.execute(f"ATTACH '{quoted}' AS fresh")
+        self.con.execute("COPY FROM DATABASE " + _quote(self._dbname()) + " TO fresh")
+        self.con.execute("DETACH fresh")
+        self.con.close()
+        with open(fresh, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(fresh, self.path)
+        self.path.with_name(self.path.name + ".wal").unlink(missing_ok=True)
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        self.con = duckdb.connect(str(self.path))
+        os.chmod(self.path, 0o600)
+
+    def _dbname(self) -> str:
+        row = self.con.execute("SELECT current_database()").fetchone()
+        assert row is not None
+        return str(row[0])

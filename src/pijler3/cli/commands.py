@@ -1,0 +1,503 @@
+"""The command line: parses, calls one library function, prints.
+
+A :class:`~pijler3.contract.errors.UserError` becomes a one-line ``Error: …`` on stderr and
+exit code 1, never a traceback. Every command that acts takes ``--now`` so that time is
+injectable; by default it is the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from pijler3 import __version__
+from pijler3.cli.governance import register as register_governance
+from pijler3.cli.options import DIR, FILE, day, moment, now_option, protocol_option, ws_option
+from pijler3.contract import protocol as protocol_mod
+from pijler3.contract.errors import UserError
+
+
+def _progress(message: str) -> None:
+    """Progress on long work, on stderr, only for a person at a terminal."""
+    if sys.stderr.isatty():
+        click.echo(f"  … {message}", err=True)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="pijler3")
+@click.option(
+    "--protocol",
+    "protocol_path",
+    type=FILE,
+    default=None,
+    help="Work under this protocol file instead of each workspace's protocol.toml.",
+)
+def cli(protocol_path: Path | None) -> None:
+    """pijler3: the AgII-ABB protocol for monitoring the third pillar of inburgering."""
+    from pijler3.exchange import workspace
+
+    workspace.use_protocol(protocol_path)
+
+
+# -- keys and workspaces ------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("role", type=click.Choice(["agii", "vdab", "abb"]))
+@click.option("--dir", "root", type=DIR, required=True, help="Where to create the workspace.")
+@click.option("--name", default="", help="ABB: the researcher this workspace belongs to.")
+@click.option(
+    "--protocol",
+    "protocol_path",
+    type=FILE,
+    default=None,
+    help="Protocol file to work under. Default: the shipped protocol of 20/09/2023.",
+)
+@now_option
+def init(role: str, root: Path, name: str, protocol_path: Path | None, now: str | None) -> None:
+    """Create a party's workspace with fresh keys (owner-only files)."""
+    from pijler3.exchange import workspace
+
+    ws = workspace.init(role, root, name=name, protocol_path=protocol_path, now=moment(now))
+    pub = ws.public()
+    click.echo(f"Created the {role} workspace {root}")
+    click.echo(f"  age recipient:  {pub.age_recipient}")
+    click.echo(f"  signing key:    {pub.signing_key}")
+    click.echo("Register these public keys in the protocol file every party uses:")
+    click.echo(f"  pijler3 protocol add-keys PROTOCOL.toml --from {root}")
+
+
+# -- the protocol file ---------------------------------------------------------------------
+
+
+@cli.group()
+def protocol() -> None:
+    """Check protocol files and register keys in them."""
+
+
+@protocol.command("check")
+@click.argument("file", type=FILE)
+def protocol_check(file: Path) -> None:
+    """Validate a protocol file and summarise it."""
+    p = protocol_mod.load(file)
+    click.echo(f"{file}: valid protocol {p.identifier}")
+    click.echo(f"  signed {p.signed:%d/%m/%Y}, term ends {p.term_end:%d/%m/%Y}")
+    click.echo(f"  {len(p.fields)} fields, retention {p.retention_years} years")
+    keys = [f"{x.short}: {'yes' if x.signing_key else 'no'}" for x in p.parties.values()]
+    click.echo(f"  party keys registered: {', '.join(keys)}")
+    click.echo(f"  recipients with keys: {len(p.recipients)} of at most {p.recipients_max}")
+
+
+@protocol.command("add-keys")
+@click.argument("file", type=FILE)
+@click.option(
+    "--from",
+    "sources",
+    type=DIR,
+    multiple=True,
+    required=True,
+    help="A workspace whose public keys to register (repeatable).",
+)
+def protocol_add_keys(file: Path, sources: tuple[Path, ...]) -> None:
+    """Write workspaces' public keys into a protocol file (parties and recipients)."""
+    from pijler3.exchange import workspace
+
+    for src in sources:
+        ws = workspace.open_workspace(src)
+        workspace.register_keys(file, ws.public())
+        who = f"recipient {ws.name}" if ws.role == "abb" else ws.role
+        click.echo(f"Registered the keys of {who} in {file}")
+
+
+@protocol.command("install")
+@click.argument("file", type=FILE)
+@click.option("--ws", "ws_paths", type=DIR, multiple=True, required=True)
+def protocol_install(file: Path, ws_paths: tuple[Path, ...]) -> None:
+    """Make FILE the protocol of the given workspaces (after all keys are registered)."""
+    import hashlib
+
+    from pijler3.exchange import workspace
+    from pijler3.exchange.atomic import write_atomic
+
+    proto = protocol_mod.load(file)
+    data = file.read_bytes()
+    for p in ws_paths:
+        ws = workspace.open_workspace(p)
+        write_atomic(ws.protocol_path, data)
+        ws.audit().append(
+            "protocol.installed",
+            {"protocol": proto.identifier, "sha256": hashlib.sha256(data).hexdigest()},
+            now=moment(None),
+        )
+        click.echo(f"Installed {file} in {p}")
+
+
+# -- synthetic data ------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--persons", type=click.IntRange(min=1), default=20_000, show_default=True)
+@click.option("--peildatum", required=True, metavar="YYYY-MM-DD")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("-o", "--out", "out", type=DIR, required=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True
+)
+@click.option(
+    "--encoding", type=click.Choice(["utf-8", "cp1252"]), default="utf-8", show_default=True
+)
+@click.option("--delimiter", type=click.Choice([";", ","]), default=";", show_default=True)
+def synth(
+    persons: int, peildatum: str, seed: int, out: Path, fmt: str, encoding: str, delimiter: str
+) -> None:
+    """Write synthetic KBI and VDAB extracts, messy as the real ones."""
+    from pijler3.extracts import synth as synth_mod
+
+    result = synth_mod.generate(
+        out,
+        persons=persons,
+        peildatum=day(peildatum, "--peildatum"),
+        seed=seed,
+        fmt=fmt,  # type: ignore[arg-type]
+        encoding=encoding,
+        delimiter=delimiter,
+    )
+    for p in (result.kbi, result.werkzoekenden, result.acties):
+        click.echo(str(p))
+
+
+# -- the chain -----------------------------------------------------------------------------
+
+
+@cli.command()
+@ws_option
+@click.option("--kbi", type=FILE, required=True, help="The KBI extract (CSV or XLSX).")
+@click.option("--peildatum", required=True, metavar="YYYY-MM-DD")
+@protocol_option
+@now_option
+def export(
+    ws_path: Path, kbi: Path, peildatum: str, protocol_path: Path | None, now: str | None
+) -> None:
+    """AgII: read the KBI extract and seal what may leave for VDAB."""
+    from pijler3.exchange import workspace
+    from pijler3.steps import export as step
+
+    ws = workspace.open_workspace(ws_path, role="agii")
+    r = step.export(
+        ws,
+        kbi,
+        peildatum=day(peildatum, "--peildatum"),
+        now=moment(now),
+        protocol_path=protocol_path,
+        progress=_progress,
+    )
+    click.echo(f"Read {r.rows_read} rows; sealed {r.rows_sent} for VDAB: {r.package}")
+    click.echo(
+        f"Quarantined {sum(r.quarantined.values())} rows without a valid INSZ "
+        f"(kept here, by row number and reason): {r.quarantine}"
+    )
+    click.echo(f"Removed {r.identifiers_removed} identifiers from free text.")
+
+
+@cli.command()
+@ws_option
+@click.option("--package", "pkg", type=FILE, required=True, help="AgII's export package.")
+@click.option("--werkzoekenden", type=FILE, required=True)
+@click.option("--acties", type=FILE, required=True)
+@protocol_option
+@now_option
+def link(
+    ws_path: Path,
+    pkg: Path,
+    werkzoekenden: Path,
+    acties: Path,
+    protocol_path: Path | None,
+    now: str | None,
+) -> None:
+    """VDAB: link on the INSZ, pseudonymise, seal for AgII."""
+    from pijler3.exchange import workspace
+    from pijler3.steps import link as step
+
+    ws = workspace.open_workspace(ws_path, role="vdab")
+    r = step.link(
+        ws,
+        pkg,
+        werkzoekenden,
+        acties,
+        now=moment(now),
+        protocol_path=protocol_path,
+        progress=_progress,
+    )
+    click.echo(
+        f"Linked {r.persons} persons, {r.matched} known at VDAB "
+        f"({r.report['match_rate']:.1%}); {r.duplicates} duplicate rows resolved."
+    )
+    click.echo(f"Sealed for AgII: {r.package}")
+
+
+@cli.command()
+@ws_option
+@click.option("--package", "pkg", type=FILE, required=True, help="VDAB's linked package.")
+@protocol_option
+@now_option
+def publish(ws_path: Path, pkg: Path, protocol_path: Path | None, now: str | None) -> None:
+    """AgII: check the linked dataset against the protocol and seal it for ABB."""
+    from pijler3.exchange import workspace
+    from pijler3.steps import publish as step
+
+    ws = workspace.open_workspace(ws_path, role="agii")
+    r = step.publish(ws, pkg, now=moment(now), protocol_path=protocol_path, progress=_progress)
+    click.echo(
+        f"Checked {r.rows} rows: columns and types as the protocol says, "
+        "no identifiers in free text."
+    )
+    click.echo(
+        f"Re-identification risk: k = {r.risk.k}, "
+        f"{r.risk.sample_unique_share:.1%} sample-unique, mean risk {r.risk.mean_risk:.3f}."
+    )
+    for w in r.warnings:
+        click.echo(f"Warning (recorded): {w}")
+    click.echo(f"Sealed for ABB's researchers: {r.package}")
+
+
+@cli.command()
+@ws_option
+@click.option("--package", "pkg", type=FILE, required=True, help="AgII's published package.")
+@click.option("--supersede", is_flag=True, help="Replace a delivery held for the same peildatum.")
+@protocol_option
+@now_option
+def ingest(
+    ws_path: Path, pkg: Path, supersede: bool, protocol_path: Path | None, now: str | None
+) -> None:
+    """ABB: open a published package and load it into the analysis store."""
+    from pijler3.exchange import workspace
+    from pijler3.steps import ingest as step
+
+    ws = workspace.open_workspace(ws_path, role="abb")
+    r = step.ingest(
+        ws,
+        pkg,
+        now=moment(now),
+        supersede=supersede,
+        protocol_path=protocol_path,
+        progress=_progress,
+    )
+    words = {
+        "loaded": "Loaded",
+        "unchanged": "Already held, nothing changed:",
+        "superseded": "Loaded, replacing the earlier delivery for that peildatum:",
+    }
+    click.echo(
+        f"{words[r.outcome]} delivery {r.delivery_id} (peildatum "
+        f"{r.peildatum:%d/%m/%Y}, {r.rows} rows), kept until {r.expires_at:%d/%m/%Y}."
+    )
+
+
+# -- risk and report -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("file", type=FILE)
+@click.option(
+    "--ws",
+    "ws_path",
+    type=DIR,
+    default=None,
+    help="Workspace whose key opens FILE when it is a package (.p3pkg).",
+)
+@protocol_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def risk(file: Path, ws_path: Path | None, protocol_path: Path | None, as_json: bool) -> None:
+    """Print the re-identification risk report of a monitoring dataset (Parquet or package)."""
+    import polars as pl
+
+    from pijler3.analysis import dataset
+    from pijler3.analysis import risk as risk_mod
+    from pijler3.exchange import transfer, workspace
+
+    if file.suffix == ".p3pkg":
+        if ws_path is None:
+            raise UserError(f"{file}: a package opens only with a workspace key: give --ws.")
+        ws = workspace.open_workspace(ws_path)
+        proto = ws.protocol(protocol_path)
+        _, payload = transfer.open_received(ws, file, proto, now=moment(None))
+        frame = dataset.from_parquet(payload, "monitoring")
+    else:
+        proto = protocol_mod.load(protocol_path or (ws_path / "protocol.toml" if ws_path else None))
+        try:
+            frame = pl.read_parquet(file)
+        except Exception:  # polars raises several kinds for a file that is not Parquet
+            raise UserError(f"{file}: not a Parquet file or a package.") from None
+    report = risk_mod.measure(frame, proto.risk, proto.quasi_identifiers, proto.sensitive_fields)
+    breaches = risk_mod.gate(report, proto.risk)
+    if as_json:
+        click.echo(json.dumps(report.to_dict() | {"breaches": breaches}, indent=2))
+        return
+    click.echo(
+        f"{file}: {report.records:,} records; quasi-identifiers "
+        f"{', '.join(report.quasi_identifiers)} (dates by {report.date_granularity})"
+    )
+    click.echo(f"  k-anonymity            {report.k}")
+    click.echo(f"  equivalence classes    {report.classes:,}")
+    click.echo(
+        f"  sample-unique records  {report.sample_uniques:,} ({report.sample_unique_share:.1%})"
+    )
+    click.echo(f"  re-identification risk mean {report.mean_risk:.3f}, max {report.max_risk:.3f}")
+    click.echo(f"  records in classes < {report.k_report}  {report.records_below_k_report:,}")
+    for name, l_value in report.l_diversity.items():
+        click.echo(f"  l-diversity of {name}: {l_value}")
+    click.echo("  uniques that disappear when a quasi-identifier is left out:")
+    for name, n in report.contributions:
+        click.echo(f"    {name:32s} {n:,}")
+    if breaches:
+        click.echo(f"Gate ({proto.risk.action}): {len(breaches)} threshold(s) exceeded:")
+        for line in breaches:
+            click.echo(f"  - {line}")
+    else:
+        click.echo("Gate: within the protocol's thresholds.")
+
+
+@cli.command()
+@ws_option
+@click.option("-o", "--out", type=DIR, required=True, help="Folder for the report files.")
+@now_option
+def report(ws_path: Path, out: Path, now: str | None) -> None:
+    """ABB: write report.html, report.xlsx and indicators.csv from the analysis store."""
+    from pijler3.exchange import workspace
+    from pijler3.report import build as report_mod
+
+    ws = workspace.open_workspace(ws_path, role="abb")
+    r = report_mod.write_report(ws, out, now=moment(now))
+    if r.expired_left_out:
+        click.echo(
+            f"Warning: {r.expired_left_out} delivery(ies) past their retention were left out;"
+            " destroy them with 'pijler3 purge'.",
+            err=True,
+        )
+    click.echo(f"Wrote {r.csv} and {r.xlsx}")
+    click.echo(f"Report: {r.html}")
+
+
+# -- audit ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def audit() -> None:
+    """Verify a workspace's audit log and export checkpoints."""
+
+
+@audit.command("verify")
+@ws_option
+@click.option(
+    "--checkpoint",
+    type=FILE,
+    default=None,
+    help="A checkpoint held elsewhere (JSON), to detect a cut-off tail.",
+)
+def audit_verify(ws_path: Path, checkpoint: Path | None) -> None:
+    """Check the hash chain (and a checkpoint held elsewhere)."""
+    from pijler3.exchange import audit as audit_mod
+    from pijler3.exchange import workspace
+
+    ws = workspace.open_workspace(ws_path)
+    cp = json.loads(checkpoint.read_text("utf-8")) if checkpoint else None
+    result = audit_mod.verify(ws.audit_path, public_key=ws.public().signing_key, checkpoint=cp)
+    click.echo(
+        f"{ws.audit_path}: {result.records} records, chain intact"
+        + (", checkpoint matches" if cp else "")
+        + "."
+    )
+    if result.torn_tail and result.torn_tail_complete:
+        click.echo(
+            "Warning: the last record lacks its final newline (a crash while writing, or an"
+            " edit); the next append restores the newline and records the repair."
+        )
+    elif result.torn_tail:
+        click.echo(
+            "Warning: the last line is a torn append (a crash while writing); it is not a"
+            " record, and the next append sets it aside in a side file and records that."
+        )
+
+
+@audit.command("checkpoint")
+@ws_option
+@click.option("-o", "--out", type=FILE, required=True)
+@now_option
+def audit_checkpoint(ws_path: Path, out: Path, now: str | None) -> None:
+    """Write a signed checkpoint (size and head hash) to hand to another party."""
+    from pijler3.exchange import workspace
+    from pijler3.exchange.atomic import write_atomic
+
+    ws = workspace.open_workspace(ws_path)
+    cp = ws.audit().checkpoint(now=moment(now))
+    write_atomic(out, (json.dumps(cp, indent=2, sort_keys=True) + "\n").encode())
+    click.echo(f"Wrote checkpoint of {cp['size']} records to {out}")
+
+
+# -- demo ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--persons", type=click.IntRange(min=100), default=20_000, show_default=True)
+@click.option("--deliveries", type=click.IntRange(min=1, max=12), default=3, show_default=True)
+@click.option("--seed", type=int, default=2023, show_default=True)
+@click.option("--out", type=DIR, default=Path("out/demo"), show_default=True)
+@click.option("--kbi", type=FILE, default=None, help="Run one delivery on this KBI extract.")
+@click.option("--werkzoekenden", type=FILE, default=None)
+@click.option("--acties", type=FILE, default=None)
+@click.option("--peildatum", default=None, metavar="YYYY-MM-DD")
+@now_option
+def demo(
+    persons: int,
+    deliveries: int,
+    seed: int,
+    out: Path,
+    kbi: Path | None,
+    werkzoekenden: Path | None,
+    acties: Path | None,
+    peildatum: str | None,
+    now: str | None,
+) -> None:
+    """Run the whole chain for all three parties on synthetic (or given) extracts."""
+    from pijler3 import demo as demo_mod
+
+    given = (kbi, werkzoekenden, acties, peildatum)
+    if any(given) and not all(given):
+        raise UserError("give --kbi, --werkzoekenden, --acties and --peildatum together.")
+    result = demo_mod.run(
+        out,
+        persons=persons,
+        deliveries=deliveries,
+        seed=seed,
+        now=moment(now),
+        extracts=(kbi, werkzoekenden, acties) if kbi and werkzoekenden and acties else None,
+        peildatum=day(peildatum, "--peildatum") if peildatum else None,
+        echo=click.echo,
+    )
+    click.echo(result.summary)
+
+
+register_governance(cli)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except UserError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except OSError as exc:
+        # A file that cannot be read or written (permissions, a full disk, a missing
+        # folder) is the user's to mend, not a bug: one line, no traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"Error: {where}{exc.strerror or exc}.", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

@@ -1,0 +1,635 @@
+"""The protocol file: a TOML file loaded into frozen, typed objects.
+
+The software enforces what this file says: the fields of art. 3, the parties and
+recipients (art. 4), the term and notice (art. 5, 12), retention (art. 3, 6), processors
+(art. 6), the disclosure-control and risk thresholds, and the header labels of the
+incoming extracts. A malformed or incomplete file is refused with a message naming the
+key at fault.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pijler3.contract.errors import ProtocolError
+
+FORMAT = "pijler3-protocol/1"
+DEFAULT_PROTOCOL = "protocol-2023-09-20.toml"
+
+FieldType = Literal["text", "date", "bool", "code"]
+ColumnType = Literal["text", "date", "bool", "code", "insz"]
+Source = Literal["KBI", "VDAB", "DERIVED"]
+ROLES = ("agii", "vdab", "abb")
+
+
+@dataclass(frozen=True)
+class Party:
+    id: str
+    name: str
+    short: str
+    role: str
+    address: str
+    enterprise_number: str
+    representative: str
+    dpo_name: str
+    dpo_email: str
+    dpo_phone: str
+    age_recipient: str
+    signing_key: str
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A named researcher of art. 4, with the public keys set up for them."""
+
+    name: str
+    age_recipient: str
+    signing_key: str
+
+
+@dataclass(frozen=True)
+class Processor:
+    party: str
+    name: str
+    service: str
+    since: dt.date | None
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of art. 3, i.e. one column of the monitoring dataset (DATA.md §3)."""
+
+    name: str
+    type: FieldType
+    source: Source
+    description: str
+    codelist: str | None = None
+    quasi_identifier: bool = False
+    sensitive: bool = False
+    free_text: bool = False
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an incoming extract: canonical name, type and accepted header labels."""
+
+    name: str
+    type: ColumnType
+    labels: tuple[str, ...]
+    codelist: str | None = None
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Extract:
+    name: str
+    title: str
+    columns: tuple[Column, ...]
+    direct_identifiers: tuple[str, ...]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Step:
+    sender: str
+    to: str
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    min_numerator: int
+    min_denominator: int
+    km_min_at_risk: int
+
+
+@dataclass(frozen=True)
+class Risk:
+    action: Literal["refuse", "warn"]
+    date_granularity: Literal["day", "month", "quarter", "year"]
+    max_sample_unique_share: float
+    max_mean_risk: float
+    k_report: int
+
+
+@dataclass(frozen=True)
+class Protocol:
+    id: str
+    version: int
+    title: str
+    subject: str
+    legal_framework: str
+    signed: dt.date
+    term_years: int
+    notice_months: int
+    retention_years: int
+    frequency: str
+    place: str
+    legal_bases: tuple[str, ...]
+    purposes: tuple[str, ...]
+    original_purposes: tuple[str, ...]
+    use_restriction: str
+    special_categories: bool
+    parties: Mapping[str, Party]
+    recipients_max: int
+    recipients_party: str
+    recipients_category: str
+    recipients: tuple[Recipient, ...]
+    processors: tuple[Processor, ...]
+    steps: Mapping[str, Step]
+    pseudonym_bits: int
+    disclosure: Disclosure
+    risk: Risk
+    fields: tuple[Field, ...]
+    extracts: Mapping[str, Extract]
+    source_path: str
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def quasi_identifiers(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.quasi_identifier)
+
+    @property
+    def sensitive_fields(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.sensitive)
+
+    @property
+    def term_end(self) -> dt.date:
+        """The last day of the protocol's term (art. 5: 5 years from signature)."""
+        return add_years(self.signed, self.term_years) - dt.timedelta(days=1)
+
+    @property
+    def identifier(self) -> str:
+        return f"{self.id} v{self.version}"
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    """Add whole years; 29 February becomes 28 February in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Add whole months, clamping the day to the end of a shorter month."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, d))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+class _Reader:
+    """Reads typed values from nested TOML tables, naming the full key on failure."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> ProtocolError:
+        return ProtocolError(
+            f"{self.source}: key '{key}' {problem}.",
+            hint="Correct the protocol file and run 'pijler3 protocol check' on it.",
+        )
+
+    def only(self, data: Mapping[str, Any], path: str, allowed: tuple[str, ...]) -> None:
+        """Refuse keys this format does not know: a typo must not pass silently."""
+        for key in data:
+            if key not in allowed:
+                full = f"{path}.{key}" if path else key
+                raise self.fail(full, "is not a key of a protocol file (a typo?)")
+
+    def table(self, data: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+        full = f"{path}.{key}" if path else key
+        if key not in data:
+            raise self.fail(full, "is missing")
+        value = data[key]
+        if not isinstance(value, dict):
+            raise self.fail(full, "must be a table")
+        return value
+
+    def get(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        path: str,
+        kind: type | tuple[type, ...],
+        default: Any = ...,
+    ) -> Any:
+        full = f"{path}.{key}" if path else key
+        if key not in data:
+            if default is ...:
+                raise self.fail(full, "is missing")
+            return default
+        value = data[key]
+        # bool is an int in Python: refuse true/false where a number is asked.
+        if isinstance(value, bool) and kind in (int, float, (int, float)):
+            raise self.fail(full, "must be a number")
+        if not isinstance(value, kind):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise self.fail(full, f"must be of type {names}")
+        return value
+
+    def text(self, data: Mapping[str, Any], key: str, path: str, *, empty: bool = False) -> str:
+        value: str = self.get(data, key, path, str, "" if empty else ...)
+        if not empty and not value.strip():
+            raise self.fail(f"{path}.{key}" if path else key, "must not be empty")
+        return value
+
+    def texts(self, data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+        value = self.get(data, key, path, list)
+        if not all(isinstance(v, str) for v in value):
+            raise self.fail(f"{path}.{key}", "must be a list of strings")
+        return tuple(value)
+
+    def positive(self, data: Mapping[str, Any], key: str, path: str) -> int:
+        value: int = self.get(data, key, path, int)
+        if value <= 0:
+            raise self.fail(f"{path}.{key}", "must be a positive whole number")
+        return value
+
+    def choice(self, data: Mapping[str, Any], key: str, path: str, options: tuple[str, ...]) -> Any:
+        value = self.text(data, key, path)
+        if value not in options:
+            raise self.fail(f"{path}.{key}", f"must be one of {', '.join(options)}")
+        return value
+
+
+def _date(r: _Reader, data: Mapping[str, Any], key: str, path: str) -> dt.date:
+    value = r.get(data, key, path, (dt.date, dt.datetime))
+    if isinstance(value, dt.datetime):
+        raise r.fail(f"{path}.{key}", "must be a date (YYYY-MM-DD), not a date-time")
+    assert isinstance(value, dt.date)
+    return value
+
+
+_TOP_LEVEL = frozenset(
+    {"format", "protocol", "legal", "parties", "recipients", "processors", "steps",
+     "pseudonym", "disclosure", "risk", "fields", "extracts"}
+)  # fmt: skip
+
+
+def _parse(data: Mapping[str, Any], source: str) -> Protocol:
+    r = _Reader(source)
+    unknown = sorted(set(data) - _TOP_LEVEL)
+    if unknown:
+        raise r.fail(unknown[0], "is not a key of a protocol file (a typo, or a misplaced line?)")
+    fmt = r.text(data, "format", "")
+    if fmt != FORMAT:
+        raise r.fail("format", f"must be '{FORMAT}' (this version of pijler3 reads that format)")
+    p = r.table(data, "protocol", "")
+    r.only(
+        p,
+        "protocol",
+        (
+            "id",
+            "version",
+            "title",
+            "subject",
+            "legal_framework",
+            "signed",
+            "term_years",
+            "notice_months",
+            "retention_years",
+            "frequency",
+            "place",
+        ),
+    )
+    legal = r.table(data, "legal", "")
+    r.only(
+        legal,
+        "legal",
+        ("bases", "purposes", "original_purposes", "use_restriction", "special_categories"),
+    )
+
+    parties_t = r.table(data, "parties", "")
+    parties: dict[str, Party] = {}
+    for role in ROLES:
+        t = r.table(parties_t, role, "parties")
+        path = f"parties.{role}"
+        r.only(t, path, tuple(f.name for f in dataclass_fields(Party) if f.name != "id"))
+        parties[role] = Party(
+            id=role,
+            name=r.text(t, "name", path),
+            short=r.text(t, "short", path),
+            role=r.text(t, "role", path),
+            address=r.text(t, "address", path, empty=True),
+            enterprise_number=r.text(t, "enterprise_number", path, empty=True),
+            representative=r.text(t, "representative", path, empty=True),
+            dpo_name=r.text(t, "dpo_name", path, empty=True),
+            dpo_email=r.text(t, "dpo_email", path, empty=True),
+            dpo_phone=r.text(t, "dpo_phone", path, empty=True),
+            age_recipient=r.text(t, "age_recipient", path, empty=True),
+            signing_key=r.text(t, "signing_key", path, empty=True),
+        )
+    unknown_roles = set(parties_t) - set(ROLES)
+    if unknown_roles:
+        raise r.fail(f"parties.{sorted(unknown_roles)[0]}", "is not a party of this protocol")
+
+    rec_t = r.table(data, "recipients", "")
+    r.only(rec_t, "recipients", ("max", "party", "category", "people"))
+    people = r.get(rec_t, "people", "recipients", list)
+    recipients = []
+    for i, person in enumerate(people):
+        path = f"recipients.people[{i}]"
+        if not isinstance(person, dict):
+            raise r.fail(path, "must be a table")
+        recipients.append(
+            Recipient(
+                name=r.text(person, "name", path),
+                age_recipient=r.text(person, "age_recipient", path),
+                signing_key=r.text(person, "signing_key", path),
+            )
+        )
+    recipients_max = r.positive(rec_t, "max", "recipients")
+    if len(recipients) > recipients_max:
+        raise r.fail(
+            "recipients.people",
+            f"lists {len(recipients)} people, more than the {recipients_max} of art. 4",
+        )
+    if len({x.age_recipient for x in recipients}) != len(recipients):
+        raise r.fail("recipients.people", "lists the same key twice")
+
+    processors = []
+    for i, proc in enumerate(r.get(data, "processors", "", list, [])):
+        path = f"processors[{i}]"
+        if not isinstance(proc, dict):
+            raise r.fail(path, "must be a table")
+        r.only(proc, path, ("party", "name", "service", "since"))
+        since = proc.get("since")
+        processors.append(
+            Processor(
+                party=r.choice(proc, "party", path, ROLES),
+                name=r.text(proc, "name", path),
+                service=r.text(proc, "service", path),
+                since=_date(r, proc, "since", path) if since is not None else None,
+            )
+        )
+
+    steps_t = r.table(data, "steps", "")
+    r.only(steps_t, "steps", ("export", "link", "publish", "share"))
+    steps = {}
+    for name in ("export", "link", "publish", "share"):
+        t = r.table(steps_t, name, "steps")
+        steps[name] = Step(
+            sender=r.choice(t, "sender", f"steps.{name}", ROLES),
+            to=r.choice(t, "to", f"steps.{name}", (*ROLES, "recipients", "named")),
+        )
+
+    pseud = r.table(data, "pseudonym", "")
+    r.only(pseud, "pseudonym", ("bits",))
+    bits = r.positive(pseud, "bits", "pseudonym")
+    if bits < 128 or bits > 256 or bits % 8:
+        raise r.fail("pseudonym.bits", "must be a multiple of 8 from 128 to 256")
+
+    d = r.table(data, "disclosure", "")
+    r.only(d, "disclosure", ("min_numerator", "min_denominator", "km_min_at_risk"))
+    disclosure = Disclosure(
+        min_numerator=r.positive(d, "min_numerator", "disclosure"),
+        min_denominator=r.positive(d, "min_denominator", "disclosure"),
+        km_min_at_risk=r.positive(d, "km_min_at_risk", "disclosure"),
+    )
+    rk = r.table(data, "risk", "")
+    r.only(rk, "risk", tuple(f.name for f in dataclass_fields(Risk)))
+    share = r.get(rk, "max_sample_unique_share", "risk", (int, float))
+    mean = r.get(rk, "max_mean_risk", "risk", (int, float))
+    for key, v in (("max_sample_unique_share", share), ("max_mean_risk", mean)):
+        if not 0 <= v <= 1:
+            raise r.fail(f"risk.{key}", "must be a share between 0 and 1")
+    risk = Risk(
+        action=r.choice(rk, "action", "risk", ("refuse", "warn")),
+        date_granularity=r.choice(
+            rk, "date_granularity", "risk", ("day", "month", "quarter", "year")
+        ),
+        max_sample_unique_share=float(share),
+        max_mean_risk=float(mean),
+        k_report=r.positive(rk, "k_report", "risk"),
+    )
+
+    fields = []
+    seen: set[str] = set()
+    for i, f in enumerate(r.get(data, "fields", "", list)):
+        path = f"fields[{i}]"
+        if not isinstance(f, dict):
+            raise r.fail(path, "must be a table")
+        r.only(f, path, tuple(x.name for x in dataclass_fields(Field)))
+        name = r.text(f, "name", path)
+        if name in seen:
+            raise r.fail(f"{path}.name", f"repeats the field '{name}'")
+        seen.add(name)
+        ftype = r.choice(f, "type", path, ("text", "date", "bool", "code"))
+        codelist = r.get(f, "codelist", path, str, None)
+        if ftype == "code" and not codelist:
+            raise r.fail(f"{path}.codelist", "is missing (a field of type code needs one)")
+        fields.append(
+            Field(
+                name=name,
+                type=ftype,
+                source=r.choice(f, "source", path, ("KBI", "VDAB", "DERIVED")),
+                description=r.text(f, "description", path),
+                codelist=codelist,
+                quasi_identifier=r.get(f, "quasi_identifier", path, bool, False),
+                sensitive=r.get(f, "sensitive", path, bool, False),
+                free_text=r.get(f, "free_text", path, bool, False),
+            )
+        )
+    if not fields:
+        raise r.fail("fields", "must list the fields of art. 3")
+
+    ex_t = r.table(data, "extracts", "")
+    extracts = {}
+    for name in ("kbi", "werkzoekenden", "acties"):
+        t = r.table(ex_t, name, "extracts")
+        path = f"extracts.{name}"
+        r.only(t, path, ("title", "direct_identifiers", "columns"))
+        cols_t = r.table(t, "columns", path)
+        cols = []
+        for cname, spec in cols_t.items():
+            cpath = f"{path}.columns.{cname}"
+            if not isinstance(spec, dict):
+                raise r.fail(cpath, "must be a table")
+            r.only(spec, cpath, ("type", "codelist", "labels", "required"))
+            ctype = r.choice(spec, "type", cpath, ("text", "date", "bool", "code", "insz"))
+            ccode = r.get(spec, "codelist", cpath, str, None)
+            if ctype == "code" and not ccode:
+                raise r.fail(f"{cpath}.codelist", "is missing (a column of type code needs one)")
+            labels = r.texts(spec, "labels", cpath)
+            if not labels:
+                raise r.fail(f"{cpath}.labels", "must name at least one header label")
+            cols.append(
+                Column(
+                    name=cname,
+                    type=ctype,
+                    labels=labels,
+                    codelist=ccode,
+                    required=r.get(spec, "required", cpath, bool, True),
+                )
+            )
+        if not any(c.type == "insz" for c in cols):
+            raise r.fail(f"{path}.columns", "must have a column of type insz")
+        extracts[name] = Extract(
+            name=name,
+            title=r.text(t, "title", path),
+            columns=tuple(cols),
+            direct_identifiers=r.texts(t, "direct_identifiers", path),
+        )
+
+    signed = _date(r, p, "signed", "protocol")
+    return Protocol(
+        id=r.text(p, "id", "protocol"),
+        version=r.positive(p, "version", "protocol"),
+        title=r.text(p, "title", "protocol"),
+        subject=r.text(p, "subject", "protocol"),
+        legal_framework=r.text(p, "legal_framework", "protocol"),
+        signed=signed,
+        term_years=r.positive(p, "term_years", "protocol"),
+        notice_months=r.positive(p, "notice_months", "protocol"),
+        retention_years=r.positive(p, "retention_years", "protocol"),
+        frequency=r.text(p, "frequency", "protocol"),
+        place=r.text(p, "place", "protocol"),
+        legal_bases=r.texts(legal, "bases", "legal"),
+        purposes=r.texts(legal, "purposes", "legal"),
+        original_purposes=r.texts(legal, "original_purposes", "legal"),
+        use_restriction=r.text(legal, "use_restriction", "legal"),
+        special_categories=r.get(legal, "special_categories", "legal", bool),
+        parties=parties,
+        recipients_max=recipients_max,
+        recipients_party=r.choice(rec_t, "party", "recipients", ROLES),
+        recipients_category=r.text(rec_t, "category", "recipients"),
+        recipients=tuple(recipients),
+        processors=tuple(processors),
+        steps=steps,
+        pseudonym_bits=bits,
+        disclosure=disclosure,
+        risk=risk,
+        fields=tuple(fields),
+        extracts=extracts,
+        source_path=source,
+    )
+
+
+def loads(text: str, source: str = "<protocol>") -> Protocol:
+    """Parse a protocol from TOML text; ``source`` names it in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProtocolError(
+            f"{source}: not valid TOML ({exc}).", hint="Correct the file's syntax."
+        ) from None
+    return _parse(data, source)
+
+
+def load(path: str | Path | None = None) -> Protocol:
+    """Load a protocol file, or the shipped protocol of 20/09/2023 when ``path`` is None."""
+    if path is None:
+        text = resources.files("pijler3").joinpath("data", DEFAULT_PROTOCOL).read_text("utf-8")
+        return loads(text, DEFAULT_PROTOCOL)
+    p = Path(path)
+    try:
+        text = p.read_text("utf-8")
+    except FileNotFoundError:
+        raise ProtocolError(f"{p}: protocol file not found.") from None
+    except UnicodeDecodeError:
+        raise ProtocolError(f"{p}: protocol file is not UTF-8 text.") from None
+    return loads(text, str(p))
+
+
+def default_text() -> str:
+    """The TOML text of the shipped protocol, for copying into a workspace."""
+    return resources.files("pijler3").joinpath("data", DEFAULT_PROTOCOL).read_text("utf-8")
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def with_party_keys(text: str, party: str, *, age_recipient: str, signing_key: str) -> str:
+    """The protocol text with a party's public keys filled in (key set-up).
+
+    Edits only the two key lines of the party's table, so that comments and layout of
+    the file stay as the parties signed them.
+    """
+    lines = text.splitlines(keepends=True)
+    header = f"[parties.{party}]"
+    inside = False
+    done = set()
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            inside = stripped == header
+            continue
+        if not inside:
+            continue
+        key = stripped.split("=", 1)[0].strip()
+        if key == "age_recipient":
+            lines[i] = f"age_recipient = {_toml_string(age_recipient)}\n"
+            done.add(key)
+        elif key == "signing_key":
+            lines[i] = f"signing_key = {_toml_string(signing_key)}\n"
+            done.add(key)
+    if done != {"age_recipient", "signing_key"}:
+        raise ProtocolError(f"the protocol file has no key lines in [parties.{party}].")
+    new = "".join(lines)
+    loads(new)
+    return new
+
+
+def with_recipient(text: str, *, name: str, age_recipient: str, signing_key: str) -> str:
+    """The protocol text with a researcher added to (or updated in) ``recipients.people``."""
+    proto = loads(text)
+    people = [r for r in proto.recipients if r.name != name]
+    people.append(Recipient(name, age_recipient, signing_key))
+    body = "".join(
+        f"    {{ name = {_toml_string(r.name)}, age_recipient = {_toml_string(r.age_recipient)},"
+        f" signing_key = {_toml_string(r.signing_key)} }},\n"
+        for r in people
+    )
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    inside = False
+    skipping = False
+    replaced = False
+    for line in lines:
+        stripped = line.strip()
+        if skipping:
+            if stripped.startswith("]"):
+                skipping = False
+            continue
+        if stripped.startswith("["):
+            inside = stripped == "[recipients]"
+        if inside and stripped.split("=", 1)[0].strip() == "people":
+            out.append("people = [\n" + body + "]\n")
+            replaced = True
+            value = stripped.split("=", 1)[1].split("#", 1)[0].strip()
+            skipping = not value.endswith("]")
+            continue
+        out.append(line)
+    if not replaced:
+        raise ProtocolError("the protocol file has no 'people' line in [recipients].")
+    new = "".join(out)
+    loads(new)
+    return new

@@ -1,0 +1,260 @@
+"""What the four steps share: who sends each package, to whom, and its manifest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pijler3.contract.errors import PackageError, ProtocolError, UserError
+from pijler3.contract.protocol import Protocol
+from pijler3.exchange.package import Manifest
+from pijler3.exchange.workspace import Workspace
+
+Progress = Callable[[str], None]
+
+
+def quiet(message: str) -> None:
+    """The default progress reporter: says nothing."""
+
+
+def recipients_for(protocol: Protocol, step: str) -> list[str]:
+    """The age recipients a step's package is encrypted to, from the protocol file."""
+    to = protocol.steps[step].to
+    if to == "recipients":
+        keys = [r.age_recipient for r in protocol.recipients]
+        if not keys:
+            raise ProtocolError(
+                f"{protocol.source_path}: the protocol names no recipients with keys (art. 4).",
+                hint="Register each researcher with 'pijler3 protocol add-keys'.",
+            )
+        return keys
+    key = protocol.parties[to].age_recipient
+    if not key:
+        raise ProtocolError(
+            f"{protocol.source_path}: no public key for {protocol.parties[to].short}.",
+            hint=f"Register it with 'pijler3 protocol add-keys --from <{to} workspace>'.",
+        )
+    return [key]
+
+
+def sender_key(protocol: Protocol, step: str) -> str:
+    """The Ed25519 public key of a step's sender, from the protocol file."""
+    party = protocol.parties[protocol.steps[step].sender]
+    if not party.signing_key:
+        raise ProtocolError(
+            f"{protocol.source_path}: no signing key for {party.short}.",
+            hint=f"Register it with 'pijler3 protocol add-keys --from <{party.id} workspace>'.",
+        )
+    return party.signing_key
+
+
+def termination_notice(ws: Workspace) -> dt.date | None:
+    """The notice date of a termination recorded in this workspace, if any."""
+    path = ws.root / "termination.json"
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text("utf-8"))
+    return dt.date.fromisoformat(data["notice_date"])
+
+
+def check_in_force(ws: Workspace, protocol: Protocol, on: dt.date) -> None:
+    """Raise unless the protocol is in force, honouring a recorded termination."""
+    # Imported here: governance builds on this module.
+    from pijler3.governance import core as governance
+
+    governance.check_in_force(ws, protocol, on)
+
+
+def new_delivery_id(peildatum: dt.date) -> str:
+    return f"{peildatum:%Y%m%d}-{os.urandom(4).hex()}"
+
+
+def manifest(
+    protocol: Protocol,
+    *,
+    step: str,
+    peildatum: dt.date,
+    delivery_id: str,
+    now: dt.datetime,
+    row_count: int,
+    schema_hash: str,
+    quality: dict[str, Any],
+    checkpoint: dict[str, Any] | None,
+    pseudonym_key_id: str | None = None,
+    risk: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Manifest:
+    return Manifest(
+        protocol_id=protocol.id,
+        protocol_version=protocol.version,
+        step=step,
+        sender=protocol.steps[step].sender,
+        peildatum=peildatum.isoformat(),
+        delivery_id=delivery_id,
+        created=now.astimezone(dt.UTC).isoformat(),
+        row_count=row_count,
+        schema_hash=schema_hash,
+        pseudonym_key_id=pseudonym_key_id,
+        quality=quality,
+        risk=risk,
+        audit_checkpoint=checkpoint,
+        extra=extra or {},
+    )
+
+
+def seal_delivery(
+    ws: Workspace,
+    protocol: Protocol,
+    step: str,
+    payload: bytes,
+    *,
+    peildatum: dt.date,
+    delivery_id: str,
+    now: dt.datetime,
+    row_count: int,
+    schema_hash: str,
+    quality: dict[str, Any],
+    pseudonym_key_id: str | None = None,
+    risk: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    progress: Progress = quiet,
+) -> tuple[Path, Manifest]:
+    """Seal a step's payload for its recipients in the outbox, with the manifest and this
+    workspace's latest signed audit checkpoint; returns the path and the manifest."""
+    from pijler3.exchange import package
+
+    out_path = outbox_path(ws, step, peildatum, delivery_id)
+    m = manifest(
+        protocol,
+        step=step,
+        peildatum=peildatum,
+        delivery_id=delivery_id,
+        now=now,
+        row_count=row_count,
+        schema_hash=schema_hash,
+        quality=quality,
+        checkpoint=ws.audit().checkpoint(now=now),
+        pseudonym_key_id=pseudonym_key_id,
+        risk=risk,
+        extra=extra,
+    )
+    progress(f"encrypting and signing {out_path.name}")
+    sealed = package.seal(
+        out_path,
+        payload,
+        m,
+        signing_key=ws.signing_key(),
+        recipients=recipients_for(protocol, step),
+    )
+    return out_path, sealed
+
+
+def outbox_path(ws: Workspace, step: str, peildatum: dt.date, delivery_id: str) -> Path:
+    return ws.outbox / f"{step}-{peildatum:%Y%m%d}-{delivery_id.split('-')[-1]}.p3pkg"
+
+
+def open_from(
+    ws: Workspace, path: Path, protocol: Protocol, step: str, *, now: dt.datetime
+) -> tuple[Manifest, bytes]:
+    """Open a package of ``step`` with this workspace's key, checking it was signed by
+    that step's sender in the protocol file; a refusal is recorded in the audit log."""
+    from pijler3.exchange import package
+
+    log = ws.audit()
+    manifest, payload = package.open_package(
+        path,
+        identity=ws.identity(),
+        sender_key=sender_key(protocol, step),
+        expected_step=step,
+        audit=log,
+        now=now,
+    )
+    check_manifest(manifest, protocol, path, step)
+    if manifest.audit_checkpoint:
+        from pijler3.exchange import audit
+
+        try:
+            audit.check_checkpoint(manifest.audit_checkpoint, sender_key(protocol, step))
+        except audit.AuditError:
+            raise UserError(
+                f"{path.name}: the sender's audit checkpoint in the manifest is not signed by"
+                " the sender; nothing was accepted."
+            ) from None
+    # The sender's latest signed checkpoint goes into our own log: evidence, held here,
+    # of how far the sender's log reached when it sent this package.
+    log.append(
+        "package.opened",
+        {
+            "file": path.name,
+            "step": step,
+            "sender": manifest.sender,
+            "delivery_id": manifest.delivery_id,
+            "payload_sha256": manifest.payload_sha256,
+            "sender_checkpoint": dict(manifest.audit_checkpoint or {}),
+        },
+        now=now,
+    )
+    return manifest, payload
+
+
+_DELIVERY_ID = re.compile(r"\d{8}-[0-9a-f]{8}")
+
+
+def check_manifest(manifest: Manifest, protocol: Protocol, path: Path, step: str) -> None:
+    """Refuse a signed manifest whose claims do not fit this protocol.
+
+    The signature proves who sent it, not that the sender's software was right: a
+    package of another protocol, an impossible peildatum or a delivery id that is not
+    ours would otherwise mix datasets, mislabel trends, or name files outside the
+    workspace.
+    """
+    where = f"{path.name}:"
+    if (manifest.protocol_id, manifest.protocol_version) != (protocol.id, protocol.version):
+        raise UserError(
+            f"{where} the package was made under protocol {manifest.protocol_id}"
+            f" v{manifest.protocol_version}, not {protocol.identifier}; nothing was accepted.",
+            hint="Each protocol's data stay apart; check which protocol file is in use.",
+        )
+    if manifest.sender != protocol.steps[step].sender:
+        raise UserError(f"{where} the manifest names the wrong sender for step '{step}'.")
+    if not _DELIVERY_ID.fullmatch(manifest.delivery_id):
+        raise UserError(f"{where} the manifest's delivery id is not of the form YYYYMMDD-hex.")
+    peildatum = dt.date.fromisoformat(manifest.peildatum)
+    created = dt.datetime.fromisoformat(manifest.created).date()
+    if not protocol.signed <= peildatum <= created:
+        raise UserError(
+            f"{where} the peildatum {peildatum:%d/%m/%Y} lies before the protocol was signed"
+            f" or after the package was made ({created:%d/%m/%Y}); nothing was accepted."
+        )
+
+
+def check_rows(manifest: Manifest, frame: pl.DataFrame, path: Path) -> None:
+    """Refuse a payload whose rows do not match what the signed manifest says."""
+    if frame.height != manifest.row_count:
+        raise UserError(
+            f"{path.name}: the payload holds {frame.height} rows, the manifest says"
+            f" {manifest.row_count}; nothing was accepted."
+        )
+    if "peildatum" in frame.columns:
+        days = frame["peildatum"].unique().to_list()
+        if days and days != [dt.date.fromisoformat(manifest.peildatum)]:
+            raise UserError(f"{path.name}: the rows' peildatum differs from the manifest's.")
+
+
+def open_received(
+    ws: Workspace, path: Path, protocol: Protocol, *, now: dt.datetime
+) -> tuple[Manifest, bytes]:
+    """Open any package this workspace may open, whatever step it comes from."""
+    from pijler3.exchange import package
+
+    step = package.read_manifest(path).step
+    if step not in ("export", "link", "publish"):
+        raise PackageError(str(path))
+    return open_from(ws, path, protocol, step, now=now)

@@ -1,0 +1,226 @@
+"""A party's workspace: its protocol file, keys, outbox/inbox, audit log and stores.
+
+Layout::
+
+    WS/workspace.toml      role, name, format version
+    WS/protocol.toml       the protocol this workspace works under (public keys filled in)
+    WS/keys/               owner-only: age identity, Ed25519 signing key, (VDAB) the
+                           pseudonymisation master key, and public.toml
+    WS/outbox/ WS/inbox/   packages sent and received
+    WS/audit.jsonl         the hash-chained audit log
+    WS/quarantine/         (AgII) rows that cannot leave, by row number and reason
+    WS/store/              (ABB) the DuckDB analysis store
+    WS/archive/            (ABB) the packages received, kept until their expiry
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pijler3.contract import protocol as protocol_mod
+from pijler3.contract.errors import UserError
+from pijler3.exchange import _crypto, audit, pseudonym
+from pijler3.exchange.atomic import write_atomic
+
+FORMAT = "pijler3-workspace/1"
+ROLES = protocol_mod.ROLES
+
+
+# Set by ``pijler3 --protocol FILE …`` so that every command can be pointed at another
+# protocol file without each library function taking the path.
+_protocol_override: Path | None = None
+
+
+def use_protocol(path: Path | None) -> None:
+    """Make every workspace use ``path`` as its protocol (None: their own files)."""
+    global _protocol_override
+    if path is not None:
+        protocol_mod.load(path)
+    _protocol_override = path
+
+
+@dataclass(frozen=True)
+class PublicKeys:
+    role: str
+    name: str
+    age_recipient: str
+    signing_key: str
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    role: str
+    name: str
+
+    @property
+    def protocol_path(self) -> Path:
+        return self.root / "protocol.toml"
+
+    @property
+    def keys(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.root / "audit.jsonl"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def store_path(self) -> Path:
+        return self.root / "store" / "analysis.duckdb"
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "archive"
+
+    def protocol(self, override: Path | None = None) -> protocol_mod.Protocol:
+        """The protocol this workspace works under: ``override``, else the file given
+        with ``pijler3 --protocol``, else the workspace's own ``protocol.toml``."""
+        chosen = override or _protocol_override
+        own = protocol_mod.load(self.protocol_path)
+        if chosen is None or chosen.resolve() == self.protocol_path.resolve():
+            return own
+        other = protocol_mod.load(chosen)
+        if _keys(other) != _keys(own):
+            # Keys decide who may open, sign and acknowledge: another file may bring the
+            # next protocol, not other keys, unless it is installed (and so audited).
+            raise UserError(
+                f"{chosen}: names other keys than this workspace's protocol.",
+                hint="Install it in the workspace with 'pijler3 protocol install' first.",
+            )
+        return other
+
+    def _secret(self, name: str) -> bytes:
+        path = self.keys / name
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise UserError(
+                f"{path}: key file not found.",
+                hint=f"Is {self.root} a {self.role} workspace made with 'pijler3 init'?",
+            ) from None
+
+    def identity(self) -> str:
+        return self._secret("age.key").decode().strip()
+
+    def signing_key(self) -> bytes:
+        return self._secret("signing.key")
+
+    def pseudonym_master(self) -> bytes:
+        if self.role != "vdab":
+            raise UserError("only VDAB's workspace holds the pseudonymisation key.")
+        return self._secret("pseudonym.key")
+
+    def public(self) -> PublicKeys:
+        data = tomllib.loads((self.keys / "public.toml").read_text("utf-8"))
+        return PublicKeys(self.role, self.name, data["age_recipient"], data["signing_key"])
+
+    def audit(self) -> audit.AuditLog:
+        return audit.AuditLog(self.audit_path, actor=self.role, signing_key=self.signing_key())
+
+
+def _keys(p: protocol_mod.Protocol) -> tuple[object, ...]:
+    parties = tuple((x.id, x.age_recipient, x.signing_key) for x in p.parties.values())
+    people = tuple(sorted((r.name, r.age_recipient, r.signing_key) for r in p.recipients))
+    return parties, people
+
+
+def open_workspace(path: Path, *, role: str | None = None) -> Workspace:
+    """Open a workspace made by :func:`init`, checking its role when one is expected."""
+    meta = path / "workspace.toml"
+    try:
+        data = tomllib.loads(meta.read_text("utf-8"))
+    except FileNotFoundError:
+        raise UserError(
+            f"{path}: not a pijler3 workspace (no workspace.toml).",
+            hint="Create one with 'pijler3 init ROLE --dir DIR'.",
+        ) from None
+    if data.get("format") != FORMAT:
+        raise UserError(f"{meta}: unknown workspace format.")
+    ws = Workspace(path, str(data["role"]), str(data.get("name", "")))
+    if role is not None and ws.role != role:
+        raise UserError(
+            f"{path}: this is the {ws.role} workspace; this command needs the {role} one."
+        )
+    return ws
+
+
+def init(
+    role: str,
+    root: Path,
+    *,
+    name: str = "",
+    protocol_path: Path | None = None,
+    now: dt.datetime,
+) -> Workspace:
+    """Create a workspace with fresh secrets (owner-only files) and return it."""
+    if role not in ROLES:
+        raise UserError(f"unknown role '{role}'.", hint=f"Choose one of {', '.join(ROLES)}.")
+    if (root / "workspace.toml").exists():
+        raise UserError(
+            f"{root}: a workspace exists here already.",
+            hint="Choose another --dir; existing keys are never overwritten.",
+        )
+    if role == "abb" and not name:
+        raise UserError("an ABB workspace belongs to one researcher: give --name.")
+    text = protocol_path.read_text("utf-8") if protocol_path else protocol_mod.default_text()
+    protocol_mod.loads(text, str(protocol_path or "the shipped protocol"))
+    root.mkdir(parents=True, exist_ok=True)
+    subdirs = {"agii": ("quarantine",), "vdab": (), "abb": ("archive", "store")}[role]
+    for sub in ("outbox", "inbox", *subdirs):
+        (root / sub).mkdir(mode=0o700, exist_ok=True)
+    keys = root / "keys"
+    keys.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(keys, 0o700)
+    secret, recipient = _crypto.new_identity()
+    signing, verify_key = _crypto.new_signing_key()
+    _crypto.write_secret(keys / "age.key", (secret + "\n").encode())
+    _crypto.write_secret(keys / "signing.key", signing)
+    if role == "vdab":
+        _crypto.write_secret(keys / "pseudonym.key", os.urandom(pseudonym.MASTER_KEY_BYTES))
+    public = (
+        f'role = "{role}"\nname = "{name}"\n'
+        f'age_recipient = "{recipient}"\nsigning_key = "{verify_key}"\n'
+    )
+    write_atomic(keys / "public.toml", public.encode())
+    write_atomic(root / "protocol.toml", text.encode())
+    meta = f'format = "{FORMAT}"\nrole = "{role}"\nname = "{name}"\ncreated = "{now.isoformat()}"\n'
+    write_atomic(root / "workspace.toml", meta.encode())
+    ws = Workspace(root, role, name)
+    ws.audit().append(
+        "workspace.init",
+        {"role": role, "age_recipient": recipient, "signing_key": verify_key},
+        now=now,
+    )
+    return ws
+
+
+def register_keys(protocol_file: Path, keys: PublicKeys) -> None:
+    """Write a workspace's public keys into a protocol file (AgII/VDAB as party, ABB as
+    a named recipient)."""
+    text = protocol_file.read_text("utf-8")
+    if keys.role == "abb":
+        new = protocol_mod.with_recipient(
+            text, name=keys.name, age_recipient=keys.age_recipient, signing_key=keys.signing_key
+        )
+    else:
+        new = protocol_mod.with_party_keys(
+            text, keys.role, age_recipient=keys.age_recipient, signing_key=keys.signing_key
+        )
+    write_atomic(protocol_file, new.encode())

@@ -1,0 +1,289 @@
+"""Retention (protocol art. 3 and 6): what expires when, and the purge.
+
+The boundary. Ingest gives each delivery ``expires_at = received + retention_years``
+(:func:`pijler3.contract.protocol.add_years`). A delivery is kept through the day before
+``expires_at`` and is purged on ``expires_at`` itself: it is expired on day ``today``
+when ``expires_at <= today``. So a delivery received on 31/01/2025 is held for exactly
+five years (31/01/2025 up to and including 30/01/2030) and destroyed on 31/01/2030.
+
+The purge removes an expired delivery from every place the workspace holds it:
+
+- the analysis store, through :meth:`pijler3.analysis.store.Store.remove_deliveries`, which
+  deletes the rows and then rebuilds the DuckDB file from what remains and swaps it in,
+  because deleted rows stay in freed blocks of a DuckDB file until they are reused;
+- the package archive (``WS/archive/<delivery_id>.p3pkg``) and any copy of the same
+  delivery in ``WS/inbox`` or ``WS/outbox`` (share packages made from it).
+
+Files are unlinked, not overwritten first: on journaling and copy-on-write file systems
+and on SSDs an overwrite in place does not reach the old blocks, so it would promise
+what it cannot keep. What makes the archive safe to drop is that it only ever holds
+age-encrypted packages whose plaintext exists nowhere else on disk once the store was
+rebuilt; the researcher's age key is what protects any copy left in freed blocks or
+backups.
+
+Crash safety. Before anything is removed, the plan is written to
+``WS/destruction/pending.json``; every removal is idempotent, and the next purge
+finishes a pending plan first. The destruction record (JSON signed with the workspace
+key, plus a Dutch text for AgII's DPO) is written only after every removal succeeded,
+and the purge is recorded in the audit log.
+
+A dry run reads only: it writes no record and no audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from pijler3.analysis.store import Delivery, Store
+from pijler3.contract.errors import PackageError, UserError
+from pijler3.contract.protocol import Protocol as ProtocolFile
+from pijler3.exchange import package
+from pijler3.exchange.atomic import write_atomic
+from pijler3.exchange.workspace import Workspace
+from pijler3.governance import core as governance
+
+DESTRUCTION_FORMAT = "pijler3-destruction/1"
+RULE = (
+    "A delivery is kept through the day before expires_at and purged on expires_at"
+    " (expires_at = received + retention_years; protocol art. 3 and 6)."
+)
+
+
+class _Expiring(Protocol):
+    @property
+    def expires_at(self) -> dt.date: ...
+
+
+E = TypeVar("E", bound=_Expiring)
+
+
+def is_expired(expires_at: dt.date, today: dt.date) -> bool:
+    """Whether a delivery expiring on ``expires_at`` must be gone on ``today``."""
+    return expires_at <= today
+
+
+def expired(deliveries: Iterable[E], today: dt.date) -> list[E]:
+    """The deliveries that must be purged on ``today``, in the order given. Pure."""
+    return [d for d in deliveries if is_expired(d.expires_at, today)]
+
+
+@dataclass(frozen=True)
+class Planned:
+    delivery_id: str
+    peildatum: str
+    received_at: str
+    expires_at: str
+    rows: int
+    package_sha256: str
+    files: tuple[str, ...]  # paths relative to the workspace
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    today: dt.date
+    dry_run: bool
+    deliveries: tuple[Planned, ...]
+    record: Path | None  # the signed destruction record (JSON)
+    letter: Path | None  # the Dutch text for AgII's DPO
+
+    @property
+    def rows(self) -> int:
+        return sum(p.rows for p in self.deliveries)
+
+
+def destruction_dir(ws: Workspace) -> Path:
+    return ws.root / "destruction"
+
+
+def _package_files(ws: Workspace, delivery_ids: set[str]) -> dict[str, list[Path]]:
+    """Every package file in the workspace that belongs to one of ``delivery_ids``."""
+    found: dict[str, list[Path]] = {d: [] for d in delivery_ids}
+    for d in delivery_ids:
+        archived = ws.archive / f"{d}{package.SUFFIX}"
+        if archived.exists():
+            found[d].append(archived)
+    for folder in (ws.inbox, ws.outbox):
+        if not folder.exists():
+            continue
+        for path in sorted(folder.glob(f"*{package.SUFFIX}")):
+            try:
+                delivery = package.read_manifest(path).delivery_id
+            except PackageError:
+                continue  # not a package of ours; nothing of a delivery can be read in it
+            if delivery in found and path not in found[delivery]:
+                found[delivery].append(path)
+    return found
+
+
+def _plan(ws: Workspace, due: Sequence[Delivery]) -> list[Planned]:
+    files = _package_files(ws, {d.delivery_id for d in due})
+    return [
+        Planned(
+            delivery_id=d.delivery_id,
+            peildatum=d.peildatum.isoformat(),
+            received_at=d.received_at.isoformat(),
+            expires_at=d.expires_at.isoformat(),
+            rows=d.row_count,
+            package_sha256=d.package_sha256,
+            files=tuple(str(p.relative_to(ws.root)) for p in files[d.delivery_id]),
+        )
+        for d in due
+    ]
+
+
+def _planned_dict(p: Planned) -> dict[str, Any]:
+    return {
+        "delivery_id": p.delivery_id,
+        "peildatum": p.peildatum,
+        "received_at": p.received_at,
+        "expires_at": p.expires_at,
+        "rows": p.rows,
+        "package_sha256": p.package_sha256,
+        "files": list(p.files),
+    }
+
+
+def purge(ws: Workspace, *, now: dt.datetime, dry_run: bool = False) -> PurgeResult:
+    """Remove every expired delivery from the workspace and record that it did."""
+    if ws.role != "abb":
+        raise UserError(f"{ws.root}: the purge runs in an ABB workspace (it holds the store).")
+    protocol = ws.protocol()
+    today = now.date()
+    pending = destruction_dir(ws) / "pending.json"
+    resumed: list[Planned] = []
+    if pending.exists():
+        body = governance.verify_document(
+            governance.read_document(pending),
+            [ws.public().signing_key],
+            str(pending),
+            fmt=DESTRUCTION_FORMAT,
+        )
+        resumed = [Planned(**{**p, "files": tuple(p["files"])}) for p in body["deliveries"]]
+    due: list[Delivery] = []
+    if ws.store_path.exists():
+        with Store(ws.store_path, protocol) as store:
+            due = expired(store.deliveries(), today)
+    already = {p.delivery_id for p in resumed}
+    plan = resumed + [p for p in _plan(ws, due) if p.delivery_id not in already]
+    if dry_run or not plan:
+        if not dry_run:
+            ws.audit().append(
+                "retention.checked", {"today": today.isoformat(), "expired": 0}, now=now
+            )
+        return PurgeResult(today, dry_run, tuple(plan), None, None)
+
+    body = _record_body(ws, protocol, plan, now)
+    destruction_dir(ws).mkdir(exist_ok=True)
+    governance.write_document(pending, governance.sign_document(body, ws.signing_key()))
+    with Store(ws.store_path, protocol) as store:
+        store.remove_deliveries([p.delivery_id for p in plan])
+    for p in plan:
+        for rel in p.files:
+            (ws.root / rel).unlink(missing_ok=True)
+        # A copy that arrived after the plan was made (a resumed plan) goes too.
+        for extra in _package_files(ws, {p.delivery_id})[p.delivery_id]:
+            extra.unlink(missing_ok=True)
+
+    doc = governance.sign_document(body, ws.signing_key())
+    stem = f"{today:%Y%m%d}-{governance.document_sha256(doc)[:8]}"
+    record = destruction_dir(ws) / f"vernietiging-{stem}.json"
+    letter = destruction_dir(ws) / f"vernietiging-{stem}.txt"
+    governance.write_document(record, doc)
+    write_atomic(letter, destruction_letter(body, protocol, doc["signature"]["value"]).encode())
+    pending.unlink()
+    ws.audit().append(
+        "retention.purged",
+        {
+            "today": today.isoformat(),
+            "deliveries": [p.delivery_id for p in plan],
+            "rows": sum(p.rows for p in plan),
+            "files_removed": sum(len(p.files) for p in plan),
+            "record": record.name,
+            "record_sha256": governance.document_sha256(doc),
+        },
+        now=now,
+    )
+    return PurgeResult(today, False, tuple(plan), record, letter)
+
+
+def _record_body(
+    ws: Workspace, protocol: ProtocolFile, plan: Sequence[Planned], now: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "format": DESTRUCTION_FORMAT,
+        "protocol_id": protocol.id,
+        "protocol_version": protocol.version,
+        "articles": "art. 3 and 6",
+        "retention_years": protocol.retention_years,
+        "rule": RULE,
+        "performed_at": now.astimezone(dt.UTC).isoformat(),
+        "purge_date": now.date().isoformat(),
+        "performed_by": {
+            "role": ws.role,
+            "name": ws.name,
+            "signing_key": ws.public().signing_key,
+        },
+        "deliveries": [_planned_dict(p) for p in plan],
+        "total_rows": sum(p.rows for p in plan),
+        "method": (
+            "rows deleted from the analysis store and the DuckDB file rebuilt and replaced;"
+            " age-encrypted package files unlinked"
+        ),
+    }
+
+
+def _d(iso: str) -> str:
+    return dt.date.fromisoformat(iso[:10]).strftime("%d/%m/%Y")
+
+
+def destruction_letter(body: dict[str, Any], protocol: ProtocolFile, signature: str) -> str:
+    """The Dutch text of a destruction record, for AgII's DPO."""
+    agii = protocol.parties["agii"]
+    by = body["performed_by"]
+    lines = [
+        "Verklaring van vernietiging van persoonsgegevens",
+        "",
+        f"Protocol: {protocol.title} ({protocol.identifier})",
+        f"Aan: {agii.dpo_name} (functionaris voor gegevensbescherming {agii.short}),"
+        f" {agii.dpo_email}",
+        f"Van: {by['name']} ({protocol.parties['abb'].short})",
+        f"Vernietigd op: {body['performed_at'][:16].replace('T', ' ')} UTC",
+        "",
+        f"Overeenkomstig artikel 3 en 6 van het protocol worden de gegevens maximaal"
+        f" {protocol.retention_years} jaar bewaard. Een levering wordt bewaard tot en met de"
+        " dag vóór haar vervaldatum en op de vervaldatum vernietigd. De volgende leveringen"
+        " werden vernietigd:",
+        "",
+    ]
+    for d in body["deliveries"]:
+        lines.append(
+            f"- levering {d['delivery_id']}: peildatum {_d(d['peildatum'])}, ontvangen"
+            f" {_d(d['received_at'])}, vervaldatum {_d(d['expires_at'])}, {d['rows']} rijen,"
+            f" {len(d['files'])} versleuteld(e) pakket(ten)"
+        )
+    lines += [
+        "",
+        f"Totaal: {body['total_rows']} rijen.",
+        "",
+        "De rijen werden verwijderd uit de analysedatabank, die daarna volledig opnieuw werd"
+        " opgebouwd, zodat geen vrijgegeven blok de gegevens nog bevat. De versleutelde"
+        " pakketten werden uit het archief verwijderd.",
+        "",
+        "Deze verklaring is ondertekend met de Ed25519-sleutel van de onderzoeker:",
+        f"  sleutel:      {by['signing_key']}",
+        f"  handtekening: {signature}",
+        "De ondertekende versie staat in het bijbehorende JSON-bestand.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def verify_record(path: Path, protocol: ProtocolFile) -> dict[str, Any]:
+    """Check a destruction record against the protocol's researcher keys (for AgII)."""
+    keys = [r.signing_key for r in protocol.recipients]
+    doc = governance.read_document(path)
+    return governance.verify_document(doc, keys, str(path), fmt=DESTRUCTION_FORMAT)

@@ -1,0 +1,293 @@
+"""The state of a workspace under its protocol, at a moment: what a DPO asks first.
+
+Whether the protocol is in force (and until when, termination included), which
+deliveries are held and when each expires, open and overdue breaches, notifications of
+onward disclosure still waiting for AgII, whether the audit log verifies, and warnings
+(a DPO contact that art. 9 needs and the protocol file does not give). Reading
+only: the status never writes to the workspace (it does not even create the store).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from pijler3.analysis.store import Store
+from pijler3.contract import terms
+from pijler3.contract.errors import UserError
+from pijler3.exchange import audit
+from pijler3.exchange.workspace import Workspace
+from pijler3.governance import core as governance
+from pijler3.governance import retention
+
+
+@dataclass(frozen=True)
+class HeldDelivery:
+    delivery_id: str
+    peildatum: dt.date
+    rows: int
+    expires_at: dt.date
+    expired: bool
+
+
+@dataclass(frozen=True)
+class Status:
+    now: dt.datetime
+    role: str
+    name: str
+    protocol: str
+    signed: dt.date
+    term_end: dt.date
+    in_force: bool
+    in_force_problem: str | None
+    last_day: dt.date  # the last day packages may be produced or accepted
+    termination: governance.Termination | None
+    termination_problem: str | None
+    deliveries: tuple[HeldDelivery, ...]
+    breaches: tuple[governance.Breach, ...]
+    pending_notifications: tuple[governance.Notification, ...]
+    audit_ok: bool
+    audit_records: int
+    audit_problem: str | None
+    problems: tuple[str, ...] = field(default=())
+    # Things to fix that do not stop the chain, such as a missing DPO contact.
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def open_breaches(self) -> tuple[governance.Breach, ...]:
+        return tuple(b for b in self.breaches if b.is_open)
+
+    @property
+    def overdue_breaches(self) -> tuple[governance.Breach, ...]:
+        return tuple(b for b in self.open_breaches if b.overdue(self.now))
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.termination
+        return {
+            "now": self.now.astimezone(dt.UTC).isoformat(),
+            "workspace": {"role": self.role, "name": self.name},
+            "protocol": {
+                "id": self.protocol,
+                "signed": self.signed.isoformat(),
+                "term_end": self.term_end.isoformat(),
+                "in_force": self.in_force,
+                "problem": self.in_force_problem,
+                "last_day": self.last_day.isoformat(),
+                "termination": None
+                if t is None
+                else {
+                    "kind": t.kind,
+                    "article": t.article,
+                    "notice_date": t.notice_date.isoformat(),
+                    "effective": t.effective.isoformat(),
+                },
+                "termination_problem": self.termination_problem,
+            },
+            "deliveries": [
+                {
+                    "delivery_id": d.delivery_id,
+                    "peildatum": d.peildatum.isoformat(),
+                    "rows": d.rows,
+                    "expires_at": d.expires_at.isoformat(),
+                    "expired": d.expired,
+                }
+                for d in self.deliveries
+            ],
+            "breaches": [
+                {
+                    "id": b.id,
+                    "open": b.is_open,
+                    "overdue": b.is_open and b.overdue(self.now),
+                    "authority_deadline": b.authority_deadline.isoformat(),
+                }
+                for b in self.breaches
+            ],
+            "pending_notifications": [n.id for n in self.pending_notifications],
+            "audit": {
+                "ok": self.audit_ok,
+                "records": self.audit_records,
+                "problem": self.audit_problem,
+            },
+            "ok": not self.problems,
+            "problems": list(self.problems),
+            "warnings": list(self.warnings),
+        }
+
+
+def status(ws: Workspace, *, now: dt.datetime) -> Status:
+    """Collect the status of ``ws`` at ``now``. Problems are reported, not raised."""
+    protocol = ws.protocol()
+    today = now.date()
+    problems: list[str] = []
+
+    term: governance.Termination | None = None
+    term_problem = None
+    try:
+        term = governance.termination(ws)
+    except UserError as exc:
+        term_problem = str(exc)
+        problems.append(f"termination record: {exc}")
+    last_day = protocol.term_end
+    if term is not None:
+        last_day = min(last_day, term.effective - dt.timedelta(days=1))
+    in_force_problem = None
+    try:
+        if term is None:
+            terms.check_in_force(protocol, today)
+        else:
+            terms.check_in_force(protocol, today, notice_date=term.notice_date, kind=term.kind)
+    except UserError as exc:
+        in_force_problem = exc.message
+        problems.append(exc.message)
+
+    held: list[HeldDelivery] = []
+    if ws.store_path.exists():
+        with Store(ws.store_path, protocol) as store:
+            for d in store.deliveries():
+                gone = retention.is_expired(d.expires_at, today)
+                held.append(
+                    HeldDelivery(d.delivery_id, d.peildatum, d.row_count, d.expires_at, gone)
+                )
+    overdue_deliveries = [d for d in held if d.expired]
+    if overdue_deliveries:
+        problems.append(
+            f"{len(overdue_deliveries)} delivery/deliveries past expiry: run 'pijler3 purge'"
+            " (art. 3 and 6)"
+        )
+
+    items = tuple(governance.breaches(ws))
+    late = [b for b in items if b.is_open and b.overdue(now)]
+    if late:
+        problems.append(
+            f"{len(late)} breach(es) past the 72 hours of AVG art. 33 without notifying"
+            " the authority"
+        )
+    pending = tuple(n for n in governance.notifications(ws) if not n.acknowledged)
+
+    audit_ok, records, audit_problem = True, 0, None
+    try:
+        result = audit.verify(ws.audit_path)
+        records = result.size
+    except UserError as exc:
+        audit_ok, audit_problem = False, str(exc)
+        problems.append(f"audit log: {exc}")
+
+    return Status(
+        now=now,
+        role=ws.role,
+        name=ws.name,
+        protocol=protocol.identifier,
+        signed=protocol.signed,
+        term_end=protocol.term_end,
+        in_force=in_force_problem is None,
+        in_force_problem=in_force_problem,
+        last_day=last_day,
+        termination=term,
+        termination_problem=term_problem,
+        deliveries=tuple(held),
+        breaches=items,
+        pending_notifications=pending,
+        audit_ok=audit_ok,
+        audit_records=records,
+        audit_problem=audit_problem,
+        problems=tuple(problems),
+        warnings=tuple(governance.dpo_contact_warnings(protocol, ws.role)),
+    )
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        return "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return [line(headers), "  " + "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+
+
+def render(s: Status) -> str:
+    """The status as a plain terminal report (English, dates dd/mm/yyyy)."""
+    who = f"{s.role}" + (f" ({s.name})" if s.name else "")
+    out = [f"Workspace: {who}, at {s.now.astimezone(dt.UTC):%d/%m/%Y %H:%M} UTC", ""]
+    out.append(f"Protocol {s.protocol}")
+    out.append(f"  signed {s.signed:%d/%m/%Y}, term ends {s.term_end:%d/%m/%Y} (art. 5, 12)")
+    if s.termination is not None:
+        t = s.termination
+        out.append(f"  {_termination_line(t)}")
+    if s.termination_problem:
+        out.append(f"  termination record does not verify: {s.termination_problem}")
+    if s.in_force:
+        out.append(f"  IN FORCE: packages may be produced and accepted until {s.last_day:%d/%m/%Y}")
+    else:
+        out.append(f"  NOT IN FORCE: {s.in_force_problem}")
+    out += ["", f"Deliveries held: {len(s.deliveries)}"]
+    if s.deliveries:
+        out += _table(
+            ["delivery", "peildatum", "rows", "expires", "state"],
+            [
+                [
+                    d.delivery_id,
+                    f"{d.peildatum:%d/%m/%Y}",
+                    str(d.rows),
+                    f"{d.expires_at:%d/%m/%Y}",
+                    "EXPIRED: purge" if d.expired else "kept",
+                ]
+                for d in s.deliveries
+            ],
+        )
+    opened = s.open_breaches
+    out += [
+        "",
+        f"Breaches: {len(opened)} open, {len(s.overdue_breaches)} overdue (of {len(s.breaches)})",
+    ]
+    if opened:
+        out += _table(
+            ["breach", "discovered", "authority by", "state"],
+            [
+                [
+                    b.id,
+                    f"{b.discovered:%d/%m/%Y %H:%M}",
+                    f"{b.authority_deadline:%d/%m/%Y %H:%M}",
+                    "OVERDUE" if b.overdue(s.now) else _breach_state(b),
+                ]
+                for b in opened
+            ],
+        )
+    out += ["", f"Disclosure notifications awaiting AgII: {len(s.pending_notifications)}"]
+    for n in s.pending_notifications:
+        out.append(f"  {n.id}  to {n.recipient}  ({len(n.fields)} fields)")
+    out += [""]
+    if s.audit_ok:
+        out.append(f"Audit log: {s.audit_records} records, chain intact")
+    else:
+        out.append(f"Audit log: DOES NOT VERIFY: {s.audit_problem}")
+    out += ["", "OK" if not s.problems else f"{len(s.problems)} problem(s):"]
+    out += [f"  - {p}" for p in s.problems]
+    if s.warnings:
+        out += ["", f"{len(s.warnings)} warning(s):"]
+        out += [f"  - {w}" for w in s.warnings]
+    return "\n".join(out) + "\n"
+
+
+def _termination_line(t: governance.Termination) -> str:
+    if t.kind == "art8":
+        return (
+            f"terminated by AgII by simple notice on {t.notice_date:%d/%m/%Y}, effective"
+            " immediately (art. 8)"
+        )
+    if t.kind == "legal-basis":
+        return (
+            f"ended by operation of law on {t.notice_date:%d/%m/%Y}: no legal basis any more"
+            " (art. 12)"
+        )
+    return (
+        f"terminated: notice {t.notice_date:%d/%m/%Y}, effective {t.effective:%d/%m/%Y} (art. 12)"
+    )
+
+
+def _breach_state(b: governance.Breach) -> str:
+    if b.authority_notified_at is not None:
+        return "authority notified"
+    if b.authority_not_required:
+        return "no notification needed"
+    return "open"

@@ -1,0 +1,189 @@
+"""Step 1 (AgII): read the KBI extract, keep what may leave, seal it for VDAB.
+
+Rows without a valid INSZ cannot be linked and never leave AgII: they go to a local
+quarantine file by row number and reason only. Direct identifiers are dropped, and
+``plo_reden`` is scrubbed of the person's own name, INSZ, birth date, street, phone
+and e-mail, and of anything shaped like an INSZ, e-mail, phone number or IBAN.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pijler3.analysis import dataset
+from pijler3.exchange import scrub, transfer
+from pijler3.exchange.atomic import write_atomic
+from pijler3.exchange.workspace import Workspace
+from pijler3.extracts import quality, readers
+
+STEP = "export"
+# The person's own values removed from ``plo_reden``, in the order they are tried (a
+# street with its house number before the street alone). The municipality and the postal
+# code are deliberately *not* removed: "Gent" or "Antwerpen" in a counsellor's reason is
+# usually where someone wants to work or move, the region is a column of the dataset
+# anyway, and a municipality alone does not single a person out; a street does.
+_OWN_VALUES = ("naam", "voornaam", "telefoon", "e_mail", "insz", "straat")
+# The spellings of the birth date: DATA.md's date formats, plus the dotted form people
+# type in free text.
+_DATE_SPELLINGS = ("%d/%m/%Y", "%-d/%-m/%Y", "%d-%m-%Y", "%-d-%-m-%Y", "%Y-%m-%d", "%d.%m.%Y")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    package: Path
+    quarantine: Path
+    delivery_id: str
+    rows_read: int
+    rows_sent: int
+    quarantined: Counter[str]
+    identifiers_removed: int
+
+
+def _own_values(table: pl.DataFrame) -> list[pl.Expr]:
+    """Per row, the person's own values to remove from ``plo_reden``, longest first.
+
+    Values with digits are only offered when the text holds a digit (the birth date
+    only when it holds the year): the test runs on whole columns at once, and spares
+    the row-by-row loop most of its work.
+    """
+    cols = set(table.columns)
+    c = pl.col
+    text = c("plo_reden")
+    has_digit = text.str.contains(r"\d")
+
+    def when(gate: pl.Expr, value: pl.Expr) -> pl.Expr:
+        return pl.when(gate).then(value).otherwise(None)
+
+    exprs: list[pl.Expr] = []
+    if "straat" in cols and "huisnummer" in cols:
+        street = c("straat").str.strip_chars()
+        number = c("huisnummer").str.strip_chars()
+        exprs += [
+            when(has_digit, pl.concat_str(street, number, separator=" ")),
+            when(has_digit, pl.concat_str(number, street, separator=" ")),
+        ]
+    exprs += [c(name) for name in _OWN_VALUES if name in cols and name != "insz"]
+    if "insz" in cols:
+        # The normalised INSZ is in the table; its usual written form is added too.
+        i = c("insz")
+        formatted = pl.concat_str(
+            i.str.slice(0, 2), pl.lit("."), i.str.slice(2, 2), pl.lit("."), i.str.slice(4, 2),
+            pl.lit("-"), i.str.slice(6, 3), pl.lit("."), i.str.slice(9, 2),
+        )  # fmt: skip
+        exprs += [when(has_digit, i), when(has_digit, formatted)]
+    if "geboortedatum" in cols and table.schema["geboortedatum"] == pl.Date:
+        birth = c("geboortedatum")
+        has_year = text.str.contains(birth.dt.year().cast(pl.String), literal=True)
+        exprs += [when(has_year, birth.dt.strftime(f)) for f in _DATE_SPELLINGS]
+    return [e.alias(f"own{k}") for k, e in enumerate(exprs)]
+
+
+def scrub_free_text(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Scrub ``plo_reden`` row by row with the person's own values; count removals.
+
+    Own values: name, first name, phone, e-mail, INSZ (normalised and written with dots
+    and a dash), birth date (in the spellings of ``_DATE_SPELLINGS``) and street (with
+    and without house number), each when the table has the column.
+    """
+    texts = table["plo_reden"].to_list()
+    own_exprs = _own_values(table)
+    # Column lists zipped together: much faster than asking polars for row tuples.
+    own_table = table.select(own_exprs)
+    owns = (
+        list(zip(*(own_table[name].to_list() for name in own_table.columns), strict=True))
+        if own_exprs
+        else [()] * table.height
+    )
+    removed = 0
+    cleaned: list[str | None] = []
+    for text, own in zip(texts, owns, strict=True):
+        if text is None:
+            cleaned.append(None)
+            continue
+        new, n = scrub.scrub(text, own)
+        removed += n
+        cleaned.append(new)
+    return table.with_columns(pl.Series("plo_reden", cleaned, dtype=pl.String)), removed
+
+
+def export(
+    ws: Workspace,
+    kbi: Path,
+    *,
+    peildatum: dt.date,
+    now: dt.datetime,
+    delivery_id: str | None = None,
+    protocol_path: Path | None = None,
+    progress: transfer.Progress = transfer.quiet,
+) -> ExportResult:
+    protocol = ws.protocol(protocol_path)
+    transfer.check_in_force(ws, protocol, now.date())
+    # Fail before any work when the protocol file lacks the recipients' keys.
+    transfer.recipients_for(protocol, STEP)
+    delivery_id = delivery_id or transfer.new_delivery_id(peildatum)
+    progress(f"reading {kbi.name}")
+    read = readers.read_extract(kbi, protocol.extracts["kbi"])
+    table = read.table
+
+    bad = table.filter(pl.col("insz").is_null())
+    reasons = Counter(bad["insz_problem"].to_list())
+    quarantine_csv = "rij;reden\n" + "".join(
+        f"{row};{reason}\n" for row, reason in bad.select("_row", "insz_problem").rows()
+    )
+    good = table.filter(pl.col("insz").is_not_null())
+    progress("removing identifiers from free text")
+    good, removed = scrub_free_text(good)
+    schema = dataset.export_schema(protocol)
+    out = good.select(list(schema.names()))
+    dataset.check_schema(out, schema, f"{kbi}")
+    payload = dataset.to_parquet(out, "export")
+
+    findings = quality.for_transfer(read.findings)
+    findings += [
+        quality.Finding(quality.DIRECT_IDENTIFIER_DROPPED, c, table.height).to_dict()
+        for c in read.identifier_columns
+    ]
+    q = {
+        "kbi": findings,
+        "quarantined": dict(reasons),
+        "identifiers_removed": removed,
+        "rows_read": table.height,
+    }
+    log = ws.audit()
+    quarantine_path = ws.quarantine / f"{delivery_id}.csv"
+    write_atomic(quarantine_path, quarantine_csv.encode(), mode=0o600)
+    out_path, sealed = transfer.seal_delivery(
+        ws,
+        protocol,
+        STEP,
+        payload,
+        peildatum=peildatum,
+        delivery_id=delivery_id,
+        now=now,
+        row_count=out.height,
+        schema_hash=dataset.schema_hash(schema),
+        quality=q,
+        progress=progress,
+    )
+    log.append(
+        "export.sealed",
+        {
+            "delivery_id": delivery_id,
+            "peildatum": peildatum.isoformat(),
+            "package": out_path.name,
+            "payload_sha256": sealed.payload_sha256,
+            "rows_read": table.height,
+            "rows_sent": out.height,
+            "quarantined": sum(reasons.values()),
+            "identifiers_removed": removed,
+        },
+        now=now,
+    )
+    return ExportResult(
+        out_path, quarantine_path, delivery_id, table.height, out.height, reasons, removed
+    )

@@ -1,0 +1,199 @@
+"""Step 2 (VDAB): link AgII's export with VDAB's extracts on the INSZ, pseudonymise.
+
+Duplicates in ``vdab_werkzoekenden`` are resolved as DATA.md §2 says (the whole row
+with the latest ``Datum recentste inschrijving`` wins; on a tie the later row). Actions
+become four booleans. The INSZ is replaced by the keyed pseudonym and the INSZ and the
+birth date are dropped. Only VDAB's workspace holds the pseudonymisation key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pijler3.analysis import dataset
+from pijler3.contract.codes import AGE_BANDS
+from pijler3.exchange import pseudonym, transfer
+from pijler3.exchange.workspace import Workspace
+from pijler3.extracts import quality, readers
+
+STEP = "link"
+ACTION_COLUMNS = {
+    "ORIENTATIE": "vdab_actie_orientatie",
+    "CONTEXT": "vdab_actie_context",
+    "COMPETENTIEVERSTERKING": "vdab_actie_competentieversterking",
+    "SOLLICITEREN": "vdab_actie_solliciteren",
+}
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    package: Path
+    delivery_id: str
+    persons: int
+    matched: int
+    duplicates: int
+    report: dict[str, Any]
+
+
+def age_category_expr(birth: str, on: pl.Expr) -> pl.Expr:
+    """``leeftijdscategorie``: age in completed years on the reference date."""
+    b = pl.col(birth)
+    age = (
+        on.dt.year()
+        - b.dt.year()
+        - (
+            (on.dt.month() < b.dt.month())
+            | ((on.dt.month() == b.dt.month()) & (on.dt.day() < b.dt.day()))
+        ).cast(pl.Int32)
+    )
+    # A birth date after the reference date is a data error: no category, not "<18".
+    expr: Any = pl.when(b.is_null() | on.is_null() | (age < 0)).then(None)
+    for upper, label in AGE_BANDS:
+        expr = expr.when(age < upper).then(pl.lit(label))
+    result: pl.Expr = expr.otherwise(pl.lit("65+"))
+    return result
+
+
+def dedupe_jobseekers(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """One row per INSZ: the latest recentste inschrijving wins, ties to the later row."""
+    valid = table.filter(pl.col("insz").is_not_null())
+    ordered = valid.sort(["insz", "vdab_datum_recentste_inschrijving", "_row"], nulls_last=False)
+    kept = ordered.group_by("insz", maintain_order=True).last()
+    return kept, valid.height - kept.height
+
+
+def actions_per_person(
+    acties: pl.DataFrame, peildatum: dt.date, missing_type: int = 0
+) -> tuple[pl.DataFrame, int]:
+    """The four action booleans per INSZ; rows of unknown type are ignored and counted.
+
+    ``missing_type`` is the number of rows whose type cell was empty (the reader counts
+    those as missing); they are not "of unknown type" and are not counted here again.
+    """
+    unknown = acties.filter(pl.col("actietype").is_null()).height - missing_type
+    usable = acties.filter(
+        pl.col("insz").is_not_null()
+        & pl.col("actietype").is_not_null()
+        & pl.col("startdatum").is_not_null()
+        & (pl.col("startdatum") <= peildatum)
+    )
+    flags = usable.group_by("insz").agg(
+        [(pl.col("actietype") == code).any().alias(col) for code, col in ACTION_COLUMNS.items()]
+    )
+    return flags, unknown
+
+
+def link(
+    ws: Workspace,
+    export_package: Path,
+    werkzoekenden: Path,
+    acties: Path,
+    *,
+    now: dt.datetime,
+    protocol_path: Path | None = None,
+    progress: transfer.Progress = transfer.quiet,
+) -> LinkResult:
+    protocol = ws.protocol(protocol_path)
+    transfer.check_in_force(ws, protocol, now.date())
+    log = ws.audit()
+    progress(f"verifying and decrypting {export_package.name}")
+    manifest, payload = transfer.open_from(ws, export_package, protocol, "export", now=now)
+    # Fail before any work when the protocol file lacks the recipients' keys.
+    transfer.recipients_for(protocol, STEP)
+    peildatum = dt.date.fromisoformat(manifest.peildatum)
+    kbi = dataset.from_parquet(payload, "export")
+    dataset.check_schema(kbi, dataset.export_schema(protocol), export_package.name)
+    transfer.check_rows(manifest, kbi, export_package)
+
+    progress(f"reading {werkzoekenden.name} and {acties.name}")
+    wz = readers.read_extract(werkzoekenden, protocol.extracts["werkzoekenden"])
+    ac = readers.read_extract(acties, protocol.extracts["acties"])
+    jobseekers, duplicates = dedupe_jobseekers(wz.table)
+    missing_type = sum(
+        f.count for f in ac.findings if f.reason == quality.MISSING and f.column == "actietype"
+    )
+    flags, unknown_actions = actions_per_person(ac.table, peildatum, missing_type)
+
+    vdab_cols = [
+        f.name
+        for f in protocol.fields
+        if f.source == "VDAB" and f.name not in ACTION_COLUMNS.values()
+    ]
+    linked = kbi.join(
+        jobseekers.select("insz", *vdab_cols), on="insz", how="left", coalesce=True
+    ).join(flags, on="insz", how="left", coalesce=True)
+    linked = linked.with_columns([pl.col(c).fill_null(False) for c in ACTION_COLUMNS.values()])
+    matched = kbi.join(jobseekers.select("insz"), on="insz", how="semi").height
+
+    reference = pl.coalesce(
+        pl.col("datum_inburgeringscontract"), pl.col("datum_aanmelding"), pl.lit(peildatum)
+    )
+    progress("linking on the INSZ and pseudonymising")
+    key = pseudonym.derive_key(ws.pseudonym_master(), protocol.id)
+    linked = linked.with_columns(
+        pseudonym.pseudonym_series(key, linked["insz"], bits=protocol.pseudonym_bits),
+        pl.lit(peildatum).alias("peildatum"),
+        age_category_expr("geboortedatum", reference).alias("leeftijdscategorie"),
+    )
+    schema = dataset.monitoring_schema(protocol)
+    out = linked.select([pl.col(n).cast(t) for n, t in schema.items()])
+    dataset.check_schema(out, schema, "linked dataset")
+
+    report = {
+        "persons": kbi.height,
+        "matched": matched,
+        "match_rate": matched / kbi.height if kbi.height else 0.0,
+        "duplicates_resolved": duplicates,
+        "actions_unknown_type": unknown_actions,
+        "werkzoekenden_rows": wz.table.height,
+        "acties_rows": ac.table.height,
+        "acties_after_peildatum": int((ac.table["startdatum"] > peildatum).fill_null(False).sum()),
+        "geboortedatum_after_reference": int(
+            linked.select(
+                (
+                    pl.col("geboortedatum").is_not_null() & pl.col("leeftijdscategorie").is_null()
+                ).sum()
+            ).item()
+        ),
+    }
+    q = dict(manifest.quality)
+    q["werkzoekenden"] = quality.for_transfer(
+        [*wz.findings, quality.Finding(quality.DUPLICATE_INSZ, "insz", duplicates)]
+    )
+    q["acties"] = quality.for_transfer(
+        [*ac.findings, quality.Finding(quality.ACTION_UNKNOWN_TYPE, "actietype", unknown_actions)]
+    )
+    q["linkage"] = report
+    out_path, sealed = transfer.seal_delivery(
+        ws,
+        protocol,
+        STEP,
+        dataset.to_parquet(out, "monitoring"),
+        peildatum=peildatum,
+        delivery_id=manifest.delivery_id,
+        now=now,
+        row_count=out.height,
+        schema_hash=dataset.schema_hash(schema),
+        quality=q,
+        pseudonym_key_id=pseudonym.key_id(key),
+        extra={"linkage": report, "sender_checkpoint": manifest.audit_checkpoint},
+        progress=progress,
+    )
+    log.append(
+        "link.sealed",
+        {
+            "delivery_id": manifest.delivery_id,
+            "from_package": export_package.name,
+            "from_payload_sha256": manifest.payload_sha256,
+            "package": out_path.name,
+            "payload_sha256": sealed.payload_sha256,
+            **{k: v for k, v in report.items()},
+        },
+        now=now,
+    )
+    return LinkResult(out_path, manifest.delivery_id, kbi.height, matched, duplicates, report)

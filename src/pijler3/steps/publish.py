@@ -1,0 +1,136 @@
+"""Step 3 (AgII): check VDAB's linked dataset against the protocol, seal it for ABB.
+
+Checks, in order: the package is VDAB's and intact; the protocol is in force; the
+columns and types are exactly DATA.md §3; no text column holds anything shaped like an
+INSZ, e-mail address, phone number or IBAN; the re-identification risk passes the gate
+of the protocol file (or is recorded as a warning when the protocol says so).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pijler3.analysis import dataset, risk
+from pijler3.contract.errors import UserError
+from pijler3.contract.protocol import Protocol
+from pijler3.exchange import scrub, transfer
+from pijler3.exchange.workspace import Workspace
+from pijler3.extracts import quality
+
+STEP = "publish"
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    package: Path
+    delivery_id: str
+    rows: int
+    risk: risk.RiskReport
+    warnings: tuple[str, ...]
+
+
+def scan_text_columns(frame: pl.DataFrame, protocol: Protocol) -> Counter[tuple[str, str]]:
+    """Count values shaped like an identifier, per (column, kind), in every text column."""
+    found: Counter[tuple[str, str]] = Counter()
+    text_cols = [f.name for f in protocol.fields if f.type == "text" and f.name != "pseudoniem"]
+    for col in text_cols:
+        for value in frame[col].drop_nulls().unique().to_list():
+            for kind in scrub.find_identifiers(value):
+                found[(col, kind)] += 1
+    return found
+
+
+def publish(
+    ws: Workspace,
+    link_package: Path,
+    *,
+    now: dt.datetime,
+    protocol_path: Path | None = None,
+    progress: transfer.Progress = transfer.quiet,
+) -> PublishResult:
+    protocol = ws.protocol(protocol_path)
+    log = ws.audit()
+    # The term first: outside it nothing is accepted, not even decrypted.
+    transfer.check_in_force(ws, protocol, now.date())
+    progress(f"verifying and decrypting {link_package.name}")
+    manifest, payload = transfer.open_from(ws, link_package, protocol, "link", now=now)
+    # Fail before any work when the protocol file lacks the recipients' keys.
+    transfer.recipients_for(protocol, STEP)
+    peildatum = dt.date.fromisoformat(manifest.peildatum)
+    frame = dataset.from_parquet(payload, "monitoring")
+    schema = dataset.monitoring_schema(protocol)
+    dataset.check_schema(frame, schema, link_package.name)
+    transfer.check_rows(manifest, frame, link_package)
+    dataset.check_values(frame, protocol, link_package.name, peildatum)
+    found = scan_text_columns(frame, protocol)
+    if found:
+        (col, kind), n = found.most_common(1)[0]
+        log.append(
+            "publish.refused",
+            {
+                "delivery_id": manifest.delivery_id,
+                "reason": "identifier_in_text",
+                "column": col,
+                "kind": kind,
+                "values": sum(found.values()),
+            },
+            now=now,
+        )
+        raise UserError(
+            f"{link_package.name}: column '{col}' still holds {n} value(s) shaped like "
+            f"{'an' if kind in ('iban', 'insz', 'email') else 'a'} {kind} "
+            f"({sum(found.values())} in all); nothing was published.",
+            hint="Ask VDAB and the KBI administrators to clean the free text, then export again.",
+        )
+    progress("measuring the re-identification risk")
+    report = risk.measure(
+        frame, protocol.risk, protocol.quasi_identifiers, protocol.sensitive_fields
+    )
+    try:
+        warnings = risk.enforce(report, protocol.risk)
+    except risk.RiskGateError:
+        log.append(
+            "publish.refused",
+            {"delivery_id": manifest.delivery_id, "reason": "risk_gate", "risk": report.to_dict()},
+            now=now,
+        )
+        raise
+    q = dict(manifest.quality)
+    q["consistency"] = quality.consistency(frame, peildatum)
+    q["missing"] = quality.column_profile(frame)
+    risk_dict = report.to_dict() | {"warnings": list(warnings), "action": protocol.risk.action}
+    out_path, sealed = transfer.seal_delivery(
+        ws,
+        protocol,
+        STEP,
+        payload,
+        peildatum=peildatum,
+        delivery_id=manifest.delivery_id,
+        now=now,
+        row_count=frame.height,
+        schema_hash=dataset.schema_hash(schema),
+        quality=q,
+        pseudonym_key_id=manifest.pseudonym_key_id,
+        risk=risk_dict,
+        extra={"vdab_checkpoint": manifest.audit_checkpoint, **dict(manifest.extra)},
+        progress=progress,
+    )
+    log.append(
+        "publish.sealed",
+        {
+            "delivery_id": manifest.delivery_id,
+            "from_package": link_package.name,
+            "package": out_path.name,
+            "payload_sha256": sealed.payload_sha256,
+            "rows": frame.height,
+            "recipients": list(sealed.recipients),
+            "risk_warnings": len(warnings),
+        },
+        now=now,
+    )
+    return PublishResult(out_path, manifest.delivery_id, frame.height, report, tuple(warnings))
