@@ -13,10 +13,9 @@ from test_retention import World, deliver, make_world, pseudonyms
 from pijler3.analysis import dataset
 from pijler3.contract import protocol as protocol_mod
 from pijler3.contract import terms
-from pijler3.contract.errors import PackageError, ProtocolError, UserError
-from pijler3.exchange import _crypto, audit, package, transfer
-from pijler3.governance import core as governance
-from pijler3.governance.core import GovernanceError
+from pijler3.contract.errors import GovernanceError, PackageError, ProtocolError, UserError
+from pijler3.exchange import _crypto, audit, documents, package
+from pijler3.governance import breaches, onward, termination
 
 
 @pytest.fixture()
@@ -35,19 +34,19 @@ def test_termination_takes_effect_one_month_after_notice(world: World) -> None:
     """Notice on 31/01/2025: the steps still work on 27/02/2025 and refuse from
     28/02/2025 (one month later, clamped), naming the date and art. 12."""
     notice = dt.date(2025, 1, 31)
-    t = governance.terminate(world.agii, notice_date=notice, now=at(dt.date(2025, 2, 3)))
+    t = termination.terminate(world.agii, notice_date=notice, now=at(dt.date(2025, 2, 3)))
     assert dt.date(2025, 2, 28) == t.effective
-    assert notice == transfer.termination_notice(world.agii)
+    assert notice == termination.termination(world.agii).notice_date  # type: ignore[union-attr]
     protocol = world.agii.protocol()
-    transfer.check_in_force(world.agii, protocol, dt.date(2025, 2, 27))
+    termination.check_in_force(world.agii, protocol, dt.date(2025, 2, 27))
     with pytest.raises(ProtocolError, match=r"effective 28/02/2025 \(art\. 12\)"):
-        transfer.check_in_force(world.agii, protocol, dt.date(2025, 2, 28))
+        termination.check_in_force(world.agii, protocol, dt.date(2025, 2, 28))
 
 
 def test_after_termination_ingest_refuses_a_package(world: World) -> None:
     """A delivery is accepted the day before the termination takes effect, and refused
     on the day itself."""
-    governance.terminate(world.abb, notice_date=dt.date(2025, 5, 15), now=at(dt.date(2025, 5, 15)))
+    termination.terminate(world.abb, notice_date=dt.date(2025, 5, 15), now=at(dt.date(2025, 5, 15)))
     deliver(world, dt.date(2025, 6, 13), pseudonyms("a"), at(dt.date(2025, 6, 14)))
     with pytest.raises(ProtocolError, match=r"effective 15/06/2025 \(art\. 12\)"):
         deliver(world, dt.date(2025, 6, 14), pseudonyms("b"), at(dt.date(2025, 6, 15)))
@@ -57,39 +56,39 @@ def test_termination_is_signed_audited_and_cannot_be_replaced(world: World) -> N
     """The record verifies; the audit log has it; another notice date is refused; an
     edited notice date is detected."""
     now = at(dt.date(2025, 1, 31))
-    governance.terminate(world.abb, notice_date=dt.date(2025, 1, 31), now=now)
-    assert governance.termination(world.abb) is not None
+    termination.terminate(world.abb, notice_date=dt.date(2025, 1, 31), now=now)
+    assert termination.termination(world.abb) is not None
     events = [json.loads(x)["event"] for x in world.abb.audit_path.read_text().splitlines()]
     assert events[-1] == "protocol.terminated"
     with pytest.raises(UserError, match="recorded already"):
-        governance.terminate(world.abb, notice_date=dt.date(2025, 1, 30), now=now)
-    path = governance.termination_path(world.abb)
+        termination.terminate(world.abb, notice_date=dt.date(2025, 1, 30), now=now)
+    path = termination.termination_path(world.abb)
     doc = json.loads(path.read_text())
-    doc["notice_date"] = "2026-01-31"
+    doc["body"]["notice_date"] = "2026-01-31"
     path.write_text(json.dumps(doc))
-    with pytest.raises(UserError, match="changed after signing"):
-        governance.termination(world.abb)
+    with pytest.raises(UserError, match="the document was changed"):
+        termination.termination(world.abb)
 
 
 def test_termination_refuses_a_notice_in_the_future_or_outside_the_term(world: World) -> None:
     now = at(dt.date(2025, 1, 31))
     with pytest.raises(UserError, match="after today"):
-        governance.terminate(world.abb, notice_date=dt.date(2025, 2, 1), now=now)
+        termination.terminate(world.abb, notice_date=dt.date(2025, 2, 1), now=now)
     with pytest.raises(UserError, match="outside the protocol's term"):
-        governance.terminate(world.abb, notice_date=dt.date(2023, 1, 1), now=now)
+        termination.terminate(world.abb, notice_date=dt.date(2023, 1, 1), now=now)
 
 
 def test_art8_termination_by_agii_takes_effect_on_the_notice_date_itself(world: World) -> None:
     """AgII ends the protocol under art. 8 on 10/03/2025: governance steps still work on
     09/03/2025 and are refused on 10/03/2025, with a message naming art. 8."""
     notice = dt.date(2025, 3, 10)
-    t = governance.terminate(world.agii, notice_date=notice, now=at(notice), kind="art8")
+    t = termination.terminate(world.agii, notice_date=notice, now=at(notice), kind="art8")
     assert (t.kind, t.effective, t.article) == ("art8", notice, "art. 8")
-    assert governance.termination(world.agii) == t
+    assert termination.termination(world.agii) == t
     protocol = world.agii.protocol()
-    governance.check_in_force(world.agii, protocol, dt.date(2025, 3, 9))
+    termination.check_in_force(world.agii, protocol, dt.date(2025, 3, 9))
     with pytest.raises(ProtocolError, match=r"10/03/2025.*art\. 8, in derogation of art\. 5"):
-        governance.check_in_force(world.agii, protocol, notice)
+        termination.check_in_force(world.agii, protocol, notice)
     events = [json.loads(x) for x in world.agii.audit_path.read_text().splitlines()]
     assert events[-1]["event"] == "protocol.terminated"
     assert events[-1]["details"]["kind"] == "art8"
@@ -116,8 +115,8 @@ def test_only_agii_may_record_an_art8_termination(world: World) -> None:
     now = at(dt.date(2025, 3, 10))
     for ws in (world.abb, world.vdab):
         with pytest.raises(GovernanceError, match=r"only AgII may end the protocol.*art\. 8"):
-            governance.terminate(ws, notice_date=now.date(), now=now, kind="art8")
-        assert not governance.termination_path(ws).exists()
+            termination.terminate(ws, notice_date=now.date(), now=now, kind="art8")
+        assert not termination.termination_path(ws).exists()
 
 
 def test_any_party_records_the_end_by_operation_of_law(world: World) -> None:
@@ -125,27 +124,27 @@ def test_any_party_records_the_end_by_operation_of_law(world: World) -> None:
     takes effect on the date itself."""
     day = dt.date(2026, 1, 1)
     for ws in (world.abb, world.vdab):
-        t = governance.terminate(ws, notice_date=day, now=at(day), kind="legal-basis")
+        t = termination.terminate(ws, notice_date=day, now=at(day), kind="legal-basis")
         assert (t.effective, t.article) == (day, "art. 12")
-        governance.check_in_force(ws, ws.protocol(), day - dt.timedelta(days=1))
+        termination.check_in_force(ws, ws.protocol(), day - dt.timedelta(days=1))
         with pytest.raises(ProtocolError, match="no longer a legal basis"):
-            governance.check_in_force(ws, ws.protocol(), day)
+            termination.check_in_force(ws, ws.protocol(), day)
 
 
 def test_an_immediate_end_during_a_notice_period_supersedes_the_notice(world: World) -> None:
     """Notice on 31/01/2025 (effective 28/02); AgII's art. 8 termination on 10/02 takes
     effect earlier and replaces it, naming the record it supersedes; a later-effective
     termination cannot replace an earlier one."""
-    governance.terminate(world.agii, notice_date=dt.date(2025, 1, 31), now=at(dt.date(2025, 2, 1)))
-    first = governance.termination_path(world.agii).read_text()
-    t = governance.terminate(
+    termination.terminate(world.agii, notice_date=dt.date(2025, 1, 31), now=at(dt.date(2025, 2, 1)))
+    first = termination.termination_path(world.agii).read_text()
+    t = termination.terminate(
         world.agii, notice_date=dt.date(2025, 2, 10), now=at(dt.date(2025, 2, 10)), kind="art8"
     )
     assert t.effective == dt.date(2025, 2, 10)
-    doc = json.loads(governance.termination_path(world.agii).read_text())
-    assert doc["body"]["supersedes"] == governance.document_sha256(json.loads(first))
+    doc = json.loads(termination.termination_path(world.agii).read_text())
+    assert doc["body"]["supersedes"] == documents.document_sha256(json.loads(first))
     with pytest.raises(GovernanceError, match="recorded already"):
-        governance.terminate(
+        termination.terminate(
             world.agii, notice_date=dt.date(2025, 2, 11), now=at(dt.date(2025, 2, 11))
         )
 
@@ -153,24 +152,24 @@ def test_an_immediate_end_during_a_notice_period_supersedes_the_notice(world: Wo
 def test_the_chain_refuses_packages_from_the_art8_notice_date(world: World) -> None:
     """After AgII's art. 8 termination the chain's own gate refuses on the notice date."""
     notice = dt.date(2025, 3, 10)
-    governance.terminate(world.agii, notice_date=notice, now=at(notice), kind="art8")
+    termination.terminate(world.agii, notice_date=notice, now=at(notice), kind="art8")
     with pytest.raises(ProtocolError, match=r"art\. 8"):
-        transfer.check_in_force(world.agii, world.agii.protocol(), notice)
+        termination.check_in_force(world.agii, world.agii.protocol(), notice)
 
 
 # -- onward disclosure and share ------------------------------------------------------------
 
 
-def notified_and_acknowledged(world: World, now: dt.datetime) -> governance.Notification:
-    n = governance.notify(
+def notified_and_acknowledged(world: World, now: dt.datetime) -> onward.Notification:
+    n = onward.notify(
         world.abb,
         recipient="Universiteit X, onderzoeksgroep Y",
         purpose="Verdiepende analyse van de toeleiding naar werk",
         fields=["geslacht", "pseudoniem", "regio"],
         now=now,
     )
-    ack = governance.acknowledge(world.agii, n.path, now=now)
-    return governance.record_ack(world.abb, ack, now=now)
+    ack = onward.acknowledge(world.agii, n.path, now=now)
+    return onward.record_ack(world.abb, ack, now=now)
 
 
 def test_share_without_a_recorded_acknowledgement_is_refused_naming_art_4(world: World) -> None:
@@ -180,12 +179,12 @@ def test_share_without_a_recorded_acknowledgement_is_refused_naming_art_4(world:
     out = world.root / "share.p3pkg"
     now = at(dt.date(2025, 2, 2))
     with pytest.raises(UserError, match=r"art\. 4"):
-        governance.share(world.abb, notification_id="N-x", recipient_key=key, out=out, now=now)
-    n = governance.notify(
+        onward.share(world.abb, notification_id="N-x", recipient_key=key, out=out, now=now)
+    n = onward.notify(
         world.abb, recipient="Universiteit X", purpose="Analyse", fields=["regio"], now=now
     )
     with pytest.raises(UserError, match=r"no recorded acknowledgement from AgII.*art\. 4"):
-        governance.share(world.abb, notification_id=n.id, recipient_key=key, out=out, now=now)
+        onward.share(world.abb, notification_id=n.id, recipient_key=key, out=out, now=now)
     assert not out.exists()
 
 
@@ -199,7 +198,7 @@ def test_share_after_acknowledgement_opens_for_the_recipient_only_with_notified_
     n = notified_and_acknowledged(world, now)
     identity, key = _crypto.new_identity()
     out = world.root / "share.p3pkg"
-    result = governance.share(world.abb, notification_id=n.id, recipient_key=key, out=out, now=now)
+    result = onward.share(world.abb, notification_id=n.id, recipient_key=key, out=out, now=now)
     assert r.delivery_id == result.delivery_id
     manifest, payload = package.open_package(
         out,
@@ -229,7 +228,7 @@ def test_acknowledge_refuses_a_notification_not_signed_by_a_named_researcher(
     """A notification changed after signing, or signed by a key outside the protocol,
     is refused by AgII."""
     now = at(dt.date(2025, 2, 2))
-    n = governance.notify(
+    n = onward.notify(
         world.abb, recipient="Universiteit X", purpose="Analyse", fields=["regio"], now=now
     )
     doc = json.loads(n.path.read_text())
@@ -237,33 +236,33 @@ def test_acknowledge_refuses_a_notification_not_signed_by_a_named_researcher(
     forged = world.root / "forged.json"
     forged.write_text(json.dumps(doc))
     with pytest.raises(UserError, match="does not verify"):
-        governance.acknowledge(world.agii, forged, now=now)
+        onward.acknowledge(world.agii, forged, now=now)
     outsider, _ = _crypto.new_signing_key()
-    stranger = governance.sign_document(json.loads(n.path.read_text())["body"], outsider)
+    stranger = documents.sign_document(json.loads(n.path.read_text())["body"], outsider)
     forged.write_text(json.dumps(stranger))
     with pytest.raises(UserError, match="does not name"):
-        governance.acknowledge(world.agii, forged, now=now)
+        onward.acknowledge(world.agii, forged, now=now)
 
 
 def test_record_ack_refuses_an_acknowledgement_not_signed_by_agii(world: World) -> None:
     now = at(dt.date(2025, 2, 2))
-    n = governance.notify(
+    n = onward.notify(
         world.abb, recipient="Universiteit X", purpose="Analyse", fields=["regio"], now=now
     )
-    ack = governance.acknowledge(world.agii, n.path, now=now)
+    ack = onward.acknowledge(world.agii, n.path, now=now)
     body = json.loads(ack.read_text())["body"]
     fake = world.root / "fake-ack.json"
-    fake.write_text(json.dumps(governance.sign_document(body, world.vdab.signing_key())))
+    fake.write_text(json.dumps(documents.sign_document(body, world.vdab.signing_key())))
     with pytest.raises(UserError, match="does not name"):
-        governance.record_ack(world.abb, fake, now=now)
+        onward.record_ack(world.abb, fake, now=now)
 
 
 def test_notify_refuses_fields_outside_art_3_and_personal_data_in_text(world: World) -> None:
     now = at(dt.date(2025, 2, 2))
     with pytest.raises(UserError, match=r"'insz' is not a field of the protocol \(art\. 3\)"):
-        governance.notify(world.abb, recipient="X", purpose="Y", fields=["insz"], now=now)
+        onward.notify(world.abb, recipient="X", purpose="Y", fields=["insz"], now=now)
     with pytest.raises(UserError, match="shaped like an email"):
-        governance.notify(
+        onward.notify(
             world.abb, recipient="jan@example.org", purpose="Y", fields=["regio"], now=now
         )
 
@@ -273,7 +272,7 @@ def test_share_refuses_a_key_other_than_the_notified_one(world: World) -> None:
     now = at(dt.date(2025, 2, 2))
     _, pinned = _crypto.new_identity()
     _, other = _crypto.new_identity()
-    n = governance.notify(
+    n = onward.notify(
         world.abb,
         recipient="Universiteit X",
         purpose="Analyse",
@@ -281,9 +280,9 @@ def test_share_refuses_a_key_other_than_the_notified_one(world: World) -> None:
         recipient_key=pinned,
         now=now,
     )
-    governance.record_ack(world.abb, governance.acknowledge(world.agii, n.path, now=now), now=now)
+    onward.record_ack(world.abb, onward.acknowledge(world.agii, n.path, now=now), now=now)
     with pytest.raises(UserError, match="not the key notified"):
-        governance.share(
+        onward.share(
             world.abb, notification_id=n.id, recipient_key=other, out=world.root / "s", now=now
         )
 
@@ -294,7 +293,7 @@ def test_share_refuses_a_key_other_than_the_notified_one(world: World) -> None:
 def test_breach_deadline_is_72_hours_and_overdue_only_after_the_72nd_hour(world: World) -> None:
     """At discovered + 72 h the notification is still in time; a second later it is late."""
     discovered = dt.datetime(2025, 3, 3, 14, 30, tzinfo=dt.UTC)
-    b = governance.report_breach(
+    b = breaches.report_breach(
         world.abb,
         discovered=discovered,
         description="Laptop met werkkopie gestolen",
@@ -305,7 +304,7 @@ def test_breach_deadline_is_72_hours_and_overdue_only_after_the_72nd_hour(world:
     assert not b.overdue(discovered + dt.timedelta(hours=71, minutes=59))
     assert not b.overdue(discovered + dt.timedelta(hours=72))
     assert b.overdue(discovered + dt.timedelta(hours=72, seconds=1))
-    done = governance.record_notification(
+    done = breaches.record_notification(
         world.abb, b.id, target="authority", at=discovered + dt.timedelta(hours=80),
         now=discovered + dt.timedelta(hours=80),
     )  # fmt: skip
@@ -320,7 +319,7 @@ def test_breach_report_drafts_a_dutch_notification_to_the_other_partys_dpo(
     draft to ABB's DPO carries the contact the protocol names and no such warning."""
     now = at(dt.date(2025, 3, 3))
     for ws in (world.abb, world.agii, world.vdab):
-        b = governance.report_breach(
+        b = breaches.report_breach(
             ws, discovered=now, description="Verkeerd gedeelde map", affects_other_party=True,
             now=now,
         )  # fmt: skip
@@ -338,7 +337,7 @@ def test_breach_report_drafts_a_dutch_notification_to_the_other_partys_dpo(
                 " functionaris voor gegevensbescherming van AgII"
             )
             assert "vóór u deze melding verstuurt" in text
-            assert f"E-mail: {governance.MISSING_CONTACT}" in text
+            assert f"E-mail: {breaches.MISSING_CONTACT}" in text
         audit.verify(ws.audit_path)
 
 
@@ -347,12 +346,12 @@ def test_dpo_contact_warnings_name_the_party_and_art_9(world: World) -> None:
     filled-in contact silences the warning."""
     p = world.abb.protocol()
     line = "the protocol file names no DPO contact for {}: fill it in (art. 9)"
-    assert governance.dpo_contact_warnings(p, "abb") == [line.format("AgII")]
-    assert governance.dpo_contact_warnings(p, "agii") == [line.format("AgII")]
-    assert governance.dpo_contact_warnings(p, "vdab") == [line.format("AgII"), line.format("VDAB")]
+    assert breaches.dpo_contact_warnings(p, "abb") == [line.format("AgII")]
+    assert breaches.dpo_contact_warnings(p, "agii") == [line.format("AgII")]
+    assert breaches.dpo_contact_warnings(p, "vdab") == [line.format("AgII"), line.format("VDAB")]
     agii = dataclasses.replace(p.parties["agii"], dpo_email="dpo@example.org")
     filled = dataclasses.replace(p, parties={**p.parties, "agii": agii})
-    assert governance.dpo_contact_warnings(filled, "abb") == []
+    assert breaches.dpo_contact_warnings(filled, "abb") == []
 
 
 def test_breach_register_refuses_personal_data_and_closing_without_authority_decision(
@@ -360,22 +359,22 @@ def test_breach_register_refuses_personal_data_and_closing_without_authority_dec
 ) -> None:
     now = at(dt.date(2025, 3, 3))
     with pytest.raises(UserError, match="shaped like an insz"):
-        governance.report_breach(
+        breaches.report_breach(
             world.abb, discovered=now, description="Betreft 85.07.30-033.28",
             affects_other_party=False, now=now,
         )  # fmt: skip
-    b = governance.report_breach(
+    b = breaches.report_breach(
         world.abb, discovered=now, description="Mail naar verkeerde collega",
         affects_other_party=False, now=now,
     )  # fmt: skip
     with pytest.raises(UserError, match=r"AVG art\. 33"):
-        governance.close_breach(world.abb, b.id, resolution="Mail gewist", now=now)
-    closed = governance.close_breach(
+        breaches.close_breach(world.abb, b.id, resolution="Mail gewist", now=now)
+    closed = breaches.close_breach(
         world.abb, b.id, resolution="Mail gewist", now=now,
         authority_not_required="Versleutelde bijlage, geen risico",
     )  # fmt: skip
     assert not closed.is_open
-    assert [closed] == governance.breaches(world.abb)
+    assert [closed] == breaches.breaches(world.abb)
     assert "Versleutelde" not in world.abb.audit_path.read_text()
 
 
@@ -383,9 +382,9 @@ def test_deleting_the_termination_record_does_not_lift_the_termination(world: Wo
     """The audit log remembers the termination: without its signed record, the steps
     refuse until it is restored."""
     notice = dt.date(2025, 1, 31)
-    governance.terminate(world.agii, notice_date=notice, now=at(notice))
+    termination.terminate(world.agii, notice_date=notice, now=at(notice))
     protocol = world.agii.protocol()
-    transfer.check_in_force(world.agii, protocol, dt.date(2025, 2, 27))  # still in force
-    governance.termination_path(world.agii).unlink()
+    termination.check_in_force(world.agii, protocol, dt.date(2025, 2, 27))  # still in force
+    termination.termination_path(world.agii).unlink()
     with pytest.raises(ProtocolError, match=r"termination\.json"):
-        transfer.check_in_force(world.agii, protocol, dt.date(2025, 2, 27))
+        termination.check_in_force(world.agii, protocol, dt.date(2025, 2, 27))

@@ -277,13 +277,13 @@ def test_an_interrupted_purge_is_finished_by_the_next_one(world: World) -> None:
     now = dt.datetime(2029, 3, 1, tzinfo=dt.UTC)
     # Simulate a crash after the store was rebuilt but before the files were removed.
     plan = retention.purge(world.abb, now=now, dry_run=True)
-    from pijler3.governance import core as governance
+    from pijler3.exchange import documents
 
     body = retention._record_body(world.abb, world.abb.protocol(), plan.deliveries, now)
     retention.destruction_dir(world.abb).mkdir()
-    governance.write_document(
+    documents.write_document(
         retention.destruction_dir(world.abb) / "pending.json",
-        governance.sign_document(body, world.abb.signing_key()),
+        documents.sign_document(body, world.abb.signing_key()),
     )
     with Store(world.abb.store_path, world.abb.protocol()) as store:
         store.remove_deliveries([r.delivery_id])

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from test_retention import NOW0, World, deliver, make_world, pseudonyms
 
-from pijler3.governance import core as governance
-from pijler3.governance import status
+from pijler3.contract.errors import ProtocolError
+from pijler3.governance import breaches, onward, status, termination
 
 
 @pytest.fixture()
@@ -29,8 +29,8 @@ def test_status_flags_expired_deliveries_overdue_breaches_pending_notifications(
     world: World,
 ) -> None:
     r = deliver(world, dt.date(2024, 2, 29), pseudonyms("a"), NOW0)
-    governance.notify(world.abb, recipient="Univ X", purpose="Analyse", fields=["regio"], now=NOW0)
-    governance.report_breach(
+    onward.notify(world.abb, recipient="Univ X", purpose="Analyse", fields=["regio"], now=NOW0)
+    breaches.report_breach(
         world.abb, discovered=NOW0, description="Verloren usb-stick", affects_other_party=True,
         now=NOW0,
     )  # fmt: skip
@@ -50,7 +50,7 @@ def test_status_flags_expired_deliveries_overdue_breaches_pending_notifications(
 
 def test_status_shows_termination_and_a_broken_audit_log(world: World) -> None:
     now = dt.datetime(2025, 1, 31, tzinfo=dt.UTC)
-    governance.terminate(world.abb, notice_date=now.date(), now=now)
+    termination.terminate(world.abb, notice_date=now.date(), now=now)
     s = status.status(world.abb, now=now)
     assert s.in_force and dt.date(2025, 2, 27) == s.last_day
     assert "effective 28/02/2025" in status.render(s)
@@ -78,10 +78,25 @@ def test_status_shows_an_art8_termination_effective_on_the_notice_date(world: Wo
     the notice date it is not, and the message names art. 8."""
     notice = dt.date(2025, 3, 10)
     at = dt.datetime(2025, 3, 10, 9, tzinfo=dt.UTC)
-    governance.terminate(world.agii, notice_date=notice, now=at, kind="art8")
+    termination.terminate(world.agii, notice_date=notice, now=at, kind="art8")
     before = status.status(world.agii, now=at - dt.timedelta(days=1))
     assert before.in_force and dt.date(2025, 3, 9) == before.last_day
     assert "effective immediately (art. 8)" in status.render(before)
     on = status.status(world.agii, now=at)
     assert not on.in_force and "art. 8" in (on.in_force_problem or "")
     assert on.to_dict()["protocol"]["termination"]["kind"] == "art8"
+
+
+def test_status_and_a_step_agree_when_the_termination_record_is_deleted(world: World) -> None:
+    """One in-force check: with termination.json deleted but the termination in the
+    audit log, status says NOT IN FORCE and ingest refuses, for the same reason."""
+    notice = dt.date(2025, 1, 31)
+    now = dt.datetime.combine(notice, dt.time(10), dt.UTC)
+    termination.terminate(world.abb, notice_date=notice, now=now)
+    termination.termination_path(world.abb).unlink()
+    s = status.status(world.abb, now=now)
+    assert not s.in_force
+    assert s.in_force_problem is not None and "termination.json" in s.in_force_problem
+    with pytest.raises(ProtocolError) as refused:
+        deliver(world, dt.date(2024, 12, 31), pseudonyms("x"), now)
+    assert refused.value.message == s.in_force_problem

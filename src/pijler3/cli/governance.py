@@ -51,7 +51,7 @@ def protocol_terminate(
     end by operation of law when the legal basis disappears (art. 12)."""
     from pijler3.contract import terms
     from pijler3.exchange import workspace
-    from pijler3.governance import core as governance
+    from pijler3.governance import termination
 
     if immediate != (reason is not None):
         raise UserError(
@@ -65,7 +65,7 @@ def protocol_terminate(
     elif reason == "legal-basis":
         kind = "legal-basis"
     ws = workspace.open_workspace(ws_path)
-    t = governance.terminate(
+    t = termination.terminate(
         ws, notice_date=day(notice_date, "--notice-date"), now=moment(now), kind=kind
     )
     if t.kind == "art8":
@@ -180,10 +180,10 @@ def disclosure_notify(
 ) -> None:
     """ABB: sign a notification of an intended disclosure, to send to AgII."""
     from pijler3.exchange import workspace
-    from pijler3.governance import core as governance
+    from pijler3.governance import onward
 
     ws = workspace.open_workspace(ws_path, role="abb")
-    n = governance.notify(
+    n = onward.notify(
         ws,
         recipient=recipient,
         purpose=purpose,
@@ -202,10 +202,10 @@ def disclosure_notify(
 def disclosure_acknowledge(ws_path: Path, notification: Path, now: str | None) -> None:
     """AgII: verify a notification and sign an acknowledgement of it."""
     from pijler3.exchange import workspace
-    from pijler3.governance import core as governance
+    from pijler3.governance import onward
 
     ws = workspace.open_workspace(ws_path, role="agii")
-    path = governance.acknowledge(ws, notification, now=moment(now))
+    path = onward.acknowledge(ws, notification, now=moment(now))
     click.echo("The notification is signed by a researcher named in the protocol.")
     click.echo(f"Send this acknowledgement back: {path}")
 
@@ -217,10 +217,10 @@ def disclosure_acknowledge(ws_path: Path, notification: Path, now: str | None) -
 def disclosure_record_ack(ws_path: Path, ack: Path, now: str | None) -> None:
     """ABB: record AgII's acknowledgement after checking its signature."""
     from pijler3.exchange import workspace
-    from pijler3.governance import core as governance
+    from pijler3.governance import onward
 
     ws = workspace.open_workspace(ws_path, role="abb")
-    n = governance.record_ack(ws, ack, now=moment(now))
+    n = onward.record_ack(ws, ack, now=moment(now))
     click.echo(f"Recorded AgII's acknowledgement of {n.id}; 'pijler3 share' may now use it.")
 
 
@@ -241,10 +241,10 @@ def share(
 ) -> None:
     """ABB: seal the notified fields of a delivery for one recipient (art. 4)."""
     from pijler3.exchange import workspace
-    from pijler3.governance import core as governance
+    from pijler3.governance import onward
 
     ws = workspace.open_workspace(ws_path, role="abb")
-    r = governance.share(
+    r = onward.share(
         ws,
         notification_id=notification_id,
         recipient_key=recipient_key,
@@ -277,10 +277,10 @@ def breach_report(
 ) -> None:
     """Record a breach and draft the notification to the other party's DPO."""
     from pijler3.exchange import workspace
-    from pijler3.governance import core as governance
+    from pijler3.governance import breaches
 
     ws = workspace.open_workspace(ws_path)
-    b = governance.report_breach(
+    b = breaches.report_breach(
         ws,
         discovered=moment(discovered, "--discovered"),
         description=description,
@@ -295,7 +295,7 @@ def breach_report(
     protocol = ws.protocol()
     other = protocol.parties[b.other_party].short
     click.echo(f"Draft for the DPO of {other}: {ws.root / (b.draft or '')}")
-    for warning in governance.dpo_contact_warnings(protocol, ws.role):
+    for warning in breaches.dpo_contact_warnings(protocol, ws.role):
         click.echo(f"Warning: {warning}")
 
 
@@ -306,11 +306,11 @@ def breach_report(
 def breach_list(ws_path: Path, as_json: bool, now: str | None) -> None:
     """Show the breach register; overdue items are flagged."""
     from pijler3.exchange import workspace
-    from pijler3.governance import core as governance
+    from pijler3.governance import breaches
 
     ws = workspace.open_workspace(ws_path)
     when = moment(now)
-    items = governance.breaches(ws)
+    items = breaches.breaches(ws)
     if as_json:
         _echo_json([b.to_dict() | {"overdue": b.is_open and b.overdue(when)} for b in items])
         return
@@ -340,11 +340,11 @@ def breach_list(ws_path: Path, as_json: bool, now: str | None) -> None:
 def breach_notify_authority(ws_path: Path, breach_id: str, at: str | None, now: str | None) -> None:
     """Record that the supervisory authority was notified."""
     from pijler3.exchange import workspace
-    from pijler3.governance import core as governance
+    from pijler3.governance import breaches
 
     ws = workspace.open_workspace(ws_path)
     when = moment(now)
-    b = governance.record_notification(
+    b = breaches.record_notification(
         ws, breach_id, target="authority", at=moment(at, "--at") if at else when, now=when
     )
     late = b.authority_notified_at is not None and b.authority_notified_at > b.authority_deadline
@@ -366,11 +366,11 @@ def breach_notify_authority(ws_path: Path, breach_id: str, at: str | None, now: 
 def breach_notify_party(ws_path: Path, breach_id: str, at: str | None, now: str | None) -> None:
     """Record that the other party's DPO was notified (art. 9)."""
     from pijler3.exchange import workspace
-    from pijler3.governance import core as governance
+    from pijler3.governance import breaches
 
     ws = workspace.open_workspace(ws_path)
     when = moment(now)
-    b = governance.record_notification(
+    b = breaches.record_notification(
         ws, breach_id, target="party", at=moment(at, "--at") if at else when, now=when
     )
     click.echo(f"Recorded: the DPO of {b.other_party} was notified of {b.id}.")
@@ -395,10 +395,10 @@ def breach_close(
 ) -> None:
     """Close a breach once the authority was notified or that was shown not needed."""
     from pijler3.exchange import workspace
-    from pijler3.governance import core as governance
+    from pijler3.governance import breaches
 
     ws = workspace.open_workspace(ws_path)
-    b = governance.close_breach(
+    b = breaches.close_breach(
         ws,
         breach_id,
         resolution=resolution,

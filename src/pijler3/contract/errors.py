@@ -41,3 +41,7 @@ class PackageError(UserError):
             "signed by the expected party).",
             hint="Ask the sender for a new package; the audit log holds the detail.",
         )
+
+
+class GovernanceError(UserError):
+    """A governance action was refused, or a governance document does not verify."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 from collections.abc import Callable
@@ -14,6 +13,7 @@ import polars as pl
 
 from pijler3.contract.errors import PackageError, ProtocolError, UserError
 from pijler3.contract.protocol import Protocol
+from pijler3.exchange import audit, package
 from pijler3.exchange.package import Manifest
 from pijler3.exchange.workspace import Workspace
 
@@ -53,23 +53,6 @@ def sender_key(protocol: Protocol, step: str) -> str:
             hint=f"Register it with 'pijler3 protocol add-keys --from <{party.id} workspace>'.",
         )
     return party.signing_key
-
-
-def termination_notice(ws: Workspace) -> dt.date | None:
-    """The notice date of a termination recorded in this workspace, if any."""
-    path = ws.root / "termination.json"
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text("utf-8"))
-    return dt.date.fromisoformat(data["notice_date"])
-
-
-def check_in_force(ws: Workspace, protocol: Protocol, on: dt.date) -> None:
-    """Raise unless the protocol is in force, honouring a recorded termination."""
-    # Imported here: governance builds on this module.
-    from pijler3.governance import core as governance
-
-    governance.check_in_force(ws, protocol, on)
 
 
 def new_delivery_id(peildatum: dt.date) -> str:
@@ -128,8 +111,6 @@ def seal_delivery(
 ) -> tuple[Path, Manifest]:
     """Seal a step's payload for its recipients in the outbox, with the manifest and this
     workspace's latest signed audit checkpoint; returns the path and the manifest."""
-    from pijler3.exchange import package
-
     out_path = outbox_path(ws, step, peildatum, delivery_id)
     m = manifest(
         protocol,
@@ -165,8 +146,6 @@ def open_from(
 ) -> tuple[Manifest, bytes]:
     """Open a package of ``step`` with this workspace's key, checking it was signed by
     that step's sender in the protocol file; a refusal is recorded in the audit log."""
-    from pijler3.exchange import package
-
     log = ws.audit()
     manifest, payload = package.open_package(
         path,
@@ -178,8 +157,6 @@ def open_from(
     )
     check_manifest(manifest, protocol, path, step)
     if manifest.audit_checkpoint:
-        from pijler3.exchange import audit
-
         try:
             audit.check_checkpoint(manifest.audit_checkpoint, sender_key(protocol, step))
         except audit.AuditError:
@@ -252,8 +229,6 @@ def open_received(
     ws: Workspace, path: Path, protocol: Protocol, *, now: dt.datetime
 ) -> tuple[Manifest, bytes]:
     """Open any package this workspace may open, whatever step it comes from."""
-    from pijler3.exchange import package
-
     step = package.read_manifest(path).step
     if step not in ("export", "link", "publish"):
         raise PackageError(str(path))

@@ -41,10 +41,9 @@ from typing import Any, Protocol, TypeVar
 from pijler3.analysis.store import Delivery, Store
 from pijler3.contract.errors import PackageError, UserError
 from pijler3.contract.protocol import Protocol as ProtocolFile
-from pijler3.exchange import package
+from pijler3.exchange import documents, package
 from pijler3.exchange.atomic import write_atomic
 from pijler3.exchange.workspace import Workspace
-from pijler3.governance import core as governance
 
 DESTRUCTION_FORMAT = "pijler3-destruction/1"
 RULE = (
@@ -156,8 +155,8 @@ def purge(ws: Workspace, *, now: dt.datetime, dry_run: bool = False) -> PurgeRes
     pending = destruction_dir(ws) / "pending.json"
     resumed: list[Planned] = []
     if pending.exists():
-        body = governance.verify_document(
-            governance.read_document(pending),
+        body = documents.verify_document(
+            documents.read_document(pending),
             [ws.public().signing_key],
             str(pending),
             fmt=DESTRUCTION_FORMAT,
@@ -178,7 +177,7 @@ def purge(ws: Workspace, *, now: dt.datetime, dry_run: bool = False) -> PurgeRes
 
     body = _record_body(ws, protocol, plan, now)
     destruction_dir(ws).mkdir(exist_ok=True)
-    governance.write_document(pending, governance.sign_document(body, ws.signing_key()))
+    documents.write_document(pending, documents.sign_document(body, ws.signing_key()))
     with Store(ws.store_path, protocol) as store:
         store.remove_deliveries([p.delivery_id for p in plan])
     for p in plan:
@@ -188,11 +187,11 @@ def purge(ws: Workspace, *, now: dt.datetime, dry_run: bool = False) -> PurgeRes
         for extra in _package_files(ws, {p.delivery_id})[p.delivery_id]:
             extra.unlink(missing_ok=True)
 
-    doc = governance.sign_document(body, ws.signing_key())
-    stem = f"{today:%Y%m%d}-{governance.document_sha256(doc)[:8]}"
+    doc = documents.sign_document(body, ws.signing_key())
+    stem = f"{today:%Y%m%d}-{documents.document_sha256(doc)[:8]}"
     record = destruction_dir(ws) / f"vernietiging-{stem}.json"
     letter = destruction_dir(ws) / f"vernietiging-{stem}.txt"
-    governance.write_document(record, doc)
+    documents.write_document(record, doc)
     write_atomic(letter, destruction_letter(body, protocol, doc["signature"]["value"]).encode())
     pending.unlink()
     ws.audit().append(
@@ -203,7 +202,7 @@ def purge(ws: Workspace, *, now: dt.datetime, dry_run: bool = False) -> PurgeRes
             "rows": sum(p.rows for p in plan),
             "files_removed": sum(len(p.files) for p in plan),
             "record": record.name,
-            "record_sha256": governance.document_sha256(doc),
+            "record_sha256": documents.document_sha256(doc),
         },
         now=now,
     )
@@ -285,5 +284,5 @@ def destruction_letter(body: dict[str, Any], protocol: ProtocolFile, signature: 
 def verify_record(path: Path, protocol: ProtocolFile) -> dict[str, Any]:
     """Check a destruction record against the protocol's researcher keys (for AgII)."""
     keys = [r.signing_key for r in protocol.recipients]
-    doc = governance.read_document(path)
-    return governance.verify_document(doc, keys, str(path), fmt=DESTRUCTION_FORMAT)
+    doc = documents.read_document(path)
+    return documents.verify_document(doc, keys, str(path), fmt=DESTRUCTION_FORMAT)

@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pijler3.analysis.store import Store
-from pijler3.contract import terms
 from pijler3.contract.errors import UserError
 from pijler3.exchange import audit
 from pijler3.exchange.workspace import Workspace
-from pijler3.governance import core as governance
-from pijler3.governance import retention
+from pijler3.governance import breaches, onward, retention, termination
+from pijler3.governance.breaches import Breach
 
 
 @dataclass(frozen=True)
@@ -42,11 +41,11 @@ class Status:
     in_force: bool
     in_force_problem: str | None
     last_day: dt.date  # the last day packages may be produced or accepted
-    termination: governance.Termination | None
+    termination: termination.Termination | None
     termination_problem: str | None
     deliveries: tuple[HeldDelivery, ...]
-    breaches: tuple[governance.Breach, ...]
-    pending_notifications: tuple[governance.Notification, ...]
+    breaches: tuple[Breach, ...]
+    pending_notifications: tuple[onward.Notification, ...]
     audit_ok: bool
     audit_records: int
     audit_problem: str | None
@@ -55,11 +54,11 @@ class Status:
     warnings: tuple[str, ...] = field(default=())
 
     @property
-    def open_breaches(self) -> tuple[governance.Breach, ...]:
+    def open_breaches(self) -> tuple[Breach, ...]:
         return tuple(b for b in self.breaches if b.is_open)
 
     @property
-    def overdue_breaches(self) -> tuple[governance.Breach, ...]:
+    def overdue_breaches(self) -> tuple[Breach, ...]:
         return tuple(b for b in self.open_breaches if b.overdue(self.now))
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,10 +120,10 @@ def status(ws: Workspace, *, now: dt.datetime) -> Status:
     today = now.date()
     problems: list[str] = []
 
-    term: governance.Termination | None = None
+    term: termination.Termination | None = None
     term_problem = None
     try:
-        term = governance.termination(ws)
+        term = termination.termination(ws)
     except UserError as exc:
         term_problem = str(exc)
         problems.append(f"termination record: {exc}")
@@ -133,13 +132,13 @@ def status(ws: Workspace, *, now: dt.datetime) -> Status:
         last_day = min(last_day, term.effective - dt.timedelta(days=1))
     in_force_problem = None
     try:
-        if term is None:
-            terms.check_in_force(protocol, today)
-        else:
-            terms.check_in_force(protocol, today, notice_date=term.notice_date, kind=term.kind)
+        # The same check every step makes, so that status never says "in force" while
+        # the steps refuse (a deleted termination record included).
+        termination.check_in_force(ws, protocol, today)
     except UserError as exc:
         in_force_problem = exc.message
-        problems.append(exc.message)
+        if term_problem is None:
+            problems.append(exc.message)
 
     held: list[HeldDelivery] = []
     if ws.store_path.exists():
@@ -156,14 +155,14 @@ def status(ws: Workspace, *, now: dt.datetime) -> Status:
             " (art. 3 and 6)"
         )
 
-    items = tuple(governance.breaches(ws))
+    items = tuple(breaches.breaches(ws))
     late = [b for b in items if b.is_open and b.overdue(now)]
     if late:
         problems.append(
             f"{len(late)} breach(es) past the 72 hours of AVG art. 33 without notifying"
             " the authority"
         )
-    pending = tuple(n for n in governance.notifications(ws) if not n.acknowledged)
+    pending = tuple(n for n in onward.notifications(ws) if not n.acknowledged)
 
     audit_ok, records, audit_problem = True, 0, None
     try:
@@ -192,7 +191,7 @@ def status(ws: Workspace, *, now: dt.datetime) -> Status:
         audit_records=records,
         audit_problem=audit_problem,
         problems=tuple(problems),
-        warnings=tuple(governance.dpo_contact_warnings(protocol, ws.role)),
+        warnings=tuple(breaches.dpo_contact_warnings(protocol, ws.role)),
     )
 
 
@@ -269,7 +268,7 @@ def render(s: Status) -> str:
     return "\n".join(out) + "\n"
 
 
-def _termination_line(t: governance.Termination) -> str:
+def _termination_line(t: termination.Termination) -> str:
     if t.kind == "art8":
         return (
             f"terminated by AgII by simple notice on {t.notice_date:%d/%m/%Y}, effective"
@@ -285,7 +284,7 @@ def _termination_line(t: governance.Termination) -> str:
     )
 
 
-def _breach_state(b: governance.Breach) -> str:
+def _breach_state(b: Breach) -> str:
     if b.authority_notified_at is not None:
         return "authority notified"
     if b.authority_not_required:

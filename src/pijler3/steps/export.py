@@ -20,6 +20,7 @@ from pijler3.exchange import scrub, transfer
 from pijler3.exchange.atomic import write_atomic
 from pijler3.exchange.workspace import Workspace
 from pijler3.extracts import quality, readers
+from pijler3.governance import termination
 
 STEP = "export"
 # The person's own values removed from ``plo_reden``, in the order they are tried (a
@@ -122,7 +123,7 @@ def export(
     progress: transfer.Progress = transfer.quiet,
 ) -> ExportResult:
     protocol = ws.protocol(protocol_path)
-    transfer.check_in_force(ws, protocol, now.date())
+    termination.check_in_force(ws, protocol, now.date())
     # Fail before any work when the protocol file lacks the recipients' keys.
     transfer.recipients_for(protocol, STEP)
     delivery_id = delivery_id or transfer.new_delivery_id(peildatum)

@@ -22,6 +22,7 @@ from pijler3.exchange import audit, transfer
 from pijler3.exchange.atomic import fsync_dir, write_atomic
 from pijler3.exchange.package import Manifest
 from pijler3.exchange.workspace import Workspace
+from pijler3.governance import retention, termination
 
 STEP = "publish"
 
@@ -46,7 +47,7 @@ def ingest(
 ) -> IngestResult:
     protocol = ws.protocol(protocol_path)
     # The term first: outside it nothing is accepted, not even decrypted.
-    transfer.check_in_force(ws, protocol, now.date())
+    termination.check_in_force(ws, protocol, now.date())
     progress(f"verifying and decrypting {published.name}")
     # Verify a private copy, and archive exactly that copy: the file the user named may
     # change between our check and our copy.
@@ -163,8 +164,6 @@ def _check_not_destroyed(
     ws: Workspace, protocol: Protocol, delivery_id: str, published: Path
 ) -> None:
     """A delivery destroyed at the end of its retention is never loaded again."""
-    from pijler3.governance import retention
-
     for record in sorted((ws.root / "destruction").glob("*.json")):
         body = retention.verify_record(record, protocol)
         if any(d.get("delivery_id") == delivery_id for d in body.get("deliveries", [])):

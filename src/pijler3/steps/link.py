@@ -20,6 +20,7 @@ from pijler3.contract.codes import AGE_BANDS
 from pijler3.exchange import pseudonym, transfer
 from pijler3.exchange.workspace import Workspace
 from pijler3.extracts import quality, readers
+from pijler3.governance import termination
 
 STEP = "link"
 ACTION_COLUMNS = {
@@ -99,7 +100,7 @@ def link(
     progress: transfer.Progress = transfer.quiet,
 ) -> LinkResult:
     protocol = ws.protocol(protocol_path)
-    transfer.check_in_force(ws, protocol, now.date())
+    termination.check_in_force(ws, protocol, now.date())
     log = ws.audit()
     progress(f"verifying and decrypting {export_package.name}")
     manifest, payload = transfer.open_from(ws, export_package, protocol, "export", now=now)

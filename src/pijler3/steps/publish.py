@@ -21,6 +21,7 @@ from pijler3.contract.protocol import Protocol
 from pijler3.exchange import scrub, transfer
 from pijler3.exchange.workspace import Workspace
 from pijler3.extracts import quality
+from pijler3.governance import termination
 
 STEP = "publish"
 
@@ -56,7 +57,7 @@ def publish(
     protocol = ws.protocol(protocol_path)
     log = ws.audit()
     # The term first: outside it nothing is accepted, not even decrypted.
-    transfer.check_in_force(ws, protocol, now.date())
+    termination.check_in_force(ws, protocol, now.date())
     progress(f"verifying and decrypting {link_package.name}")
     manifest, payload = transfer.open_from(ws, link_package, protocol, "link", now=now)
     # Fail before any work when the protocol file lacks the recipients' keys.
