@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import click.testing
 import pytest
 
 from pijler3 import demo
@@ -64,3 +65,18 @@ def run_chain(root: Path, persons: int = 1500) -> ChainRun:
 @pytest.fixture(scope="session")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> ChainRun:
     return run_chain(tmp_path_factory.mktemp("chain"))
+
+
+def cli_error(result: click.testing.Result, *needles: str) -> str:
+    """Assert that a CliRunner ``result`` is a refusal as a person sees it: exit code 1,
+    exactly one line ``Error: …`` on stderr naming every needle, nothing on stdout, and
+    no traceback (the command ended through SystemExit, not an escaped exception)."""
+    assert result.exit_code == 1, (result.output, result.exception)
+    assert isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: "), lines[0]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    assert result.stdout == ""
+    return lines[0]

@@ -249,7 +249,7 @@ def test_a_second_package_for_a_peildatum_needs_supersede(chain: ChainRun, tmp_p
     shutil.copytree(chain.spaces["abb-1"].root, tmp_path / "abb")
     ws = workspace.open_workspace(tmp_path / "abb")
     old = chain.ingested[day].delivery_id
-    with pytest.raises(UserError, match="--supersede"):
+    with pytest.raises(UserError, match="allowing it to supersede"):
         ingest.ingest(ws, p.package, now=at)
     result = ingest.ingest(ws, p.package, now=at, supersede=True)
     assert result.outcome == "superseded"

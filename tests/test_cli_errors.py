@@ -1,6 +1,9 @@
 """SYSTEM.md guarantee 2: each bad input gives one line naming file/row/column, exit 1.
 
-The command runs as a real subprocess, so a traceback would show on stderr. After each
+The commands run in-process through click's CliRunner, which shows stdout, stderr and
+the exit code exactly as a person sees them (an escaped exception would be a traceback:
+:func:`conftest.cli_error` asserts the command ended through SystemExit instead). One
+test runs the real console entry point as a process, for its exit code. After each
 refusal the workspace's outbox is as before: nothing half-written.
 """
 
@@ -11,11 +14,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
+import click.testing
 import polars as pl
 import pytest
-from conftest import NOW, protocol_text
+from click.testing import CliRunner
+from conftest import NOW, cli_error, protocol_text
 
 from pijler3 import demo
+from pijler3.cli.commands import cli
 from pijler3.exchange import workspace
 from pijler3.extracts import synth
 from pijler3.steps import export
@@ -33,31 +40,18 @@ def setup(
     return root, spaces, ex.kbi
 
 
-def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pijler3", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def run(*args: str | Path) -> click.testing.Result:
+    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
-    assert proc.returncode == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("Error: ")
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
+assert_one_line_error = cli_error
 
 
 def kbi_frame(kbi: Path) -> pl.DataFrame:
     return pl.read_csv(kbi, separator=";", infer_schema=False)
 
 
-def export_cmd(ws: workspace.Workspace, kbi: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def export_cmd(ws: workspace.Workspace, kbi: Path, *extra: str) -> click.testing.Result:
     return run(
         "export",
         "--ws",
@@ -223,3 +217,35 @@ def test_a_folder_that_cannot_be_written_is_a_one_line_error() -> None:
     """An OSError (permissions, a missing or read-only folder) is the user's to mend."""
     proc = run("synth", "--persons", "10", "--peildatum", PEILDATUM, "-o", "/proc/pijler3-test")
     assert_one_line_error(proc, "/proc/pijler3-test")
+
+
+def test_the_console_script_exits_1_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    """The real process, through ``python -m pijler3``: exit code 1, one ``Error:`` line."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pijler3", "audit", "verify", "--ws", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        f"Error: {tmp_path / 'nowhere'}: not a pijler3 workspace (no workspace.toml)."
+        " Create one with 'pijler3 init'."
+    ]
+
+
+def test_the_cli_names_the_option_the_library_error_is_about() -> None:
+    """The library names its parameter (``UserError.param``), never a flag; the CLI puts
+    the option a person types before a value's error and after a flag's hint."""
+    from pijler3.cli.options import user_message
+    from pijler3.contract.errors import UserError
+
+    ingest_cmd = cli.commands["ingest"]
+    ctx = click.Context(ingest_cmd)
+    held = UserError("a delivery is held already.", param="supersede")
+    assert user_message(ctx, held) == "a delivery is held already. (--supersede)"
+    wrong = UserError("not a package.", param="pkg")
+    assert user_message(ctx, wrong) == "--package: not a package."
+    plain = UserError("nothing to name.")
+    assert user_message(ctx, plain) == "nothing to name."

@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from conftest import cli_error
 from test_retention import NOW0, World, deliver, make_world, pseudonyms
 
 from pijler3.cli import governance as cli_governance
 from pijler3.cli.commands import cli, main
-from pijler3.contract.errors import UserError
 from pijler3.exchange import _crypto, package
 
 if "purge" not in cli.commands:
@@ -55,10 +55,10 @@ def test_terminate_immediate_art8_in_agii_and_refused_elsewhere(world: World) ->
     with a message naming art. 8; --immediate without --reason is refused."""
     r = run("protocol", "terminate", "--ws", world.abb.root, "--notice-date", "2025-03-10",
             "--immediate", "--reason", "art8", "--now", "2025-03-10")  # fmt: skip
-    assert r.exit_code != 0 and "only AgII may end the protocol" in str(r.exception)
+    cli_error(r, "only AgII may end the protocol")
     r = run("protocol", "terminate", "--ws", world.agii.root, "--notice-date", "2025-03-10",
             "--immediate", "--now", "2025-03-10")  # fmt: skip
-    assert r.exit_code != 0 and "--reason" in str(r.exception)
+    cli_error(r, "--reason")
     r = run("protocol", "terminate", "--ws", world.agii.root, "--notice-date", "2025-03-10",
             "--immediate", "--reason", "art8", "--now", "2025-03-10")  # fmt: skip
     assert r.exit_code == 0, r.output
@@ -121,8 +121,7 @@ def test_disclosure_round_trip_and_share(world: World, tmp_path: Path) -> None:
     out = tmp_path / "share.p3pkg"
     r = run("share", "--ws", world.abb.root, "--notification-id", "N-1", "--recipient-key", key,
             "-o", out, *now)  # fmt: skip
-    assert r.exit_code == 1 and isinstance(r.exception, UserError)
-    assert "art. 4" in str(r.exception)
+    cli_error(r, "art. 4")
     r = run("disclosure", "notify", "--ws", world.abb.root, "--recipient", "Universiteit X",
             "--purpose", "Analyse", "--fields", "regio,geslacht", *now)  # fmt: skip
     assert r.exit_code == 0, r.output

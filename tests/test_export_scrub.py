@@ -93,7 +93,7 @@ def test_missing_own_values_and_columns_are_no_trouble() -> None:
 
 def labels(findings: list[Finding]) -> dict[str | None, int]:
     out = quality.for_transfer(findings)
-    return {d.get("label"): d["count"] for d in out if d["reason"] == quality.CODE_INVALID}
+    return {f.label: f.count for f in out if f.reason == quality.CODE_INVALID}
 
 
 @pytest.mark.parametrize(
@@ -137,4 +137,4 @@ def test_findings_carry_only_the_base_name_of_the_file(path: str) -> None:
         Finding(quality.CODE_INVALID, "regio", 9, file=path, label="Antwerpen"),
         Finding(quality.CODE_INVALID, "regio", 1, file=path, label="x"),
     ]
-    assert ["kbi maart.csv"] * 3 == [d["file"] for d in quality.for_transfer(findings)]
+    assert ["kbi maart.csv"] * 3 == [f.file for f in quality.for_transfer(findings)]

@@ -74,7 +74,7 @@ def _payload(chain: ChainRun) -> pl.DataFrame:
     [
         ({"protocol_id": "another-protocol"}, "another-protocol"),
         ({"protocol_version": 7}, "v7"),
-        ({"peildatum": "2019-06-30"}, "peildatum"),
+        ({"peildatum": dt.date(2019, 6, 30)}, "peildatum"),
         ({"delivery_id": "../../outside"}, "delivery id"),
         ({"row_count": 7}, "7"),
     ],
@@ -151,7 +151,7 @@ def test_a_refused_second_package_leaves_no_archive_file(chain: ChainRun, tmp_pa
     ingest.ingest(ws, chain.published[PEILDATUMS[1]].package, now=AT)
     archived = sorted(p.name for p in ws.archive.iterdir())
     other = _resealed(chain, tmp_path, delivery_id="20260930-00000000")
-    with pytest.raises(UserError, match="--supersede"):
+    with pytest.raises(UserError, match="allowing it to supersede"):
         ingest.ingest(ws, other, now=AT)
     assert sorted(p.name for p in ws.archive.iterdir()) == archived
 

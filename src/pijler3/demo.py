@@ -51,7 +51,8 @@ def _fresh(out: Path) -> None:
         if not (out / MARKER).exists():
             raise UserError(
                 f"{out}: exists and is not a pijler3 demo folder; nothing was changed.",
-                hint="Choose another --out.",
+                hint="Choose another folder.",
+                param="out",
             )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -98,6 +98,61 @@ class RiskReport:
             ],
         }
 
+    @classmethod
+    def from_dict(cls, d: Any) -> RiskReport:
+        """Read :meth:`to_dict`'s form back; ValueError when it is not one."""
+        try:
+            if not isinstance(d, dict) or d.get("format") != FORMAT:
+                raise ValueError("not a risk report of this format")
+            return cls(
+                quasi_identifiers=tuple(str(x) for x in d["quasi_identifiers"]),
+                sensitive=tuple(str(x) for x in d["sensitive"]),
+                date_granularity=str(d["date_granularity"]),
+                records=int(d["records"]),
+                k=int(d["k"]),
+                classes=int(d["classes"]),
+                sample_uniques=int(d["sample_uniques"]),
+                sample_unique_share=float(d["sample_unique_share"]),
+                mean_risk=float(d["mean_risk"]),
+                max_risk=float(d["max_risk"]),
+                k_report=int(d["k_report"]),
+                records_below_k_report=int(d["records_below_k_report"]),
+                classes_below_k_report=int(d["classes_below_k_report"]),
+                l_diversity={str(k): int(v) for k, v in d["l_diversity"].items()},
+                contributions=tuple(
+                    (str(c["field"]), int(c["uniques"])) for c in d["contributions"]
+                ),
+                mean_risk_contributions=tuple(
+                    (str(c["field"]), float(c["mean_risk"])) for c in d["mean_risk_contributions"]
+                ),
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"a malformed risk report ({exc.__class__.__name__})") from None
+
+
+@dataclass(frozen=True)
+class RiskGate:
+    """What publication hands on about the risk: the report, the gate's warnings and the
+    protocol's action (``warn`` or ``refuse``). Travels in the manifest as JSON."""
+
+    report: RiskReport
+    warnings: tuple[str, ...]
+    action: str
+
+    def to_manifest(self) -> dict[str, Any]:
+        return self.report.to_dict() | {"warnings": list(self.warnings), "action": self.action}
+
+    @classmethod
+    def from_manifest(cls, d: Any) -> RiskGate:
+        """Read :meth:`to_manifest`'s form back; ValueError when it is not one."""
+        if not isinstance(d, dict):
+            raise ValueError("not a risk summary")
+        rest = {k: v for k, v in d.items() if k not in ("warnings", "action")}
+        warnings = d.get("warnings", [])
+        if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+            raise ValueError("the risk warnings must be a list of texts")
+        return cls(RiskReport.from_dict(rest), tuple(warnings), str(d.get("action", "")))
+
 
 class RiskGateError(UserError):
     """The dataset breaches the protocol's re-identification risk thresholds.

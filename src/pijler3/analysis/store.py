@@ -144,7 +144,9 @@ class Store:
             raise StoreError(
                 f"a delivery for peildatum {peildatum:%d/%m/%Y} is held already"
                 f" ({same_day[0].delivery_id}).",
-                hint="If this package replaces it, run ingest again with --supersede.",
+                hint="If this package replaces it, ingest it again, allowing it to supersede"
+                " the one held.",
+                param="supersede",
             )
         names = ", ".join(_quote(n) for n in self.protocol.field_names)
         self.con.register("incoming", data.select(self.protocol.field_names).to_arrow())

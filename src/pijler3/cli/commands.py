@@ -15,7 +15,18 @@ import click
 
 from pijler3 import __version__
 from pijler3.cli.governance import register as register_governance
-from pijler3.cli.options import DIR, FILE, day, moment, now_option, protocol_option, ws_option
+from pijler3.cli.options import (
+    DIR,
+    FILE,
+    CliState,
+    Group,
+    day,
+    moment,
+    now_option,
+    open_ws,
+    protocol_override,
+    ws_option,
+)
 from pijler3.contract import protocol as protocol_mod
 from pijler3.contract.errors import UserError
 
@@ -26,7 +37,7 @@ def _progress(message: str) -> None:
         click.echo(f"  … {message}", err=True)
 
 
-@click.group()
+@click.group(cls=Group)
 @click.version_option(__version__, prog_name="pijler3")
 @click.option(
     "--protocol",
@@ -35,11 +46,12 @@ def _progress(message: str) -> None:
     default=None,
     help="Work under this protocol file instead of each workspace's protocol.toml.",
 )
-def cli(protocol_path: Path | None) -> None:
+@click.pass_context
+def cli(ctx: click.Context, protocol_path: Path | None) -> None:
     """pijler3: the AgII-ABB protocol for monitoring the third pillar of inburgering."""
-    from pijler3.exchange import workspace
-
-    workspace.use_protocol(protocol_path)
+    if protocol_path is not None:
+        protocol_mod.load(protocol_path)  # a bad file fails here, before any command
+    ctx.obj = CliState(protocol_path)
 
 
 # -- keys and workspaces ------------------------------------------------------------------
@@ -49,19 +61,13 @@ def cli(protocol_path: Path | None) -> None:
 @click.argument("role", type=click.Choice(["agii", "vdab", "abb"]))
 @click.option("--dir", "root", type=DIR, required=True, help="Where to create the workspace.")
 @click.option("--name", default="", help="ABB: the researcher this workspace belongs to.")
-@click.option(
-    "--protocol",
-    "protocol_path",
-    type=FILE,
-    default=None,
-    help="Protocol file to work under. Default: the shipped protocol of 20/09/2023.",
-)
 @now_option
-def init(role: str, root: Path, name: str, protocol_path: Path | None, now: str | None) -> None:
-    """Create a party's workspace with fresh keys (owner-only files)."""
+def init(role: str, root: Path, name: str, now: str | None) -> None:
+    """Create a party's workspace with fresh keys (owner-only files), under the shipped
+    protocol of 20/09/2023 or the file given with 'pijler3 --protocol FILE'."""
     from pijler3.exchange import workspace
 
-    ws = workspace.init(role, root, name=name, protocol_path=protocol_path, now=moment(now))
+    ws = workspace.init(role, root, name=name, protocol_path=protocol_override(), now=moment(now))
     pub = ws.public()
     click.echo(f"Created the {role} workspace {root}")
     click.echo(f"  age recipient:  {pub.age_recipient}")
@@ -106,7 +112,7 @@ def protocol_add_keys(file: Path, sources: tuple[Path, ...]) -> None:
     from pijler3.exchange import workspace
 
     for src in sources:
-        ws = workspace.open_workspace(src)
+        ws = open_ws(src)
         workspace.register_keys(file, ws.public())
         who = f"recipient {ws.name}" if ws.role == "abb" else ws.role
         click.echo(f"Registered the keys of {who} in {file}")
@@ -117,21 +123,10 @@ def protocol_add_keys(file: Path, sources: tuple[Path, ...]) -> None:
 @click.option("--ws", "ws_paths", type=DIR, multiple=True, required=True)
 def protocol_install(file: Path, ws_paths: tuple[Path, ...]) -> None:
     """Make FILE the protocol of the given workspaces (after all keys are registered)."""
-    import hashlib
-
     from pijler3.exchange import workspace
-    from pijler3.exchange.atomic import write_atomic
 
-    proto = protocol_mod.load(file)
-    data = file.read_bytes()
     for p in ws_paths:
-        ws = workspace.open_workspace(p)
-        write_atomic(ws.protocol_path, data)
-        ws.audit().append(
-            "protocol.installed",
-            {"protocol": proto.identifier, "sha256": hashlib.sha256(data).hexdigest()},
-            now=moment(None),
-        )
+        workspace.install_protocol(open_ws(p), file, now=moment(None))
         click.echo(f"Installed {file} in {p}")
 
 
@@ -176,22 +171,17 @@ def synth(
 @ws_option
 @click.option("--kbi", type=FILE, required=True, help="The KBI extract (CSV or XLSX).")
 @click.option("--peildatum", required=True, metavar="YYYY-MM-DD")
-@protocol_option
 @now_option
-def export(
-    ws_path: Path, kbi: Path, peildatum: str, protocol_path: Path | None, now: str | None
-) -> None:
+def export(ws_path: Path, kbi: Path, peildatum: str, now: str | None) -> None:
     """AgII: read the KBI extract and seal what may leave for VDAB."""
-    from pijler3.exchange import workspace
     from pijler3.steps import export as step
 
-    ws = workspace.open_workspace(ws_path, role="agii")
+    ws = open_ws(ws_path, "agii")
     r = step.export(
         ws,
         kbi,
         peildatum=day(peildatum, "--peildatum"),
         now=moment(now),
-        protocol_path=protocol_path,
         progress=_progress,
     )
     click.echo(f"Read {r.rows_read} rows; sealed {r.rows_sent} for VDAB: {r.package}")
@@ -207,28 +197,24 @@ def export(
 @click.option("--package", "pkg", type=FILE, required=True, help="AgII's export package.")
 @click.option("--werkzoekenden", type=FILE, required=True)
 @click.option("--acties", type=FILE, required=True)
-@protocol_option
 @now_option
 def link(
     ws_path: Path,
     pkg: Path,
     werkzoekenden: Path,
     acties: Path,
-    protocol_path: Path | None,
     now: str | None,
 ) -> None:
     """VDAB: link on the INSZ, pseudonymise, seal for AgII."""
-    from pijler3.exchange import workspace
     from pijler3.steps import link as step
 
-    ws = workspace.open_workspace(ws_path, role="vdab")
+    ws = open_ws(ws_path, "vdab")
     r = step.link(
         ws,
         pkg,
         werkzoekenden,
         acties,
         now=moment(now),
-        protocol_path=protocol_path,
         progress=_progress,
     )
     click.echo(
@@ -241,15 +227,13 @@ def link(
 @cli.command()
 @ws_option
 @click.option("--package", "pkg", type=FILE, required=True, help="VDAB's linked package.")
-@protocol_option
 @now_option
-def publish(ws_path: Path, pkg: Path, protocol_path: Path | None, now: str | None) -> None:
+def publish(ws_path: Path, pkg: Path, now: str | None) -> None:
     """AgII: check the linked dataset against the protocol and seal it for ABB."""
-    from pijler3.exchange import workspace
     from pijler3.steps import publish as step
 
-    ws = workspace.open_workspace(ws_path, role="agii")
-    r = step.publish(ws, pkg, now=moment(now), protocol_path=protocol_path, progress=_progress)
+    ws = open_ws(ws_path, "agii")
+    r = step.publish(ws, pkg, now=moment(now), progress=_progress)
     click.echo(
         f"Checked {r.rows} rows: columns and types as the protocol says, "
         "no identifiers in free text."
@@ -267,22 +251,17 @@ def publish(ws_path: Path, pkg: Path, protocol_path: Path | None, now: str | Non
 @ws_option
 @click.option("--package", "pkg", type=FILE, required=True, help="AgII's published package.")
 @click.option("--supersede", is_flag=True, help="Replace a delivery held for the same peildatum.")
-@protocol_option
 @now_option
-def ingest(
-    ws_path: Path, pkg: Path, supersede: bool, protocol_path: Path | None, now: str | None
-) -> None:
+def ingest(ws_path: Path, pkg: Path, supersede: bool, now: str | None) -> None:
     """ABB: open a published package and load it into the analysis store."""
-    from pijler3.exchange import workspace
     from pijler3.steps import ingest as step
 
-    ws = workspace.open_workspace(ws_path, role="abb")
+    ws = open_ws(ws_path, "abb")
     r = step.ingest(
         ws,
         pkg,
         now=moment(now),
         supersede=supersede,
-        protocol_path=protocol_path,
         progress=_progress,
     )
     words = {
@@ -308,25 +287,26 @@ def ingest(
     default=None,
     help="Workspace whose key opens FILE when it is a package (.p3pkg).",
 )
-@protocol_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def risk(file: Path, ws_path: Path | None, protocol_path: Path | None, as_json: bool) -> None:
+def risk(file: Path, ws_path: Path | None, as_json: bool) -> None:
     """Print the re-identification risk report of a monitoring dataset (Parquet or package)."""
     import polars as pl
 
     from pijler3.analysis import dataset
     from pijler3.analysis import risk as risk_mod
-    from pijler3.exchange import transfer, workspace
+    from pijler3.exchange import transfer
 
     if file.suffix == ".p3pkg":
         if ws_path is None:
             raise UserError(f"{file}: a package opens only with a workspace key: give --ws.")
-        ws = workspace.open_workspace(ws_path)
-        proto = ws.protocol(protocol_path)
+        ws = open_ws(ws_path)
+        proto = ws.protocol()
         _, payload = transfer.open_received(ws, file, proto, now=moment(None))
         frame = dataset.from_parquet(payload, "monitoring")
     else:
-        proto = protocol_mod.load(protocol_path or (ws_path / "protocol.toml" if ws_path else None))
+        proto = protocol_mod.load(
+            protocol_override() or (ws_path / "protocol.toml" if ws_path else None)
+        )
         try:
             frame = pl.read_parquet(file)
         except Exception:  # polars raises several kinds for a file that is not Parquet
@@ -366,10 +346,9 @@ def risk(file: Path, ws_path: Path | None, protocol_path: Path | None, as_json: 
 @now_option
 def report(ws_path: Path, out: Path, now: str | None) -> None:
     """ABB: write report.html, report.xlsx and indicators.csv from the analysis store."""
-    from pijler3.exchange import workspace
     from pijler3.report import build as report_mod
 
-    ws = workspace.open_workspace(ws_path, role="abb")
+    ws = open_ws(ws_path, "abb")
     r = report_mod.write_report(ws, out, now=moment(now))
     if r.expired_left_out:
         click.echo(
@@ -400,9 +379,8 @@ def audit() -> None:
 def audit_verify(ws_path: Path, checkpoint: Path | None) -> None:
     """Check the hash chain (and a checkpoint held elsewhere)."""
     from pijler3.exchange import audit as audit_mod
-    from pijler3.exchange import workspace
 
-    ws = workspace.open_workspace(ws_path)
+    ws = open_ws(ws_path)
     cp = json.loads(checkpoint.read_text("utf-8")) if checkpoint else None
     result = audit_mod.verify(ws.audit_path, public_key=ws.public().signing_key, checkpoint=cp)
     click.echo(
@@ -428,10 +406,9 @@ def audit_verify(ws_path: Path, checkpoint: Path | None) -> None:
 @now_option
 def audit_checkpoint(ws_path: Path, out: Path, now: str | None) -> None:
     """Write a signed checkpoint (size and head hash) to hand to another party."""
-    from pijler3.exchange import workspace
     from pijler3.exchange.atomic import write_atomic
 
-    ws = workspace.open_workspace(ws_path)
+    ws = open_ws(ws_path)
     cp = ws.audit().checkpoint(now=moment(now))
     write_atomic(out, (json.dumps(cp, indent=2, sort_keys=True) + "\n").encode())
     click.echo(f"Wrote checkpoint of {cp['size']} records to {out}")
@@ -484,20 +461,5 @@ register_governance(cli)
 
 
 def main() -> None:
-    try:
-        cli.main(standalone_mode=False)
-    except UserError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except OSError as exc:
-        # A file that cannot be read or written (permissions, a full disk, a missing
-        # folder) is the user's to mend, not a bug: one line, no traceback.
-        where = f"{exc.filename}: " if exc.filename else ""
-        click.echo(f"Error: {where}{exc.strerror or exc}.", err=True)
-        sys.exit(1)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    """The console script: click prints every refusal as one ``Error:`` line."""
+    cli.main(prog_name="pijler3")

@@ -17,7 +17,18 @@ from typing import Any
 
 import click
 
-from pijler3.cli.options import DIR, FILE, day, moment, now_option, ws_option
+from pijler3.cli.options import (
+    DIR,
+    FILE,
+    Command,
+    Group,
+    day,
+    moment,
+    now_option,
+    open_ws,
+    protocol_override,
+    ws_option,
+)
 from pijler3.contract.errors import UserError
 
 
@@ -28,7 +39,7 @@ def _echo_json(data: Any) -> None:
 # -- protocol terminate / render --------------------------------------------------------
 
 
-@click.command("terminate")
+@click.command("terminate", cls=Command)
 @ws_option
 @click.option("--notice-date", required=True, metavar="YYYY-MM-DD", help="Day notice was given.")
 @click.option(
@@ -50,7 +61,6 @@ def protocol_terminate(
     (art. 12), or with --immediate, AgII's termination by simple notice (art. 8) or the
     end by operation of law when the legal basis disappears (art. 12)."""
     from pijler3.contract import terms
-    from pijler3.exchange import workspace
     from pijler3.governance import termination
 
     if immediate != (reason is not None):
@@ -64,7 +74,7 @@ def protocol_terminate(
         kind = "art8"
     elif reason == "legal-basis":
         kind = "legal-basis"
-    ws = workspace.open_workspace(ws_path)
+    ws = open_ws(ws_path)
     t = termination.terminate(
         ws, notice_date=day(notice_date, "--notice-date"), now=moment(now), kind=kind
     )
@@ -88,20 +98,24 @@ def protocol_terminate(
     click.echo(f"Signed record: {t.path}")
 
 
-@click.command("render")
-@click.option("--protocol", "protocol_path", type=FILE, default=None, help="Protocol file.")
-@click.option("--ws", "ws_path", type=DIR, default=None, help="Use this workspace's protocol.")
+@click.command("render", cls=Command)
+@click.option("--ws", "ws_path", type=DIR, default=None, help="Render this workspace's protocol.")
 @click.option("-o", "--out", "out", type=DIR, required=True, help="Directory to write to.")
-def protocol_render(protocol_path: Path | None, ws_path: Path | None, out: Path) -> None:
-    """Write the protocol as Markdown and HTML for publication (art. 10)."""
+def protocol_render(ws_path: Path | None, out: Path) -> None:
+    """Write the protocol as Markdown and HTML for publication (art. 10): the one of
+    --ws, or the file given with 'pijler3 --protocol FILE'."""
     from pijler3.contract import protocol as protocol_mod
-    from pijler3.exchange import workspace
     from pijler3.governance import publication
 
-    if (protocol_path is None) == (ws_path is None):
-        raise UserError("give either --protocol FILE or --ws WS.")
-    path = protocol_path or workspace.open_workspace(ws_path).protocol_path  # type: ignore[arg-type]
-    md, html = publication.write(protocol_mod.load(path), out)
+    if ws_path is not None:
+        proto = open_ws(ws_path).protocol()
+    elif (given := protocol_override()) is not None:
+        proto = protocol_mod.load(given)
+    else:
+        raise UserError(
+            "name the protocol to render: --ws WS, or 'pijler3 --protocol FILE protocol render'."
+        )
+    md, html = publication.write(proto, out)
     click.echo(f"Wrote {md}")
     click.echo(f"Wrote {html}")
 
@@ -109,16 +123,15 @@ def protocol_render(protocol_path: Path | None, ws_path: Path | None, out: Path)
 # -- purge --------------------------------------------------------------------------------
 
 
-@click.command()
+@click.command(cls=Command)
 @ws_option
 @click.option("--dry-run", is_flag=True, help="Show what would be purged; change nothing.")
 @now_option
 def purge(ws_path: Path, dry_run: bool, now: str | None) -> None:
     """ABB: destroy every delivery whose retention has ended (art. 3 and 6)."""
-    from pijler3.exchange import workspace
     from pijler3.governance import retention
 
-    ws = workspace.open_workspace(ws_path, role="abb")
+    ws = open_ws(ws_path, "abb")
     r = retention.purge(ws, now=moment(now), dry_run=dry_run)
     if not r.deliveries:
         click.echo(f"Nothing to purge on {r.today:%d/%m/%Y}.")
@@ -136,15 +149,14 @@ def purge(ws_path: Path, dry_run: bool, now: str | None) -> None:
         click.echo(f"For AgII's DPO: {r.letter}")
 
 
-@click.command("verify-destruction")
+@click.command("verify-destruction", cls=Command)
 @click.argument("record", type=FILE)
 @ws_option
 def verify_destruction(record: Path, ws_path: Path) -> None:
     """AgII: check a destruction record's signature against the protocol's researchers."""
-    from pijler3.exchange import workspace
     from pijler3.governance import retention
 
-    ws = workspace.open_workspace(ws_path)
+    ws = open_ws(ws_path)
     body = retention.verify_record(record, ws.protocol())
     by = body["performed_by"]
     click.echo(f"{record}: signed by {by['name']}, a researcher named in the protocol.")
@@ -158,7 +170,7 @@ def verify_destruction(record: Path, ws_path: Path) -> None:
 # -- disclosure and share -----------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Group)
 def disclosure() -> None:
     """Onward disclosure of microdata: notify AgII first (art. 4)."""
 
@@ -179,10 +191,9 @@ def disclosure_notify(
     now: str | None,
 ) -> None:
     """ABB: sign a notification of an intended disclosure, to send to AgII."""
-    from pijler3.exchange import workspace
     from pijler3.governance import onward
 
-    ws = workspace.open_workspace(ws_path, role="abb")
+    ws = open_ws(ws_path, "abb")
     n = onward.notify(
         ws,
         recipient=recipient,
@@ -201,10 +212,9 @@ def disclosure_notify(
 @now_option
 def disclosure_acknowledge(ws_path: Path, notification: Path, now: str | None) -> None:
     """AgII: verify a notification and sign an acknowledgement of it."""
-    from pijler3.exchange import workspace
     from pijler3.governance import onward
 
-    ws = workspace.open_workspace(ws_path, role="agii")
+    ws = open_ws(ws_path, "agii")
     path = onward.acknowledge(ws, notification, now=moment(now))
     click.echo("The notification is signed by a researcher named in the protocol.")
     click.echo(f"Send this acknowledgement back: {path}")
@@ -216,15 +226,14 @@ def disclosure_acknowledge(ws_path: Path, notification: Path, now: str | None) -
 @now_option
 def disclosure_record_ack(ws_path: Path, ack: Path, now: str | None) -> None:
     """ABB: record AgII's acknowledgement after checking its signature."""
-    from pijler3.exchange import workspace
     from pijler3.governance import onward
 
-    ws = workspace.open_workspace(ws_path, role="abb")
+    ws = open_ws(ws_path, "abb")
     n = onward.record_ack(ws, ack, now=moment(now))
     click.echo(f"Recorded AgII's acknowledgement of {n.id}; 'pijler3 share' may now use it.")
 
 
-@click.command()
+@click.command(cls=Command)
 @ws_option
 @click.option("--notification-id", required=True, help="The acknowledged notification.")
 @click.option("--recipient-key", required=True, help="The recipient's age key (age1…).")
@@ -240,10 +249,9 @@ def share(
     now: str | None,
 ) -> None:
     """ABB: seal the notified fields of a delivery for one recipient (art. 4)."""
-    from pijler3.exchange import workspace
     from pijler3.governance import onward
 
-    ws = workspace.open_workspace(ws_path, role="abb")
+    ws = open_ws(ws_path, "abb")
     r = onward.share(
         ws,
         notification_id=notification_id,
@@ -261,7 +269,7 @@ def share(
 # -- breaches -----------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Group)
 def breach() -> None:
     """The breach register (art. 9; AVG art. 33: 72 hours)."""
 
@@ -276,10 +284,9 @@ def breach_report(
     ws_path: Path, discovered: str, description: str, affects_other_party: bool, now: str | None
 ) -> None:
     """Record a breach and draft the notification to the other party's DPO."""
-    from pijler3.exchange import workspace
     from pijler3.governance import breaches
 
-    ws = workspace.open_workspace(ws_path)
+    ws = open_ws(ws_path)
     b = breaches.report_breach(
         ws,
         discovered=moment(discovered, "--discovered"),
@@ -305,10 +312,9 @@ def breach_report(
 @now_option
 def breach_list(ws_path: Path, as_json: bool, now: str | None) -> None:
     """Show the breach register; overdue items are flagged."""
-    from pijler3.exchange import workspace
     from pijler3.governance import breaches
 
-    ws = workspace.open_workspace(ws_path)
+    ws = open_ws(ws_path)
     when = moment(now)
     items = breaches.breaches(ws)
     if as_json:
@@ -339,10 +345,9 @@ def breach_list(ws_path: Path, as_json: bool, now: str | None) -> None:
 @now_option
 def breach_notify_authority(ws_path: Path, breach_id: str, at: str | None, now: str | None) -> None:
     """Record that the supervisory authority was notified."""
-    from pijler3.exchange import workspace
     from pijler3.governance import breaches
 
-    ws = workspace.open_workspace(ws_path)
+    ws = open_ws(ws_path)
     when = moment(now)
     b = breaches.record_notification(
         ws, breach_id, target="authority", at=moment(at, "--at") if at else when, now=when
@@ -365,10 +370,9 @@ def breach_notify_authority(ws_path: Path, breach_id: str, at: str | None, now: 
 @now_option
 def breach_notify_party(ws_path: Path, breach_id: str, at: str | None, now: str | None) -> None:
     """Record that the other party's DPO was notified (art. 9)."""
-    from pijler3.exchange import workspace
     from pijler3.governance import breaches
 
-    ws = workspace.open_workspace(ws_path)
+    ws = open_ws(ws_path)
     when = moment(now)
     b = breaches.record_notification(
         ws, breach_id, target="party", at=moment(at, "--at") if at else when, now=when
@@ -382,6 +386,7 @@ def breach_notify_party(ws_path: Path, breach_id: str, at: str | None, now: str 
 @click.option("--resolution", required=True, help="What was done.")
 @click.option(
     "--no-notification-reason",
+    "authority_not_required",
     default=None,
     help="Why the authority was not notified (AVG art. 33(1): unlikely to be a risk).",
 )
@@ -390,19 +395,18 @@ def breach_close(
     ws_path: Path,
     breach_id: str,
     resolution: str,
-    no_notification_reason: str | None,
+    authority_not_required: str | None,
     now: str | None,
 ) -> None:
     """Close a breach once the authority was notified or that was shown not needed."""
-    from pijler3.exchange import workspace
     from pijler3.governance import breaches
 
-    ws = workspace.open_workspace(ws_path)
+    ws = open_ws(ws_path)
     b = breaches.close_breach(
         ws,
         breach_id,
         resolution=resolution,
-        authority_not_required=no_notification_reason,
+        authority_not_required=authority_not_required,
         now=moment(now),
     )
     click.echo(f"Closed breach {b.id}.")
@@ -411,16 +415,15 @@ def breach_close(
 # -- status -------------------------------------------------------------------------------
 
 
-@click.command()
+@click.command(cls=Command)
 @ws_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @now_option
 def status(ws_path: Path, as_json: bool, now: str | None) -> None:
     """Protocol term, deliveries and expiry, breaches, notifications, audit log."""
-    from pijler3.exchange import workspace
     from pijler3.governance import status as status_mod
 
-    ws = workspace.open_workspace(ws_path)
+    ws = open_ws(ws_path)
     s = status_mod.status(ws, now=moment(now))
     if as_json:
         _echo_json(s.to_dict())

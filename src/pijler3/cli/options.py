@@ -1,22 +1,101 @@
-"""Option helpers shared by the command-line modules (:mod:`pijler3.cli.commands`,
-:mod:`pijler3.cli.governance`): paths, ``--now``, ``--ws``, ``--protocol``, and the
-parsing of dates that turns a bad value into a one-line error."""
+"""What every command shares: the error mapping, option helpers (paths, ``--now``,
+``--ws``), opening a workspace under the global ``--protocol``, and the parsing of dates
+that turns a bad value into a one-line error.
+
+The error mapping lives in :class:`Command`, the class of every command: a
+:class:`~pijler3.contract.errors.UserError` or an :class:`OSError` becomes click's own
+``Error: …`` line with exit code 1, inside click, so that ``CliRunner`` tests see
+exactly what a person sees. When the library names the parameter an error is about
+(``UserError.param``), the message is prefixed with the option a person typed.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from pijler3.contract.errors import UserError
+from pijler3.exchange import workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 DIR = click.Path(file_okay=False, path_type=Path)
+
+
+class CliError(click.ClickException):
+    """A refusal, shown by click as ``Error: …`` on stderr with exit code 1."""
+
+    exit_code = 1
+
+
+def user_message(ctx: click.Context, exc: UserError) -> str:
+    """The error line for ``exc``, naming the option a person typed for the library's
+    parameter ``exc.param``: before the message when the error is about the option's
+    value (``--notice-date: …``), after it when the option is a flag that would help
+    (``… (--supersede)``)."""
+    text = str(exc)
+    for p in ctx.command.params if exc.param else ():
+        if p.name != exc.param:
+            continue
+        if isinstance(p, click.Option):
+            name = max(p.opts, key=len)
+            return f"{text} ({name})" if p.is_flag else f"{name}: {text}"
+        return f"{p.human_readable_name}: {text}"
+    return text
+
+
+class Command(click.Command):
+    """A command whose domain errors become one ``Error:`` line (see the module doc)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            raise CliError(user_message(ctx, exc)) from None
+        except OSError as exc:
+            # A file that cannot be read or written (permissions, a full disk, a missing
+            # folder) is the user's to mend, not a bug: one line, no traceback.
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise CliError(f"{where}{exc.strerror or exc}.") from None
+
+
+class Group(click.Group):
+    """A group whose commands and subgroups are :class:`Command` and :class:`Group`."""
+
+    command_class = Command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:  # raised by a group callback, such as --protocol's check
+            raise CliError(user_message(ctx, exc)) from None
+
+
+Group.group_class = Group
+
+
+@dataclass(frozen=True)
+class CliState:
+    """What the top-level options decide for every command."""
+
+    protocol_path: Path | None = None
+
+
+def protocol_override() -> Path | None:
+    """The file given with ``pijler3 --protocol FILE``, if any."""
+    state = click.get_current_context().find_object(CliState)
+    return state.protocol_path if state else None
+
+
+def open_ws(path: Path, role: str | None = None) -> workspace.Workspace:
+    """Open the workspace at ``path`` under the global ``--protocol``, if one was given."""
+    return workspace.open_workspace(path, role=role, protocol_file=protocol_override())
 
 
 def moment(value: str | None, option: str = "--now") -> dt.datetime:
@@ -53,14 +132,4 @@ def now_option(f: F) -> F:
 def ws_option(f: F) -> F:
     return click.option(
         "--ws", "ws_path", type=DIR, required=True, help="The party's workspace directory."
-    )(f)
-
-
-def protocol_option(f: F) -> F:
-    return click.option(
-        "--protocol",
-        "protocol_path",
-        type=FILE,
-        default=None,
-        help="Protocol file (TOML). Default: the workspace's protocol.toml.",
     )(f)

@@ -13,10 +13,13 @@ class UserError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, param: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # The library's name of the parameter the error is about (``notice_date``), so
+        # that the command line can name the option a person typed; never a value.
+        self.param = param
 
     def __str__(self) -> str:
         if self.hint:

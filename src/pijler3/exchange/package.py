@@ -92,9 +92,9 @@ class Manifest:
     step: str
     sender: str
     recipients: tuple[str, ...] = ()
-    peildatum: str  # ISO date, YYYY-MM-DD
+    peildatum: dt.date  # written as an ISO date, YYYY-MM-DD
     delivery_id: str
-    created: str  # ISO date-time in UTC
+    created: dt.datetime  # timezone-aware; written as an ISO date-time in UTC
     row_count: int
     schema_hash: str
     pseudonym_key_id: str | None = None
@@ -105,8 +105,11 @@ class Manifest:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON-able form: dates as ISO strings, the time in UTC."""
         data = asdict(self)
         data["recipients"] = list(self.recipients)
+        data["peildatum"] = self.peildatum.isoformat()
+        data["created"] = self.created.astimezone(dt.UTC).isoformat()
         return data
 
     def to_json(self) -> bytes:
@@ -139,8 +142,10 @@ class Manifest:
         recipients = raw["recipients"]
         if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
             raise ValueError("recipients must be a list of key fingerprints")
-        dt.date.fromisoformat(raw["peildatum"])
-        dt.datetime.fromisoformat(raw["created"])
+        raw["peildatum"] = dt.date.fromisoformat(raw["peildatum"])
+        raw["created"] = dt.datetime.fromisoformat(raw["created"])
+        if raw["created"].tzinfo is None:
+            raise ValueError("the manifest's time has no time zone")
         raw["recipients"] = tuple(recipients)
         return cls(**raw)
 

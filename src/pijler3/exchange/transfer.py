@@ -39,7 +39,7 @@ def recipients_for(protocol: Protocol, step: str) -> list[str]:
     if not key:
         raise ProtocolError(
             f"{protocol.source_path}: no public key for {protocol.parties[to].short}.",
-            hint=f"Register it with 'pijler3 protocol add-keys --from <{to} workspace>'.",
+            hint=f"Register the public keys of the {to} workspace in it (protocol add-keys).",
         )
     return [key]
 
@@ -50,7 +50,7 @@ def sender_key(protocol: Protocol, step: str) -> str:
     if not party.signing_key:
         raise ProtocolError(
             f"{protocol.source_path}: no signing key for {party.short}.",
-            hint=f"Register it with 'pijler3 protocol add-keys --from <{party.id} workspace>'.",
+            hint=f"Register the public keys of the {party.id} workspace in it (protocol add-keys).",
         )
     return party.signing_key
 
@@ -79,9 +79,9 @@ def manifest(
         protocol_version=protocol.version,
         step=step,
         sender=protocol.steps[step].sender,
-        peildatum=peildatum.isoformat(),
+        peildatum=peildatum,
         delivery_id=delivery_id,
-        created=now.astimezone(dt.UTC).isoformat(),
+        created=now.astimezone(dt.UTC),
         row_count=row_count,
         schema_hash=schema_hash,
         pseudonym_key_id=pseudonym_key_id,
@@ -203,8 +203,8 @@ def check_manifest(manifest: Manifest, protocol: Protocol, path: Path, step: str
         raise UserError(f"{where} the manifest names the wrong sender for step '{step}'.")
     if not _DELIVERY_ID.fullmatch(manifest.delivery_id):
         raise UserError(f"{where} the manifest's delivery id is not of the form YYYYMMDD-hex.")
-    peildatum = dt.date.fromisoformat(manifest.peildatum)
-    created = dt.datetime.fromisoformat(manifest.created).date()
+    peildatum = manifest.peildatum
+    created = manifest.created.date()
     if not protocol.signed <= peildatum <= created:
         raise UserError(
             f"{where} the peildatum {peildatum:%d/%m/%Y} lies before the protocol was signed"
@@ -221,7 +221,7 @@ def check_rows(manifest: Manifest, frame: pl.DataFrame, path: Path) -> None:
         )
     if "peildatum" in frame.columns:
         days = frame["peildatum"].unique().to_list()
-        if days and days != [dt.date.fromisoformat(manifest.peildatum)]:
+        if days and days != [manifest.peildatum]:
             raise UserError(f"{path.name}: the rows' peildatum differs from the manifest's.")
 
 

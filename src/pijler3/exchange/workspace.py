@@ -16,6 +16,7 @@ Layout::
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import tomllib
 from dataclasses import dataclass
@@ -30,19 +31,6 @@ FORMAT = "pijler3-workspace/1"
 ROLES = protocol_mod.ROLES
 
 
-# Set by ``pijler3 --protocol FILE …`` so that every command can be pointed at another
-# protocol file without each library function taking the path.
-_protocol_override: Path | None = None
-
-
-def use_protocol(path: Path | None) -> None:
-    """Make every workspace use ``path`` as its protocol (None: their own files)."""
-    global _protocol_override
-    if path is not None:
-        protocol_mod.load(path)
-    _protocol_override = path
-
-
 @dataclass(frozen=True)
 class PublicKeys:
     role: str
@@ -53,9 +41,13 @@ class PublicKeys:
 
 @dataclass(frozen=True)
 class Workspace:
+    """A party's workspace. ``protocol_file``, when given, is another protocol file to
+    work under instead of the workspace's own copy (it must name the same keys)."""
+
     root: Path
     role: str
     name: str
+    protocol_file: Path | None = None
 
     @property
     def protocol_path(self) -> Path:
@@ -89,10 +81,10 @@ class Workspace:
     def archive(self) -> Path:
         return self.root / "archive"
 
-    def protocol(self, override: Path | None = None) -> protocol_mod.Protocol:
-        """The protocol this workspace works under: ``override``, else the file given
-        with ``pijler3 --protocol``, else the workspace's own ``protocol.toml``."""
-        chosen = override or _protocol_override
+    def protocol(self) -> protocol_mod.Protocol:
+        """The protocol this workspace works under: ``protocol_file`` when the workspace
+        was opened with one, else the workspace's own ``protocol.toml``."""
+        chosen = self.protocol_file
         own = protocol_mod.load(self.protocol_path)
         if chosen is None or chosen.resolve() == self.protocol_path.resolve():
             return own
@@ -141,23 +133,31 @@ def _keys(p: protocol_mod.Protocol) -> tuple[object, ...]:
     return parties, people
 
 
-def open_workspace(path: Path, *, role: str | None = None) -> Workspace:
-    """Open a workspace made by :func:`init`, checking its role when one is expected."""
+def open_workspace(
+    path: Path, *, role: str | None = None, protocol_file: Path | None = None
+) -> Workspace:
+    """Open a workspace made by :func:`init`, checking its role when one is expected.
+
+    ``protocol_file`` points the workspace at another protocol file than its own copy
+    (see :meth:`Workspace.protocol`); it is checked when opened, so a bad one fails here.
+    """
     meta = path / "workspace.toml"
     try:
         data = tomllib.loads(meta.read_text("utf-8"))
     except FileNotFoundError:
         raise UserError(
             f"{path}: not a pijler3 workspace (no workspace.toml).",
-            hint="Create one with 'pijler3 init ROLE --dir DIR'.",
+            hint="Create one with 'pijler3 init'.",
         ) from None
     if data.get("format") != FORMAT:
         raise UserError(f"{meta}: unknown workspace format.")
-    ws = Workspace(path, str(data["role"]), str(data.get("name", "")))
+    ws = Workspace(path, str(data["role"]), str(data.get("name", "")), protocol_file)
     if role is not None and ws.role != role:
         raise UserError(
             f"{path}: this is the {ws.role} workspace; this command needs the {role} one."
         )
+    if protocol_file is not None:
+        ws.protocol()
     return ws
 
 
@@ -175,10 +175,14 @@ def init(
     if (root / "workspace.toml").exists():
         raise UserError(
             f"{root}: a workspace exists here already.",
-            hint="Choose another --dir; existing keys are never overwritten.",
+            hint="Choose another folder; existing keys are never overwritten.",
+            param="root",
         )
     if role == "abb" and not name:
-        raise UserError("an ABB workspace belongs to one researcher: give --name.")
+        raise UserError(
+            "an ABB workspace belongs to one researcher: give the researcher's name.",
+            param="name",
+        )
     text = protocol_path.read_text("utf-8") if protocol_path else protocol_mod.default_text()
     protocol_mod.loads(text, str(protocol_path or "the shipped protocol"))
     root.mkdir(parents=True, exist_ok=True)
@@ -224,3 +228,15 @@ def register_keys(protocol_file: Path, keys: PublicKeys) -> None:
             text, keys.role, age_recipient=keys.age_recipient, signing_key=keys.signing_key
         )
     write_atomic(protocol_file, new.encode())
+
+
+def install_protocol(ws: Workspace, file: Path, *, now: dt.datetime) -> None:
+    """Make ``file`` the workspace's protocol; the audit log records which one, by hash."""
+    proto = protocol_mod.load(file)
+    data = file.read_bytes()
+    write_atomic(ws.protocol_path, data)
+    ws.audit().append(
+        "protocol.installed",
+        {"protocol": proto.identifier, "sha256": hashlib.sha256(data).hexdigest()},
+        now=now,
+    )

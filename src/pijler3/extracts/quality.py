@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import polars as pl
@@ -79,7 +79,7 @@ def _label_may_travel(label: str) -> bool:
     )
 
 
-def for_transfer(findings: Iterable[Finding]) -> list[dict[str, Any]]:
+def for_transfer(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     """Findings as they may leave the party that read the extract.
 
     A raw code text seen fewer than five times, or of a shape no code has (see
@@ -88,7 +88,7 @@ def for_transfer(findings: Iterable[Finding]) -> list[dict[str, Any]]:
     wrong column), and nothing of that kind may reach ABB. ``file`` keeps only the base
     name: the full path on the sender's machine is none of the receiver's business.
     """
-    out: list[dict[str, Any]] = []
+    out: list[Finding] = []
     rare: Counter[tuple[str | None, str | None]] = Counter()
     for f in findings:
         file = _base_name(f.file)
@@ -99,10 +99,10 @@ def for_transfer(findings: Iterable[Finding]) -> list[dict[str, Any]]:
         ):
             rare[(f.column, file)] += f.count
         else:
-            out.append(replace(f, file=file).to_dict())
+            out.append(replace(f, file=file))
     for (column, file), count in rare.items():
-        out.append(Finding(CODE_INVALID, column, count, file=file, label=OTHER_LABEL).to_dict())
-    return out
+        out.append(Finding(CODE_INVALID, column, count, file=file, label=OTHER_LABEL))
+    return tuple(out)
 
 
 def _base_name(path: str | None) -> str | None:
@@ -145,3 +145,149 @@ def column_profile(frame: pl.DataFrame) -> dict[str, int]:
     """Missing values per column of a monitoring dataset."""
     row = frame.null_count().row(0, named=True)
     return {k: int(v) for k, v in row.items()}
+
+
+# -- the quality summary that travels in the manifests ---------------------------------
+
+
+def _int_map(value: Any, what: str) -> dict[str, int]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value.values()
+    ):
+        raise ValueError(f"quality.{what} must map names to counts")
+    return {str(k): int(v) for k, v in value.items()}
+
+
+def _opt_int(value: Any, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"quality.{what} must be a count")
+    return value
+
+
+def _findings(value: Any, what: str) -> tuple[Finding, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(f, dict) for f in value):
+        raise ValueError(f"quality.{what} must be a list of findings")
+    out = []
+    for f in value:
+        unknown = set(f) - {"reason", "column", "count", "file", "row", "label"}
+        if unknown or not isinstance(f.get("reason"), str):
+            raise ValueError(f"quality.{what} holds a malformed finding")
+        out.append(
+            Finding(
+                reason=f["reason"],
+                column=None if f.get("column") is None else str(f["column"]),
+                count=_opt_int(f.get("count"), what) or 0,
+                file=None if f.get("file") is None else str(f["file"]),
+                row=_opt_int(f.get("row"), what),
+                label=None if f.get("label") is None else str(f["label"]),
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Linkage:
+    """What VDAB's link step reports: how many persons it found, and what it resolved."""
+
+    persons: int
+    matched: int
+    match_rate: float
+    duplicates_resolved: int
+    actions_unknown_type: int
+    werkzoekenden_rows: int
+    acties_rows: int
+    acties_after_peildatum: int
+    geboortedatum_after_reference: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, value: Any) -> Linkage | None:
+        """The linkage report of a manifest; None when absent (before the link step)."""
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise ValueError("quality.linkage must be an object")
+        names = [f for f in cls.__dataclass_fields__ if f != "match_rate"]
+        counts = {n: _opt_int(value.get(n), f"linkage.{n}") or 0 for n in names}
+        rate = value.get("match_rate", 0.0)
+        if isinstance(rate, bool) or not isinstance(rate, int | float):
+            raise ValueError("quality.linkage.match_rate must be a number")
+        return cls(match_rate=float(rate), **counts)
+
+
+@dataclass(frozen=True)
+class Quality:
+    """The data-quality summary a delivery carries from step to step (art. 7).
+
+    Each step adds its part: export the KBI findings, the quarantine counts and the
+    identifiers removed from free text; link the VDAB findings and the linkage report;
+    publish the consistency checks and the empty cells per column. It travels in the
+    signed manifest as JSON (:meth:`to_manifest`) and is read back typed
+    (:meth:`from_manifest`), so that no step parses another step's dictionary. Counts
+    and code labels only, never a person's value.
+    """
+
+    kbi: tuple[Finding, ...] = ()
+    quarantined: Mapping[str, int] = field(default_factory=dict)
+    identifiers_removed: int | None = None
+    rows_read: int | None = None
+    werkzoekenden: tuple[Finding, ...] = ()
+    acties: tuple[Finding, ...] = ()
+    linkage: Linkage | None = None
+    consistency: Mapping[str, int] = field(default_factory=dict)
+    missing: Mapping[str, int] = field(default_factory=dict)
+
+    def findings(self, extract: str) -> tuple[Finding, ...]:
+        """The findings of one source extract: ``kbi``, ``werkzoekenden`` or ``acties``."""
+        found: tuple[Finding, ...] = {
+            "kbi": self.kbi,
+            "werkzoekenden": self.werkzoekenden,
+            "acties": self.acties,
+        }[extract]
+        return found
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The JSON form in the manifest; parts a step has not added yet are left out."""
+        out: dict[str, Any] = {}
+        for extract in ("kbi", "werkzoekenden", "acties"):
+            if self.findings(extract):
+                out[extract] = [f.to_dict() for f in self.findings(extract)]
+        if self.rows_read is not None:
+            out["rows_read"] = self.rows_read
+            out["quarantined"] = dict(self.quarantined)
+        if self.identifiers_removed is not None:
+            out["identifiers_removed"] = self.identifiers_removed
+        if self.linkage is not None:
+            out["linkage"] = self.linkage.to_dict()
+        if self.consistency:
+            out["consistency"] = dict(self.consistency)
+        if self.missing:
+            out["missing"] = dict(self.missing)
+        return out
+
+    @classmethod
+    def from_manifest(cls, value: Mapping[str, Any] | None) -> Quality:
+        """Read a manifest's quality summary; ValueError names what is malformed."""
+        q = dict(value or {})
+        known = {f for f in cls.__dataclass_fields__}
+        if set(q) - known:
+            raise ValueError("the quality summary holds unknown parts")
+        return cls(
+            kbi=_findings(q.get("kbi"), "kbi"),
+            quarantined=_int_map(q.get("quarantined"), "quarantined"),
+            identifiers_removed=_opt_int(q.get("identifiers_removed"), "identifiers_removed"),
+            rows_read=_opt_int(q.get("rows_read"), "rows_read"),
+            werkzoekenden=_findings(q.get("werkzoekenden"), "werkzoekenden"),
+            acties=_findings(q.get("acties"), "acties"),
+            linkage=Linkage.from_dict(q.get("linkage")),
+            consistency=_int_map(q.get("consistency"), "consistency"),
+            missing=_int_map(q.get("missing"), "missing"),
+        )

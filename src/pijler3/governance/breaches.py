@@ -238,7 +238,10 @@ def report_breach(
     """Record a breach, draft the notification to the other party's DPO, start the clock."""
     protocol = ws.protocol()
     if discovered > now:
-        raise GovernanceError(f"--discovered {_fmt(discovered)} lies after now ({_fmt(now)}).")
+        raise GovernanceError(
+            f"the moment of discovery {_fmt(discovered)} lies after now ({_fmt(now)}).",
+            param="discovered",
+        )
     items = breaches(ws)
     bid = f"B-{now:%Y%m%d}-{len(items) + 1:03d}"
     folder = ws.root / "breaches"
@@ -247,7 +250,7 @@ def report_breach(
         id=bid,
         discovered=discovered.astimezone(dt.UTC),
         reported_at=now.astimezone(dt.UTC),
-        description=check_text(description, "--description"),
+        description=check_text(description, "description", "the description"),
         affects_other_party=affects_other_party,
         other_party=OTHER_PARTY[ws.role],
         authority_deadline=authority_deadline(discovered.astimezone(dt.UTC)),
@@ -294,7 +297,9 @@ def record_notification(
 ) -> Breach:
     """Record that the supervisory authority or the other party's DPO was notified."""
     if at > now:
-        raise GovernanceError(f"--at {_fmt(at)} lies after now ({_fmt(now)}).")
+        raise GovernanceError(
+            f"the moment of notification {_fmt(at)} lies after now ({_fmt(now)}).", param="at"
+        )
     key = "authority_notified_at" if target == "authority" else "party_notified_at"
     return _update(ws, bid, now, f"breach.{target}_notified", **{key: at})
 
@@ -313,15 +318,17 @@ def close_breach(
     if current and current[0].authority_notified_at is None and not authority_not_required:
         raise GovernanceError(
             f"breach {bid}: the supervisory authority was not notified (AVG art. 33).",
-            hint="Record the notification first, or give --no-notification-reason"
+            hint="Record the notification first, or record why notifying was not required"
             " (AVG art. 33(5) asks to document it).",
         )
     changes: dict[str, Any] = {
         "closed_at": now,
-        "resolution": check_text(resolution, "--resolution"),
+        "resolution": check_text(resolution, "resolution", "the resolution"),
     }
     if authority_not_required:
         changes["authority_not_required"] = check_text(
-            authority_not_required, "--no-notification-reason"
+            authority_not_required,
+            "authority_not_required",
+            "the reason the authority was not notified",
         )
     return _update(ws, bid, now, "breach.closed", **changes)

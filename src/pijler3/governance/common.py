@@ -15,15 +15,20 @@ def require_role(ws: Workspace, role: str, command: str) -> None:
         )
 
 
-def check_text(value: str, option: str) -> str:
-    """``value`` stripped; refused when empty or when it holds an identifier's shape."""
+def check_text(value: str, param: str, what: str) -> str:
+    """``value`` stripped; refused when empty or when it holds an identifier's shape.
+
+    ``what`` names the text in words ("the purpose"); ``param`` is the parameter's name,
+    for the command line to name its option.
+    """
     if not value.strip():
-        raise GovernanceError(f"{option}: must not be empty.")
+        raise GovernanceError(f"{what} must not be empty.", param=param)
     found = scrub.find_identifiers(value)
     if found:
         article = "an" if found[0] in ("iban", "insz", "email") else "a"
         raise GovernanceError(
-            f"{option}: holds something shaped like {article} {found[0]}.",
+            f"{what} holds something shaped like {article} {found[0]}.",
             hint="Governance records never hold a person's data; describe without it.",
+            param=param,
         )
     return value.strip()

@@ -85,15 +85,16 @@ def _ack_path(ws: Workspace, nid: str) -> Path:
 
 def _check_fields(protocol: Protocol, fields: Sequence[str]) -> tuple[str, ...]:
     if not fields:
-        raise GovernanceError("--fields: name at least one field of the protocol (art. 3).")
+        raise GovernanceError("name at least one field of the protocol (art. 3).", param="fields")
     unknown = [f for f in fields if f not in protocol.field_names]
     if unknown:
         raise GovernanceError(
-            f"--fields: '{unknown[0]}' is not a field of the protocol (art. 3).",
-            hint="Only the protocol's fields can be disclosed; see 'pijler3 protocol render'.",
+            f"'{unknown[0]}' is not a field of the protocol (art. 3).",
+            hint="Only the protocol's fields can be disclosed; see the published protocol.",
+            param="fields",
         )
     if len(set(fields)) != len(fields):
-        raise GovernanceError("--fields: a field is named twice.")
+        raise GovernanceError("a field is named twice.", param="fields")
     # Keep the protocol's column order, so that the same notification always gives the
     # same share schema.
     return tuple(f for f in protocol.field_names if f in fields)
@@ -125,16 +126,18 @@ def notify(
         try:
             recipient_key = _crypto.canonical_recipient(recipient_key)
         except _crypto.CryptoError:
-            raise GovernanceError("--recipient-key: not an age recipient (age1…).") from None
+            raise GovernanceError(
+                "the recipient key is not an age recipient (age1…).", param="recipient_key"
+            ) from None
     content: dict[str, Any] = {
         "format": NOTIFICATION_FORMAT,
         "protocol_id": protocol.id,
         "protocol_version": protocol.version,
         "created": iso_utc(now),
         "researcher": {"name": ws.name, "signing_key": ws.public().signing_key},
-        "recipient": check_text(recipient, "--recipient"),
+        "recipient": check_text(recipient, "recipient", "the recipient"),
         "recipient_key": recipient_key,
-        "purpose": check_text(purpose, "--purpose"),
+        "purpose": check_text(purpose, "purpose", "the purpose"),
         "fields": list(_check_fields(protocol, fields)),
         "article": "art. 4",
     }
@@ -294,11 +297,14 @@ def share(
     try:
         key = _crypto.canonical_recipient(recipient_key)
     except _crypto.CryptoError:
-        raise GovernanceError("--recipient-key: not an age recipient (age1…).") from None
+        raise GovernanceError(
+            "the recipient key is not an age recipient (age1…).", param="recipient_key"
+        ) from None
     if body.get("recipient_key") and key != body["recipient_key"]:
         raise GovernanceError(
-            f"--recipient-key is not the key notified to AgII in {notification_id} (art. 4).",
+            f"the recipient key is not the key notified to AgII in {notification_id} (art. 4).",
             hint="Share only with the recipient that was notified, or notify again.",
+            param="recipient_key",
         )
     fields = _check_fields(protocol, body["fields"])
     if not ws.store_path.exists():
@@ -312,7 +318,9 @@ def share(
         else:
             found = [d for d in held if d.delivery_id == delivery_id]
             if not found:
-                raise GovernanceError(f"--delivery {delivery_id}: not held in this workspace.")
+                raise GovernanceError(
+                    f"delivery {delivery_id} is not held in this workspace.", param="delivery_id"
+                )
             chosen = found[0]
         if chosen.expires_at <= now.date():
             raise GovernanceError(

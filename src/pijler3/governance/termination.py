@@ -80,7 +80,7 @@ def terminate(
             f" this is the {ws.role} workspace.",
             hint="Record AgII's art. 8 termination in AgII's workspace. Here you can record"
             " a written notice (art. 12) or the end of the legal basis"
-            " (--immediate --reason legal-basis).",
+            " (an immediate end because the legal basis is gone).",
         )
     path = termination_path(ws)
     effective = terms.termination_effective(notice_date, protocol, kind)
@@ -97,13 +97,15 @@ def terminate(
             )
     if notice_date > now.date():
         raise GovernanceError(
-            f"--notice-date {notice_date:%d/%m/%Y} lies after today ({now.date():%d/%m/%Y}).",
+            f"the notice date {notice_date:%d/%m/%Y} lies after today ({now.date():%d/%m/%Y}).",
             hint=f"Record it on or after the day it was given ({terms.ARTICLE[kind]}).",
+            param="notice_date",
         )
     if notice_date < protocol.signed or notice_date > protocol.term_end:
         raise GovernanceError(
-            f"--notice-date {notice_date:%d/%m/%Y} lies outside the protocol's term"
-            f" ({protocol.signed:%d/%m/%Y} to {protocol.term_end:%d/%m/%Y}, art. 5 and 12)."
+            f"the notice date {notice_date:%d/%m/%Y} lies outside the protocol's term"
+            f" ({protocol.signed:%d/%m/%Y} to {protocol.term_end:%d/%m/%Y}, art. 5 and 12).",
+            param="notice_date",
         )
     body: dict[str, Any] = {
         "format": TERMINATION_FORMAT,

@@ -119,10 +119,9 @@ def export(
     peildatum: dt.date,
     now: dt.datetime,
     delivery_id: str | None = None,
-    protocol_path: Path | None = None,
     progress: transfer.Progress = transfer.quiet,
 ) -> ExportResult:
-    protocol = ws.protocol(protocol_path)
+    protocol = ws.protocol()
     termination.check_in_force(ws, protocol, now.date())
     # Fail before any work when the protocol file lacks the recipients' keys.
     transfer.recipients_for(protocol, STEP)
@@ -144,17 +143,16 @@ def export(
     dataset.check_schema(out, schema, f"{kbi}")
     payload = dataset.to_parquet(out, "export")
 
-    findings = quality.for_transfer(read.findings)
-    findings += [
-        quality.Finding(quality.DIRECT_IDENTIFIER_DROPPED, c, table.height).to_dict()
+    dropped = [
+        quality.Finding(quality.DIRECT_IDENTIFIER_DROPPED, c, table.height)
         for c in read.identifier_columns
     ]
-    q = {
-        "kbi": findings,
-        "quarantined": dict(reasons),
-        "identifiers_removed": removed,
-        "rows_read": table.height,
-    }
+    q = quality.Quality(
+        kbi=(*quality.for_transfer(read.findings), *dropped),
+        quarantined=dict(reasons),
+        identifiers_removed=removed,
+        rows_read=table.height,
+    )
     log = ws.audit()
     quarantine_path = ws.quarantine / f"{delivery_id}.csv"
     write_atomic(quarantine_path, quarantine_csv.encode(), mode=0o600)
@@ -168,7 +166,7 @@ def export(
         now=now,
         row_count=out.height,
         schema_hash=dataset.schema_hash(schema),
-        quality=q,
+        quality=q.to_manifest(),
         progress=progress,
     )
     log.append(

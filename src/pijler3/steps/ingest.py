@@ -14,7 +14,6 @@ from pathlib import Path
 
 import polars as pl
 
-from pijler3.analysis import dataset
 from pijler3.analysis.store import Store
 from pijler3.contract.errors import PackageError, UserError
 from pijler3.contract.protocol import Protocol, add_years
@@ -22,7 +21,8 @@ from pijler3.exchange import audit, transfer
 from pijler3.exchange.atomic import fsync_dir, write_atomic
 from pijler3.exchange.package import Manifest
 from pijler3.exchange.workspace import Workspace
-from pijler3.governance import retention, termination
+from pijler3.governance import retention
+from pijler3.steps.receive import check_in_force, receive
 
 STEP = "publish"
 
@@ -42,13 +42,11 @@ def ingest(
     *,
     now: dt.datetime,
     supersede: bool = False,
-    protocol_path: Path | None = None,
     progress: transfer.Progress = transfer.quiet,
 ) -> IngestResult:
-    protocol = ws.protocol(protocol_path)
+    protocol = ws.protocol()
     # The term first: outside it nothing is accepted, not even decrypted.
-    termination.check_in_force(ws, protocol, now.date())
-    progress(f"verifying and decrypting {published.name}")
+    check_in_force(ws, protocol, now)
     # Verify a private copy, and archive exactly that copy: the file the user named may
     # change between our check and our copy.
     staging = ws.inbox / f".staging-{os.urandom(4).hex()}"
@@ -57,14 +55,19 @@ def ingest(
     try:
         write_atomic(staged, published.read_bytes(), mode=0o600)
         try:
-            manifest, payload = transfer.open_from(ws, staged, protocol, STEP, now=now)
+            got = receive(
+                ws,
+                protocol,
+                staged,
+                sent_by=STEP,
+                sends_on=None,
+                now=now,
+                shown_as=published,
+                progress=progress,
+            )
         except PackageError:
             raise PackageError(str(published)) from None
-        frame = dataset.from_parquet(payload, "monitoring")
-        dataset.check_schema(frame, dataset.monitoring_schema(protocol), published.name)
-        transfer.check_rows(manifest, frame, published)
-        peildatum = dt.date.fromisoformat(manifest.peildatum)
-        dataset.check_values(frame, protocol, published.name, peildatum)
+        manifest, frame = got.manifest, got.frame
         _check_not_destroyed(ws, protocol, manifest.delivery_id, published)
         result = _load(ws, protocol, manifest, frame, staged, published, now, supersede, progress)
     finally:
@@ -85,10 +88,10 @@ def _load(
     progress: transfer.Progress,
 ) -> IngestResult:
     log = ws.audit()
-    peildatum = dt.date.fromisoformat(manifest.peildatum)
+    peildatum = manifest.peildatum
     # Retention runs from receipt, but never from later than the day AgII made the
     # package: an old package ingested late (or again) gets no fresh five years.
-    made = dt.datetime.fromisoformat(manifest.created).date()
+    made = manifest.created.date()
     expires = add_years(min(now.date(), made), protocol.retention_years)
     archived = ws.archive / f"{manifest.delivery_id}.p3pkg"
     progress("loading the analysis store")

@@ -9,7 +9,7 @@ birth date are dropped. Only VDAB's workspace holds the pseudonymisation key.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from pijler3.contract.codes import AGE_BANDS
 from pijler3.exchange import pseudonym, transfer
 from pijler3.exchange.workspace import Workspace
 from pijler3.extracts import quality, readers
-from pijler3.governance import termination
+from pijler3.steps.receive import receive
 
 STEP = "link"
 ACTION_COLUMNS = {
@@ -96,20 +96,14 @@ def link(
     acties: Path,
     *,
     now: dt.datetime,
-    protocol_path: Path | None = None,
     progress: transfer.Progress = transfer.quiet,
 ) -> LinkResult:
-    protocol = ws.protocol(protocol_path)
-    termination.check_in_force(ws, protocol, now.date())
+    protocol = ws.protocol()
+    got = receive(
+        ws, protocol, export_package, sent_by="export", sends_on=STEP, now=now, progress=progress
+    )
+    manifest, kbi, peildatum = got.manifest, got.frame, got.peildatum
     log = ws.audit()
-    progress(f"verifying and decrypting {export_package.name}")
-    manifest, payload = transfer.open_from(ws, export_package, protocol, "export", now=now)
-    # Fail before any work when the protocol file lacks the recipients' keys.
-    transfer.recipients_for(protocol, STEP)
-    peildatum = dt.date.fromisoformat(manifest.peildatum)
-    kbi = dataset.from_parquet(payload, "export")
-    dataset.check_schema(kbi, dataset.export_schema(protocol), export_package.name)
-    transfer.check_rows(manifest, kbi, export_package)
 
     progress(f"reading {werkzoekenden.name} and {acties.name}")
     wz = readers.read_extract(werkzoekenden, protocol.extracts["werkzoekenden"])
@@ -145,31 +139,37 @@ def link(
     out = linked.select([pl.col(n).cast(t) for n, t in schema.items()])
     dataset.check_schema(out, schema, "linked dataset")
 
-    report = {
-        "persons": kbi.height,
-        "matched": matched,
-        "match_rate": matched / kbi.height if kbi.height else 0.0,
-        "duplicates_resolved": duplicates,
-        "actions_unknown_type": unknown_actions,
-        "werkzoekenden_rows": wz.table.height,
-        "acties_rows": ac.table.height,
-        "acties_after_peildatum": int((ac.table["startdatum"] > peildatum).fill_null(False).sum()),
-        "geboortedatum_after_reference": int(
+    linkage = quality.Linkage(
+        persons=kbi.height,
+        matched=matched,
+        match_rate=matched / kbi.height if kbi.height else 0.0,
+        duplicates_resolved=duplicates,
+        actions_unknown_type=unknown_actions,
+        werkzoekenden_rows=wz.table.height,
+        acties_rows=ac.table.height,
+        acties_after_peildatum=int((ac.table["startdatum"] > peildatum).fill_null(False).sum()),
+        geboortedatum_after_reference=int(
             linked.select(
                 (
                     pl.col("geboortedatum").is_not_null() & pl.col("leeftijdscategorie").is_null()
                 ).sum()
             ).item()
         ),
-    }
-    q = dict(manifest.quality)
-    q["werkzoekenden"] = quality.for_transfer(
-        [*wz.findings, quality.Finding(quality.DUPLICATE_INSZ, "insz", duplicates)]
     )
-    q["acties"] = quality.for_transfer(
-        [*ac.findings, quality.Finding(quality.ACTION_UNKNOWN_TYPE, "actietype", unknown_actions)]
+    report = linkage.to_dict()
+    q = replace(
+        quality.Quality.from_manifest(manifest.quality),
+        werkzoekenden=quality.for_transfer(
+            [*wz.findings, quality.Finding(quality.DUPLICATE_INSZ, "insz", duplicates)]
+        ),
+        acties=quality.for_transfer(
+            [
+                *ac.findings,
+                quality.Finding(quality.ACTION_UNKNOWN_TYPE, "actietype", unknown_actions),
+            ]
+        ),
+        linkage=linkage,
     )
-    q["linkage"] = report
     out_path, sealed = transfer.seal_delivery(
         ws,
         protocol,
@@ -180,7 +180,7 @@ def link(
         now=now,
         row_count=out.height,
         schema_hash=dataset.schema_hash(schema),
-        quality=q,
+        quality=q.to_manifest(),
         pseudonym_key_id=pseudonym.key_id(key),
         extra={"linkage": report, "sender_checkpoint": manifest.audit_checkpoint},
         progress=progress,

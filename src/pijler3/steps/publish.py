@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -21,7 +21,7 @@ from pijler3.contract.protocol import Protocol
 from pijler3.exchange import scrub, transfer
 from pijler3.exchange.workspace import Workspace
 from pijler3.extracts import quality
-from pijler3.governance import termination
+from pijler3.steps.receive import receive
 
 STEP = "publish"
 
@@ -51,23 +51,15 @@ def publish(
     link_package: Path,
     *,
     now: dt.datetime,
-    protocol_path: Path | None = None,
     progress: transfer.Progress = transfer.quiet,
 ) -> PublishResult:
-    protocol = ws.protocol(protocol_path)
-    log = ws.audit()
-    # The term first: outside it nothing is accepted, not even decrypted.
-    termination.check_in_force(ws, protocol, now.date())
-    progress(f"verifying and decrypting {link_package.name}")
-    manifest, payload = transfer.open_from(ws, link_package, protocol, "link", now=now)
-    # Fail before any work when the protocol file lacks the recipients' keys.
-    transfer.recipients_for(protocol, STEP)
-    peildatum = dt.date.fromisoformat(manifest.peildatum)
-    frame = dataset.from_parquet(payload, "monitoring")
+    protocol = ws.protocol()
+    got = receive(
+        ws, protocol, link_package, sent_by="link", sends_on=STEP, now=now, progress=progress
+    )
+    manifest, frame, peildatum, payload = got.manifest, got.frame, got.peildatum, got.payload
     schema = dataset.monitoring_schema(protocol)
-    dataset.check_schema(frame, schema, link_package.name)
-    transfer.check_rows(manifest, frame, link_package)
-    dataset.check_values(frame, protocol, link_package.name, peildatum)
+    log = ws.audit()
     found = scan_text_columns(frame, protocol)
     if found:
         (col, kind), n = found.most_common(1)[0]
@@ -101,10 +93,12 @@ def publish(
             now=now,
         )
         raise
-    q = dict(manifest.quality)
-    q["consistency"] = quality.consistency(frame, peildatum)
-    q["missing"] = quality.column_profile(frame)
-    risk_dict = report.to_dict() | {"warnings": list(warnings), "action": protocol.risk.action}
+    q = replace(
+        quality.Quality.from_manifest(manifest.quality),
+        consistency=quality.consistency(frame, peildatum),
+        missing=quality.column_profile(frame),
+    )
+    gate = risk.RiskGate(report, tuple(warnings), protocol.risk.action)
     out_path, sealed = transfer.seal_delivery(
         ws,
         protocol,
@@ -115,9 +109,9 @@ def publish(
         now=now,
         row_count=frame.height,
         schema_hash=dataset.schema_hash(schema),
-        quality=q,
+        quality=q.to_manifest(),
         pseudonym_key_id=manifest.pseudonym_key_id,
-        risk=risk_dict,
+        risk=gate.to_manifest(),
         extra={"vdab_checkpoint": manifest.audit_checkpoint, **dict(manifest.extra)},
         progress=progress,
     )
