@@ -19,7 +19,7 @@ from pijler3.analysis import dataset, disclosure, indicators
 from pijler3.analysis.store import Store
 from pijler3.contract import protocol as protocol_mod
 from pijler3.report import build as report
-from pijler3.report import charts
+from pijler3.report import charts, fmt
 
 PEILDATUM = dt.date(2026, 6, 30)
 
@@ -108,11 +108,11 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def test_nl_be_number_and_date_formatting() -> None:
     """Percentages with a decimal comma and a (non-breaking) space, thousands with dots,
     dates day first."""
-    assert charts.fmt_pct(0.743) == "74,3\u00a0%"
-    assert charts.fmt_pct(0.0) == "0,0\u00a0%"
-    assert charts.fmt_int(1234567) == "1.234.567"
-    assert charts.fmt_num(1234.5) == "1.234,5"
-    assert charts.fmt_date(dt.date(2026, 3, 1)) == "01/03/2026"
+    assert fmt.fmt_pct(0.743) == "74,3\u00a0%"
+    assert fmt.fmt_pct(0.0) == "0,0\u00a0%"
+    assert fmt.fmt_int(1234567) == "1.234.567"
+    assert fmt.fmt_num(1234.5) == "1.234,5"
+    assert fmt.fmt_date(dt.date(2026, 3, 1)) == "01/03/2026"
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -226,7 +226,7 @@ def test_html_uses_nl_be_formatting(small: tuple[pl.DataFrame, report.ReportResu
     (toeleiding,) = [
         r for r in rows if r["indicator"] == "toeleiding" and r["breakdown"] == "totaal"
     ]
-    assert charts.fmt_pct(float(toeleiding["value"])) in html
+    assert fmt.fmt_pct(float(toeleiding["value"])) in html
     assert "30/06/2026" in html
     text = re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)>.*?</\1>", "", html, flags=re.S))
     assert re.search(r"\d,\d\u00a0%", text)
@@ -261,7 +261,7 @@ def test_report_covers_every_retained_delivery(chain: ChainRun, tmp_path: Path) 
     assert held == days
     html = result.html.read_text("utf-8")
     for day in held:
-        assert charts.fmt_date(dt.date.fromisoformat(day)) in html
+        assert fmt.fmt_date(dt.date.fromisoformat(day)) in html
     per_delivery = len(rows) // len(days)
     assert per_delivery * len(days) == len(rows)
 

@@ -35,7 +35,6 @@ from typing import Any
 import jinja2
 import polars as pl
 import xlsxwriter
-from markupsafe import Markup
 
 from pijler3.analysis import disclosure, disparities, indicators
 from pijler3.analysis.store import Delivery, Store
@@ -47,7 +46,16 @@ from pijler3.exchange.workspace import Workspace
 from pijler3.extracts import quality
 from pijler3.governance import retention
 from pijler3.report import charts
-from pijler3.report.charts import fmt_date, fmt_int, fmt_num, fmt_pct, fmt_value
+from pijler3.report.fmt import (
+    Unit,
+    fmt_count,
+    fmt_date,
+    fmt_days,
+    fmt_int,
+    fmt_num,
+    fmt_pct,
+    fmt_value,
+)
 
 FORMAT = "pijler3-report/1"
 HTML_NAME = "report.html"
@@ -86,7 +94,7 @@ class IndicatorText:
     short: str
     population: str
     success: str
-    unit: charts.Unit
+    unit: Unit
 
 
 INDICATOR_TEXT: Mapping[str, IndicatorText] = {
@@ -487,13 +495,6 @@ def publish_counts(raw: Mapping[str, Any], rules: Disclosure) -> PublishedCounts
         },
         key=_PUBLISH_KEY,
     )
-
-
-def fmt_count(n: int | None) -> Markup:
-    """A published count for the HTML: the suppression mark where it is hidden."""
-    if n is None:
-        return Markup('<abbr class="legend-supp" title="onderdrukt: kleine aantallen">x</abbr>')
-    return Markup.escape(fmt_int(n))
 
 
 _CSV_TYPES = (
@@ -937,7 +938,7 @@ def _sup() -> Cell:
     return Cell(charts.SUPPRESSED, suppressed=True)
 
 
-def _row_cells(row: Mapping[str, Any], unit: charts.Unit) -> tuple[Cell, ...]:
+def _row_cells(row: Mapping[str, Any], unit: Unit) -> tuple[Cell, ...]:
     den, num = row["denominator"], row["numerator"]
     if row["suppressed"]:
         den_cell = _sup() if den is None else Cell(fmt_int(den))
@@ -1566,10 +1567,6 @@ def _sentences(text: str) -> list[str]:
     """The sentences of :func:`disparities.summary_nl`, one per group, for a list."""
     parts = [p.strip() for p in text.split(").")]
     return [p + ")." if not p.endswith(".") else p for p in parts if p]
-
-
-def fmt_days(days: float | None) -> str:
-    return charts.fmt_days(days)
 
 
 def _environment() -> jinja2.Environment:

@@ -1,4 +1,4 @@
-"""Inline SVG charts and nl-BE number formatting for the monitoring report.
+"""Inline SVG charts for the monitoring report (numbers are written by :mod:`.fmt`).
 
 Pure functions: figures in, SVG markup out. No JavaScript, no external file, no font:
 the text inherits the page's system font. Every chart is an ``<svg role="img">`` whose
@@ -11,17 +11,14 @@ value.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from markupsafe import Markup, escape
 
-Unit = Literal["pct", "days", "count", "ratio"]
+from pijler3.report.fmt import NBSP, Unit, fmt_int, fmt_num, fmt_pct, fmt_value
 
-NBSP = "\u00a0"
 SUPPRESSED = "x"
 
 # A sober palette: one blue for single-series charts, then muted, distinguishable hues
@@ -50,54 +47,6 @@ PALETTE = (
     "#a16207",
     "#3730a3",
 )
-
-
-# --- nl-BE formatting ----------------------------------------------------------------------
-
-
-def fmt_int(n: int | None) -> str:
-    """12345 -> ``12.345`` (nl-BE thousands separator)."""
-    if n is None:
-        return ""
-    return f"{n:,}".replace(",", ".")
-
-
-def fmt_num(x: float | None, decimals: int = 1) -> str:
-    """1234.5 -> ``1.234,5``."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return ""
-    text = f"{x:,.{decimals}f}"
-    return text.replace(",", "\u0000").replace(".", ",").replace("\u0000", ".")
-
-
-def fmt_pct(share: float | None, decimals: int = 1) -> str:
-    """0.743 -> ``74,3 %`` (a non-breaking space before the percent sign)."""
-    if share is None:
-        return ""
-    return f"{fmt_num(share * 100, decimals)}{NBSP}%"
-
-
-def fmt_days(days: float | None) -> str:
-    if days is None:
-        return ""
-    return f"{fmt_num(days, 0)}{NBSP}dagen" if days != 1 else f"1{NBSP}dag"
-
-
-def fmt_date(day: dt.date | None) -> str:
-    """``dd/mm/yyyy``."""
-    return "" if day is None else f"{day:%d/%m/%Y}"
-
-
-def fmt_value(value: float | None, unit: Unit) -> str:
-    if value is None:
-        return ""
-    if unit == "pct":
-        return fmt_pct(value)
-    if unit == "days":
-        return fmt_num(value, 0)
-    if unit == "ratio":
-        return fmt_num(value, 2)
-    return fmt_int(round(value))
 
 
 def _attr(x: float) -> str:
