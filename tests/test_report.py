@@ -189,13 +189,6 @@ def test_brussels_three_people_are_suppressed(
 # --- HTML ---------------------------------------------------------------------------------
 
 
-def test_published_table_only_comes_from_disclosure_control() -> None:
-    """Renderers take a PublishedTable, and nothing but publish_indicators can make one."""
-    frame = pl.DataFrame(schema=dict(zip(disclosure.COLUMNS, report._CSV_TYPES, strict=True)))
-    with pytest.raises(TypeError):
-        report.PublishedTable(frame, object())
-
-
 def test_html_is_dutch_self_contained_and_accessible(
     small: tuple[pl.DataFrame, report.ReportResult],
 ) -> None:
@@ -645,42 +638,10 @@ def test_exempt_count_at_the_threshold_is_shown() -> None:
     n = protocol.disclosure.min_numerator
     for exempt in (n, 0):
         frame = _exempt_frame(protocol, exempt)
-        shown = report.publish_counts(
+        shown = disclosure.publish_counts(
             indicators.population_counts(frame, PEILDATUM), protocol.disclosure
         )
         assert shown.exempt == exempt
-
-
-def test_population_counts_follow_the_disclosure_rules() -> None:
-    """Rule 1 hides 1-4, rule 5 shows 0, and rule 3 hides a second part of the rows when
-    exactly one part is hidden (the row total is shown in the quality section)."""
-    rules = protocol_mod.load().disclosure
-    raw = {
-        "rows": 120,
-        "base": 90,
-        "exempt": 2,
-        "registered": 60,
-        "contract_missing": 3,
-        "contract_before_start": 27,
-        "contract_after_peildatum": 0,
-        "censored": {"werk_6m": 1, "werk_12m": 40},
-        "after_peildatum": {"datum_uitstroom_werk": 0},
-    }
-    got = report.publish_counts(raw, rules)
-    assert got.exempt is None
-    assert got.contract_missing is None
-    assert got.contract_before_start is None  # the smallest shown non-zero part (rule 3)
-    assert got.contract_after_peildatum == 0
-    assert got.base == 90
-    assert got.rows == 120
-    assert got.censored == {"werk_6m": None, "werk_12m": 40}
-    assert got.after_peildatum == {"datum_uitstroom_werk": 0}
-
-
-def test_published_counts_only_come_from_disclosure_control() -> None:
-    """PublishedCounts cannot be made by hand, so raw sizes never reach the template."""
-    with pytest.raises(TypeError):
-        report.PublishedCounts(1, 2, 3, 4, 5, 6, 7, {}, {})
 
 
 QUALITY_MANIFEST = {

@@ -27,7 +27,7 @@ import datetime as dt
 import io
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ import polars as pl
 import xlsxwriter
 
 from pijler3.analysis import disclosure, disparities, indicators
+from pijler3.analysis.disclosure import PublishedCounts, PublishedTable
 from pijler3.analysis.store import Delivery, Store
 from pijler3.contract import codes
 from pijler3.contract.errors import UserError
@@ -383,134 +384,6 @@ def cohort_tick(category: str) -> str:
     return f"K{quarter}\n{year}" if sep else category_nl("cohort", category)
 
 
-# --- Disclosure-controlled tables ---------------------------------------------------------
-
-_PUBLISH_KEY = object()
-
-
-class PublishedTable:
-    """An indicator table after disclosure control (DATA.md §4 columns, nulls hidden).
-
-    Only :func:`publish_indicators` makes one: the constructor refuses any other caller,
-    so a renderer that takes a ``PublishedTable`` can never be handed raw counts.
-    """
-
-    __slots__ = ("_frame",)
-
-    def __init__(self, frame: pl.DataFrame, key: object) -> None:
-        if key is not _PUBLISH_KEY:
-            raise TypeError("a PublishedTable comes from publish_indicators() only")
-        if tuple(frame.columns) != disclosure.COLUMNS:
-            raise ValueError("a published table has exactly the columns of DATA.md §4")
-        self._frame = frame
-
-    @property
-    def frame(self) -> pl.DataFrame:
-        return self._frame
-
-    def rows(self, indicator: str, breakdown: str, peildatum: dt.date) -> list[dict[str, Any]]:
-        return self._frame.filter(
-            (pl.col("indicator") == indicator)
-            & (pl.col("breakdown") == breakdown)
-            & (pl.col("peildatum") == peildatum)
-        ).to_dicts()
-
-
-def publish_indicators(raws: Sequence[pl.DataFrame], rules: Disclosure) -> PublishedTable:
-    """Disclosure control of each delivery's raw table, concatenated in delivery order."""
-    published = [disclosure.suppress(raw, rules) for raw in raws]
-    frame = (
-        pl.concat(published, how="vertical")
-        if published
-        else pl.DataFrame(schema=dict(zip(disclosure.COLUMNS, _CSV_TYPES, strict=True)))
-    )
-    return PublishedTable(frame, _PUBLISH_KEY)
-
-
-@dataclass(frozen=True)
-class PublishedCounts:
-    """The population sizes behind the table after disclosure control; ``None`` is hidden.
-
-    These are counts of persons, so the indicator table's rules apply to them too (rule 1
-    with the protocol's ``min_numerator``, rule 3 where parts add up to a shown total,
-    rule 5: zero is shown). Only :func:`publish_counts` makes one: the constructor refuses
-    any other caller, so the template can never be handed the raw sizes.
-    """
-
-    rows: int | None
-    base: int | None
-    exempt: int | None
-    registered: int | None
-    contract_missing: int | None
-    contract_before_start: int | None
-    contract_after_peildatum: int | None
-    censored: Mapping[str, int | None]
-    after_peildatum: Mapping[str, int | None]
-    key: InitVar[object] = None
-
-    def __post_init__(self, key: object) -> None:
-        if key is not _PUBLISH_KEY:
-            raise TypeError("PublishedCounts come from publish_counts() only")
-
-
-# The parts that add up to all rows of a delivery: in B, or out of it for one reason.
-_ROW_PARTS = ("base", "contract_missing", "contract_before_start", "contract_after_peildatum")
-
-
-def publish_counts(raw: Mapping[str, Any], rules: Disclosure) -> PublishedCounts:
-    """Disclosure control of :func:`pijler3.analysis.indicators.population_counts`.
-
-    A count of 1 to ``min_numerator - 1`` is hidden; zero is shown. The delivery's row
-    count is shown in the quality section anyway, so when exactly one of the parts that
-    add up to it is hidden, the smallest shown non-zero part (ties by name) is hidden
-    too, as rule 3 does within a breakdown; one pass settles a single group.
-    """
-
-    def small(n: int) -> bool:
-        return 0 < n < rules.min_numerator
-
-    def shown(n: int, hidden: bool = False) -> int | None:
-        return None if hidden or small(n) else n
-
-    rows = int(raw["rows"])
-    parts = [int(raw[k]) for k in _ROW_PARTS]
-    hidden = [small(n) for n in parts]
-    if not small(rows) and sum(hidden) == 1:
-        candidates = [(n, k, i) for i, (n, k) in enumerate(zip(parts, _ROW_PARTS, strict=True))]
-        left = [c for c in candidates if not hidden[c[2]] and c[0]]
-        if left:
-            hidden[min(left)[2]] = True
-    part = {k: shown(n, h) for k, n, h in zip(_ROW_PARTS, parts, hidden, strict=True)}
-    return PublishedCounts(
-        rows=shown(rows),
-        base=part["base"],
-        exempt=shown(int(raw["exempt"])),
-        registered=shown(int(raw["registered"])),
-        contract_missing=part["contract_missing"],
-        contract_before_start=part["contract_before_start"],
-        contract_after_peildatum=part["contract_after_peildatum"],
-        censored={str(k): shown(int(v)) for k, v in (raw.get("censored") or {}).items()},
-        after_peildatum={
-            str(k): shown(int(v)) for k, v in (raw.get("after_peildatum") or {}).items()
-        },
-        key=_PUBLISH_KEY,
-    )
-
-
-_CSV_TYPES = (
-    pl.Date,
-    pl.String,
-    pl.String,
-    pl.String,
-    pl.Int64,
-    pl.Int64,
-    pl.Float64,
-    pl.Float64,
-    pl.Float64,
-    pl.Boolean,
-)
-
-
 # --- Report data ---------------------------------------------------------------------------
 
 
@@ -744,7 +617,7 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
         )
         latest_df = df
     assert latest_df is not None
-    table = publish_indicators(raws, protocol.disclosure)
+    table = disclosure.publish_indicators(raws, protocol.disclosure)
     del raws  # the raw counts go no further than this function
     latest = held[-1]
     cats = {
@@ -770,7 +643,7 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
         categories=cats,
         curves=curves,
         odds=odds,
-        populations=publish_counts(
+        populations=disclosure.publish_counts(
             indicators.population_counts(latest_df, latest.peildatum), protocol.disclosure
         ),
         risk=risk if isinstance(risk, dict) else None,
