@@ -1,4 +1,4 @@
-"""Tests of the monitoring report (pijler3.report.build): CSV contract, disclosure, Dutch
+"""Tests of the monitoring report (pijler3.report): CSV contract, disclosure, Dutch
 formatting, no personal values, and the XLSX workbook."""
 
 from __future__ import annotations
@@ -18,8 +18,12 @@ from conftest import NOW, ChainRun
 from pijler3.analysis import dataset, disclosure, indicators
 from pijler3.analysis.store import Store
 from pijler3.contract import protocol as protocol_mod
-from pijler3.report import build as report
+from pijler3.contract.errors import UserError
 from pijler3.report import charts, fmt
+from pijler3.report import data as report_data
+from pijler3.report import files as report
+from pijler3.report import html as report_html
+from pijler3.report import labels as report_labels
 
 PEILDATUM = dt.date(2026, 6, 30)
 
@@ -93,7 +97,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, repor
             package_sha256="test",
             manifest={},
         )
-        data = report.build_report(store, protocol, now=NOW)
+        data = report_data.build_report(store, protocol, now=NOW)
     return frame, report.render(data, tmp_path_factory.mktemp("small"))
 
 
@@ -311,8 +315,8 @@ def test_xlsx_and_csv_agree(small: tuple[pl.DataFrame, report.ReportResult]) -> 
 def test_empty_store_is_a_clear_error() -> None:
     """No delivery held: a user error that says what to do, not a traceback."""
     protocol = protocol_mod.load()
-    with Store(None, protocol) as store, pytest.raises(report.UserError, match="ingest"):
-        report.build_report(store, protocol, now=NOW)
+    with Store(None, protocol) as store, pytest.raises(UserError, match="ingest"):
+        report_data.build_report(store, protocol, now=NOW)
 
 
 def test_rare_invalid_codes_are_grouped() -> None:
@@ -326,7 +330,7 @@ def test_rare_invalid_codes_are_grouped() -> None:
             ]
         }
     }
-    summary = report.quality_summary(manifest, rows=100)
+    summary = report_data.quality_summary(manifest, rows=100)
     labels = {(c.label, c.count) for c in summary.invalid_codes}
     assert {("Antwerpen", 40), ("overige", 3)} == labels
     assert summary.invalid[("kbi", "regio")] == 43
@@ -409,8 +413,8 @@ def with_risk(tmp_path_factory: pytest.TempPathFactory) -> str:
             package_sha256="test",
             manifest=manifest,
         )
-        data = report.build_report(store, protocol, now=NOW)
-    return report.render_html(data)
+        data = report_data.build_report(store, protocol, now=NOW)
+    return report_html.render_html(data)
 
 
 def _risk_section(html: str) -> str:
@@ -422,7 +426,7 @@ def test_risk_breaches_are_dutch_sentences_from_the_numbers() -> None:
     """Each breached threshold is one Dutch sentence with nl-BE numbers, the protocol's
     threshold and the three strongest quasi-identifiers by their Dutch labels."""
     rules = protocol_mod.load().risk
-    lines = report.risk_breaches_nl(DEMO_RISK, rules)
+    lines = report_labels.risk_breaches_nl(DEMO_RISK, rules)
     assert lines == [
         "19.035 van de 19.851 records (95,9\u00a0%) zijn uniek op de quasi-identificerende "
         "kenmerken (datums per maand), meer dan het maximum van 5,0\u00a0% uit het protocol; "
@@ -438,7 +442,7 @@ def test_risk_within_thresholds_has_no_breach_line() -> None:
     """Figures under both thresholds give no breach sentence."""
     rules = protocol_mod.load().risk
     calm = DEMO_RISK | {"sample_unique_share": 0.01, "mean_risk": 0.05, "warnings": []}
-    assert report.risk_breaches_nl(calm, rules) == []
+    assert report_labels.risk_breaches_nl(calm, rules) == []
 
 
 def test_risk_section_is_dutch_and_holds_no_english_gate_line(with_risk: str) -> None:
@@ -471,16 +475,19 @@ def test_every_protocol_column_has_one_capitalised_dutch_label() -> None:
     names = set(protocol.field_names)
     for extract in protocol.extracts.values():
         names |= {c.name for c in extract.columns}
-    assert not names - set(report.FIELD_NL)
+    assert not names - set(report_labels.FIELD_NL)
     for name in names:
-        label = report.field_label(name)
+        label = report_labels.field_label(name)
         assert label[0].isupper() and "_" not in label, name
     for bd in indicators.BREAKDOWNS:
         if bd not in ("totaal", "cohort"):
-            assert report.FIELD_NL[bd] == report.BREAKDOWN_NL[bd]
-    assert report.field_label_in_text("datum_inburgeringscontract") == "datum inburgeringscontract"
-    assert report.field_label_in_text("ocmw_leefloon") == "OCMW-leefloon"
-    assert report.field_label_in_text("nt2_niveau") == "hoogst behaald NT2-niveau"
+            assert report_labels.FIELD_NL[bd] == report_labels.BREAKDOWN_NL[bd]
+    assert (
+        report_labels.field_label_in_text("datum_inburgeringscontract")
+        == "datum inburgeringscontract"
+    )
+    assert report_labels.field_label_in_text("ocmw_leefloon") == "OCMW-leefloon"
+    assert report_labels.field_label_in_text("nt2_niveau") == "hoogst behaald NT2-niveau"
 
 
 def test_html_labels_come_from_the_one_mapping(with_risk: str) -> None:
@@ -516,7 +523,7 @@ def test_cohort_axis_labels_do_not_collide() -> None:
         "t",
         "t",
         "t",
-        [report.cohort_tick(c) for c in cats],
+        [report_labels.cohort_tick(c) for c in cats],
         [charts.Series("s", [0.5] * len(cats))],
         width=520,
     )
@@ -566,7 +573,7 @@ def test_expired_delivery_is_left_out_and_the_header_says_so(tmp_path: Path) -> 
     with Store(None, protocol) as store:
         _load(store, small_frame(protocol, peildatum=old_day), old_day, NOW.date())
         _load(store, small_frame(protocol), PEILDATUM, NOW.date() + dt.timedelta(days=1))
-        data = report.build_report(store, protocol, now=NOW)
+        data = report_data.build_report(store, protocol, now=NOW)
     result = report.render(data, tmp_path)
     assert result.expired_left_out == 1
     assert [d.peildatum for d in data.deliveries] == [PEILDATUM]
@@ -593,7 +600,7 @@ def test_only_expired_deliveries_is_an_error_that_says_purge(chain: ChainRun) ->
     """Every delivery of the workspace past retention: write_report refuses with a user
     error that names the purge and ingest, instead of reporting on expired data."""
     later = NOW + dt.timedelta(days=366 * 6)
-    with pytest.raises(report.UserError) as caught:
+    with pytest.raises(UserError) as caught:
         report.write_report(chain.spaces["abb-1"], chain.root / "late-report", now=later)
     assert "retention" in str(caught.value)
     assert "pijler3 purge" in str(caught.value.hint)
@@ -622,9 +629,9 @@ def test_small_exempt_count_is_suppressed_in_the_html() -> None:
     assert raw["exempt"] == 3  # the test data does have three exempt people
     with Store(None, protocol) as store:
         _load(store, frame, PEILDATUM, dt.date(2031, 7, 7))
-        data = report.build_report(store, protocol, now=NOW)
+        data = report_data.build_report(store, protocol, now=NOW)
     assert data.populations.exempt is None
-    html = report.render_html(data)
+    html = report_html.render_html(data)
     mark = '<abbr class="legend-supp" title="onderdrukt: kleine aantallen">x</abbr>'
     assert f"zijn er {mark} vrijgesteld" in html
     assert "zijn er 3 vrijgesteld" not in html
@@ -667,7 +674,7 @@ QUALITY_MANIFEST = {
 def test_missing_and_invalid_come_apart_from_the_readers_findings() -> None:
     """Per extract and column: missing from the readers' 'missing'/'insz_missing'
     findings, invalid from the invalid reasons; the dataset's nulls only as 'empty'."""
-    summary = report.quality_summary(QUALITY_MANIFEST, rows=100)
+    summary = report_data.quality_summary(QUALITY_MANIFEST, rows=100)
     assert summary.missing == {
         ("kbi", "insz"): 4,
         ("kbi", "geslacht"): 32,
@@ -691,7 +698,7 @@ def test_html_shows_missing_and_invalid_side_by_side() -> None:
     protocol = protocol_mod.load()
     with Store(None, protocol) as store:
         _load(store, small_frame(protocol), PEILDATUM, dt.date(2031, 7, 7), QUALITY_MANIFEST)
-        html = report.render_html(report.build_report(store, protocol, now=NOW))
+        html = report_html.render_html(report_data.build_report(store, protocol, now=NOW))
     start = html.index('<section aria-labelledby="kwaliteit">')
     section = html[start : html.index("</section>", start)]
     assert "Ontbrekend (leeg)</th>" in section
@@ -702,7 +709,7 @@ def test_html_shows_missing_and_invalid_side_by_side() -> None:
         ("werkzoekenden", "datum_uitstroom_werk", "830", "9"),
         ("acties", "startdatum", "27", "0"),
     ):
-        header = f"{report.EXTRACT_NL[extract]}: {report.field_label(column)}"
+        header = f"{report_labels.EXTRACT_NL[extract]}: {report_labels.field_label(column)}"
         row = (
             f'<th scope="row">{header}</th>'
             f'<td class="num">{missing}</td><td class="num">{invalid}</td></tr>'
@@ -715,9 +722,9 @@ def test_html_shows_missing_and_invalid_side_by_side() -> None:
 def test_every_date_after_peildatum_check_has_a_dutch_name() -> None:
     """A consistency check of a date column after the peildatum reads as Dutch, also for
     columns without a name of their own in CONSISTENCY_NL."""
-    assert report.consistency_label("datum_aanmelding_after_peildatum") == (
+    assert report_labels.consistency_label("datum_aanmelding_after_peildatum") == (
         "Datum aanmelding na de peildatum"
     )
-    assert report.consistency_label("datum_uitstroom_werk_after_peildatum") == (
+    assert report_labels.consistency_label("datum_uitstroom_werk_after_peildatum") == (
         "Uitstroom naar werk na de peildatum"
     )

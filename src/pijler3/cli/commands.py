@@ -367,7 +367,7 @@ def risk(file: Path, ws_path: Path | None, protocol_path: Path | None, as_json: 
 def report(ws_path: Path, out: Path, now: str | None) -> None:
     """ABB: write report.html, report.xlsx and indicators.csv from the analysis store."""
     from pijler3.exchange import workspace
-    from pijler3.report import build as report_mod
+    from pijler3.report import files as report_mod
 
     ws = workspace.open_workspace(ws_path, role="abb")
     r = report_mod.write_report(ws, out, now=moment(now))
