@@ -305,37 +305,60 @@ def line_chart(
     for k, s in enumerate(series):
         colour = PALETTE[k % len(PALETTE)] if len(series) > 1 else PRIMARY
         legend.append((s.name, colour))
-        segments: list[list[tuple[float, float]]] = [[]]
-        for i, v in enumerate(s.values):
-            if v is None:
-                if segments[-1]:
-                    segments.append([])
-                continue
-            segments[-1].append((sx(i), sy(v)))
-        for seg in segments:
-            if len(seg) > 1:
-                d = "M" + "L".join(f"{_attr(x)} {_attr(y)}" for x, y in seg)
-                out.append(
-                    f'<path class="line" d="{d}" fill="none" stroke="{colour}" stroke-width="2"/>'
-                )
-        for i, v in enumerate(s.values):
-            if v is None:
-                continue
-            lo = s.lows[i] if i < len(s.lows) else None
-            hi = s.highs[i] if i < len(s.highs) else None
-            if lo is not None and hi is not None:
-                out.append(
-                    f'<path class="ci" d="M{_attr(sx(i))} {_attr(sy(lo))}V{_attr(sy(hi))}" '
-                    f'stroke="{colour}" stroke-opacity="0.55" stroke-width="1.2"/>'
-                )
-            out.append(
-                f'<circle class="point mark" cx="{_attr(sx(i))}" cy="{_attr(sy(v))}" r="3.2" '
-                f'fill="{colour}" data-value="{_data(v)}"><title>{escape(s.name)}, '
-                f"{escape(_one_line(x_labels[i]))}: {escape(fmt_value(v, unit))}</title></circle>"
-            )
+        out += _series_lines(s, colour, sx, sy)
+        out += _series_points(s, colour, sx, sy, x_labels, unit)
     out += _legend(legend, left, 18, width - left - right)
     out.append("</svg>")
     return Chart(chart_id, Markup("".join(out)), marks, "line", tuple(legend))
+
+
+def _series_lines(
+    s: Series, colour: str, sx: Callable[[int], float], sy: Callable[[float], float]
+) -> list[str]:
+    """The lines of a series, broken where a value is missing."""
+    out: list[str] = []
+    segments: list[list[tuple[float, float]]] = [[]]
+    for i, v in enumerate(s.values):
+        if v is None:
+            if segments[-1]:
+                segments.append([])
+            continue
+        segments[-1].append((sx(i), sy(v)))
+    for seg in segments:
+        if len(seg) > 1:
+            d = "M" + "L".join(f"{_attr(x)} {_attr(y)}" for x, y in seg)
+            out.append(
+                f'<path class="line" d="{d}" fill="none" stroke="{colour}" stroke-width="2"/>'
+            )
+    return out
+
+
+def _series_points(
+    s: Series,
+    colour: str,
+    sx: Callable[[int], float],
+    sy: Callable[[float], float],
+    x_labels: Sequence[str],
+    unit: Unit,
+) -> list[str]:
+    """The points of a series (the data marks), each with its interval when given."""
+    out: list[str] = []
+    for i, v in enumerate(s.values):
+        if v is None:
+            continue
+        lo = s.lows[i] if i < len(s.lows) else None
+        hi = s.highs[i] if i < len(s.highs) else None
+        if lo is not None and hi is not None:
+            out.append(
+                f'<path class="ci" d="M{_attr(sx(i))} {_attr(sy(lo))}V{_attr(sy(hi))}" '
+                f'stroke="{colour}" stroke-opacity="0.55" stroke-width="1.2"/>'
+            )
+        out.append(
+            f'<circle class="point mark" cx="{_attr(sx(i))}" cy="{_attr(sy(v))}" r="3.2" '
+            f'fill="{colour}" data-value="{_data(v)}"><title>{escape(s.name)}, '
+            f"{escape(_one_line(x_labels[i]))}: {escape(fmt_value(v, unit))}</title></circle>"
+        )
+    return out
 
 
 TICK_CHAR_PX = 6.6  # a generous average width of a character of the 11 px tick labels
