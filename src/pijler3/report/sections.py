@@ -52,6 +52,7 @@ from pijler3.report.view import (
 
 
 def headline(data: ReportData, indicator: str, peildatum: dt.date) -> dict[str, Any]:
+    """Section 1: one key figure of the whole population at ``peildatum``, worded."""
     (row,) = data.table.rows(indicator, "totaal", peildatum)
     text = INDICATOR_TEXT[indicator]
     unit = text.unit
@@ -86,6 +87,8 @@ def headline(data: ReportData, indicator: str, peildatum: dt.date) -> dict[str, 
 
 
 def indicator_section(data: ReportData, indicator: str, drawn: DrawnCharts) -> dict[str, Any]:
+    """Section 2: one indicator of the latest delivery, a table per breakdown and a bar
+    chart per breakdown (the cohorts as a line), with its trend over the deliveries."""
     text = INDICATOR_TEXT[indicator]
     peil = data.latest.peildatum
     (total,) = data.table.rows(indicator, "totaal", peil)
@@ -131,6 +134,7 @@ def indicator_section(data: ReportData, indicator: str, drawn: DrawnCharts) -> d
 
 
 def cohort_figure(data: ReportData, indicator: str, drawn: DrawnCharts) -> Figure:
+    """The indicator per cohort (quarter of the contract) of the latest delivery."""
     text = INDICATOR_TEXT[indicator]
     peil = data.latest.peildatum
     rows = data.table.rows(indicator, "cohort", peil)
@@ -160,6 +164,7 @@ def cohort_figure(data: ReportData, indicator: str, drawn: DrawnCharts) -> Figur
 
 
 def trend_figure(data: ReportData, indicator: str, drawn: DrawnCharts) -> Figure | None:
+    """The indicator's total per delivery; None for a single delivery."""
     deliveries = data.deliveries
     if len(deliveries) < 2:
         return None
@@ -216,6 +221,7 @@ def trends_overview(data: ReportData, drawn: DrawnCharts) -> list[Figure]:
 
 
 def _trend_by_delivery(data: ReportData, drawn: DrawnCharts) -> Figure | None:
+    """The key shares per delivery; None for a single delivery."""
     props = TREND_INDICATORS
     if len(data.deliveries) >= 2:
         labels = [fmt_date(d.peildatum) for d in data.deliveries]
@@ -256,6 +262,7 @@ def _trend_by_delivery(data: ReportData, drawn: DrawnCharts) -> Figure | None:
 
 
 def _trend_by_cohort(data: ReportData, drawn: DrawnCharts) -> Figure:
+    """The key shares per cohort of the latest delivery."""
     props = TREND_INDICATORS
     peil = data.latest.peildatum
     cohort_rows = {ind: data.table.rows(ind, "cohort", peil) for ind in props}
@@ -301,6 +308,7 @@ def _trend_by_cohort(data: ReportData, drawn: DrawnCharts) -> Figure:
 
 
 def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
+    """Section 3: a panel per breakdown with the Kaplan-Meier curve of each event."""
     titles = {"inschrijving": "Tijd tot inschrijving bij VDAB", "werk": "Tijd tot werk"}
     x_max = {"inschrijving": 365, "werk": max(365, data.km_max_day)}
     panels = []
@@ -338,6 +346,7 @@ def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
 
 
 def km_table(data: ReportData, event: str, bd: str) -> DataTable:
+    """The curves of one event and breakdown read off at fixed numbers of days."""
     days = (30, 60, 90, 182, 365, 730)
     per = data.curves[event][bd]
     rows = []
@@ -362,6 +371,8 @@ def km_table(data: ReportData, event: str, bd: str) -> DataTable:
 
 
 def odds_section(data: ReportData, drawn: DrawnCharts) -> list[dict[str, Any]]:
+    """Section 5: per outcome, the adjusted odds ratios as a forest plot and a table,
+    with the summary sentences and the strongest significant differences."""
     out = []
     for outcome, res in data.odds.items():
         title = INDICATOR_TEXT[outcome].title
@@ -432,6 +443,9 @@ def odds_section(data: ReportData, drawn: DrawnCharts) -> list[dict[str, Any]]:
 
 
 def risk_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any] | None:
+    """Section 6: the latest delivery's re-identification risk from its manifest, the
+    contribution of each quasi-identifier and the protocol's thresholds it exceeds;
+    None when the manifest holds no risk figures."""
     r = data.risk
     if not r:
         return None
