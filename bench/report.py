@@ -1,4 +1,4 @@
-"""Benchmark of the monitoring report (pijler3.report.build) at 100,000 and 1,000,000 persons.
+"""Benchmark of the monitoring report (pijler3.report) at 100,000 and 1,000,000 persons.
 
 Generates monitoring datasets directly with numpy and polars (fixed seed; no extracts,
 no packages), loads three quarterly deliveries into an in-memory analysis store with
@@ -36,7 +36,8 @@ from pijler3.analysis import dataset, risk
 from pijler3.analysis.store import Store
 from pijler3.contract import protocol as protocol_mod
 from pijler3.extracts import quality
-from pijler3.report import build as report
+from pijler3.report import data as report_data
+from pijler3.report import files as report
 
 NOW = dt.datetime(2026, 10, 15, 9, 0, tzinfo=dt.UTC)
 PEILDATUMS = (dt.date(2026, 3, 31), dt.date(2026, 6, 30), dt.date(2026, 9, 30))
@@ -275,7 +276,7 @@ def run(persons: int, out: Path | None) -> None:
     store = build_store(persons)
     t1 = time.perf_counter()
     with store:
-        data = report.build_report(store, store.protocol, now=NOW)
+        data = report_data.build_report(store, store.protocol, now=NOW)
     t2 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         target = out or Path(tmp)

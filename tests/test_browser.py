@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from conftest import NOW, ChainRun
 
-from pijler3.report import build as report
+from pijler3.report import files as report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # A guard against a browser that hangs, not a performance limit.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -218,3 +219,67 @@ def test_no_hidden_count_can_be_derived_from_totaal_and_the_others(
         assert r["suppressed"] == (r["numerator"] is None)
         if r["numerator"] is None:
             assert r["value"] is None and r["ci_low"] is None and r["ci_high"] is None
+
+
+# --- The report's privacy gate ----------------------------------------------------------
+
+
+def test_published_table_only_comes_from_disclosure_control() -> None:
+    """Renderers take a PublishedTable, and nothing but publish_indicators can make one."""
+    frame = pl.DataFrame(schema=dict(disclosure.SCHEMA))
+    with pytest.raises(TypeError):
+        disclosure.PublishedTable(frame, object())
+
+
+def test_population_counts_follow_the_disclosure_rules() -> None:
+    """Rule 1 hides 1-4, rule 5 shows 0, and rule 3 hides a second part of the rows when
+    exactly one part is hidden (the row total is shown in the quality section)."""
+    rules = RULES
+    raw = {
+        "rows": 120,
+        "base": 90,
+        "exempt": 2,
+        "registered": 60,
+        "contract_missing": 3,
+        "contract_before_start": 27,
+        "contract_after_peildatum": 0,
+        "censored": {"werk_6m": 1, "werk_12m": 40},
+        "after_peildatum": {"datum_uitstroom_werk": 0},
+    }
+    got = disclosure.publish_counts(raw, rules)
+    assert got.exempt is None
+    assert got.contract_missing is None
+    assert got.contract_before_start is None  # the smallest shown non-zero part (rule 3)
+    assert got.contract_after_peildatum == 0
+    assert got.base == 90
+    assert got.rows == 120
+    assert got.censored == {"werk_6m": None, "werk_12m": 40}
+    assert got.after_peildatum == {"datum_uitstroom_werk": 0}
+
+
+def test_published_counts_only_come_from_disclosure_control() -> None:
+    """PublishedCounts cannot be made by hand, so raw sizes never reach the template."""
+    with pytest.raises(TypeError):
+        disclosure.PublishedCounts(1, 2, 3, 4, 5, 6, 7, {}, {})
+
+
+parts = st.lists(st.integers(0, 30), min_size=4, max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts)
+def test_population_counts_and_indicator_tables_share_rule_3(counts: list[int]) -> None:
+    """The population counts hide the same parts as the indicator table hides of a
+    breakdown with the same numerators (rule 3 has one implementation): the four parts of
+    a delivery's rows, as categories named like the parts, each with a large denominator
+    so that only the numerator rules act."""
+    names = ("base", "contract_missing", "contract_before_start", "contract_after_peildatum")
+    raw = {"rows": sum(counts), "exempt": 0, "registered": 0}
+    raw.update(zip(names, counts, strict=True))
+    counted = disclosure.publish_counts(raw, RULES)
+    from_counts = {n: getattr(counted, n) is None for n in names}
+    out = disclosure.suppress(
+        table([(n, 1000, c) for n, c in zip(names, counts, strict=True)]), RULES
+    )
+    from_table = {c: hidden for c, (_, hidden) in pattern(out).items() if c != "totaal"}
+    assert from_table == from_counts

@@ -1,4 +1,4 @@
-"""Tests of the monitoring report (pijler3.report.build): CSV contract, disclosure, Dutch
+"""Tests of the monitoring report (pijler3.report): CSV contract, disclosure, Dutch
 formatting, no personal values, and the XLSX workbook."""
 
 from __future__ import annotations
@@ -16,10 +16,16 @@ import pytest
 from conftest import NOW, ChainRun
 
 from pijler3.analysis import dataset, disclosure, indicators
+from pijler3.analysis.risk import RiskReport
 from pijler3.analysis.store import Store
 from pijler3.contract import protocol as protocol_mod
-from pijler3.report import build as report
-from pijler3.report import charts
+from pijler3.contract.errors import UserError
+from pijler3.extracts.quality import Quality
+from pijler3.report import charts, fmt
+from pijler3.report import data as report_data
+from pijler3.report import files as report
+from pijler3.report import html as report_html
+from pijler3.report import labels as report_labels
 
 PEILDATUM = dt.date(2026, 6, 30)
 
@@ -93,7 +99,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, repor
             package_sha256="test",
             manifest={},
         )
-        data = report.build_report(store, protocol, now=NOW)
+        data = report_data.build_report(store, protocol, now=NOW)
     return frame, report.render(data, tmp_path_factory.mktemp("small"))
 
 
@@ -108,11 +114,11 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def test_nl_be_number_and_date_formatting() -> None:
     """Percentages with a decimal comma and a (non-breaking) space, thousands with dots,
     dates day first."""
-    assert charts.fmt_pct(0.743) == "74,3\u00a0%"
-    assert charts.fmt_pct(0.0) == "0,0\u00a0%"
-    assert charts.fmt_int(1234567) == "1.234.567"
-    assert charts.fmt_num(1234.5) == "1.234,5"
-    assert charts.fmt_date(dt.date(2026, 3, 1)) == "01/03/2026"
+    assert fmt.fmt_pct(0.743) == "74,3\u00a0%"
+    assert fmt.fmt_pct(0.0) == "0,0\u00a0%"
+    assert fmt.fmt_int(1234567) == "1.234.567"
+    assert fmt.fmt_num(1234.5) == "1.234,5"
+    assert fmt.fmt_date(dt.date(2026, 3, 1)) == "01/03/2026"
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -189,13 +195,6 @@ def test_brussels_three_people_are_suppressed(
 # --- HTML ---------------------------------------------------------------------------------
 
 
-def test_published_table_only_comes_from_disclosure_control() -> None:
-    """Renderers take a PublishedTable, and nothing but publish_indicators can make one."""
-    frame = pl.DataFrame(schema=dict(zip(disclosure.COLUMNS, report._CSV_TYPES, strict=True)))
-    with pytest.raises(TypeError):
-        report.PublishedTable(frame, object())
-
-
 def test_html_is_dutch_self_contained_and_accessible(
     small: tuple[pl.DataFrame, report.ReportResult],
 ) -> None:
@@ -226,7 +225,7 @@ def test_html_uses_nl_be_formatting(small: tuple[pl.DataFrame, report.ReportResu
     (toeleiding,) = [
         r for r in rows if r["indicator"] == "toeleiding" and r["breakdown"] == "totaal"
     ]
-    assert charts.fmt_pct(float(toeleiding["value"])) in html
+    assert fmt.fmt_pct(float(toeleiding["value"])) in html
     assert "30/06/2026" in html
     text = re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)>.*?</\1>", "", html, flags=re.S))
     assert re.search(r"\d,\d\u00a0%", text)
@@ -261,7 +260,7 @@ def test_report_covers_every_retained_delivery(chain: ChainRun, tmp_path: Path) 
     assert held == days
     html = result.html.read_text("utf-8")
     for day in held:
-        assert charts.fmt_date(dt.date.fromisoformat(day)) in html
+        assert fmt.fmt_date(dt.date.fromisoformat(day)) in html
     per_delivery = len(rows) // len(days)
     assert per_delivery * len(days) == len(rows)
 
@@ -318,8 +317,8 @@ def test_xlsx_and_csv_agree(small: tuple[pl.DataFrame, report.ReportResult]) -> 
 def test_empty_store_is_a_clear_error() -> None:
     """No delivery held: a user error that says what to do, not a traceback."""
     protocol = protocol_mod.load()
-    with Store(None, protocol) as store, pytest.raises(report.UserError, match="ingest"):
-        report.build_report(store, protocol, now=NOW)
+    with Store(None, protocol) as store, pytest.raises(UserError, match="ingest"):
+        report_data.build_report(store, protocol, now=NOW)
 
 
 def test_rare_invalid_codes_are_grouped() -> None:
@@ -333,7 +332,7 @@ def test_rare_invalid_codes_are_grouped() -> None:
             ]
         }
     }
-    summary = report.quality_summary(manifest, rows=100)
+    summary = report_data.quality_summary(Quality.from_manifest(manifest["quality"]), rows=100)
     labels = {(c.label, c.count) for c in summary.invalid_codes}
     assert {("Antwerpen", 40), ("overige", 3)} == labels
     assert summary.invalid[("kbi", "regio")] == 43
@@ -416,8 +415,8 @@ def with_risk(tmp_path_factory: pytest.TempPathFactory) -> str:
             package_sha256="test",
             manifest=manifest,
         )
-        data = report.build_report(store, protocol, now=NOW)
-    return report.render_html(data)
+        data = report_data.build_report(store, protocol, now=NOW)
+    return report_html.render_html(data)
 
 
 def _risk_section(html: str) -> str:
@@ -429,7 +428,7 @@ def test_risk_breaches_are_dutch_sentences_from_the_numbers() -> None:
     """Each breached threshold is one Dutch sentence with nl-BE numbers, the protocol's
     threshold and the three strongest quasi-identifiers by their Dutch labels."""
     rules = protocol_mod.load().risk
-    lines = report.risk_breaches_nl(DEMO_RISK, rules)
+    lines = report_labels.risk_breaches_nl(RiskReport.from_dict(DEMO_RISK), rules)
     assert lines == [
         "19.035 van de 19.851 records (95,9\u00a0%) zijn uniek op de quasi-identificerende "
         "kenmerken (datums per maand), meer dan het maximum van 5,0\u00a0% uit het protocol; "
@@ -445,7 +444,7 @@ def test_risk_within_thresholds_has_no_breach_line() -> None:
     """Figures under both thresholds give no breach sentence."""
     rules = protocol_mod.load().risk
     calm = DEMO_RISK | {"sample_unique_share": 0.01, "mean_risk": 0.05, "warnings": []}
-    assert report.risk_breaches_nl(calm, rules) == []
+    assert report_labels.risk_breaches_nl(RiskReport.from_dict(calm), rules) == []
 
 
 def test_risk_section_is_dutch_and_holds_no_english_gate_line(with_risk: str) -> None:
@@ -478,16 +477,19 @@ def test_every_protocol_column_has_one_capitalised_dutch_label() -> None:
     names = set(protocol.field_names)
     for extract in protocol.extracts.values():
         names |= {c.name for c in extract.columns}
-    assert not names - set(report.FIELD_NL)
+    assert not names - set(report_labels.FIELD_NL)
     for name in names:
-        label = report.field_label(name)
+        label = report_labels.field_label(name)
         assert label[0].isupper() and "_" not in label, name
     for bd in indicators.BREAKDOWNS:
         if bd not in ("totaal", "cohort"):
-            assert report.FIELD_NL[bd] == report.BREAKDOWN_NL[bd]
-    assert report.field_label_in_text("datum_inburgeringscontract") == "datum inburgeringscontract"
-    assert report.field_label_in_text("ocmw_leefloon") == "OCMW-leefloon"
-    assert report.field_label_in_text("nt2_niveau") == "hoogst behaald NT2-niveau"
+            assert report_labels.FIELD_NL[bd] == report_labels.BREAKDOWN_NL[bd]
+    assert (
+        report_labels.field_label_in_text("datum_inburgeringscontract")
+        == "datum inburgeringscontract"
+    )
+    assert report_labels.field_label_in_text("ocmw_leefloon") == "OCMW-leefloon"
+    assert report_labels.field_label_in_text("nt2_niveau") == "hoogst behaald NT2-niveau"
 
 
 def test_html_labels_come_from_the_one_mapping(with_risk: str) -> None:
@@ -523,7 +525,7 @@ def test_cohort_axis_labels_do_not_collide() -> None:
         "t",
         "t",
         "t",
-        [report.cohort_tick(c) for c in cats],
+        [report_labels.cohort_tick(c) for c in cats],
         [charts.Series("s", [0.5] * len(cats))],
         width=520,
     )
@@ -573,7 +575,7 @@ def test_expired_delivery_is_left_out_and_the_header_says_so(tmp_path: Path) -> 
     with Store(None, protocol) as store:
         _load(store, small_frame(protocol, peildatum=old_day), old_day, NOW.date())
         _load(store, small_frame(protocol), PEILDATUM, NOW.date() + dt.timedelta(days=1))
-        data = report.build_report(store, protocol, now=NOW)
+        data = report_data.build_report(store, protocol, now=NOW)
     result = report.render(data, tmp_path)
     assert result.expired_left_out == 1
     assert [d.peildatum for d in data.deliveries] == [PEILDATUM]
@@ -600,7 +602,7 @@ def test_only_expired_deliveries_is_an_error_that_says_purge(chain: ChainRun) ->
     """Every delivery of the workspace past retention: write_report refuses with a user
     error that names the purge and ingest, instead of reporting on expired data."""
     later = NOW + dt.timedelta(days=366 * 6)
-    with pytest.raises(report.UserError) as caught:
+    with pytest.raises(UserError) as caught:
         report.write_report(chain.spaces["abb-1"], chain.root / "late-report", now=later)
     assert "retention" in str(caught.value)
     assert "pijler3 purge" in str(caught.value.hint)
@@ -629,9 +631,9 @@ def test_small_exempt_count_is_suppressed_in_the_html() -> None:
     assert raw["exempt"] == 3  # the test data does have three exempt people
     with Store(None, protocol) as store:
         _load(store, frame, PEILDATUM, dt.date(2031, 7, 7))
-        data = report.build_report(store, protocol, now=NOW)
+        data = report_data.build_report(store, protocol, now=NOW)
     assert data.populations.exempt is None
-    html = report.render_html(data)
+    html = report_html.render_html(data)
     mark = '<abbr class="legend-supp" title="onderdrukt: kleine aantallen">x</abbr>'
     assert f"zijn er {mark} vrijgesteld" in html
     assert "zijn er 3 vrijgesteld" not in html
@@ -645,42 +647,10 @@ def test_exempt_count_at_the_threshold_is_shown() -> None:
     n = protocol.disclosure.min_numerator
     for exempt in (n, 0):
         frame = _exempt_frame(protocol, exempt)
-        shown = report.publish_counts(
+        shown = disclosure.publish_counts(
             indicators.population_counts(frame, PEILDATUM), protocol.disclosure
         )
         assert shown.exempt == exempt
-
-
-def test_population_counts_follow_the_disclosure_rules() -> None:
-    """Rule 1 hides 1-4, rule 5 shows 0, and rule 3 hides a second part of the rows when
-    exactly one part is hidden (the row total is shown in the quality section)."""
-    rules = protocol_mod.load().disclosure
-    raw = {
-        "rows": 120,
-        "base": 90,
-        "exempt": 2,
-        "registered": 60,
-        "contract_missing": 3,
-        "contract_before_start": 27,
-        "contract_after_peildatum": 0,
-        "censored": {"werk_6m": 1, "werk_12m": 40},
-        "after_peildatum": {"datum_uitstroom_werk": 0},
-    }
-    got = report.publish_counts(raw, rules)
-    assert got.exempt is None
-    assert got.contract_missing is None
-    assert got.contract_before_start is None  # the smallest shown non-zero part (rule 3)
-    assert got.contract_after_peildatum == 0
-    assert got.base == 90
-    assert got.rows == 120
-    assert got.censored == {"werk_6m": None, "werk_12m": 40}
-    assert got.after_peildatum == {"datum_uitstroom_werk": 0}
-
-
-def test_published_counts_only_come_from_disclosure_control() -> None:
-    """PublishedCounts cannot be made by hand, so raw sizes never reach the template."""
-    with pytest.raises(TypeError):
-        report.PublishedCounts(1, 2, 3, 4, 5, 6, 7, {}, {})
 
 
 QUALITY_MANIFEST = {
@@ -706,7 +676,9 @@ QUALITY_MANIFEST = {
 def test_missing_and_invalid_come_apart_from_the_readers_findings() -> None:
     """Per extract and column: missing from the readers' 'missing'/'insz_missing'
     findings, invalid from the invalid reasons; the dataset's nulls only as 'empty'."""
-    summary = report.quality_summary(QUALITY_MANIFEST, rows=100)
+    summary = report_data.quality_summary(
+        Quality.from_manifest(QUALITY_MANIFEST["quality"]), rows=100
+    )
     assert summary.missing == {
         ("kbi", "insz"): 4,
         ("kbi", "geslacht"): 32,
@@ -730,7 +702,7 @@ def test_html_shows_missing_and_invalid_side_by_side() -> None:
     protocol = protocol_mod.load()
     with Store(None, protocol) as store:
         _load(store, small_frame(protocol), PEILDATUM, dt.date(2031, 7, 7), QUALITY_MANIFEST)
-        html = report.render_html(report.build_report(store, protocol, now=NOW))
+        html = report_html.render_html(report_data.build_report(store, protocol, now=NOW))
     start = html.index('<section aria-labelledby="kwaliteit">')
     section = html[start : html.index("</section>", start)]
     assert "Ontbrekend (leeg)</th>" in section
@@ -741,7 +713,7 @@ def test_html_shows_missing_and_invalid_side_by_side() -> None:
         ("werkzoekenden", "datum_uitstroom_werk", "830", "9"),
         ("acties", "startdatum", "27", "0"),
     ):
-        header = f"{report.EXTRACT_NL[extract]}: {report.field_label(column)}"
+        header = f"{report_labels.EXTRACT_NL[extract]}: {report_labels.field_label(column)}"
         row = (
             f'<th scope="row">{header}</th>'
             f'<td class="num">{missing}</td><td class="num">{invalid}</td></tr>'
@@ -754,9 +726,9 @@ def test_html_shows_missing_and_invalid_side_by_side() -> None:
 def test_every_date_after_peildatum_check_has_a_dutch_name() -> None:
     """A consistency check of a date column after the peildatum reads as Dutch, also for
     columns without a name of their own in CONSISTENCY_NL."""
-    assert report.consistency_label("datum_aanmelding_after_peildatum") == (
+    assert report_labels.consistency_label("datum_aanmelding_after_peildatum") == (
         "Datum aanmelding na de peildatum"
     )
-    assert report.consistency_label("datum_uitstroom_werk_after_peildatum") == (
+    assert report_labels.consistency_label("datum_uitstroom_werk_after_peildatum") == (
         "Uitstroom naar werk na de peildatum"
     )

@@ -139,7 +139,7 @@ def run(
 
 def _report(ws: workspace.Workspace, out: Path, now: dt.datetime) -> Path | None:
     try:
-        from pijler3.report import build as report
+        from pijler3.report import files as report
     except ImportError:
         return None
     return report.write_report(ws, out, now=now).html

@@ -21,12 +21,20 @@ kind, nothing more is hidden: the counts then cannot be completed without hiding
 which rule 5 forbids. That case cannot arise from rules 1-2 alone (the hidden count
 would then equal the ``totaal`` count, which rules 1-2 would have hidden as well), and
 the property test in ``tests/test_disclosure.py`` checks it.
+
+The same rules guard the population sizes of the report's methodology section
+(:func:`publish_counts`), with one implementation of rule 3 (:func:`complete_suppression`)
+for both. The results are the privacy gate of the report: :class:`PublishedTable` and
+:class:`PublishedCounts` can only be made by :func:`publish_indicators` and
+:func:`publish_counts`, so a renderer that takes them can never be handed raw counts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TypeVar
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import InitVar, dataclass
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -45,16 +53,41 @@ COLUMNS = (
     "ci_high",
     "suppressed",
 )
+# The column types of the published table (DATA.md §4), for an empty one.
+SCHEMA: Mapping[str, type[pl.DataType]] = dict(
+    zip(
+        COLUMNS,
+        (
+            pl.Date,
+            pl.String,
+            pl.String,
+            pl.String,
+            pl.Int64,
+            pl.Int64,
+            pl.Float64,
+            pl.Float64,
+            pl.Float64,
+            pl.Boolean,
+        ),
+        strict=True,
+    )
+)
 
 P = TypeVar("P", bound=Sequence[float])
 
 
-def _rule3(counts: list[int], hidden: list[bool], cats: list[str]) -> bool:
-    """Hide the smallest shown non-zero count when exactly one is hidden; True if it did."""
+def complete_suppression(counts: Sequence[int], hidden: list[bool], names: Sequence[str]) -> bool:
+    """Rule 3 on one group of parts that add up to a shown total: when exactly one count
+    is hidden, hide the smallest shown non-zero one too (ties by name, in code-point
+    order), in ``hidden``. True if it hid one.
+
+    The caller checks that the group's total is shown: a hidden total needs no
+    complement.
+    """
     if sum(hidden) != 1:
         return False
     candidates = [
-        (counts[i], cats[i], i) for i in range(len(counts)) if not hidden[i] and counts[i]
+        (counts[i], names[i], i) for i in range(len(counts)) if not hidden[i] and counts[i]
     ]
     if not candidates:
         return False
@@ -77,12 +110,12 @@ def _group_masks(
     changed = True
     while changed:
         changed = False
-        if total_den and _rule3(dens, hide_den, cats):
+        if total_den and complete_suppression(dens, hide_den, cats):
             changed = True
         for i, h in enumerate(hide_den):
             if h and not hide_num[i]:
                 hide_num[i] = True
-        if total_num and _rule3(nums, hide_num, cats):
+        if total_num and complete_suppression(nums, hide_num, cats):
             changed = True
     return hide_den, hide_num
 
@@ -147,3 +180,110 @@ def truncate_curve(points: Sequence[P], rules: Disclosure) -> list[P]:
             break
         out.append(point)
     return out
+
+
+# --- The report's privacy gate ----------------------------------------------------------
+
+_PUBLISH_KEY = object()
+
+
+class PublishedTable:
+    """An indicator table after disclosure control (DATA.md §4 columns, nulls hidden).
+
+    Only :func:`publish_indicators` makes one: the constructor refuses any other caller,
+    so a renderer that takes a ``PublishedTable`` can never be handed raw counts.
+    """
+
+    __slots__ = ("_frame",)
+
+    def __init__(self, frame: pl.DataFrame, key: object) -> None:
+        if key is not _PUBLISH_KEY:
+            raise TypeError("a PublishedTable comes from publish_indicators() only")
+        if tuple(frame.columns) != COLUMNS:
+            raise ValueError("a published table has exactly the columns of DATA.md §4")
+        self._frame = frame
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        return self._frame
+
+    def rows(self, indicator: str, breakdown: str, peildatum: dt.date) -> list[dict[str, Any]]:
+        return self._frame.filter(
+            (pl.col("indicator") == indicator)
+            & (pl.col("breakdown") == breakdown)
+            & (pl.col("peildatum") == peildatum)
+        ).to_dicts()
+
+
+def publish_indicators(raws: Sequence[pl.DataFrame], rules: Disclosure) -> PublishedTable:
+    """Disclosure control of each delivery's raw table, concatenated in delivery order."""
+    published = [suppress(raw, rules) for raw in raws]
+    frame = pl.concat(published, how="vertical") if published else pl.DataFrame(schema=dict(SCHEMA))
+    return PublishedTable(frame, _PUBLISH_KEY)
+
+
+@dataclass(frozen=True)
+class PublishedCounts:
+    """The population sizes behind the table after disclosure control; ``None`` is hidden.
+
+    These are counts of persons, so the indicator table's rules apply to them too (rule 1
+    with the protocol's ``min_numerator``, rule 3 where parts add up to a shown total,
+    rule 5: zero is shown). Only :func:`publish_counts` makes one: the constructor refuses
+    any other caller, so the template can never be handed the raw sizes.
+    """
+
+    rows: int | None
+    base: int | None
+    exempt: int | None
+    registered: int | None
+    contract_missing: int | None
+    contract_before_start: int | None
+    contract_after_peildatum: int | None
+    censored: Mapping[str, int | None]
+    after_peildatum: Mapping[str, int | None]
+    key: InitVar[object] = None
+
+    def __post_init__(self, key: object) -> None:
+        if key is not _PUBLISH_KEY:
+            raise TypeError("PublishedCounts come from publish_counts() only")
+
+
+# The parts that add up to all rows of a delivery: in B, or out of it for one reason.
+_ROW_PARTS = ("base", "contract_missing", "contract_before_start", "contract_after_peildatum")
+
+
+def publish_counts(raw: Mapping[str, Any], rules: Disclosure) -> PublishedCounts:
+    """Disclosure control of :func:`pijler3.analysis.indicators.population_counts`.
+
+    A count of 1 to ``min_numerator - 1`` is hidden; zero is shown. The delivery's row
+    count is shown in the quality section anyway, so when exactly one of the parts that
+    add up to it is hidden, the smallest shown non-zero part (ties by name) is hidden
+    too, as rule 3 does within a breakdown; one pass settles a single group.
+    """
+
+    def small(n: int) -> bool:
+        return 0 < n < rules.min_numerator
+
+    def shown(n: int, hidden: bool = False) -> int | None:
+        return None if hidden or small(n) else n
+
+    rows = int(raw["rows"])
+    parts = [int(raw[k]) for k in _ROW_PARTS]
+    hidden = [small(n) for n in parts]
+    if not small(rows):
+        complete_suppression(parts, hidden, _ROW_PARTS)
+    part = {k: shown(n, h) for k, n, h in zip(_ROW_PARTS, parts, hidden, strict=True)}
+    return PublishedCounts(
+        rows=shown(rows),
+        base=part["base"],
+        exempt=shown(int(raw["exempt"])),
+        registered=shown(int(raw["registered"])),
+        contract_missing=part["contract_missing"],
+        contract_before_start=part["contract_before_start"],
+        contract_after_peildatum=part["contract_after_peildatum"],
+        censored={str(k): shown(int(v)) for k, v in (raw.get("censored") or {}).items()},
+        after_peildatum={
+            str(k): shown(int(v)) for k, v in (raw.get("after_peildatum") or {}).items()
+        },
+        key=_PUBLISH_KEY,
+    )

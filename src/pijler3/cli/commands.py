@@ -346,7 +346,7 @@ def risk(file: Path, ws_path: Path | None, as_json: bool) -> None:
 @now_option
 def report(ws_path: Path, out: Path, now: str | None) -> None:
     """ABB: write report.html, report.xlsx and indicators.csv from the analysis store."""
-    from pijler3.report import build as report_mod
+    from pijler3.report import files as report_mod
 
     ws = open_ws(ws_path, "abb")
     r = report_mod.write_report(ws, out, now=moment(now))

@@ -1,7 +1,17 @@
-"""ABB's monitoring report: the report data assembled from the store under disclosure
-control, one view per section, and the files written from them (``report.html``,
-``report.xlsx``, ``indicators.csv``); charts as inline SVG and nl-BE formatting. The only
-user of Jinja and xlsxwriter.
+"""ABB's monitoring report, read in the order the figures flow:
+
+- ``data``: :func:`~pijler3.report.data.build_report` assembles :class:`ReportData` from
+  the analysis store, every table already through disclosure control (the privacy gate
+  ``PublishedTable``/``PublishedCounts`` lives in :mod:`pijler3.analysis.disclosure`);
+- ``sections`` and ``quality_section``: one view function per section of the page,
+  built from the pieces in ``view`` (cells, tables, figures, the charts drawn so far);
+- ``html`` (the Jinja page), ``xlsx`` (the workbook) and ``files`` (``indicators.csv``,
+  the entry points :func:`~pijler3.report.files.write_report` and ``render``, atomic
+  writes of the three files);
+- ``charts``: the inline SVG charts; ``fmt``: nl-BE formatting; ``labels``: the Dutch
+  words of the report.
+
+The only user of Jinja and xlsxwriter.
 
 May import: :mod:`pijler3.governance` and everything below it; never the steps or the
 CLI.

@@ -1,4 +1,4 @@
-"""Inline SVG charts and nl-BE number formatting for the monitoring report.
+"""Inline SVG charts for the monitoring report (numbers are written by :mod:`.fmt`).
 
 Pure functions: figures in, SVG markup out. No JavaScript, no external file, no font:
 the text inherits the page's system font. Every chart is an ``<svg role="img">`` whose
@@ -11,17 +11,14 @@ value.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from markupsafe import Markup, escape
 
-Unit = Literal["pct", "days", "count", "ratio"]
+from pijler3.report.fmt import NBSP, Unit, fmt_int, fmt_num, fmt_pct, fmt_value
 
-NBSP = "\u00a0"
 SUPPRESSED = "x"
 
 # A sober palette: one blue for single-series charts, then muted, distinguishable hues
@@ -50,54 +47,6 @@ PALETTE = (
     "#a16207",
     "#3730a3",
 )
-
-
-# --- nl-BE formatting ----------------------------------------------------------------------
-
-
-def fmt_int(n: int | None) -> str:
-    """12345 -> ``12.345`` (nl-BE thousands separator)."""
-    if n is None:
-        return ""
-    return f"{n:,}".replace(",", ".")
-
-
-def fmt_num(x: float | None, decimals: int = 1) -> str:
-    """1234.5 -> ``1.234,5``."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return ""
-    text = f"{x:,.{decimals}f}"
-    return text.replace(",", "\u0000").replace(".", ",").replace("\u0000", ".")
-
-
-def fmt_pct(share: float | None, decimals: int = 1) -> str:
-    """0.743 -> ``74,3 %`` (a non-breaking space before the percent sign)."""
-    if share is None:
-        return ""
-    return f"{fmt_num(share * 100, decimals)}{NBSP}%"
-
-
-def fmt_days(days: float | None) -> str:
-    if days is None:
-        return ""
-    return f"{fmt_num(days, 0)}{NBSP}dagen" if days != 1 else f"1{NBSP}dag"
-
-
-def fmt_date(day: dt.date | None) -> str:
-    """``dd/mm/yyyy``."""
-    return "" if day is None else f"{day:%d/%m/%Y}"
-
-
-def fmt_value(value: float | None, unit: Unit) -> str:
-    if value is None:
-        return ""
-    if unit == "pct":
-        return fmt_pct(value)
-    if unit == "days":
-        return fmt_num(value, 0)
-    if unit == "ratio":
-        return fmt_num(value, 2)
-    return fmt_int(round(value))
 
 
 def _attr(x: float) -> str:
@@ -356,37 +305,60 @@ def line_chart(
     for k, s in enumerate(series):
         colour = PALETTE[k % len(PALETTE)] if len(series) > 1 else PRIMARY
         legend.append((s.name, colour))
-        segments: list[list[tuple[float, float]]] = [[]]
-        for i, v in enumerate(s.values):
-            if v is None:
-                if segments[-1]:
-                    segments.append([])
-                continue
-            segments[-1].append((sx(i), sy(v)))
-        for seg in segments:
-            if len(seg) > 1:
-                d = "M" + "L".join(f"{_attr(x)} {_attr(y)}" for x, y in seg)
-                out.append(
-                    f'<path class="line" d="{d}" fill="none" stroke="{colour}" stroke-width="2"/>'
-                )
-        for i, v in enumerate(s.values):
-            if v is None:
-                continue
-            lo = s.lows[i] if i < len(s.lows) else None
-            hi = s.highs[i] if i < len(s.highs) else None
-            if lo is not None and hi is not None:
-                out.append(
-                    f'<path class="ci" d="M{_attr(sx(i))} {_attr(sy(lo))}V{_attr(sy(hi))}" '
-                    f'stroke="{colour}" stroke-opacity="0.55" stroke-width="1.2"/>'
-                )
-            out.append(
-                f'<circle class="point mark" cx="{_attr(sx(i))}" cy="{_attr(sy(v))}" r="3.2" '
-                f'fill="{colour}" data-value="{_data(v)}"><title>{escape(s.name)}, '
-                f"{escape(_one_line(x_labels[i]))}: {escape(fmt_value(v, unit))}</title></circle>"
-            )
+        out += _series_lines(s, colour, sx, sy)
+        out += _series_points(s, colour, sx, sy, x_labels, unit)
     out += _legend(legend, left, 18, width - left - right)
     out.append("</svg>")
     return Chart(chart_id, Markup("".join(out)), marks, "line", tuple(legend))
+
+
+def _series_lines(
+    s: Series, colour: str, sx: Callable[[int], float], sy: Callable[[float], float]
+) -> list[str]:
+    """The lines of a series, broken where a value is missing."""
+    out: list[str] = []
+    segments: list[list[tuple[float, float]]] = [[]]
+    for i, v in enumerate(s.values):
+        if v is None:
+            if segments[-1]:
+                segments.append([])
+            continue
+        segments[-1].append((sx(i), sy(v)))
+    for seg in segments:
+        if len(seg) > 1:
+            d = "M" + "L".join(f"{_attr(x)} {_attr(y)}" for x, y in seg)
+            out.append(
+                f'<path class="line" d="{d}" fill="none" stroke="{colour}" stroke-width="2"/>'
+            )
+    return out
+
+
+def _series_points(
+    s: Series,
+    colour: str,
+    sx: Callable[[int], float],
+    sy: Callable[[float], float],
+    x_labels: Sequence[str],
+    unit: Unit,
+) -> list[str]:
+    """The points of a series (the data marks), each with its interval when given."""
+    out: list[str] = []
+    for i, v in enumerate(s.values):
+        if v is None:
+            continue
+        lo = s.lows[i] if i < len(s.lows) else None
+        hi = s.highs[i] if i < len(s.highs) else None
+        if lo is not None and hi is not None:
+            out.append(
+                f'<path class="ci" d="M{_attr(sx(i))} {_attr(sy(lo))}V{_attr(sy(hi))}" '
+                f'stroke="{colour}" stroke-opacity="0.55" stroke-width="1.2"/>'
+            )
+        out.append(
+            f'<circle class="point mark" cx="{_attr(sx(i))}" cy="{_attr(sy(v))}" r="3.2" '
+            f'fill="{colour}" data-value="{_data(v)}"><title>{escape(s.name)}, '
+            f"{escape(_one_line(x_labels[i]))}: {escape(fmt_value(v, unit))}</title></circle>"
+        )
+    return out
 
 
 TICK_CHAR_PX = 6.6  # a generous average width of a character of the 11 px tick labels

@@ -1,0 +1,318 @@
+"""Assembling the report data: every figure of the monitoring report, read from the
+analysis store and passed through disclosure control before anything else sees it.
+
+:func:`build_report` reads every retained delivery from the store, computes the
+indicators of INDICATORS.md per delivery and publishes them: the only way to get an
+indicator table into :class:`ReportData` is
+:func:`pijler3.analysis.disclosure.publish_indicators`, and the views and renderers accept
+nothing but the :class:`~pijler3.analysis.disclosure.PublishedTable` it returns.
+Kaplan-Meier curves are truncated by rule 4 here too, and the population sizes of the
+methodology section go through :func:`pijler3.analysis.disclosure.publish_counts`. A
+delivery past its retention date (``expires_at <= today``,
+:func:`pijler3.governance.retention.is_expired`) is left out and the report says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import polars as pl
+
+from pijler3.analysis import disclosure, disparities, indicators
+from pijler3.analysis.disclosure import PublishedCounts, PublishedTable
+from pijler3.analysis.risk import RiskGate
+from pijler3.analysis.store import Delivery, Store
+from pijler3.contract.errors import UserError
+from pijler3.contract.protocol import Disclosure, Protocol, Risk
+from pijler3.extracts import quality
+from pijler3.extracts.quality import Quality
+from pijler3.governance import retention
+
+T = TypeVar("T")
+
+KM_POINTS = 240  # the most points drawn per curve; the curve is sampled on a day grid
+KM_EVENTS: tuple[indicators.Event, ...] = ("inschrijving", "werk")
+# Breakdowns offered for the Kaplan-Meier curves (the whole population is always drawn).
+KM_BREAKDOWNS = (
+    "regio",
+    "doelgroep",
+    "geslacht",
+    "leeftijdscategorie",
+    "scholingsniveau",
+    "verblijfsstatus",
+    "nt2_niveau",
+    "trajecttype",
+    "oudste_nationaliteit",
+)
+MIN_LABEL_COUNT = 5  # invalid raw codes seen fewer times are grouped as "overige"
+
+
+@dataclass(frozen=True)
+class InvalidCode:
+    extract: str
+    column: str
+    label: str  # a raw code text, or "overige" for codes seen fewer than 5 times
+    count: int
+
+
+@dataclass(frozen=True)
+class QualitySummary:
+    """The data-quality figures of one delivery, from its manifest: counts only."""
+
+    rows_read: int | None
+    rows: int
+    quarantined: Mapping[str, int]
+    identifiers_removed: int | None
+    match_rate: float | None
+    matched: int | None
+    duplicates_resolved: int | None
+    actions_unknown_type: int | None
+    consistency: Mapping[str, int]
+    # (extract, column) -> empty cells in the extract, from the readers' findings.
+    missing: Mapping[tuple[str, str], int]
+    # (extract, column) -> values present but not valid (INSZ included).
+    invalid: Mapping[tuple[str, str], int]
+    invalid_codes: tuple[InvalidCode, ...]
+    identifiers_dropped: tuple[str, ...]
+    # Column -> nulls in the monitoring dataset, where an invalid value is null too: so
+    # "empty" (missing or invalid), never shown as the missing count.
+    empty: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+    @property
+    def invalid_total(self) -> int:
+        """Invalid values outside INSZ: a row with an invalid INSZ is counted as
+        quarantined, and counting it here too would count it twice in the trend."""
+        return sum(n for (_, c), n in self.invalid.items() if not c.startswith("insz"))
+
+    @property
+    def consistency_total(self) -> int:
+        return sum(self.consistency.values())
+
+
+@dataclass(frozen=True)
+class DeliveryInfo:
+    delivery_id: str
+    peildatum: dt.date
+    received_at: dt.datetime
+    expires_at: dt.date
+    rows: int
+    quality: QualitySummary
+
+
+@dataclass(frozen=True)
+class OddsResult:
+    outcome: disparities.Outcome
+    table: pl.DataFrame  # disparities.SCHEMA; counts >= MIN_CATEGORY_ROWS only
+    summary: str
+
+
+# (day, cumulative share) points of a curve already truncated by rule 4.
+CurvePoints = tuple[tuple[int, float], ...]
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the renderers need, already disclosure-controlled."""
+
+    generated_at: dt.datetime
+    protocol_id: str
+    protocol_title: str
+    disclosure: Disclosure
+    deliveries: tuple[DeliveryInfo, ...]
+    table: PublishedTable
+    categories: Mapping[str, tuple[str, ...]]  # latest delivery, breakdown -> categories
+    curves: Mapping[str, Mapping[str, Mapping[str, CurvePoints]]]  # event/breakdown/category
+    odds: Mapping[str, OddsResult]
+    populations: PublishedCounts
+    risk: RiskGate | None
+    km_max_day: int = 0
+    # The protocol's risk thresholds, against which the risk section words the breaches.
+    risk_rules: Risk | None = None
+    notes: tuple[str, ...] = field(default=())
+    # Deliveries still in the store but past their retention date, left out of every
+    # figure; the header asks to run the purge.
+    expired_left_out: int = 0
+
+    @property
+    def latest(self) -> DeliveryInfo:
+        return self.deliveries[-1]
+
+
+def _typed(d: Delivery, part: str, read: Callable[[Any], T]) -> T:
+    """A part of a held delivery's manifest, typed; a malformed one is a clear error."""
+    try:
+        return read(d.manifest.get(part))
+    except ValueError as exc:
+        raise UserError(
+            f"delivery {d.delivery_id}: the {part} summary of its manifest cannot be read ({exc}).",
+            hint="Ingest the delivery again from AgII's package.",
+        ) from None
+
+
+def quality_summary(q: Quality, rows: int) -> QualitySummary:
+    """The quality figures of a delivery's manifest, with rare invalid codes grouped."""
+    missing: dict[tuple[str, str], int] = {}
+    invalid: dict[tuple[str, str], int] = {}
+    labels: dict[tuple[str, str, str], int] = {}
+    dropped: list[str] = []
+    for extract in ("kbi", "werkzoekenden", "acties"):
+        for f in q.findings(extract):
+            reason, column, count = f.reason, f.column or "", f.count
+            if reason == quality.DIRECT_IDENTIFIER_DROPPED:
+                dropped.append(column)
+            # An empty INSZ is missing, not invalid, although the readers' reason set
+            # INVALID_REASONS holds it (it sends the row to quarantine all the same).
+            if reason in (quality.MISSING, quality.INSZ_MISSING):
+                missing[(extract, column)] = missing.get((extract, column), 0) + count
+            elif reason in quality.INVALID_REASONS:
+                invalid[(extract, column)] = invalid.get((extract, column), 0) + count
+            if reason == quality.CODE_INVALID and f.label is not None:
+                key = (extract, column, f.label)
+                labels[key] = labels.get(key, 0) + count
+    grouped: dict[tuple[str, str, str], int] = {}
+    for (extract, column, label), count in labels.items():
+        key = (extract, column, label if count >= MIN_LABEL_COUNT else "overige")
+        grouped[key] = grouped.get(key, 0) + count
+    invalid_codes = tuple(
+        InvalidCode(e, c, label, n)
+        for (e, c, label), n in sorted(grouped.items(), key=lambda kv: (kv[0][:2], -kv[1]))
+    )
+    link = q.linkage
+    return QualitySummary(
+        rows_read=q.rows_read,
+        rows=rows,
+        quarantined=dict(q.quarantined),
+        identifiers_removed=q.identifiers_removed,
+        match_rate=link.match_rate if link else None,
+        matched=link.matched if link else None,
+        duplicates_resolved=link.duplicates_resolved if link else None,
+        actions_unknown_type=link.actions_unknown_type if link else None,
+        consistency=dict(q.consistency),
+        missing=missing,
+        invalid=invalid,
+        invalid_codes=invalid_codes,
+        identifiers_dropped=tuple(dict.fromkeys(dropped)),
+        empty=dict(q.missing),
+    )
+
+
+def _thin(points: Sequence[tuple[int, float, int]]) -> CurvePoints:
+    """A truncated curve as (day, cumulative share) steps, at most ``KM_POINTS`` of them.
+
+    A long curve is sampled on a grid of whole days (the share at the last event on or
+    before each grid day), which keeps its shape and bounds the size of the page.
+    """
+    steps = [(int(d), 1.0 - float(s)) for d, s, _ in points]
+    if len(steps) <= KM_POINTS:
+        return tuple(steps)
+    last = steps[-1][0]
+    grid = max(1, math.ceil(last / KM_POINTS))
+    out: list[tuple[int, float]] = [steps[0]]
+    i = 0
+    for day in range(grid, last + grid, grid):
+        day = min(day, last)
+        while i + 1 < len(steps) and steps[i + 1][0] <= day:
+            i += 1
+        if steps[i][1] != out[-1][1] or day == last:
+            out.append((day, steps[i][1]))
+    return tuple(out)
+
+
+def _curves(
+    df: pl.DataFrame, peildatum: dt.date, rules: Disclosure
+) -> dict[str, dict[str, dict[str, CurvePoints]]]:
+    out: dict[str, dict[str, dict[str, CurvePoints]]] = {}
+    for event in KM_EVENTS:
+        per: dict[str, dict[str, CurvePoints]] = {}
+        for breakdown in (indicators.TOTAL, *KM_BREAKDOWNS):
+            raw = indicators.km_curves(df, peildatum, event, breakdown)
+            per[breakdown] = {
+                cat: _thin(disclosure.truncate_curve(points, rules)) for cat, points in raw.items()
+            }
+        out[event] = per
+    return out
+
+
+def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> ReportData:
+    """Every figure of the report, from every retained delivery, disclosure-controlled.
+
+    A delivery whose retention ended (``expires_at <= now.date()``) may no longer be
+    used (protocol art. 3 and 6) even if no purge has removed it yet: it is not read,
+    and :attr:`ReportData.expired_left_out` counts it.
+    """
+    today = now.date()
+    stored: list[Delivery] = store.deliveries()
+    held = [d for d in stored if not retention.is_expired(d.expires_at, today)]
+    expired = len(stored) - len(held)
+    if not stored:
+        raise UserError(
+            "the analysis store holds no delivery, so there is nothing to report.",
+            hint="Ingest a published package first with 'pijler3 ingest'.",
+        )
+    if not held:
+        raise UserError(
+            f"every delivery in the analysis store ({expired}) is past its retention date "
+            f"on {today:%d/%m/%Y}, so there is nothing it may report on.",
+            hint="Run 'pijler3 purge' to destroy the expired deliveries, then ingest a newer "
+            "published package with 'pijler3 ingest'.",
+        )
+    raws: list[pl.DataFrame] = []
+    infos: list[DeliveryInfo] = []
+    latest_df: pl.DataFrame | None = None
+    for d in held:
+        df = store.dataset(d.delivery_id)
+        raws.append(indicators.compute_raw(df, d.peildatum))
+        infos.append(
+            DeliveryInfo(
+                d.delivery_id,
+                d.peildatum,
+                d.received_at,
+                d.expires_at,
+                d.row_count,
+                quality_summary(_typed(d, "quality", Quality.from_manifest), d.row_count),
+            )
+        )
+        latest_df = df
+    assert latest_df is not None
+    table = disclosure.publish_indicators(raws, protocol.disclosure)
+    del raws  # the raw counts go no further than this function
+    latest = held[-1]
+    cats = {
+        bd: indicators.categories(latest_df, latest.peildatum, bd) for bd in indicators.BREAKDOWNS
+    }
+    curves = _curves(latest_df, latest.peildatum, protocol.disclosure)
+    km_max = max(
+        (pts[-1][0] for per in curves.values() for c in per.values() for pts in c.values() if pts),
+        default=0,
+    )
+    odds: dict[str, OddsResult] = {}
+    for outcome in disparities.OUTCOMES:
+        ors = disparities.odds_ratios(latest_df, latest.peildatum, outcome)
+        odds[outcome] = OddsResult(outcome, ors, disparities.summary_nl(ors, outcome))
+    risk = _typed(latest, "risk", RiskGate.from_manifest) if latest.manifest.get("risk") else None
+    return ReportData(
+        generated_at=now,
+        protocol_id=protocol.id,
+        protocol_title=protocol.title,
+        disclosure=protocol.disclosure,
+        deliveries=tuple(infos),
+        table=table,
+        categories=cats,
+        curves=curves,
+        odds=odds,
+        populations=disclosure.publish_counts(
+            indicators.population_counts(latest_df, latest.peildatum), protocol.disclosure
+        ),
+        risk=risk,
+        km_max_day=km_max,
+        risk_rules=protocol.risk,
+        expired_left_out=expired,
+    )

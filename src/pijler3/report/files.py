@@ -1,0 +1,75 @@
+"""The report's files and entry points: :func:`write_report` reads ABB's analysis store
+(:func:`pijler3.report.data.build_report`) and :func:`render` writes the three files,
+each atomically:
+
+- ``indicators.csv``: exactly the columns of DATA.md §4, full precision, for every
+  retained delivery (:func:`render_csv`);
+- ``report.xlsx``: the same rows, a formatted sheet per indicator, quality, definitions
+  (:func:`pijler3.report.xlsx.render_xlsx`);
+- ``report.html``: one self-contained Dutch page, inline CSS and SVG, no network
+  (:func:`pijler3.report.html.render_html`).
+
+The report holds aggregated, disclosure-controlled figures only: never a pseudonym,
+never a value of one person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from pijler3.analysis import disclosure
+from pijler3.analysis.disclosure import PublishedTable
+from pijler3.analysis.store import Store
+from pijler3.contract.errors import UserError
+from pijler3.exchange.atomic import write_atomic
+from pijler3.exchange.workspace import Workspace
+from pijler3.report.data import ReportData, build_report
+from pijler3.report.html import render_html
+from pijler3.report.xlsx import render_xlsx
+
+HTML_NAME = "report.html"
+XLSX_NAME = "report.xlsx"
+CSV_NAME = "indicators.csv"
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    html: Path
+    xlsx: Path
+    csv: Path
+    # Deliveries in the store past their retention date, left out of the report: the
+    # CLI warns that 'pijler3 purge' is due when this is not zero.
+    expired_left_out: int = 0
+
+
+def render(data: ReportData, out: Path) -> ReportResult:
+    """Write the three files into ``out``, each atomically."""
+    out.mkdir(parents=True, exist_ok=True)
+    result = ReportResult(out / HTML_NAME, out / XLSX_NAME, out / CSV_NAME, data.expired_left_out)
+    write_atomic(result.csv, render_csv(data.table))
+    write_atomic(result.xlsx, render_xlsx(data))
+    write_atomic(result.html, render_html(data).encode("utf-8"))
+    return result
+
+
+def write_report(ws: Workspace, out: Path, *, now: dt.datetime) -> ReportResult:
+    """The report of every delivery ABB's analysis store still retains, written into
+    ``out``; :attr:`ReportResult.expired_left_out` counts those past retention."""
+    protocol = ws.protocol()
+    if not ws.store_path.exists():
+        raise UserError(
+            f"{ws.store_path}: no analysis store in this workspace.",
+            hint="Run the report in an ABB workspace after 'pijler3 ingest'.",
+        )
+    with Store(ws.store_path, protocol) as store:
+        data = build_report(store, protocol, now=now)
+    return render(data, out)
+
+
+def render_csv(table: PublishedTable) -> bytes:
+    """DATA.md §4: exactly its columns, full precision, ``.`` decimal point, true/false,
+    empty cells for what disclosure control hid."""
+    frame = table.frame.select(disclosure.COLUMNS)
+    return frame.write_csv(date_format="%Y-%m-%d", null_value="").encode("utf-8")

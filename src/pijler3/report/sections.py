@@ -1,0 +1,499 @@
+"""The section views of the monitoring report: one function per section, each turning
+:class:`~pijler3.report.data.ReportData` into what the template lays out (texts, tables
+and charts), and adding the charts it draws to the page's
+:class:`~pijler3.report.view.DrawnCharts`.
+
+- :func:`headline`: one key figure of the summary (section 1);
+- :func:`indicator_section`: an indicator by every breakdown (section 2), with its
+  :func:`cohort_figure` and, from two deliveries on, its :func:`trend_figure`;
+- :func:`km_section`: the Kaplan-Meier curves and their tables (section 3);
+- :func:`trends_overview`: the key shares over deliveries and cohorts (section 4);
+- :func:`odds_section`: the disparities models (section 5);
+- :func:`risk_section`: the re-identification risk (section 6).
+
+Data quality (section 7) is in :mod:`pijler3.report.quality_section`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+from pijler3.analysis import disparities, indicators
+from pijler3.report import charts
+from pijler3.report.data import KM_BREAKDOWNS, KM_EVENTS, ReportData
+from pijler3.report.fmt import fmt_date, fmt_days, fmt_int, fmt_num, fmt_pct, fmt_value
+from pijler3.report.labels import (
+    BREAKDOWN_NL,
+    GRANULARITY_NL,
+    INDICATOR_TEXT,
+    REFERENCES,
+    category_nl,
+    cohort_tick,
+    field_label,
+    field_label_in_text,
+    in_text,
+    join_nl,
+    risk_breaches_nl,
+)
+from pijler3.report.view import (
+    Cell,
+    DataTable,
+    DrawnCharts,
+    Figure,
+    TableRow,
+    bars,
+    row_cells,
+    sup,
+    value_columns,
+)
+
+
+def headline(data: ReportData, indicator: str, peildatum: dt.date) -> dict[str, Any]:
+    """Section 1: one key figure of the whole population at ``peildatum``, worded."""
+    (row,) = data.table.rows(indicator, "totaal", peildatum)
+    text = INDICATOR_TEXT[indicator]
+    unit = text.unit
+    value = None if row["suppressed"] else row["value"]
+    if row["suppressed"]:
+        shown = "onderdrukt"
+    elif value is None:
+        shown = "niet bereikt" if unit == "days" else "–"
+    else:
+        shown = fmt_pct(value) if unit == "pct" else fmt_days(value)
+    ci = ""
+    if not row["suppressed"] and row["ci_low"] is not None and row["ci_high"] is not None:
+        ci = f"95%-BI {fmt_value(row['ci_low'], unit)} – {fmt_value(row['ci_high'], unit)}"
+        if unit == "days":
+            ci += " dagen"
+    n = (
+        f"{fmt_int(row['numerator'])} van {fmt_int(row['denominator'])} personen"
+        if unit == "pct" and not row["suppressed"]
+        else f"{fmt_int(row['denominator'])} personen, {fmt_int(row['numerator'])} waargenomen"
+        if not row["suppressed"]
+        else ""
+    )
+    return {
+        "id": indicator,
+        "title": text.title,
+        "value": shown,
+        "ci": ci,
+        "n": n,
+        "reference": REFERENCES.get(indicator, ""),
+        "suppressed": row["suppressed"],
+    }
+
+
+def indicator_section(data: ReportData, indicator: str, drawn: DrawnCharts) -> dict[str, Any]:
+    """Section 2: one indicator of the latest delivery, a table per breakdown and a bar
+    chart per breakdown (the cohorts as a line), with its trend over the deliveries."""
+    text = INDICATOR_TEXT[indicator]
+    peil = data.latest.peildatum
+    (total,) = data.table.rows(indicator, "totaal", peil)
+    reference = None if total["suppressed"] else total["value"]
+    figures: list[Figure] = []
+    tables: list[DataTable] = []
+    for bd in indicators.BREAKDOWNS:
+        if bd == "totaal":
+            continue
+        rows = data.table.rows(indicator, bd, peil)
+        table = DataTable(
+            f"{text.title} naar {in_text(BREAKDOWN_NL[bd])}, peildatum {fmt_date(peil)}",
+            value_columns(indicator),
+            tuple(TableRow(category_nl(bd, r["category"]), row_cells(r, text.unit)) for r in rows),
+        )
+        tables.append(table)
+        if bd == "cohort":
+            continue
+        chart = drawn.add(
+            charts.bar_chart(
+                f"bar-{indicator}-{bd}",
+                f"{text.title} naar {in_text(BREAKDOWN_NL[bd])}",
+                f"Staafdiagram met 95%-betrouwbaarheidsintervallen per categorie van "
+                f"{in_text(BREAKDOWN_NL[bd])}, peildatum {fmt_date(peil)}. De stippellijn "
+                f"is het totaal. De cijfers staan in de tabel eronder.",
+                bars(rows, bd),
+                unit=text.unit,
+                reference=reference,
+            )
+        )
+        figures.append(Figure(chart, BREAKDOWN_NL[bd]))
+    cohort = cohort_figure(data, indicator, drawn)
+    trend = trend_figure(data, indicator, drawn)
+    return {
+        "id": indicator,
+        "text": text,
+        "headline": headline(data, indicator, peil),
+        "figures": figures,
+        "tables": tables,
+        "cohort": cohort,
+        "trend": trend,
+    }
+
+
+def cohort_figure(data: ReportData, indicator: str, drawn: DrawnCharts) -> Figure:
+    """The indicator per cohort (quarter of the contract) of the latest delivery."""
+    text = INDICATOR_TEXT[indicator]
+    peil = data.latest.peildatum
+    rows = data.table.rows(indicator, "cohort", peil)
+    labels = [cohort_tick(r["category"]) for r in rows]
+    shown = [None if r["suppressed"] or not r["denominator"] else r["value"] for r in rows]
+    series = charts.Series(
+        text.title,
+        shown,
+        [None if v is None else r["ci_low"] for v, r in zip(shown, rows, strict=True)],
+        [None if v is None else r["ci_high"] for v, r in zip(shown, rows, strict=True)],
+    )
+    chart = drawn.add(
+        charts.line_chart(
+            f"cohort-{indicator}",
+            f"{text.title} per cohort",
+            f"Lijndiagram van {text.short} per kwartaal van het inburgeringscontract, "
+            f"met 95%-betrouwbaarheidsintervallen, peildatum {fmt_date(peil)}. Recente "
+            "cohorten hebben nog geen afgesloten opvolgingsperiode en ontbreken.",
+            labels,
+            [series],
+            unit=text.unit,
+            width=520,
+            height=220,
+        )
+    )
+    return Figure(chart, "Per cohort (kwartaal van het contract)")
+
+
+def trend_figure(data: ReportData, indicator: str, drawn: DrawnCharts) -> Figure | None:
+    """The indicator's total per delivery; None for a single delivery."""
+    deliveries = data.deliveries
+    if len(deliveries) < 2:
+        return None
+    text = INDICATOR_TEXT[indicator]
+    rows = [data.table.rows(indicator, "totaal", d.peildatum)[0] for d in deliveries]
+    shown = [None if r["suppressed"] else r["value"] for r in rows]
+    labels = [fmt_date(d.peildatum) for d in deliveries]
+    chart = drawn.add(
+        charts.line_chart(
+            f"trend-{indicator}",
+            f"{text.title} per levering",
+            f"Lijndiagram van {text.short} voor de hele populatie, één punt per "
+            "bewaarde levering (peildatum), met 95%-betrouwbaarheidsintervallen.",
+            labels,
+            [
+                charts.Series(
+                    text.title,
+                    shown,
+                    [
+                        r["ci_low"] if v is not None else None
+                        for v, r in zip(shown, rows, strict=True)
+                    ],
+                    [
+                        r["ci_high"] if v is not None else None
+                        for v, r in zip(shown, rows, strict=True)
+                    ],
+                )
+            ],
+            unit=text.unit,
+            width=520,
+            height=220,
+        )
+    )
+    table = DataTable(
+        f"{text.title} per levering",
+        ("Peildatum", *value_columns(indicator)[1:]),
+        tuple(
+            TableRow(fmt_date(d.peildatum), row_cells(r, text.unit))
+            for d, r in zip(deliveries, rows, strict=True)
+        ),
+    )
+    return Figure(chart, "Per levering (peildatum)", table)
+
+
+# The share indicators of the trends section, one line each.
+TREND_INDICATORS = ("toeleiding", "inschrijving_60d", "werk_6m", "werk_12m")
+
+
+def trends_overview(data: ReportData, drawn: DrawnCharts) -> list[Figure]:
+    """Section 4: the key shares over the deliveries (from two on) and over the cohorts."""
+    by_delivery = _trend_by_delivery(data, drawn)
+    by_cohort = _trend_by_cohort(data, drawn)
+    return [by_delivery, by_cohort] if by_delivery else [by_cohort]
+
+
+def _trend_by_delivery(data: ReportData, drawn: DrawnCharts) -> Figure | None:
+    """The key shares per delivery; None for a single delivery."""
+    props = TREND_INDICATORS
+    if len(data.deliveries) >= 2:
+        labels = [fmt_date(d.peildatum) for d in data.deliveries]
+        series = []
+        for ind in props:
+            vals = []
+            for d in data.deliveries:
+                (r,) = data.table.rows(ind, "totaal", d.peildatum)
+                vals.append(None if r["suppressed"] else r["value"])
+            series.append(charts.Series(INDICATOR_TEXT[ind].title, vals))
+        chart = drawn.add(
+            charts.line_chart(
+                "trend-leveringen",
+                "Kernindicatoren per levering",
+                "Lijndiagram van toeleiding, inschrijving binnen 60 dagen en uitstroom "
+                "naar werk binnen 6 en 12 maanden, één punt per bewaarde levering.",
+                labels,
+                series,
+                y_max=1.0,
+            )
+        )
+        table = DataTable(
+            "Kernindicatoren per levering",
+            ("Peildatum", *[INDICATOR_TEXT[i].title for i in props]),
+            tuple(
+                TableRow(
+                    lab,
+                    tuple(
+                        Cell(fmt_pct(s.values[k])) if s.values[k] is not None else sup()
+                        for s in series
+                    ),
+                )
+                for k, lab in enumerate(labels)
+            ),
+        )
+        return Figure(chart, "Over de leveringen heen", table)
+    return None
+
+
+def _trend_by_cohort(data: ReportData, drawn: DrawnCharts) -> Figure:
+    """The key shares per cohort of the latest delivery."""
+    props = TREND_INDICATORS
+    peil = data.latest.peildatum
+    cohort_rows = {ind: data.table.rows(ind, "cohort", peil) for ind in props}
+    labels = [category_nl("cohort", r["category"]) for r in cohort_rows[props[0]]]
+    series = [
+        charts.Series(
+            INDICATOR_TEXT[ind].title,
+            [
+                None if r["suppressed"] or not r["denominator"] else r["value"]
+                for r in cohort_rows[ind]
+            ],
+        )
+        for ind in props
+    ]
+    chart = drawn.add(
+        charts.line_chart(
+            "trend-cohorten",
+            "Kernindicatoren per cohort",
+            f"Lijndiagram van de kernindicatoren per kwartaal van het "
+            f"inburgeringscontract, peildatum {fmt_date(peil)}.",
+            [cohort_tick(r["category"]) for r in cohort_rows[props[0]]],
+            series,
+            y_max=1.0,
+        )
+    )
+    table = DataTable(
+        "Kernindicatoren per cohort",
+        ("Cohort", *[INDICATOR_TEXT[i].title for i in props]),
+        tuple(
+            TableRow(
+                lab,
+                tuple(
+                    Cell(fmt_pct(s.values[k]))
+                    if s.values[k] is not None
+                    else (sup() if cohort_rows[props[j]][k]["suppressed"] else Cell("–"))
+                    for j, s in enumerate(series)
+                ),
+            )
+            for k, lab in enumerate(labels)
+        ),
+    )
+    return Figure(chart, "Per cohort (laatste levering)", table)
+
+
+def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
+    """Section 3: a panel per breakdown with the Kaplan-Meier curve of each event."""
+    titles = {"inschrijving": "Tijd tot inschrijving bij VDAB", "werk": "Tijd tot werk"}
+    x_max = {"inschrijving": 365, "werk": max(365, data.km_max_day)}
+    panels = []
+    for bd in (indicators.TOTAL, *KM_BREAKDOWNS):
+        figs = []
+        for event in KM_EVENTS:
+            per = data.curves[event][bd]
+            curves = [
+                charts.Curve(category_nl(bd, cat) if bd != "totaal" else "Totaal", pts)
+                for cat, pts in per.items()
+                if len(pts) > 1
+            ]
+            limit = (
+                x_max[event]
+                if event == "werk"
+                else min(x_max[event], max((c.points[-1][0] for c in curves), default=1))
+            )
+            what = "bij VDAB ingeschreven" if event == "inschrijving" else "aan het werk"
+            chart = drawn.add(
+                charts.step_chart(
+                    f"km-{event}-{bd}",
+                    f"{titles[event]}"
+                    + ("" if bd == "totaal" else f" naar {in_text(BREAKDOWN_NL[bd])}"),
+                    f"Kaplan–Meier-curve: het geschatte aandeel dat {what} is, per "
+                    "aantal dagen na het inburgeringscontract. Een curve stopt waar "
+                    f"minder dan {data.disclosure.km_min_at_risk} personen nog "
+                    "opgevolgd worden.",
+                    curves,
+                    x_max=limit,
+                )
+            )
+            figs.append(Figure(chart, titles[event], km_table(data, event, bd)))
+        panels.append({"breakdown": bd, "title": BREAKDOWN_NL[bd], "figures": figs})
+    return {"panels": panels}
+
+
+def km_table(data: ReportData, event: str, bd: str) -> DataTable:
+    """The curves of one event and breakdown read off at fixed numbers of days."""
+    days = (30, 60, 90, 182, 365, 730)
+    per = data.curves[event][bd]
+    rows = []
+    for cat, pts in per.items():
+        cells = []
+        for day in days:
+            if not pts or pts[-1][0] < day:
+                cells.append(Cell("–"))
+                continue
+            share = 0.0
+            for d, s in pts:
+                if d > day:
+                    break
+                share = s
+            cells.append(Cell(fmt_pct(share)))
+        rows.append(TableRow(category_nl(bd, cat), tuple(cells)))
+    return DataTable(
+        "Geschat aandeel na zoveel dagen (– : niet meer te tonen, te weinig personen)",
+        ("Categorie", *[f"{fmt_int(d)} dagen" for d in days]),
+        tuple(rows),
+    )
+
+
+def odds_section(data: ReportData, drawn: DrawnCharts) -> list[dict[str, Any]]:
+    """Section 5: per outcome, the adjusted odds ratios as a forest plot and a table,
+    with the summary sentences and the strongest significant differences."""
+    out = []
+    for outcome, res in data.odds.items():
+        title = INDICATOR_TEXT[outcome].title
+        rows = [
+            charts.ForestRow(
+                f"{BREAKDOWN_NL.get(r['term'], r['term'])} (referentie: "
+                f"{category_nl(r['term'], r['reference'])})",
+                category_nl(r["term"], r["category"]),
+                r["odds_ratio"],
+                r["ci_low"],
+                r["ci_high"],
+                r["p_value"] < disparities.SIGNIFICANCE,
+            )
+            for r in res.table.iter_rows(named=True)
+        ]
+        chart = drawn.add(
+            charts.forest_plot(
+                f"forest-{outcome}",
+                f"Gecorrigeerde odds ratio's: {in_text(title)}",
+                "Forest plot van odds ratio's met 95%-betrouwbaarheidsintervallen op een "
+                "logaritmische schaal, per profielkenmerk ten opzichte van de "
+                "referentiegroep. Gevulde vierkantjes verschillen significant (p < 0,05).",
+                rows,
+            )
+        )
+        table = DataTable(
+            f"Odds ratio's: {in_text(title)}",
+            ("Groep", "Kenmerk", "Referentie", "OR", "95%-BI", "p", "Personen"),
+            tuple(
+                TableRow(
+                    category_nl(r["term"], r["category"]),
+                    (
+                        Cell(BREAKDOWN_NL.get(r["term"], r["term"]), numeric=False),
+                        Cell(category_nl(r["term"], r["reference"]), numeric=False),
+                        Cell(fmt_num(r["odds_ratio"], 2)),
+                        Cell(f"{fmt_num(r['ci_low'], 2)} – {fmt_num(r['ci_high'], 2)}"),
+                        Cell("< 0,001" if r["p_value"] < 0.001 else fmt_num(r["p_value"], 3)),
+                        Cell(fmt_int(r["n"])),
+                    ),
+                )
+                for r in res.table.iter_rows(named=True)
+            ),
+        )
+        strongest = (
+            res.table.filter(pl.col("p_value") < disparities.SIGNIFICANCE)
+            .with_columns(pl.col("odds_ratio").log().abs().alias("_size"))
+            .sort("_size", descending=True)
+            .head(3)
+            .drop("_size")
+        )
+        out.append(
+            {
+                "outcome": outcome,
+                "title": title,
+                "summary": res.summary,
+                "sentences": _sentences(res.summary),
+                "top": _sentences(disparities.summary_nl(strongest, res.outcome))
+                if strongest.height
+                else [],
+                "significant": res.table.filter(
+                    pl.col("p_value") < disparities.SIGNIFICANCE
+                ).height,
+                "figure": Figure(chart, title, table),
+                "n": res.table.height,
+            }
+        )
+    return out
+
+
+def risk_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any] | None:
+    """Section 6: the latest delivery's re-identification risk from its manifest, the
+    contribution of each quasi-identifier and the protocol's thresholds it exceeds;
+    None when the manifest holds no risk figures."""
+    if data.risk is None:
+        return None
+    r = data.risk.report
+    contributions = list(r.contributions)
+    mean_drop = dict(r.mean_risk_contributions)
+    chart = drawn.add(
+        charts.bar_chart(
+            "risk-contributions",
+            "Bijdrage van elk quasi-identificerend kenmerk aan de uniciteit",
+            "Staafdiagram: per kenmerk het aantal records dat niet meer uniek is als "
+            "dat kenmerk wordt weggelaten.",
+            [charts.Bar(field_label(f), float(n)) for f, n in contributions],
+            unit="count",
+            label_width=210,
+        )
+        if any(n > 0 for _, n in contributions)
+        else None
+    )
+    table = DataTable(
+        "Bijdrage aan de uniciteit per kenmerk",
+        ("Kenmerk", "Unieke records minder zonder dit kenmerk", "Daling gemiddeld risico"),
+        tuple(
+            TableRow(
+                field_label(f),
+                (Cell(fmt_int(n)), Cell(fmt_num(mean_drop.get(f, 0.0), 3))),
+            )
+            for f, n in contributions
+        ),
+    )
+    rules = data.risk_rules
+    breaches = risk_breaches_nl(r, rules) if rules is not None else []
+    recorded = len(data.risk.warnings)
+    action = rules.action if rules is not None else data.risk.action
+    return {
+        "r": r,
+        "granularity": GRANULARITY_NL.get(r.date_granularity, ""),
+        "qis": join_nl([field_label_in_text(q) for q in r.quasi_identifiers]),
+        "l_div": join_nl(
+            [f"{field_label_in_text(k)} {fmt_int(v)}" for k, v in r.l_diversity.items()]
+        ),
+        "figure": Figure(chart, "Bijdrage aan de uniciteit", table),
+        "breaches": breaches,
+        "recorded": recorded,
+        "action": action,
+    }
+
+
+def _sentences(text: str) -> list[str]:
+    """The sentences of :func:`disparities.summary_nl`, one per group, for a list."""
+    parts = [p.strip() for p in text.split(").")]
+    return [p + ")." if not p.endswith(".") else p for p in parts if p]

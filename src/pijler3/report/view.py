@@ -1,0 +1,107 @@
+"""The pieces the section views are made of: table cells, rows and tables, figures, and
+the list of charts drawn so far, which each view adds its charts to (the page states how
+many it holds). Pure: published rows in, view objects out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pijler3.report import charts
+from pijler3.report.fmt import Unit, fmt_int, fmt_value
+from pijler3.report.labels import INDICATOR_TEXT, category_nl
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    suppressed: bool = False
+    numeric: bool = True
+
+
+@dataclass(frozen=True)
+class TableRow:
+    header: str
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class DataTable:
+    caption: str
+    columns: tuple[str, ...]  # the first names the row-header column
+    rows: tuple[TableRow, ...]
+
+
+@dataclass(frozen=True)
+class Figure:
+    chart: charts.Chart | None
+    caption: str
+    table: DataTable | None = None
+    empty_note: str = "Geen cijfers om te tonen: alle cellen zijn onderdrukt of leeg."
+
+
+def sup() -> Cell:
+    """A cell that disclosure control hid."""
+    return Cell(charts.SUPPRESSED, suppressed=True)
+
+
+def row_cells(row: Mapping[str, Any], unit: Unit) -> tuple[Cell, ...]:
+    """The four cells of a published row: denominator, numerator, value, interval."""
+    den, num = row["denominator"], row["numerator"]
+    if row["suppressed"]:
+        den_cell = sup() if den is None else Cell(fmt_int(den))
+        return (den_cell, sup(), sup(), sup())
+    value = row["value"]
+    ci = (
+        f"{fmt_value(row['ci_low'], unit)} – {fmt_value(row['ci_high'], unit)}"
+        if row["ci_low"] is not None and row["ci_high"] is not None
+        else ""
+    )
+    shown = fmt_value(value, unit) if value is not None else "–"
+    return (Cell(fmt_int(den)), Cell(fmt_int(num)), Cell(shown), Cell(ci))
+
+
+def value_columns(indicator: str) -> tuple[str, ...]:
+    """The column names of an indicator's table: a share or a median in days."""
+    unit = INDICATOR_TEXT[indicator].unit
+    if unit == "days":
+        return ("Categorie", "Personen", "Waargenomen", "Mediaan (dagen)", "95%-BI (dagen)")
+    return ("Categorie", "Noemer", "Teller", "Aandeel", "95%-BI")
+
+
+def bars(rows: Sequence[Mapping[str, Any]], breakdown: str) -> list[charts.Bar]:
+    """The bars of a breakdown's published rows: suppressed, empty or a value."""
+    bars = []
+    for r in rows:
+        label = category_nl(breakdown, r["category"])
+        if r["suppressed"]:
+            bars.append(charts.Bar(label, None, suppressed=True))
+        elif r["denominator"] == 0:
+            bars.append(charts.Bar(label, None, note="geen personen"))
+        elif r["value"] is None:
+            bars.append(charts.Bar(label, None, note="mediaan niet bereikt"))
+        else:
+            bars.append(charts.Bar(label, r["value"], r["ci_low"], r["ci_high"]))
+    return bars
+
+
+class DrawnCharts:
+    """The charts drawn so far, in the order the views drew them.
+
+    Shared by the section views of one page: each view passes a chart it drew through
+    :meth:`add`, so that the page can say how many charts it holds.
+    """
+
+    def __init__(self) -> None:
+        self.charts: list[charts.Chart] = []
+
+    def add(self, chart: charts.Chart | None) -> charts.Chart | None:
+        """Count ``chart`` (a chart with nothing to draw is None and not counted)."""
+        if chart is not None:
+            self.charts.append(chart)
+        return chart
+
+    def __len__(self) -> int:
+        return len(self.charts)
