@@ -199,7 +199,10 @@ def export(
         f"Quarantined {sum(r.quarantined.values())} rows without a valid INSZ "
         f"(kept here, by row number and reason): {r.quarantine}"
     )
-    click.echo(f"Removed {r.identifiers_removed} identifiers from free text.")
+    click.echo(
+        f"Removed {r.identifiers_removed} identifiers and {r.words_removed} uncommon words "
+        "from free text."
+    )
 
 
 @cli.command()

@@ -1,8 +1,23 @@
-"""Identifiers in free text (DATA.md §3): find them, and replace them by ``[verwijderd]``.
+"""Free text (DATA.md §3): what of ``plo_reden`` may travel, and what is removed.
 
-Pure functions. The same patterns serve the export step (which removes them from
-``plo_reden``) and the publish step (which refuses a dataset whose text still holds
-anything shaped like an INSZ, e-mail address, phone number or IBAN).
+Two lines of defence, the same for the export step (which cleans ``plo_reden``) and the
+publish step (which refuses a dataset whose text breaks either):
+
+1. **An allow-list.** A word travels only when it is *common*: it occurs in the texts of
+   at least ``k`` different persons of the delivery (``free_text.min_persons`` of the
+   protocol file) and holds no digit. Every other word becomes ``[verwijderd]``. A
+   person types around any pattern (an INSZ with an en dash, a name spelled backwards,
+   a birth date in words); a word only they use cannot travel however it is typed.
+   :func:`keep_common_words` (export) and :func:`count_uncommon_words` (publish) share
+   one counting rule, :func:`_uncommon`, so a text export let through passes publish.
+2. **Patterns**, on a normalised text (:func:`normalise`: Unicode NFKC, every dash as
+   ``-``, invisible format characters dropped), tolerant of separators (dots,
+   underscores, slashes, dashes, several spaces, brackets) and of e-mail addresses
+   written in words (``naam at example dot net``, ``[at]``, ``(dot)``); and the
+   person's own values (name, INSZ, birth date, street, ...), matched as whole words
+   ignoring case and accents.
+
+Pure functions, no file or clock access.
 """
 
 from __future__ import annotations
@@ -11,32 +26,94 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+import polars as pl
+
 REMOVED = "[verwijderd]"
+
+# Every dash of Unicode (category Pd) and the minus signs NFKC leaves alone: a person
+# who types an INSZ with an en dash means the same number as with a hyphen.
+_DASHES = {
+    c: "-"
+    for c in range(0x10000)
+    if unicodedata.category(chr(c)) == "Pd" or chr(c) in "\u2212\u2043\ufe63\uff0d"
+}
+# Format characters (zero-width space and joiners, soft hyphen, byte order mark, word
+# joiner, direction marks) are invisible and would split a number into harmless-looking
+# pieces: they are dropped.
+_FORMAT = {c: None for c in range(0x10000) if unicodedata.category(chr(c)) == "Cf"}
+_TRANSLATE = _DASHES | _FORMAT
+# White space other than a line break (tabs, no-break and thin spaces that NFKC keeps or
+# maps) becomes one plain space each; line breaks stay, they are the counsellor's own.
+_SPACE = re.compile(r"[^\S\n\r]")
+
+
+def normalise(text: str) -> str:
+    """The text as the patterns read it, and as it travels.
+
+    NFKC turns fullwidth and other compatibility look-alikes into their plain form
+    (``６７`` into ``67``, ``ﬁ`` into ``fi``); every dash becomes ``-``; format
+    characters are dropped; other white space becomes a space. Nothing a reader needs
+    is lost, so export sends the normalised text.
+    """
+    if text.isascii():
+        return _SPACE.sub(" ", text)
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).translate(_TRANSLATE))
+
+
+# A separator people type between the digits of a number: dots, slashes, dashes,
+# underscores, spaces (several), and for phone numbers brackets.
+_SEP = r"[ ._/\-]"
+_PSEP = r"[ ._/()\-]"
+# Not just after a digit, even across up to three separators (look-behinds must have a
+# fixed width, hence four of them).
+_NOT_AFTER_DIGIT = r"(?<!\d)(?<!\d[ ._/-])(?<!\d[ ._/-]{2})(?<!\d[ ._/-]{3})"
+# "at" and "dot" written out, in brackets, or as words between spaces; "punt" is Dutch.
+_AT = r"(?:\s*@\s*|\s*[\[({<]\s*(?:at|apenstaart)\s*[\])}>]\s*|\s+(?:at|apenstaart)\s+)"
+_DOT = r"(?:\.|\s*[\[({<]\s*(?:dot|punt)\s*[\])}>]\s*|\s+(?:dot|punt)\s+)"
 
 # Order matters: an IBAN holds digit runs that the INSZ and phone patterns would also
 # take, and an INSZ could pass for a phone number.
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b", re.IGNORECASE)),
-    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
-    # An INSZ has 11 digits, a date 8: allowing '/' (85/07/30/033/28) does not make
-    # dd/mm/yyyy an INSZ.
+    (
+        "iban",
+        re.compile(
+            # Letters and digits with single spaces (any country), or, for the digits-only
+            # IBANs of Belgium and its neighbours, any separators between the digits.
+            rf"\b[A-Z]{{2}}\d{{2}}(?:(?:[ ]?[A-Z0-9]){{11,30}}\b|(?:{_SEP}*\d){{10,30}}(?!\d))",
+            re.IGNORECASE,
+        ),
+    ),
+    ("email", re.compile(rf"[\w.+-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)+", re.IGNORECASE)),
+    # An INSZ has 11 digits, a date 8: any separators between the 11 digits (85/07/30/
+    # 033/28, 67.05.26 - 603.59, 67_05_26_603_59) still make an INSZ, and dd/mm/yyyy
+    # does not become one.
+    # The eleven digits must be the whole number: no digit (or "+") just before or
+    # after, even across a few separators, so a longer phone number is not cut into one.
     (
         "insz",
-        re.compile(r"(?<!\d)\d{2}[./\s-]?\d{2}[./\s-]?\d{2}[./\s-]?\d{3}[./\s-]?\d{2}(?!\d)"),
+        re.compile(
+            rf"{_NOT_AFTER_DIGIT}(?<!\+)\d(?:{_SEP}*\d){{10}}(?!{_SEP}{{0,3}}\d)"
+        ),
     ),
     # Belgian and international phone numbers: 9 or 10 digits starting with 0, or an
-    # international prefix. Dates (8 digits) and years do not match.
+    # international prefix, brackets allowed ("(0476) 78 19 64"). Dates (8 digits) and
+    # years do not match; the look-behinds keep the tail of an INSZ from passing for one.
     (
         "phone",
         re.compile(
-            r"(?<![\w+])(?<!\d[.\s/-])(?:(?:\+|00)\d{2,3}[\s./-]?(?:\(0\))?|0)(?:[\s./-]?\d){8,9}(?!\d)"
+            rf"(?<![\w+]){_NOT_AFTER_DIGIT}(?:(?:\+|00)\d{{2,3}}{_PSEP}*(?:\(0\))?|\(?0)(?:{_PSEP}*\d){{8,9}}(?!\d)"
         ),
     ),
 )
 
 
 def find_identifiers(text: str) -> list[str]:
-    """The kinds of identifier (``iban``, ``email``, ``insz``, ``phone``) found in a text."""
+    """The kinds of identifier (``iban``, ``email``, ``insz``, ``phone``) found in a text.
+
+    The text is normalised first (:func:`normalise`), so look-alike digits and dashes
+    do not hide an identifier.
+    """
+    text = normalise(text)
     return [kind for kind, pattern in PATTERNS if pattern.search(text)]
 
 
@@ -97,14 +174,17 @@ def _remove_value(text: str, value: str) -> tuple[str, int]:
 
 
 def scrub(text: str, own: Iterable[str | None] = ()) -> tuple[str, int]:
-    """Remove the person's own values and every identifier shape.
+    """Remove every identifier shape and the person's own values from a normalised text.
 
+    The text is first normalised (:func:`normalise`); the cleaned text is returned in
+    that form.
     Own values (name, e-mail, phone, INSZ, birth date, street, …) are matched as whole
     words, ignoring case and accents both ways: ``Aicha`` in the text is the register's
     ``Aïcha`` and the other way round. Put longer values before their parts (a street
     with its house number before the street alone). Returns the cleaned text and the
     number of removals.
     """
+    text = normalise(text)
     removed = 0
     # Shapes first, so that an e-mail address is removed whole before the person's
     # first name inside it is.
@@ -129,3 +209,102 @@ def scrub(text: str, own: Iterable[str | None] = ()) -> tuple[str, int]:
             removed += n
             folded = fold(text)
     return text, removed
+
+
+# ---------------------------------------------------------------- the allow-list
+
+# The pieces of a text, in order: the removal marker, a word, or what lies between words.
+# A word is a run of letters, marks and digits, with inner joiners (``jan.peeters@x.be``,
+# ``67.05.26``, ``NT2-les`` are one word each: a part of an identifier is no more common
+# than the whole). Punctuation that ends a phrase (comma, brackets, quotes) is no joiner.
+_ALNUM = r"\p{L}\p{M}\p{N}"
+_JOINER = rf"[^\s{_ALNUM},;:!?()\[\]{{}}\"“”„«»‘’']"
+_PIECE = (
+    rf"\[verwijderd\]|[{_ALNUM}]+(?:{_JOINER}+[{_ALNUM}]+)*|[^{_ALNUM}\[]+|\["
+)
+
+
+def _pieces(frame: pl.DataFrame, person: str, text: str) -> pl.DataFrame:
+    """One row per piece of every text: row number, person, piece, and the word's key.
+
+    The key folds case, accents and look-alikes (NFKD, marks dropped, lower case), so
+    ``Zoë``, ``ZOE`` and ``zoë`` are one word. Pieces that are not words have no key.
+    """
+    piece = pl.col("_piece")
+    is_word = piece.str.contains(rf"^[{_ALNUM}]")
+    key = piece.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
+    return (
+        frame.select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
+            pl.col(person).alias("_person"),
+            pl.col(text).str.extract_all(_PIECE).alias("_piece"),
+        )
+        .explode("_piece")
+        .with_columns(pl.when(is_word).then(key).alias("_key"))
+    )
+
+
+def _uncommon(min_persons: int) -> pl.Expr:
+    """The one counting rule: which pieces are words that may not travel.
+
+    A word may travel when at least ``min_persons`` different persons use it and it
+    holds no digit. A boolean expression over the pieces of :func:`_with_counts`.
+    """
+    key = pl.col("_key")
+    return key.is_not_null() & (
+        (pl.col("_persons") < min_persons) | key.str.contains(r"\p{N}")
+    )
+
+
+def _with_counts(pieces: pl.DataFrame) -> pl.DataFrame:
+    """The pieces, each word with the number of different persons whose text holds it."""
+    counts = (
+        pieces.filter(pl.col("_key").is_not_null())
+        .group_by("_key")
+        .agg(pl.col("_person").n_unique().alias("_persons"))
+    )
+    return pieces.join(counts, on="_key", how="left", maintain_order="left")
+
+
+def keep_common_words(
+    frame: pl.DataFrame, *, person: str, text: str, min_persons: int
+) -> tuple[pl.DataFrame, int]:
+    """Replace every uncommon word of column ``text`` by ``[verwijderd]``; count them.
+
+    ``person`` names the column that tells persons apart (several rows of one person
+    count once). Null texts stay null. The words removed are counted, never returned.
+    """
+    if frame.height == 0:
+        return frame, 0
+    pieces = _with_counts(_pieces(frame, person, text))
+    drop = _uncommon(min_persons)
+    pieces = pieces.with_columns(
+        drop.alias("_drop"),
+        pl.when(drop).then(pl.lit(REMOVED)).otherwise(pl.col("_piece")).alias("_piece"),
+    )
+    removed = int(pieces["_drop"].sum())
+    rebuilt = pieces.group_by("_row").agg(pl.col("_piece").str.join(""))
+    # An empty text has no pieces (and a null one none worth keeping): the join leaves
+    # them null, and the original cell (empty or null) is kept.
+    cleaned = (
+        frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), pl.col(text))
+        .join(rebuilt, on="_row", how="left", maintain_order="left")
+        .select(pl.when(pl.col(text).is_not_null()).then(pl.coalesce("_piece", text)))
+        .to_series()
+    )
+    return frame.with_columns(cleaned.alias(text)), removed
+
+
+def count_uncommon_words(
+    frame: pl.DataFrame, *, person: str, text: str, min_persons: int
+) -> int:
+    """How many words of column ``text`` :func:`keep_common_words` would remove.
+
+    Zero for a text that went through :func:`keep_common_words` with the same rows and
+    ``min_persons``: a kept word stays in every text that held it, so it is still used
+    by as many persons, and the marker is no word.
+    """
+    if frame.height == 0:
+        return 0
+    pieces = _with_counts(_pieces(frame, person, text))
+    return int(pieces.select(_uncommon(min_persons).sum()).item())

@@ -2,8 +2,10 @@
 
 Rows without a valid INSZ cannot be linked and never leave AgII: they go to a local
 quarantine file by row number and reason only. Direct identifiers are dropped, and
-``plo_reden`` is scrubbed of the person's own name, INSZ, birth date, street, phone
-and e-mail, and of anything shaped like an INSZ, e-mail, phone number or IBAN.
+``plo_reden`` is cleaned in two lines (see :mod:`pijler3.exchange.scrub`): anything
+shaped like an INSZ, e-mail, phone number or IBAN and the person's own name, INSZ,
+birth date, street, phone and e-mail are removed; then every word that fewer than
+``free_text.min_persons`` persons of the delivery use, or that holds a digit, is removed.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class ExportResult:
     rows_sent: int
     quarantined: Counter[str]
     identifiers_removed: int
+    # Words of plo_reden removed by the allow-list (rare, or holding a digit).
+    words_removed: int = 0
 
 
 def _own_values(table: pl.DataFrame) -> list[pl.Expr]:
@@ -112,6 +116,21 @@ def scrub_free_text(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     return table.with_columns(pl.Series("plo_reden", cleaned, dtype=pl.String)), removed
 
 
+def clean_free_text(table: pl.DataFrame, min_persons: int) -> tuple[pl.DataFrame, int, int]:
+    """Both lines of defence on ``plo_reden``: identifiers removed, then rare words.
+
+    Returns the table, the number of identifiers removed (shapes and own values) and the
+    number of words removed by the allow-list. The allow-list counts words after the
+    first line, so that a person's own name, removed from their own text, does not make
+    the name common; persons are told apart by their INSZ.
+    """
+    table, identifiers = scrub_free_text(table)
+    table, words = scrub.keep_common_words(
+        table, person="insz", text="plo_reden", min_persons=min_persons
+    )
+    return table, identifiers, words
+
+
 def export(
     ws: Workspace,
     kbi: Path,
@@ -138,7 +157,7 @@ def export(
     )
     good = table.filter(pl.col("insz").is_not_null())
     progress("removing identifiers from free text")
-    good, removed = scrub_free_text(good)
+    good, removed, words_removed = clean_free_text(good, protocol.free_text.min_persons)
     schema = dataset.export_schema(protocol)
     out = good.select(list(schema.names()))
     dataset.check_schema(out, schema, f"{kbi}")
@@ -153,6 +172,7 @@ def export(
         "kbi": findings,
         "quarantined": dict(reasons),
         "identifiers_removed": removed,
+        "words_removed": words_removed,
         "rows_read": table.height,
     }
     log = ws.audit()
@@ -182,9 +202,17 @@ def export(
             "rows_sent": out.height,
             "quarantined": sum(reasons.values()),
             "identifiers_removed": removed,
+            "words_removed": words_removed,
         },
         now=now,
     )
     return ExportResult(
-        out_path, quarantine_path, delivery_id, table.height, out.height, reasons, removed
+        out_path,
+        quarantine_path,
+        delivery_id,
+        table.height,
+        out.height,
+        reasons,
+        removed,
+        words_removed,
     )
