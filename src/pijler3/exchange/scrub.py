@@ -101,7 +101,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "phone",
         re.compile(
-            rf"(?<![\w+]){_NOT_AFTER_DIGIT}(?:(?:\+|00)\d{{2,3}}{_PSEP}*(?:\(0\))?|\(?0)(?:{_PSEP}*\d){{8,9}}(?!\d)"
+            rf"(?<![\w+]){_NOT_AFTER_DIGIT}(?:(?:\+|00)\d{{2,3}}{_PSEP}*(?:\(0\))?|\(?0)(?:{_PSEP}*\d){{8,9}}(?!{_PSEP}{{0,3}}\d)"
         ),
     ),
 )
