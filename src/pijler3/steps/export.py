@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from pijler3.analysis import dataset
-from pijler3.exchange import scrub, transfer
+from pijler3.exchange import peoplecsv, scrub, transfer
 from pijler3.exchange.atomic import write_atomic
 from pijler3.exchange.workspace import Workspace
 from pijler3.extracts import quality, readers
@@ -152,9 +152,8 @@ def export(
 
     bad = table.filter(pl.col("insz").is_null())
     reasons = Counter(bad["insz_problem"].to_list())
-    quarantine_csv = "rij;reden\n" + "".join(
-        f"{row};{reason}\n" for row, reason in bad.select("_row", "insz_problem").rows()
-    )
+    # AgII's staff open the quarantine file in a spreadsheet: written as a CSV for people.
+    quarantine_csv = peoplecsv.render(("rij", "reden"), bad.select("_row", "insz_problem").rows())
     good = table.filter(pl.col("insz").is_not_null())
     progress("removing identifiers from free text")
     good, removed, words_removed = clean_free_text(good, protocol.free_text.min_persons)
@@ -177,7 +176,7 @@ def export(
     }
     log = ws.audit()
     quarantine_path = ws.quarantine / f"{delivery_id}.csv"
-    write_atomic(quarantine_path, quarantine_csv.encode(), mode=0o600)
+    write_atomic(quarantine_path, quarantine_csv, mode=0o600)
     out_path, sealed = transfer.seal_delivery(
         ws,
         protocol,
