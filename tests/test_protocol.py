@@ -65,11 +65,12 @@ def test_a_malformed_protocol_is_refused_naming_the_key(old: str, new: str, key:
 
 def test_free_text_min_persons_is_read_and_defaults_to_ten() -> None:
     """free_text.min_persons comes from the file; a file without the table gets 10."""
-    assert 10 == protocol.load().free_text.min_persons
-    assert 4 == protocol.loads(_broken("min_persons = 10", "min_persons = 4")).free_text.min_persons
+    assert protocol.load().free_text.min_persons == 10
+    four = protocol.loads(_broken("min_persons = 10", "min_persons = 4"))
+    assert four.free_text.min_persons == 4
     without = re.sub(r"(?m)^\[free_text\]\nmin_persons = 10\n", "", protocol.default_text())
     assert "[free_text]" not in without
-    assert 10 == protocol.loads(without).free_text.min_persons
+    assert protocol.loads(without).free_text.min_persons == 10
 
 
 def test_unknown_top_level_key_is_refused() -> None:

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -102,9 +104,7 @@ def test_fold_drops_accents_and_case_but_keeps_spacing() -> None:
         ("mail naam\uff20example.net", "email"),  # fullwidth at sign
     ],
 )
-def test_identifiers_typed_around_the_patterns_are_found_and_removed(
-    text: str, kind: str
-) -> None:
+def test_identifiers_typed_around_the_patterns_are_found_and_removed(text: str, kind: str) -> None:
     """Normalised first (NFKC, dashes, format characters), separators tolerated: the
     whole identifier is found and replaced, the word before it stays."""
     assert kind in scrub.find_identifiers(text)
@@ -210,3 +210,45 @@ def test_what_export_lets_through_passes_publishs_check(
         removed,
         scrub.count_uncommon_words(out, person="p", text="t", min_persons=k),
     )
+
+
+@given(
+    texts=st.lists(st.one_of(st.none(), _TEXT), min_size=1, max_size=12),
+    persons=st.lists(st.sampled_from("abcde"), min_size=12, max_size=12),
+    k=st.integers(min_value=1, max_value=4),
+)
+@settings(max_examples=200, deadline=None)
+def test_persons_per_word_match_a_plain_count(
+    texts: list[str | None], persons: list[str], k: int
+) -> None:
+    """Property: the words removed are those a plain per-row count would remove.
+
+    The oracle splits each row's text with the same pieces, collects the set of persons
+    per word key in a Python dict, and counts the rows' uncommon words; the vectorised
+    count (distinct texts, with the correction for persons writing several texts)
+    must agree, and so must the cleaned texts.
+    """
+    frame = _frame(texts, persons[: len(texts)])
+    split = [
+        [] if t is None else scrub._pieces(pl.DataFrame({"_text": [t]})).rows(named=True)
+        for t in texts
+    ]
+    users: dict[str, set[str]] = {}
+    for pieces, who in zip(split, frame["p"], strict=True):
+        for piece in pieces:
+            if piece["_key"] is not None:
+                users.setdefault(piece["_key"], set()).add(who)
+
+    def gone(piece: dict[str, str | None]) -> bool:
+        key = piece["_key"]
+        return key is not None and (
+            len(users[key]) < k or any(unicodedata.category(c)[0] == "N" for c in key)
+        )
+
+    expected = [
+        None if t is None else "".join(scrub.REMOVED if gone(p) else p["_piece"] for p in ps)
+        for t, ps in zip(texts, split, strict=True)
+    ]
+    expected = [t if e == "" else e for t, e in zip(texts, expected, strict=True)]
+    removed = sum(gone(p) for ps in split for p in ps)
+    assert (expected, removed) == _keep(frame, k)

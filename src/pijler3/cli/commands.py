@@ -255,7 +255,7 @@ def publish(ws_path: Path, pkg: Path, protocol_path: Path | None, now: str | Non
     r = step.publish(ws, pkg, now=moment(now), protocol_path=protocol_path, progress=_progress)
     click.echo(
         f"Checked {r.rows} rows: columns and types as the protocol says, "
-        "no identifiers in free text."
+        "no identifiers or uncommon words in free text."
     )
     click.echo(
         f"Re-identification risk: k = {r.risk.k}, "

@@ -91,9 +91,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # after, even across a few separators, so a longer phone number is not cut into one.
     (
         "insz",
-        re.compile(
-            rf"{_NOT_AFTER_DIGIT}(?<!\+)\d(?:{_SEP}*\d){{10}}(?!{_SEP}{{0,3}}\d)"
-        ),
+        re.compile(rf"{_NOT_AFTER_DIGIT}(?<!\+)\d(?:{_SEP}*\d){{10}}(?!{_SEP}{{0,3}}\d)"),
     ),
     # Belgian and international phone numbers: 9 or 10 digits starting with 0, or an
     # international prefix, brackets allowed ("(0476) 78 19 64"). Dates (8 digits) and
@@ -219,51 +217,95 @@ def scrub(text: str, own: Iterable[str | None] = ()) -> tuple[str, int]:
 # than the whole). Punctuation that ends a phrase (comma, brackets, quotes) is no joiner.
 _ALNUM = r"\p{L}\p{M}\p{N}"
 _JOINER = rf"[^\s{_ALNUM},;:!?()\[\]{{}}\"“”„«»‘’']"
-_PIECE = (
-    rf"\[verwijderd\]|[{_ALNUM}]+(?:{_JOINER}+[{_ALNUM}]+)*|[^{_ALNUM}\[]+|\["
-)
+_PIECE = rf"\[verwijderd\]|[{_ALNUM}]+(?:{_JOINER}+[{_ALNUM}]+)*|[^{_ALNUM}\[]+|\["
 
 
-def _pieces(frame: pl.DataFrame, person: str, text: str) -> pl.DataFrame:
-    """One row per piece of every text: row number, person, piece, and the word's key.
+def _pieces(texts: pl.DataFrame) -> pl.DataFrame:
+    """One row per piece of every distinct text (column ``_text``): the piece and its key.
 
     The key folds case, accents and look-alikes (NFKD, marks dropped, lower case), so
     ``Zoë``, ``ZOE`` and ``zoë`` are one word. Pieces that are not words have no key.
+    Keys are computed once per distinct piece: words repeat far more than texts do.
     """
+    pieces = (
+        texts.select("_text", pl.col("_text").str.extract_all(_PIECE).alias("_piece"))
+        .explode("_piece")
+        .filter(pl.col("_piece").is_not_null())
+    )
     piece = pl.col("_piece")
     is_word = piece.str.contains(rf"^[{_ALNUM}]")
     key = piece.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
-    return (
-        frame.select(
-            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
-            pl.col(person).alias("_person"),
-            pl.col(text).str.extract_all(_PIECE).alias("_piece"),
-        )
-        .explode("_piece")
-        .with_columns(pl.when(is_word).then(key).alias("_key"))
-    )
+    keys = pieces.select("_piece").unique().with_columns(pl.when(is_word).then(key).alias("_key"))
+    return pieces.join(keys, on="_piece", how="left", maintain_order="left")
 
 
 def _uncommon(min_persons: int) -> pl.Expr:
     """The one counting rule: which pieces are words that may not travel.
 
     A word may travel when at least ``min_persons`` different persons use it and it
-    holds no digit. A boolean expression over the pieces of :func:`_with_counts`.
+    holds no digit. A boolean expression over the pieces of :func:`_counted_pieces`.
     """
     key = pl.col("_key")
-    return key.is_not_null() & (
-        (pl.col("_persons") < min_persons) | key.str.contains(r"\p{N}")
+    return key.is_not_null() & ((pl.col("_persons") < min_persons) | key.str.contains(r"\p{N}"))
+
+
+def _counted_pieces(
+    frame: pl.DataFrame, person: str, text: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The pieces of every distinct text with, per word, the persons whose texts hold it.
+
+    Returns the pieces (``_text``, ``_piece``, ``_key``, ``_persons``) and the distinct
+    texts with their number of rows (``_text``, ``_rows``). Free text repeats a lot, so
+    the texts are split once each, not once per row: a word's persons are the sum over
+    the distinct texts holding it of the persons writing that text, less the double
+    count of a person who wrote several distinct texts holding it (few do, so that
+    correction is computed on their rows only).
+    """
+    rows = frame.select(pl.col(person).alias("_person"), pl.col(text).alias("_text")).filter(
+        pl.col("_text").is_not_null()
     )
-
-
-def _with_counts(pieces: pl.DataFrame) -> pl.DataFrame:
-    """The pieces, each word with the number of different persons whose text holds it."""
+    # Most persons have one row: only the rows of persons with several are deduplicated,
+    # and a text's persons are its rows less the repeated rows of one person.
+    repeated = rows.filter(pl.col("_person").is_duplicated())
+    pairs = repeated.unique()
+    repeats = (
+        repeated.group_by("_text")
+        .agg(pl.len().alias("_all"))
+        .join(pairs.group_by("_text").agg(pl.len().alias("_distinct")), on="_text")
+    )
+    texts = (
+        rows.group_by("_text")
+        .agg(pl.len().alias("_rows"))
+        .join(repeats, on="_text", how="left")
+        .select(
+            "_text",
+            "_rows",
+            (pl.col("_rows") - pl.col("_all").fill_null(0) + pl.col("_distinct").fill_null(0))
+            .cast(pl.Int64)
+            .alias("_n"),
+        )
+    )
+    pieces = _pieces(texts.select("_text"))
+    words = pieces.filter(pl.col("_key").is_not_null()).select("_text", "_key").unique()
     counts = (
-        pieces.filter(pl.col("_key").is_not_null())
+        words.join(texts.select("_text", "_n"), on="_text")
         .group_by("_key")
-        .agg(pl.col("_person").n_unique().alias("_persons"))
+        .agg(pl.col("_n").sum().cast(pl.Int64).alias("_persons"))
     )
-    return pieces.join(counts, on="_key", how="left", maintain_order="left")
+    several = pairs.filter(pl.len().over("_person") > 1) if pairs.height else pairs
+    if several.height:
+        twice = (
+            several.join(words, on="_text")
+            .group_by("_key", "_person")
+            .agg((pl.len() - 1).cast(pl.Int64).alias("_extra"))
+            .group_by("_key")
+            .agg(pl.col("_extra").sum())
+        )
+        counts = counts.join(twice, on="_key", how="left").select(
+            "_key", pl.col("_persons") - pl.col("_extra").fill_null(0)
+        )
+    pieces = pieces.join(counts, on="_key", how="left", maintain_order="left")
+    return pieces, texts.select("_text", "_rows")
 
 
 def keep_common_words(
@@ -272,32 +314,33 @@ def keep_common_words(
     """Replace every uncommon word of column ``text`` by ``[verwijderd]``; count them.
 
     ``person`` names the column that tells persons apart (several rows of one person
-    count once). Null texts stay null. The words removed are counted, never returned.
+    count once). Null texts stay null. The words removed are counted (once per row
+    whose text held them), never returned.
     """
     if frame.height == 0:
         return frame, 0
-    pieces = _with_counts(_pieces(frame, person, text))
+    pieces, texts = _counted_pieces(frame, person, text)
     drop = _uncommon(min_persons)
     pieces = pieces.with_columns(
         drop.alias("_drop"),
         pl.when(drop).then(pl.lit(REMOVED)).otherwise(pl.col("_piece")).alias("_piece"),
     )
-    removed = int(pieces["_drop"].sum())
-    rebuilt = pieces.group_by("_row").agg(pl.col("_piece").str.join(""))
-    # An empty text has no pieces (and a null one none worth keeping): the join leaves
-    # them null, and the original cell (empty or null) is kept.
+    rebuilt = pieces.group_by("_text").agg(
+        pl.col("_piece").str.join("").alias("_clean"), pl.col("_drop").sum().alias("_dropped")
+    )
+    texts = texts.join(rebuilt, on="_text", how="left")
+    removed = int(texts.select((pl.col("_rows") * pl.col("_dropped").fill_null(0)).sum()).item())
+    # An empty text has no pieces: the join leaves it as it was.
     cleaned = (
-        frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), pl.col(text))
-        .join(rebuilt, on="_row", how="left", maintain_order="left")
-        .select(pl.when(pl.col(text).is_not_null()).then(pl.coalesce("_piece", text)))
+        frame.select(pl.col(text).alias("_text"))
+        .join(texts.select("_text", "_clean"), on="_text", how="left", maintain_order="left")
+        .select(pl.coalesce("_clean", "_text"))
         .to_series()
     )
     return frame.with_columns(cleaned.alias(text)), removed
 
 
-def count_uncommon_words(
-    frame: pl.DataFrame, *, person: str, text: str, min_persons: int
-) -> int:
+def count_uncommon_words(frame: pl.DataFrame, *, person: str, text: str, min_persons: int) -> int:
     """How many words of column ``text`` :func:`keep_common_words` would remove.
 
     Zero for a text that went through :func:`keep_common_words` with the same rows and
@@ -306,5 +349,7 @@ def count_uncommon_words(
     """
     if frame.height == 0:
         return 0
-    pieces = _with_counts(_pieces(frame, person, text))
-    return int(pieces.select(_uncommon(min_persons).sum()).item())
+    pieces, texts = _counted_pieces(frame, person, text)
+    per_text = pieces.group_by("_text").agg(_uncommon(min_persons).sum().alias("_n"))
+    joined = texts.join(per_text, on="_text")
+    return int(joined.select((pl.col("_rows") * pl.col("_n")).sum()).item())

@@ -543,6 +543,8 @@ class QualitySummary:
     # Column -> nulls in the monitoring dataset, where an invalid value is null too: so
     # "empty" (missing or invalid), never shown as the missing count.
     empty: Mapping[str, int] = field(default_factory=dict)
+    # Words of the free text that export's allow-list removed (counted, never shown).
+    words_removed: int | None = None
 
     @property
     def quarantined_total(self) -> int:
@@ -662,6 +664,7 @@ def quality_summary(manifest: Mapping[str, Any], rows: int) -> QualitySummary:
         invalid_codes=invalid_codes,
         identifiers_dropped=tuple(dict.fromkeys(dropped)),
         empty={str(k): int(v) for k, v in (q.get("missing") or {}).items()},
+        words_removed=opt_int(q.get("words_removed")),
     )
 
 
@@ -1449,6 +1452,10 @@ class _Builder:
             row(
                 "Identificatoren verwijderd uit vrije tekst",
                 [fmt_int(q.identifiers_removed) for q in qs],
+            ),
+            row(
+                "Zeldzame woorden en woorden met cijfers verwijderd uit vrije tekst",
+                [fmt_int(q.words_removed) for q in qs],
             ),
             row(
                 "Ongeldige waarden (alle kolommen behalve INSZ)",
