@@ -86,9 +86,9 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(rf"[\w.+-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)+", re.IGNORECASE)),
     # An INSZ has 11 digits, a date 8: any separators between the 11 digits (85/07/30/
     # 033/28, 67.05.26 - 603.59, 67_05_26_603_59) still make an INSZ, and dd/mm/yyyy
-    # does not become one.
-    # The eleven digits must be the whole number: no digit (or "+") just before or
-    # after, even across a few separators, so a longer phone number is not cut into one.
+    # does not become one. The eleven digits must be the whole number: no digit (or
+    # "+") just before or after, even across a few separators, so that a longer phone
+    # number is not cut into one.
     (
         "insz",
         re.compile(rf"{_NOT_AFTER_DIGIT}(?<!\+)\d(?:{_SEP}*\d){{10}}(?!{_SEP}{{0,3}}\d)"),
@@ -99,7 +99,8 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "phone",
         re.compile(
-            rf"(?<![\w+]){_NOT_AFTER_DIGIT}(?:(?:\+|00)\d{{2,3}}{_PSEP}*(?:\(0\))?|\(?0)(?:{_PSEP}*\d){{8,9}}(?!{_PSEP}{{0,3}}\d)"
+            rf"(?<![\w+]){_NOT_AFTER_DIGIT}(?:(?:\+|00)\d{{2,3}}{_PSEP}*(?:\(0\))?|\(?0)"
+            rf"(?:{_PSEP}*\d){{8,9}}(?!{_PSEP}{{0,3}}\d)"
         ),
     ),
 )
