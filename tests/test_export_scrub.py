@@ -138,3 +138,20 @@ def test_findings_carry_only_the_base_name_of_the_file(path: str) -> None:
         Finding(quality.CODE_INVALID, "regio", 1, file=path, label="x"),
     ]
     assert ["kbi maart.csv"] * 3 == [f.file for f in quality.for_transfer(findings)]
+
+
+# ---------------------------------------------------------------- the allow-list
+
+
+def test_own_names_do_not_make_a_name_common() -> None:
+    """Ten persons named Peeters each mention their own name, an eleventh mentions
+    Peeters too: own values go first, so 'Peeters' is used by one person and goes.
+    'belde' is used by all eleven and stays (k = 10)."""
+    rows = [
+        {**PERSON, "insz": f"850730033{i:02d}", "naam": "Peeters", "plo_reden": "Peeters belde"}
+        for i in range(10)
+    ]
+    rows.append({**PERSON, "insz": "85073003399", "plo_reden": "Peeters belde"})
+    table = pl.DataFrame(rows, schema_overrides={"geboortedatum": pl.Date})
+    out, identifiers, words = export.clean_free_text(table, min_persons=10)
+    assert ([f"{R} belde"] * 11, 10, 1) == (out["plo_reden"].to_list(), identifiers, words)

@@ -52,6 +52,9 @@ def _broken(old: str, new: str) -> str:
         ('codelist = "geslacht"\nsource', "source", "fields[3].codelist"),
         ("bits = 128", "bits = 64", "pseudonym.bits"),
         ("[steps]", "typo = 1\n[steps]", "recipients.typo"),
+        ("min_persons = 10", "min_persons = 0", "free_text.min_persons"),
+        ("min_persons = 10", 'min_persons = "tien"', "free_text.min_persons"),
+        ("min_persons = 10", "min_persons = 10\nmin_person = 3", "free_text.min_person"),
     ],
 )
 def test_a_malformed_protocol_is_refused_naming_the_key(old: str, new: str, key: str) -> None:
@@ -59,6 +62,16 @@ def test_a_malformed_protocol_is_refused_naming_the_key(old: str, new: str, key:
         protocol.loads(_broken(old, new), "p.toml")
     assert f"'{key}'" in str(err.value) or key in str(err.value)
     assert str(err.value).startswith("p.toml")
+
+
+def test_free_text_min_persons_is_read_and_defaults_to_ten() -> None:
+    """free_text.min_persons comes from the file; a file without the table gets 10."""
+    assert protocol.load().free_text.min_persons == 10
+    four = protocol.loads(_broken("min_persons = 10", "min_persons = 4"))
+    assert four.free_text.min_persons == 4
+    without = re.sub(r"(?m)^\[free_text\]\nmin_persons = 10\n", "", protocol.default_text())
+    assert "[free_text]" not in without
+    assert protocol.loads(without).free_text.min_persons == 10
 
 
 def test_unknown_top_level_key_is_refused() -> None:

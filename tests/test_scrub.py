@@ -5,7 +5,12 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pijler3.exchange import scrub
 
@@ -71,3 +76,179 @@ def test_fold_drops_accents_and_case_but_keeps_spacing() -> None:
     """fold() is codes.fold without the space folding, so that matches map back."""
     assert "aicha  zoe strasse" == scrub.fold("AÏCHA  Zoë Straße")
     assert "plain" == scrub.fold("Plain")
+
+
+# ------------------------------------------------- spellings typed around the patterns
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # Issue 11: each of these reached ABB unchanged, with publish reporting nothing.
+        ("RRN 67.05.26 - 603.59", "insz"),
+        ("RRN 67.05.26 \u2013 603.59", "insz"),  # en dash
+        ("RRN 67.05.26\u2014603.59", "insz"),  # em dash
+        ("RRN 67_05_26_603_59", "insz"),
+        ("RRN 67  05  26  603  59", "insz"),
+        ("RRN \uff16\uff17\uff10\uff15\uff12\uff16\uff16\uff10\uff13\uff15\uff19", "insz"),
+        ("RRN 67\u200b05\u200b26\u200b603\u200b59", "insz"),  # zero-width spaces
+        ("RRN 67.05.26\u00a0-\u00a0603.59", "insz"),  # no-break spaces
+        ("bel (0476) 78 19 64", "phone"),
+        ("bel 0476\u201378\u201319\u201364", "phone"),
+        ("bel +32 (0)476 78 19 64", "phone"),
+        ("rek BE68-5390-0754-7034", "iban"),
+        ("rek be68.5390.0754.7034", "iban"),
+        ("mail naam at example dot net", "email"),
+        ("mail naam [at] example [dot] net", "email"),
+        ("mail naam (at) example (punt) be", "email"),
+        ("mail naam\uff20example.net", "email"),  # fullwidth at sign
+    ],
+)
+def test_identifiers_typed_around_the_patterns_are_found_and_removed(text: str, kind: str) -> None:
+    """Normalised first (NFKC, dashes, format characters), separators tolerated: the
+    whole identifier is found and replaced, the word before it stays."""
+    assert kind in scrub.find_identifiers(text)
+    cleaned, removed = scrub.scrub(text)
+    assert (f"{text.split()[0]} {R}", 1) == (cleaned, removed)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hij at brood. Dan ging hij werken",
+        "van 15/03/2023 tot 16/03/2023",
+        "gestart op 15-03-2023, 3 dagen per week",
+        "werkt al sinds 2021 (deeltijds)",
+        "heeft 2 kinderen van 4 en 7 jaar",
+    ],
+)
+def test_ordinary_text_with_numbers_and_at_has_no_identifier(text: str) -> None:
+    """The tolerant patterns do not take dates, years, small numbers or the verb 'at'."""
+    assert [] == scrub.find_identifiers(text)
+
+
+def test_normalise_maps_look_alikes_dashes_and_invisible_characters() -> None:
+    """Fullwidth digits, every dash, no-break spaces and zero-width characters."""
+    assert "67-05 26 ab" == scrub.normalise("\uff16\uff17\u201205\u00a026\u200b ab")
+    assert "regel 1\nregel 2" == scrub.normalise("regel 1\nregel 2")
+    assert "Zoë" == scrub.normalise("Zoe\u0308")
+
+
+# ------------------------------------------------------------------- the allow-list
+
+
+def _frame(texts: list[str | None], persons: list[str] | None = None) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"p": persons or [f"p{i}" for i in range(len(texts))], "t": texts},
+        schema={"p": pl.String, "t": pl.String},
+    )
+
+
+def _keep(frame: pl.DataFrame, k: int) -> tuple[list[str | None], int]:
+    out, removed = scrub.keep_common_words(frame, person="p", text="t", min_persons=k)
+    return out["t"].to_list(), removed
+
+
+def test_a_word_travels_when_k_persons_use_it_and_not_with_one_fewer() -> None:
+    """'tolk' is in the texts of 3 persons, 'wil' and 'lasser' of 2 each."""
+    texts = ["wil tolk", "tolk lasser", "tolk, lasser", "wil"]
+    assert (texts, 0) == _keep(_frame(texts), 2)
+    assert ([f"{R} tolk", f"tolk {R}", f"tolk, {R}", R], 4) == _keep(_frame(texts), 3)
+    assert ([f"{R} {R}", f"{R} {R}", f"{R}, {R}", R], 7) == _keep(_frame(texts), 4)
+
+
+def test_persons_are_counted_not_rows() -> None:
+    """Three rows of one person using a word count as one person."""
+    frame = _frame(["tolk", "tolk", "tolk", "tolk"], ["a", "a", "a", "b"])
+    assert ([R] * 4, 4) == _keep(frame, 3)
+    assert (["tolk"] * 4, 0) == _keep(frame, 2)
+
+
+def test_words_are_counted_without_case_or_accents() -> None:
+    """'Zoë', 'ZOE' and 'zoe' are one word used by three persons."""
+    assert (["Zoë", "ZOE", "zoe"], 0) == _keep(_frame(["Zoë", "ZOE", "zoe"]), 3)
+
+
+def test_a_word_with_a_digit_never_travels_however_common() -> None:
+    """'NT2' in every text is still removed; so is a date or an INSZ written as a word."""
+    texts = ["eerst NT2", "eerst NT2 17.05.2023", "eerst NT2", "eerst NT2"]
+    assert ([f"eerst {R}", f"eerst {R} {R}", f"eerst {R}", f"eerst {R}"], 5) == _keep(
+        _frame(texts), 2
+    )
+
+
+def test_the_marker_is_no_word_and_empty_or_null_texts_stay() -> None:
+    """'[verwijderd]' is kept and never counted; None stays None and '' stays ''."""
+    texts = [f"{R} belde", None, "", f"({R})"]
+    assert ([f"{R} {R}", None, "", f"({R})"], 1) == _keep(_frame(texts), 2)
+
+
+_TEXT = st.lists(
+    st.one_of(
+        st.sampled_from(["werk", "Werk", "wérk", "zorg", "NT2", R, "a.b@c.be", "Zoë"]),
+        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6),
+    ),
+    max_size=6,
+).map(" ".join)
+
+
+@given(
+    texts=st.lists(st.one_of(st.none(), _TEXT), min_size=1, max_size=12),
+    persons=st.lists(st.sampled_from("abcde"), min_size=12, max_size=12),
+    k=st.integers(min_value=1, max_value=4),
+)
+@settings(max_examples=200, deadline=None)
+def test_what_export_lets_through_passes_publishs_check(
+    texts: list[str | None], persons: list[str], k: int
+) -> None:
+    """Property: after keep_common_words, count_uncommon_words finds nothing (the one
+    rule serves both steps), and the number removed is what the check counted before."""
+    frame = _frame(texts, persons[: len(texts)])
+    before = scrub.count_uncommon_words(frame, person="p", text="t", min_persons=k)
+    out, removed = scrub.keep_common_words(frame, person="p", text="t", min_persons=k)
+    assert (before, 0) == (
+        removed,
+        scrub.count_uncommon_words(out, person="p", text="t", min_persons=k),
+    )
+
+
+@given(
+    texts=st.lists(st.one_of(st.none(), _TEXT), min_size=1, max_size=12),
+    persons=st.lists(st.sampled_from("abcde"), min_size=12, max_size=12),
+    k=st.integers(min_value=1, max_value=4),
+)
+@settings(max_examples=200, deadline=None)
+def test_persons_per_word_match_a_plain_count(
+    texts: list[str | None], persons: list[str], k: int
+) -> None:
+    """Property: the words removed are those a plain per-row count would remove.
+
+    The oracle splits each row's text with the same pieces, collects the set of persons
+    per word key in a Python dict, and counts the rows' uncommon words; the vectorised
+    count (distinct texts, with the correction for persons writing several texts)
+    must agree, and so must the cleaned texts.
+    """
+    frame = _frame(texts, persons[: len(texts)])
+    split = [
+        [] if t is None else scrub._pieces(pl.DataFrame({"_text": [t]})).rows(named=True)
+        for t in texts
+    ]
+    users: dict[str, set[str]] = {}
+    for pieces, who in zip(split, frame["p"], strict=True):
+        for piece in pieces:
+            if piece["_key"] is not None:
+                users.setdefault(piece["_key"], set()).add(who)
+
+    def gone(piece: dict[str, str | None]) -> bool:
+        key = piece["_key"]
+        return key is not None and (
+            len(users[key]) < k or any(unicodedata.category(c)[0] == "N" for c in key)
+        )
+
+    expected = [
+        None if t is None else "".join(scrub.REMOVED if gone(p) else p["_piece"] for p in ps)
+        for t, ps in zip(texts, split, strict=True)
+    ]
+    expected = [t if e == "" else e for t, e in zip(texts, expected, strict=True)]
+    removed = sum(gone(p) for ps in split for p in ps)
+    assert (expected, removed) == _keep(frame, k)

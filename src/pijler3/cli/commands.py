@@ -189,7 +189,10 @@ def export(ws_path: Path, kbi: Path, peildatum: str, now: str | None) -> None:
         f"Quarantined {sum(r.quarantined.values())} rows without a valid INSZ "
         f"(kept here, by row number and reason): {r.quarantine}"
     )
-    click.echo(f"Removed {r.identifiers_removed} identifiers from free text.")
+    click.echo(
+        f"Removed {r.identifiers_removed} identifiers and {r.words_removed} uncommon words "
+        "from free text."
+    )
 
 
 @cli.command()
@@ -236,7 +239,7 @@ def publish(ws_path: Path, pkg: Path, now: str | None) -> None:
     r = step.publish(ws, pkg, now=moment(now), progress=_progress)
     click.echo(
         f"Checked {r.rows} rows: columns and types as the protocol says, "
-        "no identifiers in free text."
+        "no identifiers or uncommon words in free text."
     )
     click.echo(
         f"Re-identification risk: k = {r.risk.k}, "

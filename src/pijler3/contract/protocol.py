@@ -124,6 +124,17 @@ class Risk:
 
 
 @dataclass(frozen=True)
+class FreeText:
+    """How free text (``plo_reden``) is cleaned before it leaves AgII (DATA.md §3).
+
+    ``min_persons``: a word travels only when the texts of at least this many different
+    persons of the delivery hold it (and it holds no digit); any other word is removed.
+    """
+
+    min_persons: int = 10
+
+
+@dataclass(frozen=True)
 class Protocol:
     id: str
     version: int
@@ -151,6 +162,7 @@ class Protocol:
     pseudonym_bits: int
     disclosure: Disclosure
     risk: Risk
+    free_text: FreeText
     fields: tuple[Field, ...]
     extracts: Mapping[str, Extract]
     source_path: str
@@ -289,7 +301,7 @@ def _date(r: _Reader, data: Mapping[str, Any], key: str, path: str) -> dt.date:
 
 _TOP_LEVEL = frozenset(
     {"format", "protocol", "legal", "parties", "recipients", "processors", "steps",
-     "pseudonym", "disclosure", "risk", "fields", "extracts"}
+     "pseudonym", "disclosure", "risk", "free_text", "fields", "extracts"}
 )  # fmt: skip
 
 
@@ -429,6 +441,15 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         max_mean_risk=float(mean),
         k_report=r.positive(rk, "k_report", "risk"),
     )
+    # The table is optional, so that protocol files written before it keep loading; a
+    # missing key takes the default of FreeText.
+    ft = r.table(data, "free_text", "") if "free_text" in data else {}
+    r.only(ft, "free_text", tuple(f.name for f in dataclass_fields(FreeText)))
+    free_text = FreeText(
+        min_persons=r.positive(ft, "min_persons", "free_text")
+        if "min_persons" in ft
+        else FreeText.min_persons
+    )
 
     fields = []
     seen: set[str] = set()
@@ -526,6 +547,7 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         pseudonym_bits=bits,
         disclosure=disclosure,
         risk=risk,
+        free_text=free_text,
         fields=tuple(fields),
         extracts=extracts,
         source_path=source,

@@ -1,8 +1,23 @@
-"""Identifiers in free text (DATA.md §3): find them, and replace them by ``[verwijderd]``.
+"""Free text (DATA.md §3): what of ``plo_reden`` may travel, and what is removed.
 
-Pure functions. The same patterns serve the export step (which removes them from
-``plo_reden``) and the publish step (which refuses a dataset whose text still holds
-anything shaped like an INSZ, e-mail address, phone number or IBAN).
+Two lines of defence, the same for the export step (which cleans ``plo_reden``) and the
+publish step (which refuses a dataset whose text breaks either):
+
+1. **An allow-list.** A word travels only when it is *common*: it occurs in the texts of
+   at least ``k`` different persons of the delivery (``free_text.min_persons`` of the
+   protocol file) and holds no digit. Every other word becomes ``[verwijderd]``. A
+   person types around any pattern (an INSZ with an en dash, a name spelled backwards,
+   a birth date in words); a word only they use cannot travel however it is typed.
+   :func:`keep_common_words` (export) and :func:`count_uncommon_words` (publish) share
+   one counting rule, :func:`_uncommon`, so a text export let through passes publish.
+2. **Patterns**, on a normalised text (:func:`normalise`: Unicode NFKC, every dash as
+   ``-``, invisible format characters dropped), tolerant of separators (dots,
+   underscores, slashes, dashes, several spaces, brackets) and of e-mail addresses
+   written in words (``naam at example dot net``, ``[at]``, ``(dot)``); and the
+   person's own values (name, INSZ, birth date, street, ...), matched as whole words
+   ignoring case and accents.
+
+Pure functions, no file or clock access.
 """
 
 from __future__ import annotations
@@ -11,32 +26,93 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+import polars as pl
+
 REMOVED = "[verwijderd]"
+
+# Every dash of Unicode (category Pd) and the minus signs NFKC leaves alone: a person
+# who types an INSZ with an en dash means the same number as with a hyphen.
+_DASHES = {
+    c: "-"
+    for c in range(0x10000)
+    if unicodedata.category(chr(c)) == "Pd" or chr(c) in "\u2212\u2043\ufe63\uff0d"
+}
+# Format characters (zero-width space and joiners, soft hyphen, byte order mark, word
+# joiner, direction marks) are invisible and would split a number into harmless-looking
+# pieces: they are dropped.
+_FORMAT = {c: None for c in range(0x10000) if unicodedata.category(chr(c)) == "Cf"}
+_TRANSLATE = _DASHES | _FORMAT
+# White space other than a line break (tabs, no-break and thin spaces that NFKC keeps or
+# maps) becomes one plain space each; line breaks stay, they are the counsellor's own.
+_SPACE = re.compile(r"[^\S\n\r]")
+
+
+def normalise(text: str) -> str:
+    """The text as the patterns read it, and as it travels.
+
+    NFKC turns fullwidth and other compatibility look-alikes into their plain form
+    (``６７`` into ``67``, ``ﬁ`` into ``fi``); every dash becomes ``-``; format
+    characters are dropped; other white space becomes a space. Nothing a reader needs
+    is lost, so export sends the normalised text.
+    """
+    if text.isascii():
+        return _SPACE.sub(" ", text)
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).translate(_TRANSLATE))
+
+
+# A separator people type between the digits of a number: dots, slashes, dashes,
+# underscores, spaces (several), and for phone numbers brackets.
+_SEP = r"[ ._/\-]"
+_PSEP = r"[ ._/()\-]"
+# Not just after a digit, even across up to three separators (look-behinds must have a
+# fixed width, hence four of them).
+_NOT_AFTER_DIGIT = r"(?<!\d)(?<!\d[ ._/-])(?<!\d[ ._/-]{2})(?<!\d[ ._/-]{3})"
+# "at" and "dot" written out, in brackets, or as words between spaces; "punt" is Dutch.
+_AT = r"(?:\s*@\s*|\s*[\[({<]\s*(?:at|apenstaart)\s*[\])}>]\s*|\s+(?:at|apenstaart)\s+)"
+_DOT = r"(?:\.|\s*[\[({<]\s*(?:dot|punt)\s*[\])}>]\s*|\s+(?:dot|punt)\s+)"
 
 # Order matters: an IBAN holds digit runs that the INSZ and phone patterns would also
 # take, and an INSZ could pass for a phone number.
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b", re.IGNORECASE)),
-    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
-    # An INSZ has 11 digits, a date 8: allowing '/' (85/07/30/033/28) does not make
-    # dd/mm/yyyy an INSZ.
+    (
+        "iban",
+        re.compile(
+            # Letters and digits with single spaces (any country), or, for the digits-only
+            # IBANs of Belgium and its neighbours, any separators between the digits.
+            rf"\b[A-Z]{{2}}\d{{2}}(?:(?:[ ]?[A-Z0-9]){{11,30}}\b|(?:{_SEP}*\d){{10,30}}(?!\d))",
+            re.IGNORECASE,
+        ),
+    ),
+    ("email", re.compile(rf"[\w.+-]+{_AT}[\w-]+(?:{_DOT}[\w-]+)+", re.IGNORECASE)),
+    # An INSZ has 11 digits, a date 8: any separators between the 11 digits (85/07/30/
+    # 033/28, 67.05.26 - 603.59, 67_05_26_603_59) still make an INSZ, and dd/mm/yyyy
+    # does not become one. The eleven digits must be the whole number: no digit (or
+    # "+") just before or after, even across a few separators, so that a longer phone
+    # number is not cut into one.
     (
         "insz",
-        re.compile(r"(?<!\d)\d{2}[./\s-]?\d{2}[./\s-]?\d{2}[./\s-]?\d{3}[./\s-]?\d{2}(?!\d)"),
+        re.compile(rf"{_NOT_AFTER_DIGIT}(?<!\+)\d(?:{_SEP}*\d){{10}}(?!{_SEP}{{0,3}}\d)"),
     ),
     # Belgian and international phone numbers: 9 or 10 digits starting with 0, or an
-    # international prefix. Dates (8 digits) and years do not match.
+    # international prefix, brackets allowed ("(0476) 78 19 64"). Dates (8 digits) and
+    # years do not match; the look-behinds keep the tail of an INSZ from passing for one.
     (
         "phone",
         re.compile(
-            r"(?<![\w+])(?<!\d[.\s/-])(?:(?:\+|00)\d{2,3}[\s./-]?(?:\(0\))?|0)(?:[\s./-]?\d){8,9}(?!\d)"
+            rf"(?<![\w+]){_NOT_AFTER_DIGIT}(?:(?:\+|00)\d{{2,3}}{_PSEP}*(?:\(0\))?|\(?0)"
+            rf"(?:{_PSEP}*\d){{8,9}}(?!{_PSEP}{{0,3}}\d)"
         ),
     ),
 )
 
 
 def find_identifiers(text: str) -> list[str]:
-    """The kinds of identifier (``iban``, ``email``, ``insz``, ``phone``) found in a text."""
+    """The kinds of identifier (``iban``, ``email``, ``insz``, ``phone``) found in a text.
+
+    The text is normalised first (:func:`normalise`), so look-alike digits and dashes
+    do not hide an identifier.
+    """
+    text = normalise(text)
     return [kind for kind, pattern in PATTERNS if pattern.search(text)]
 
 
@@ -97,14 +173,17 @@ def _remove_value(text: str, value: str) -> tuple[str, int]:
 
 
 def scrub(text: str, own: Iterable[str | None] = ()) -> tuple[str, int]:
-    """Remove the person's own values and every identifier shape.
+    """Remove every identifier shape and the person's own values from a normalised text.
 
+    The text is first normalised (:func:`normalise`); the cleaned text is returned in
+    that form.
     Own values (name, e-mail, phone, INSZ, birth date, street, …) are matched as whole
     words, ignoring case and accents both ways: ``Aicha`` in the text is the register's
     ``Aïcha`` and the other way round. Put longer values before their parts (a street
     with its house number before the street alone). Returns the cleaned text and the
     number of removals.
     """
+    text = normalise(text)
     removed = 0
     # Shapes first, so that an e-mail address is removed whole before the person's
     # first name inside it is.
@@ -129,3 +208,149 @@ def scrub(text: str, own: Iterable[str | None] = ()) -> tuple[str, int]:
             removed += n
             folded = fold(text)
     return text, removed
+
+
+# ---------------------------------------------------------------- the allow-list
+
+# The pieces of a text, in order: the removal marker, a word, or what lies between words.
+# A word is a run of letters, marks and digits, with inner joiners (``jan.peeters@x.be``,
+# ``67.05.26``, ``NT2-les`` are one word each: a part of an identifier is no more common
+# than the whole). Punctuation that ends a phrase (comma, brackets, quotes) is no joiner.
+_ALNUM = r"\p{L}\p{M}\p{N}"
+_JOINER = rf"[^\s{_ALNUM},;:!?()\[\]{{}}\"“”„«»‘’']"
+_PIECE = rf"\[verwijderd\]|[{_ALNUM}]+(?:{_JOINER}+[{_ALNUM}]+)*|[^{_ALNUM}\[]+|\["
+
+
+def _pieces(texts: pl.DataFrame) -> pl.DataFrame:
+    """One row per piece of every distinct text (column ``_text``): the piece and its key.
+
+    The key folds case, accents and look-alikes (NFKD, marks dropped, lower case), so
+    ``Zoë``, ``ZOE`` and ``zoë`` are one word. Pieces that are not words have no key.
+    Keys are computed once per distinct piece: words repeat far more than texts do.
+    """
+    pieces = (
+        texts.select("_text", pl.col("_text").str.extract_all(_PIECE).alias("_piece"))
+        .explode("_piece")
+        .filter(pl.col("_piece").is_not_null())
+    )
+    piece = pl.col("_piece")
+    is_word = piece.str.contains(rf"^[{_ALNUM}]")
+    key = piece.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
+    keys = pieces.select("_piece").unique().with_columns(pl.when(is_word).then(key).alias("_key"))
+    return pieces.join(keys, on="_piece", how="left", maintain_order="left")
+
+
+def _uncommon(min_persons: int) -> pl.Expr:
+    """The one counting rule: which pieces are words that may not travel.
+
+    A word may travel when at least ``min_persons`` different persons use it and it
+    holds no digit. A boolean expression over the pieces of :func:`_counted_pieces`.
+    """
+    key = pl.col("_key")
+    return key.is_not_null() & ((pl.col("_persons") < min_persons) | key.str.contains(r"\p{N}"))
+
+
+def _counted_pieces(
+    frame: pl.DataFrame, person: str, text: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The pieces of every distinct text with, per word, the persons whose texts hold it.
+
+    Returns the pieces (``_text``, ``_piece``, ``_key``, ``_persons``) and the distinct
+    texts with their number of rows (``_text``, ``_rows``). Free text repeats a lot, so
+    the texts are split once each, not once per row: a word's persons are the sum over
+    the distinct texts holding it of the persons writing that text, less the double
+    count of a person who wrote several distinct texts holding it (few do, so that
+    correction is computed on their rows only).
+    """
+    rows = frame.select(pl.col(person).alias("_person"), pl.col(text).alias("_text")).filter(
+        pl.col("_text").is_not_null()
+    )
+    # Most persons have one row: only the rows of persons with several are deduplicated,
+    # and a text's persons are its rows less the repeated rows of one person.
+    repeated = rows.filter(pl.col("_person").is_duplicated())
+    pairs = repeated.unique()
+    repeats = (
+        repeated.group_by("_text")
+        .agg(pl.len().alias("_all"))
+        .join(pairs.group_by("_text").agg(pl.len().alias("_distinct")), on="_text")
+    )
+    texts = (
+        rows.group_by("_text")
+        .agg(pl.len().alias("_rows"))
+        .join(repeats, on="_text", how="left")
+        .select(
+            "_text",
+            "_rows",
+            (pl.col("_rows") - pl.col("_all").fill_null(0) + pl.col("_distinct").fill_null(0))
+            .cast(pl.Int64)
+            .alias("_n"),
+        )
+    )
+    pieces = _pieces(texts.select("_text"))
+    words = pieces.filter(pl.col("_key").is_not_null()).select("_text", "_key").unique()
+    counts = (
+        words.join(texts.select("_text", "_n"), on="_text")
+        .group_by("_key")
+        .agg(pl.col("_n").sum().cast(pl.Int64).alias("_persons"))
+    )
+    several = pairs.filter(pl.len().over("_person") > 1) if pairs.height else pairs
+    if several.height:
+        twice = (
+            several.join(words, on="_text")
+            .group_by("_key", "_person")
+            .agg((pl.len() - 1).cast(pl.Int64).alias("_extra"))
+            .group_by("_key")
+            .agg(pl.col("_extra").sum())
+        )
+        counts = counts.join(twice, on="_key", how="left").select(
+            "_key", pl.col("_persons") - pl.col("_extra").fill_null(0)
+        )
+    pieces = pieces.join(counts, on="_key", how="left", maintain_order="left")
+    return pieces, texts.select("_text", "_rows")
+
+
+def keep_common_words(
+    frame: pl.DataFrame, *, person: str, text: str, min_persons: int
+) -> tuple[pl.DataFrame, int]:
+    """Replace every uncommon word of column ``text`` by ``[verwijderd]``; count them.
+
+    ``person`` names the column that tells persons apart (several rows of one person
+    count once). Null texts stay null. The words removed are counted (once per row
+    whose text held them), never returned.
+    """
+    if frame.height == 0:
+        return frame, 0
+    pieces, texts = _counted_pieces(frame, person, text)
+    drop = _uncommon(min_persons)
+    pieces = pieces.with_columns(
+        drop.alias("_drop"),
+        pl.when(drop).then(pl.lit(REMOVED)).otherwise(pl.col("_piece")).alias("_piece"),
+    )
+    rebuilt = pieces.group_by("_text").agg(
+        pl.col("_piece").str.join("").alias("_clean"), pl.col("_drop").sum().alias("_dropped")
+    )
+    texts = texts.join(rebuilt, on="_text", how="left")
+    removed = int(texts.select((pl.col("_rows") * pl.col("_dropped").fill_null(0)).sum()).item())
+    # An empty text has no pieces: the join leaves it as it was.
+    cleaned = (
+        frame.select(pl.col(text).alias("_text"))
+        .join(texts.select("_text", "_clean"), on="_text", how="left", maintain_order="left")
+        .select(pl.coalesce("_clean", "_text"))
+        .to_series()
+    )
+    return frame.with_columns(cleaned.alias(text)), removed
+
+
+def count_uncommon_words(frame: pl.DataFrame, *, person: str, text: str, min_persons: int) -> int:
+    """How many words of column ``text`` :func:`keep_common_words` would remove.
+
+    Zero for a text that went through :func:`keep_common_words` with the same rows and
+    ``min_persons``: a kept word stays in every text that held it, so it is still used
+    by as many persons, and the marker is no word.
+    """
+    if frame.height == 0:
+        return 0
+    pieces, texts = _counted_pieces(frame, person, text)
+    per_text = pieces.group_by("_text").agg(_uncommon(min_persons).sum().alias("_n"))
+    joined = texts.join(per_text, on="_text")
+    return int(joined.select((pl.col("_rows") * pl.col("_n")).sum()).item())

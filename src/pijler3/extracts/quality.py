@@ -238,6 +238,8 @@ class Quality:
     kbi: tuple[Finding, ...] = ()
     quarantined: Mapping[str, int] = field(default_factory=dict)
     identifiers_removed: int | None = None
+    # Words of the free text the allow-list removed (counted, never shown).
+    words_removed: int | None = None
     rows_read: int | None = None
     werkzoekenden: tuple[Finding, ...] = ()
     acties: tuple[Finding, ...] = ()
@@ -265,6 +267,8 @@ class Quality:
             out["quarantined"] = dict(self.quarantined)
         if self.identifiers_removed is not None:
             out["identifiers_removed"] = self.identifiers_removed
+        if self.words_removed is not None:
+            out["words_removed"] = self.words_removed
         if self.linkage is not None:
             out["linkage"] = self.linkage.to_dict()
         if self.consistency:
@@ -284,6 +288,7 @@ class Quality:
             kbi=_findings(q.get("kbi"), "kbi"),
             quarantined=_int_map(q.get("quarantined"), "quarantined"),
             identifiers_removed=_opt_int(q.get("identifiers_removed"), "identifiers_removed"),
+            words_removed=_opt_int(q.get("words_removed"), "words_removed"),
             rows_read=_opt_int(q.get("rows_read"), "rows_read"),
             werkzoekenden=_findings(q.get("werkzoekenden"), "werkzoekenden"),
             acties=_findings(q.get("acties"), "acties"),

@@ -81,6 +81,8 @@ class QualitySummary:
     # Column -> nulls in the monitoring dataset, where an invalid value is null too: so
     # "empty" (missing or invalid), never shown as the missing count.
     empty: Mapping[str, int] = field(default_factory=dict)
+    # Words of the free text that export's allow-list removed (counted, never shown).
+    words_removed: int | None = None
 
     @property
     def quarantined_total(self) -> int:
@@ -201,6 +203,7 @@ def quality_summary(q: Quality, rows: int) -> QualitySummary:
         invalid_codes=invalid_codes,
         identifiers_dropped=tuple(dict.fromkeys(dropped)),
         empty=dict(q.missing),
+        words_removed=q.words_removed,
     )
 
 

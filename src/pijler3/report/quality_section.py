@@ -54,6 +54,10 @@ def _main_rows(qs: Sequence[QualitySummary]) -> list[TableRow]:
             [fmt_int(q.identifiers_removed) for q in qs],
         ),
         _row(
+            "Zeldzame woorden en woorden met cijfers verwijderd uit vrije tekst",
+            [fmt_int(q.words_removed) for q in qs],
+        ),
+        _row(
             "Ongeldige waarden (alle kolommen behalve INSZ)",
             [fmt_int(q.invalid_total) for q in qs],
         ),

@@ -67,7 +67,17 @@ def render_xlsx(data: ReportData) -> bytes:
     """The indicator rows (DATA.md §4), a formatted sheet per indicator, quality and
     definitions. Suppressed cells show ``x`` on grey, explained on the first sheet."""
     buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False})
+    # A label typed by someone ("=HYPERLINK(...)", "=1+1") must stay text: formulas and
+    # links are never made from strings, in this or any workbook pijler3 writes.
+    wb = xlsxwriter.Workbook(
+        buffer,
+        {
+            "in_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     f = _formats(wb)
     frame = data.table.frame
     _info_sheet(wb, data, f)

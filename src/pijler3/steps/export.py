@@ -2,8 +2,10 @@
 
 Rows without a valid INSZ cannot be linked and never leave AgII: they go to a local
 quarantine file by row number and reason only. Direct identifiers are dropped, and
-``plo_reden`` is scrubbed of the person's own name, INSZ, birth date, street, phone
-and e-mail, and of anything shaped like an INSZ, e-mail, phone number or IBAN.
+``plo_reden`` is cleaned in two lines (see :mod:`pijler3.exchange.scrub`): anything
+shaped like an INSZ, e-mail, phone number or IBAN and the person's own name, INSZ,
+birth date, street, phone and e-mail are removed; then every word that fewer than
+``free_text.min_persons`` persons of the delivery use, or that holds a digit, is removed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from pijler3.analysis import dataset
-from pijler3.exchange import scrub, transfer
+from pijler3.exchange import peoplecsv, scrub, transfer
 from pijler3.exchange.atomic import write_atomic
 from pijler3.exchange.workspace import Workspace
 from pijler3.extracts import quality, readers
@@ -43,6 +45,8 @@ class ExportResult:
     rows_sent: int
     quarantined: Counter[str]
     identifiers_removed: int
+    # Words of plo_reden removed by the allow-list (rare, or holding a digit).
+    words_removed: int = 0
 
 
 def _own_values(table: pl.DataFrame) -> list[pl.Expr]:
@@ -112,6 +116,21 @@ def scrub_free_text(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     return table.with_columns(pl.Series("plo_reden", cleaned, dtype=pl.String)), removed
 
 
+def clean_free_text(table: pl.DataFrame, min_persons: int) -> tuple[pl.DataFrame, int, int]:
+    """Both lines of defence on ``plo_reden``: identifiers removed, then rare words.
+
+    Returns the table, the number of identifiers removed (shapes and own values) and the
+    number of words removed by the allow-list. The allow-list counts words after the
+    first line, so that a person's own name, removed from their own text, does not make
+    the name common; persons are told apart by their INSZ.
+    """
+    table, identifiers = scrub_free_text(table)
+    table, words = scrub.keep_common_words(
+        table, person="insz", text="plo_reden", min_persons=min_persons
+    )
+    return table, identifiers, words
+
+
 def export(
     ws: Workspace,
     kbi: Path,
@@ -132,12 +151,11 @@ def export(
 
     bad = table.filter(pl.col("insz").is_null())
     reasons = Counter(bad["insz_problem"].to_list())
-    quarantine_csv = "rij;reden\n" + "".join(
-        f"{row};{reason}\n" for row, reason in bad.select("_row", "insz_problem").rows()
-    )
+    # AgII's staff open the quarantine file in a spreadsheet: written as a CSV for people.
+    quarantine_csv = peoplecsv.render(("rij", "reden"), bad.select("_row", "insz_problem").rows())
     good = table.filter(pl.col("insz").is_not_null())
     progress("removing identifiers from free text")
-    good, removed = scrub_free_text(good)
+    good, removed, words_removed = clean_free_text(good, protocol.free_text.min_persons)
     schema = dataset.export_schema(protocol)
     out = good.select(list(schema.names()))
     dataset.check_schema(out, schema, f"{kbi}")
@@ -151,11 +169,12 @@ def export(
         kbi=(*quality.for_transfer(read.findings), *dropped),
         quarantined=dict(reasons),
         identifiers_removed=removed,
+        words_removed=words_removed,
         rows_read=table.height,
     )
     log = ws.audit()
     quarantine_path = ws.quarantine / f"{delivery_id}.csv"
-    write_atomic(quarantine_path, quarantine_csv.encode(), mode=0o600)
+    write_atomic(quarantine_path, quarantine_csv, mode=0o600)
     out_path, sealed = transfer.seal_delivery(
         ws,
         protocol,
@@ -180,9 +199,17 @@ def export(
             "rows_sent": out.height,
             "quarantined": sum(reasons.values()),
             "identifiers_removed": removed,
+            "words_removed": words_removed,
         },
         now=now,
     )
     return ExportResult(
-        out_path, quarantine_path, delivery_id, table.height, out.height, reasons, removed
+        out_path,
+        quarantine_path,
+        delivery_id,
+        table.height,
+        out.height,
+        reasons,
+        removed,
+        words_removed,
     )

@@ -2,8 +2,10 @@
 
 Checks, in order: the package is VDAB's and intact; the protocol is in force; the
 columns and types are exactly DATA.md §3; no text column holds anything shaped like an
-INSZ, e-mail address, phone number or IBAN; the re-identification risk passes the gate
-of the protocol file (or is recorded as a warning when the protocol says so).
+INSZ, e-mail address, phone number or IBAN, and no free-text column a word that export's
+allow-list would have removed (the same rule, :func:`pijler3.exchange.scrub.count_uncommon_words`,
+persons told apart by their pseudonym); the re-identification risk passes the gate of
+the protocol file (or is recorded as a warning when the protocol says so).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pijler3.extracts import quality
 from pijler3.steps.receive import receive
 
 STEP = "publish"
+UNCOMMON_WORD = "uncommon word"
 
 
 @dataclass(frozen=True)
@@ -36,13 +39,29 @@ class PublishResult:
 
 
 def scan_text_columns(frame: pl.DataFrame, protocol: Protocol) -> Counter[tuple[str, str]]:
-    """Count values shaped like an identifier, per (column, kind), in every text column."""
+    """Count what may not travel, per (column, kind), in every text column.
+
+    Kinds: ``iban``, ``email``, ``insz``, ``phone`` (values of that shape, on the
+    normalised text), and, in the free-text fields of the protocol, ``uncommon word``
+    (words the allow-list of export would have removed: used by fewer than
+    ``free_text.min_persons`` persons, or holding a digit).
+    """
     found: Counter[tuple[str, str]] = Counter()
     text_cols = [f.name for f in protocol.fields if f.type == "text" and f.name != "pseudoniem"]
     for col in text_cols:
         for value in frame[col].drop_nulls().unique().to_list():
             for kind in scrub.find_identifiers(value):
                 found[(col, kind)] += 1
+    for f in protocol.fields:
+        if f.free_text and f.name in frame.columns:
+            n = scrub.count_uncommon_words(
+                frame,
+                person="pseudoniem",
+                text=f.name,
+                min_persons=protocol.free_text.min_persons,
+            )
+            if n:
+                found[(f.name, UNCOMMON_WORD)] = n
     return found
 
 
@@ -63,11 +82,21 @@ def publish(
     found = scan_text_columns(frame, protocol)
     if found:
         (col, kind), n = found.most_common(1)[0]
+        if kind == UNCOMMON_WORD:
+            what = (
+                f"{n} word(s) used by fewer than {protocol.free_text.min_persons} persons "
+                "or holding a digit"
+            )
+        else:
+            article = "an" if kind in ("iban", "insz", "email") else "a"
+            what = f"{n} value(s) shaped like {article} {kind}"
         log.append(
             "publish.refused",
             {
                 "delivery_id": manifest.delivery_id,
-                "reason": "identifier_in_text",
+                "reason": "uncommon_word_in_text"
+                if kind == UNCOMMON_WORD
+                else "identifier_in_text",
                 "column": col,
                 "kind": kind,
                 "values": sum(found.values()),
@@ -75,9 +104,8 @@ def publish(
             now=now,
         )
         raise UserError(
-            f"{link_package.name}: column '{col}' still holds {n} value(s) shaped like "
-            f"{'an' if kind in ('iban', 'insz', 'email') else 'a'} {kind} "
-            f"({sum(found.values())} in all); nothing was published.",
+            f"{link_package.name}: column '{col}' still holds {what} "
+            f"({sum(found.values())} findings in all); nothing was published.",
             hint="Ask VDAB and the KBI administrators to clean the free text, then export again.",
         )
     progress("measuring the re-identification risk")
