@@ -116,22 +116,15 @@ def protocol_add_keys(file: Path, sources: tuple[Path, ...]) -> None:
 @click.argument("file", type=FILE)
 @click.option("--ws", "ws_paths", type=DIR, multiple=True, required=True)
 def protocol_install(file: Path, ws_paths: tuple[Path, ...]) -> None:
-    """Make FILE the protocol of the given workspaces (after all keys are registered)."""
-    import hashlib
+    """Make FILE the protocol of the given workspaces (after all keys are registered).
 
+    The signed text FILE names is copied along, from beside FILE.
+    """
     from pijler3.exchange import workspace
-    from pijler3.exchange.atomic import write_atomic
 
-    proto = protocol_mod.load(file)
-    data = file.read_bytes()
     for p in ws_paths:
         ws = workspace.open_workspace(p)
-        write_atomic(ws.protocol_path, data)
-        ws.audit().append(
-            "protocol.installed",
-            {"protocol": proto.identifier, "sha256": hashlib.sha256(data).hexdigest()},
-            now=moment(None),
-        )
+        workspace.install_protocol(ws, file, now=moment(None))
         click.echo(f"Installed {file} in {p}")
 
 
