@@ -27,6 +27,17 @@ def test_the_shipped_protocol_says_what_the_signed_text_says() -> None:
     assert (p.disclosure.min_numerator, p.disclosure.min_denominator) == (5, 10)
 
 
+def test_the_shipped_protocol_names_and_pins_its_signed_text() -> None:
+    """The signed text lies beside the shipped protocol file, with the pinned hash."""
+    import hashlib
+    from importlib import resources
+
+    p = protocol.load()
+    assert p.signed_text == "protocol-2023-09-20.signed.md"
+    data = resources.files("pijler3").joinpath("data", p.signed_text).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == p.signed_text_sha256
+
+
 def test_protocol_objects_are_frozen() -> None:
     p = protocol.load()
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -51,6 +62,13 @@ def _broken(old: str, new: str) -> str:
         ('codelist = "geslacht"\nsource', "source", "fields[3].codelist"),
         ("bits = 128", "bits = 64", "pseudonym.bits"),
         ("[steps]", "typo = 1\n[steps]", "recipients.typo"),
+        ('signed_text = "protocol-', 'signed_text = "../protocol-', "protocol.signed_text"),
+        (
+            'signed_text_sha256 = "2110',
+            'signed_text_sha256 = "x2110',
+            "protocol.signed_text_sha256",
+        ),
+        ('signed_text = "protocol-2023-09-20.signed.md"', "", "protocol.signed_text"),
     ],
 )
 def test_a_malformed_protocol_is_refused_naming_the_key(old: str, new: str, key: str) -> None:

@@ -290,7 +290,7 @@ def test_a_protocol_without_its_signed_text_is_not_published(tmp_path: Path) -> 
     p = protocol_mod.load()
     with pytest.raises(ProtocolError, match="names no signed text"):
         publication.render(dataclasses.replace(p, signed_text="", signed_text_sha256=""), b"x")
-    toml, signed = copy_shipped(tmp_path / "next")
+    toml, _ = copy_shipped(tmp_path / "next")
     toml.write_text(toml.read_text("utf-8").replace(SHIPPED_SIGNED, "next.signed.md"), "utf-8")
     with pytest.raises(ProtocolError, match=r"next\.signed\.md: the signed text named by"):
         publication.write(protocol_mod.load(toml), tmp_path / "out")

@@ -30,8 +30,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import tomllib
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -40,41 +43,17 @@ from pijler3.contract.protocol import Protocol
 from pijler3.exchange.atomic import write_atomic
 from pijler3.governance import markdown
 
-SOURCES = {
-    "KBI": "Cliëntvolgsysteem AgII (KBI)",
-    "VDAB": "VDAB-databank",
-    "DERIVED": "Afgeleid bij koppeling en pseudonimisering (VDAB)",
-}
-TYPES = {"text": "tekst", "date": "datum", "bool": "ja/nee", "code": "code"}
-NUMBERS = {1: "één", 2: "twee", 3: "drie", 4: "vier", 5: "vijf", 6: "zes", 12: "twaalf"}
-NOT_IN_PROTOCOL = "niet vermeld in het ondertekende protocol"
-
-
-# -- what the software adds (not part of the signed protocol) -------------------------
-
-# The measures the software itself enforces (SYSTEM.md), stated in the second part.
-SECURITY = (
-    "Het protocol bepaalt dat AgII de gegevens ter beschikking stelt via de SharePoint van"
-    " de werkgroep BI rapportering (artikel 6). De software steunt niet op de toegang tot"
-    " die SharePoint: een pakket is waar het ook bewaard wordt alleen leesbaar voor de"
-    " ontvangers voor wie het versleuteld is.",
-    "Elk pakket wordt versleuteld (age, X25519) voor uitsluitend de ontvangers die het"
-    " protocolbestand noemt, en ondertekend (Ed25519) door de verzendende partij; de"
-    " ontvanger controleert die handtekening met de sleutel uit het protocolbestand.",
-    "Alleen VDAB beschikt over de pseudonimiseringssleutel; AgII en ABB zien na de"
-    " export geen rijksregisternummer meer en kunnen het niet uit een pseudoniem afleiden.",
-    "Elke stap weigert velden die niet in het protocolbestand staan en laat geen directe"
-    " identificatoren door; vrije tekst wordt op identificatoren gecontroleerd.",
-    "Vóór de terbeschikkingstelling aan ABB wordt het heridentificatierisico getoetst.",
-    "Elke partij houdt een append-only, met hashes geketend auditlogboek bij dat op"
-    " verzoek aan de andere partij kan worden voorgelegd.",
-    "Leveringen worden na de bewaartermijn vernietigd; van elke vernietiging wordt een"
-    " ondertekende verklaring opgemaakt voor de functionaris voor gegevensbescherming"
-    " van AgII.",
-    "Gegevenslekken worden geregistreerd; de software stelt de melding aan de functionaris"
-    " voor gegevensbescherming van de andere partij op en volgt de termijn van 72 uur van"
-    " artikel 33 AVG op.",
+# The Dutch words of part 2 are data (data/templates/protocol-words.toml), read once.
+_WORDS: dict[str, Any] = tomllib.loads(
+    resources.files("pijler3")
+    .joinpath("data", "templates", "protocol-words.toml")
+    .read_text("utf-8")
 )
+SOURCES: dict[str, str] = _WORDS["sources"]
+TYPES: dict[str, str] = _WORDS["types"]
+NUMBERS: dict[int, str] = {int(k): v for k, v in _WORDS["numbers"].items()}
+NOT_IN_PROTOCOL: str = _WORDS["not_in_protocol"]
+SECURITY: tuple[str, ...] = tuple(_WORDS["security"]["measures"])
 
 
 @dataclass(frozen=True)
