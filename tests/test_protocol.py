@@ -119,6 +119,7 @@ def test_protocol_check_command(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "valid protocol agii-abb-pijler3-2023-09-20 v1" in result.output
     assert re.search(r"term ends 19/09/2028", result.output)
+    assert "signed text: protocol-2023-09-20.signed.md, SHA-256 as pinned" in result.output
 
 
 def test_every_command_can_be_pointed_at_another_protocol_file(tmp_path: Path) -> None:

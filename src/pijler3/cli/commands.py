@@ -89,6 +89,12 @@ def protocol_check(file: Path) -> None:
     keys = [f"{x.short}: {'yes' if x.signing_key else 'no'}" for x in p.parties.values()]
     click.echo(f"  party keys registered: {', '.join(keys)}")
     click.echo(f"  recipients with keys: {len(p.recipients)} of at most {p.recipients_max}")
+    if p.signed_text:
+        from pijler3.contract import signed_text
+
+        click.echo(f"  signed text: {signed_text.read(p).name}, SHA-256 as pinned")
+    else:
+        click.echo("  signed text: none named, so it cannot be published (art. 10)")
 
 
 @protocol.command("add-keys")
