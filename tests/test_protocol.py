@@ -69,6 +69,11 @@ def _broken(old: str, new: str) -> str:
             "protocol.signed_text_sha256",
         ),
         ('signed_text = "protocol-2023-09-20.signed.md"', "", "protocol.signed_text"),
+        (
+            'signed_text = "protocol-2023-09-20.signed.md"',
+            'signed_text = "audit.jsonl"',
+            "protocol.signed_text",
+        ),
     ],
 )
 def test_a_malformed_protocol_is_refused_naming_the_key(old: str, new: str, key: str) -> None:

@@ -545,13 +545,16 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
 def _signed_text(r: _Reader, p: Mapping[str, Any]) -> tuple[str, str]:
     """The file name of the signed text and its pinned SHA-256 (both empty when unnamed).
 
-    The name is a bare file name so that the text always lies beside the protocol file
-    and travels with it into a workspace.
+    The name is a bare Markdown file name, so that the text always lies beside the
+    protocol file, travels with it into a workspace, and can never be taken for one of
+    the workspace's own files (its protocol.toml or audit log).
     """
     name = r.text(p, "signed_text", "protocol", empty=True)
     digest = r.text(p, "signed_text_sha256", "protocol", empty=True)
-    if name and (Path(name).name != name or "\\" in name or name in (".", "..")):
-        raise r.fail("protocol.signed_text", "must be a file name beside the protocol file")
+    if name and not re.fullmatch(r"[\w.-]+\.md", name, re.ASCII):
+        raise r.fail(
+            "protocol.signed_text", "must be a Markdown file name (….md) beside the protocol file"
+        )
     if name and not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise r.fail(
             "protocol.signed_text_sha256",
