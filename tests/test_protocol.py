@@ -28,6 +28,17 @@ def test_the_shipped_protocol_says_what_the_signed_text_says() -> None:
     assert (p.disclosure.min_numerator, p.disclosure.min_denominator) == (5, 10)
 
 
+def test_the_shipped_protocol_names_and_pins_its_signed_text() -> None:
+    """The signed text lies beside the shipped protocol file, with the pinned hash."""
+    import hashlib
+    from importlib import resources
+
+    p = protocol.load()
+    assert p.signed_text == "protocol-2023-09-20.signed.md"
+    data = resources.files("pijler3").joinpath("data", p.signed_text).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == p.signed_text_sha256
+
+
 def test_protocol_objects_are_frozen() -> None:
     p = protocol.load()
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -55,6 +66,18 @@ def _broken(old: str, new: str) -> str:
         ("min_persons = 10", "min_persons = 0", "free_text.min_persons"),
         ("min_persons = 10", 'min_persons = "tien"', "free_text.min_persons"),
         ("min_persons = 10", "min_persons = 10\nmin_person = 3", "free_text.min_person"),
+        ('signed_text = "protocol-', 'signed_text = "../protocol-', "protocol.signed_text"),
+        (
+            'signed_text_sha256 = "2110',
+            'signed_text_sha256 = "x2110',
+            "protocol.signed_text_sha256",
+        ),
+        ('signed_text = "protocol-2023-09-20.signed.md"', "", "protocol.signed_text"),
+        (
+            'signed_text = "protocol-2023-09-20.signed.md"',
+            'signed_text = "audit.jsonl"',
+            "protocol.signed_text",
+        ),
     ],
 )
 def test_a_malformed_protocol_is_refused_naming_the_key(old: str, new: str, key: str) -> None:
@@ -115,6 +138,7 @@ def test_protocol_check_command(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "valid protocol agii-abb-pijler3-2023-09-20 v1" in result.output
     assert re.search(r"term ends 19/09/2028", result.output)
+    assert "signed text: protocol-2023-09-20.signed.md, SHA-256 as pinned" in result.output
 
 
 def test_every_command_can_be_pointed_at_another_protocol_file(tmp_path: Path) -> None:

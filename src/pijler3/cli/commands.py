@@ -95,6 +95,12 @@ def protocol_check(file: Path) -> None:
     keys = [f"{x.short}: {'yes' if x.signing_key else 'no'}" for x in p.parties.values()]
     click.echo(f"  party keys registered: {', '.join(keys)}")
     click.echo(f"  recipients with keys: {len(p.recipients)} of at most {p.recipients_max}")
+    if p.signed_text:
+        from pijler3.contract import signed_text
+
+        click.echo(f"  signed text: {signed_text.read(p).name}, SHA-256 as pinned")
+    else:
+        click.echo("  signed text: none named, so it cannot be published (art. 10)")
 
 
 @protocol.command("add-keys")
@@ -122,7 +128,10 @@ def protocol_add_keys(file: Path, sources: tuple[Path, ...]) -> None:
 @click.argument("file", type=FILE)
 @click.option("--ws", "ws_paths", type=DIR, multiple=True, required=True)
 def protocol_install(file: Path, ws_paths: tuple[Path, ...]) -> None:
-    """Make FILE the protocol of the given workspaces (after all keys are registered)."""
+    """Make FILE the protocol of the given workspaces (after all keys are registered).
+
+    The signed text FILE names is copied along, from beside FILE.
+    """
     from pijler3.exchange import workspace
 
     for p in ws_paths:

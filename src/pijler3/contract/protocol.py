@@ -10,6 +10,7 @@ key at fault.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -166,6 +167,10 @@ class Protocol:
     fields: tuple[Field, ...]
     extracts: Mapping[str, Extract]
     source_path: str
+    # The signed text (art. 10): a Markdown file beside the protocol file, pinned by its
+    # SHA-256 so that installing the protocol file also fixes the text published under it.
+    signed_text: str = ""
+    signed_text_sha256: str = ""
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -329,6 +334,8 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
             "retention_years",
             "frequency",
             "place",
+            "signed_text",
+            "signed_text_sha256",
         ),
     )
     legal = r.table(data, "legal", "")
@@ -520,6 +527,7 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         )
 
     signed = _date(r, p, "signed", "protocol")
+    signed_text, signed_text_sha256 = _signed_text(r, p)
     return Protocol(
         id=r.text(p, "id", "protocol"),
         version=r.positive(p, "version", "protocol"),
@@ -551,7 +559,32 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         fields=tuple(fields),
         extracts=extracts,
         source_path=source,
+        signed_text=signed_text,
+        signed_text_sha256=signed_text_sha256,
     )
+
+
+def _signed_text(r: _Reader, p: Mapping[str, Any]) -> tuple[str, str]:
+    """The file name of the signed text and its pinned SHA-256 (both empty when unnamed).
+
+    The name is a bare Markdown file name, so that the text always lies beside the
+    protocol file, travels with it into a workspace, and can never be taken for one of
+    the workspace's own files (its protocol.toml or audit log).
+    """
+    name = r.text(p, "signed_text", "protocol", empty=True)
+    digest = r.text(p, "signed_text_sha256", "protocol", empty=True)
+    if name and not re.fullmatch(r"[\w.-]+\.md", name, re.ASCII):
+        raise r.fail(
+            "protocol.signed_text", "must be a Markdown file name (….md) beside the protocol file"
+        )
+    if name and not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise r.fail(
+            "protocol.signed_text_sha256",
+            "must be the SHA-256 of the signed text (64 lowercase hexadecimal digits)",
+        )
+    if digest and not name:
+        raise r.fail("protocol.signed_text", "is missing (signed_text_sha256 pins no file)")
+    return name, digest
 
 
 def loads(text: str, source: str = "<protocol>") -> Protocol:

@@ -4,6 +4,8 @@ Layout::
 
     WS/workspace.toml      role, name, format version
     WS/protocol.toml       the protocol this workspace works under (public keys filled in)
+    WS/<signed text>       the signed protocol text the protocol file names and pins
+                           (``[protocol] signed_text``), copied along with it
     WS/keys/               owner-only: age identity, Ed25519 signing key, (VDAB) the
                            pseudonymisation master key, and public.toml
     WS/outbox/ WS/inbox/   packages sent and received
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pijler3.contract import protocol as protocol_mod
+from pijler3.contract import signed_text
 from pijler3.contract.errors import UserError
 from pijler3.exchange import _crypto, audit, pseudonym
 from pijler3.exchange.atomic import write_atomic
@@ -184,7 +187,8 @@ def init(
             param="name",
         )
     text = protocol_path.read_text("utf-8") if protocol_path else protocol_mod.default_text()
-    protocol_mod.loads(text, str(protocol_path or "the shipped protocol"))
+    proto = protocol_mod.loads(text, str(protocol_path or "the shipped protocol"))
+    signed = _signed_text(proto)
     root.mkdir(parents=True, exist_ok=True)
     subdirs = {"agii": ("quarantine",), "vdab": (), "abb": ("archive", "store")}[role]
     for sub in ("outbox", "inbox", *subdirs):
@@ -203,6 +207,8 @@ def init(
         f'age_recipient = "{recipient}"\nsigning_key = "{verify_key}"\n'
     )
     write_atomic(keys / "public.toml", public.encode())
+    if signed is not None:
+        write_atomic(root / signed.name, signed.data)
     write_atomic(root / "protocol.toml", text.encode())
     meta = f'format = "{FORMAT}"\nrole = "{role}"\nname = "{name}"\ncreated = "{now.isoformat()}"\n'
     write_atomic(root / "workspace.toml", meta.encode())
@@ -213,6 +219,39 @@ def init(
         now=now,
     )
     return ws
+
+
+def _signed_text(proto: protocol_mod.Protocol) -> signed_text.SignedText | None:
+    """The signed text to copy along with a protocol file (None when it names none).
+
+    Read, and so checked against its pin, before anything is written, so that a
+    workspace never holds a protocol file whose signed text is missing or altered.
+    """
+    return signed_text.read(proto) if proto.signed_text else None
+
+
+def install_protocol(ws: Workspace, file: Path, *, now: dt.datetime) -> protocol_mod.Protocol:
+    """Make ``file`` the workspace's protocol, with the signed text it names beside it.
+
+    The signed text is written first: the protocol file that names it replaces the old
+    one last, so an interrupted install leaves the previous protocol in force.
+    """
+    proto = protocol_mod.load(file)
+    data = file.read_bytes()
+    signed = _signed_text(proto)
+    if signed is not None:
+        write_atomic(ws.root / signed.name, signed.data)
+    write_atomic(ws.protocol_path, data)
+    ws.audit().append(
+        "protocol.installed",
+        {
+            "protocol": proto.identifier,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "signed_text_sha256": proto.signed_text_sha256,
+        },
+        now=now,
+    )
+    return proto
 
 
 def register_keys(protocol_file: Path, keys: PublicKeys) -> None:
@@ -228,15 +267,3 @@ def register_keys(protocol_file: Path, keys: PublicKeys) -> None:
             text, keys.role, age_recipient=keys.age_recipient, signing_key=keys.signing_key
         )
     write_atomic(protocol_file, new.encode())
-
-
-def install_protocol(ws: Workspace, file: Path, *, now: dt.datetime) -> None:
-    """Make ``file`` the workspace's protocol; the audit log records which one, by hash."""
-    proto = protocol_mod.load(file)
-    data = file.read_bytes()
-    write_atomic(ws.protocol_path, data)
-    ws.audit().append(
-        "protocol.installed",
-        {"protocol": proto.identifier, "sha256": hashlib.sha256(data).hexdigest()},
-        now=now,
-    )
