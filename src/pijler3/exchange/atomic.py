@@ -1,9 +1,12 @@
 """Durable, all-or-nothing file writes (SYSTEM.md guarantee 1: nothing half-written).
 
-Every output of the chain is written through :func:`write_atomic`: the bytes go to a
-temporary file in the same directory, which is flushed and fsynced, renamed over the
-target, and then the directory itself is fsynced so that the rename survives a power
-cut. A reader therefore sees either the old file or the complete new one, never a part.
+Every output of the chain is written through :func:`write_atomic`, or
+:func:`open_atomic` when it is written in pieces: the bytes go to a temporary file in
+the same directory, which is flushed and fsynced, renamed over the target, and then the
+directory itself is fsynced so that the rename survives a power cut. A reader therefore
+sees either the old file or the complete new one, never a part. A file that another
+library writes in full (DuckDB's rebuilt store) is put in place by
+:func:`replace_durably`, the same last two steps.
 
 :func:`append_durable` is for append-only logs: one ``os.write`` of the whole line on an
 ``O_APPEND`` descriptor, then fsync. On Linux a single write of a regular file is not
@@ -16,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 
 def fsync_dir(directory: Path) -> None:
@@ -28,36 +33,52 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path | str, data: bytes, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data`` in one step, durably, with permissions ``mode``.
+@contextlib.contextmanager
+def open_atomic(path: Path | str, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """A binary file that appears at ``path`` complete, durably, or not at all.
 
-    The temporary file is created with ``mode`` from the start (not chmod-ed after
-    writing), so a secret is never readable by others, not even for a moment.
+    For output too large to hold in memory at once: write to the yielded file in as many
+    pieces as needed. When the ``with`` block ends normally the file is flushed, fsynced
+    and renamed over ``path``; when it raises, the temporary file is removed and
+    ``path`` is left as it was. The temporary file has permissions ``mode`` from the
+    start (not chmod-ed after writing), so a secret is never readable by others, not
+    even for a moment.
     """
     target = Path(path)
-    directory = target.parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        # mkstemp creates the file 0o600; widen or keep it before any byte is written.
-        os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    os.close(fd)
-    try:
+        with os.fdopen(fd, "wb") as fh:
+            # mkstemp creates the file 0o600; widen or keep it before any byte is written.
+            os.fchmod(fh.fileno(), mode)
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp_name, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    fsync_dir(directory)
+    fsync_dir(target.parent)
+
+
+def write_atomic(path: Path | str, data: bytes, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` in one step, durably, with permissions ``mode``."""
+    with open_atomic(path, mode) as fh:
+        fh.write(data)
+
+
+def replace_durably(source: Path | str, target: Path | str) -> None:
+    """Rename a complete file over ``target`` so that the rename survives a power cut.
+
+    For a file that another library wrote in full (DuckDB's rebuilt store): its bytes
+    are fsynced, it is renamed over ``target`` in one step, and the directory entry is
+    fsynced. Both paths must be in the same directory (a rename across file systems is
+    not atomic).
+    """
+    with open(source, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(source, target)
+    fsync_dir(Path(target).parent)
 
 
 def append_durable(path: Path | str, line: bytes, mode: int = 0o644) -> None:
