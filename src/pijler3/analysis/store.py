@@ -22,6 +22,7 @@ import polars as pl
 
 from pijler3.contract.errors import UserError
 from pijler3.contract.protocol import Protocol
+from pijler3.exchange.atomic import replace_durably
 
 FORMAT = "pijler3-store/1"
 _SQL_TYPES = {"text": "VARCHAR", "code": "VARCHAR", "date": "DATE", "bool": "BOOLEAN"}
@@ -214,15 +215,11 @@ class Store:
         self.con.execute("COPY FROM DATABASE " + _quote(self._dbname()) + " TO fresh")
         self.con.execute("DETACH fresh")
         self.con.close()
-        with open(fresh, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(fresh, self.path)
+        # The old file's write-ahead log was emptied by the checkpoint; it goes first so
+        # that it can never be replayed against the new file, and the directory sync of
+        # replace_durably makes its removal durable together with the rename.
         self.path.with_name(self.path.name + ".wal").unlink(missing_ok=True)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        replace_durably(fresh, self.path)
         self.con = duckdb.connect(str(self.path))
         os.chmod(self.path, 0o600)
 
