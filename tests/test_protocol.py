@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import cli_error
 
 from pijler3.cli.commands import cli
-from pijler3.contract import protocol
+from pijler3.contract import protocol, protocol_keys
 from pijler3.contract.errors import ProtocolError
 
 
@@ -108,21 +108,54 @@ def test_not_toml_is_refused() -> None:
 
 
 def test_keys_are_registered_and_more_than_two_researchers_refused() -> None:
-    text = protocol.with_party_keys(
+    text = protocol_keys.with_party_keys(
         protocol.default_text(), "vdab", age_recipient="age1vdab", signing_key="sig-vdab"
     )
     for name in ("A", "B"):
-        text = protocol.with_recipient(
+        text = protocol_keys.with_recipient(
             text, name=name, age_recipient=f"age1{name}", signing_key=name
         )
     p = protocol.loads(text)
     assert p.parties["vdab"].age_recipient == "age1vdab"
     assert [r.name for r in p.recipients] == ["A", "B"]
     # Registering A again replaces A's keys; a third person exceeds art. 4.
-    text = protocol.with_recipient(text, name="A", age_recipient="age1A2", signing_key="A2")
+    text = protocol_keys.with_recipient(text, name="A", age_recipient="age1A2", signing_key="A2")
     assert [r.age_recipient for r in protocol.loads(text).recipients] == ["age1B", "age1A2"]
     with pytest.raises(ProtocolError, match=r"art\. 4"):
-        protocol.with_recipient(text, name="C", age_recipient="age1C", signing_key="C")
+        protocol_keys.with_recipient(text, name="C", age_recipient="age1C", signing_key="C")
+
+
+def test_key_setup_changes_only_the_key_lines_and_keeps_every_comment() -> None:
+    """Registering keys edits the signed file in place: the two key lines of the party
+    and the ``people`` list change, every comment and every other line stays."""
+    import difflib
+
+    original = protocol.default_text()
+    text = protocol_keys.with_party_keys(
+        original, "agii", age_recipient="age1agii", signing_key="sig-agii"
+    )
+    text = protocol_keys.with_recipient(text, name="A", age_recipient="age1A", signing_key="A")
+    before, after = original.splitlines(), text.splitlines()
+    removed = [line[2:] for line in difflib.ndiff(before, after) if line.startswith("- ")]
+    people_line = next(line for line in before if line.startswith("people = []"))
+    assert removed == ['age_recipient = ""', 'signing_key = ""', people_line]
+    comments = [line for line in before if line.lstrip().startswith("#")]
+    assert comments == [line for line in after if line.lstrip().startswith("#")]
+    # The comment after the emptied list survives too, after the list's new last line.
+    assert people_line.split("#", 1)[1] in text
+    p = protocol.loads(text)
+    assert (p.parties["agii"].age_recipient, p.parties["agii"].signing_key) == (
+        "age1agii",
+        "sig-agii",
+    )
+    assert p.parties["vdab"].age_recipient == ""
+
+
+def test_key_setup_refuses_a_file_without_the_key_lines() -> None:
+    """A protocol text whose party table lacks the key lines is refused, not extended."""
+    text = protocol.default_text().replace('age_recipient = ""\nsigning_key = ""\n', "", 1)
+    with pytest.raises(ProtocolError, match=r"no key lines in \[parties\.agii\]"):
+        protocol_keys.with_party_keys(text, "agii", age_recipient="age1x", signing_key="x")
 
 
 def test_add_months_clamps_to_the_end_of_the_month() -> None:
@@ -176,7 +209,7 @@ def test_another_protocol_file_may_not_bring_other_keys(tmp_path: Path) -> None:
     ws = workspace.init("abb", tmp_path / "abb", name="A", now=now)
     forged = tmp_path / "forged.toml"
     forged.write_text(
-        protocol.with_party_keys(
+        protocol_keys.with_party_keys(
             protocol.default_text(), "agii", age_recipient="age1fake", signing_key="ZmFrZQ=="
         ),
         "utf-8",

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pijler3.contract.errors import ProtocolError
+from pijler3.contract.protocol_reader import Reader as _Reader
+from pijler3.contract.protocol_reader import read_date as _date
 
 FORMAT = "pijler3-protocol/1"
 DEFAULT_PROTOCOL = "protocol-2023-09-20.toml"
@@ -221,89 +223,6 @@ def add_months(day: dt.date, months: int) -> dt.date:
     raise AssertionError("unreachable")
 
 
-class _Reader:
-    """Reads typed values from nested TOML tables, naming the full key on failure."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, key: str, problem: str) -> ProtocolError:
-        return ProtocolError(
-            f"{self.source}: key '{key}' {problem}.",
-            hint="Correct the protocol file and run 'pijler3 protocol check' on it.",
-        )
-
-    def only(self, data: Mapping[str, Any], path: str, allowed: tuple[str, ...]) -> None:
-        """Refuse keys this format does not know: a typo must not pass silently."""
-        for key in data:
-            if key not in allowed:
-                full = f"{path}.{key}" if path else key
-                raise self.fail(full, "is not a key of a protocol file (a typo?)")
-
-    def table(self, data: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
-        full = f"{path}.{key}" if path else key
-        if key not in data:
-            raise self.fail(full, "is missing")
-        value = data[key]
-        if not isinstance(value, dict):
-            raise self.fail(full, "must be a table")
-        return value
-
-    def get(
-        self,
-        data: Mapping[str, Any],
-        key: str,
-        path: str,
-        kind: type | tuple[type, ...],
-        default: Any = ...,
-    ) -> Any:
-        full = f"{path}.{key}" if path else key
-        if key not in data:
-            if default is ...:
-                raise self.fail(full, "is missing")
-            return default
-        value = data[key]
-        # bool is an int in Python: refuse true/false where a number is asked.
-        if isinstance(value, bool) and kind in (int, float, (int, float)):
-            raise self.fail(full, "must be a number")
-        if not isinstance(value, kind):
-            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-            raise self.fail(full, f"must be of type {names}")
-        return value
-
-    def text(self, data: Mapping[str, Any], key: str, path: str, *, empty: bool = False) -> str:
-        value: str = self.get(data, key, path, str, "" if empty else ...)
-        if not empty and not value.strip():
-            raise self.fail(f"{path}.{key}" if path else key, "must not be empty")
-        return value
-
-    def texts(self, data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
-        value = self.get(data, key, path, list)
-        if not all(isinstance(v, str) for v in value):
-            raise self.fail(f"{path}.{key}", "must be a list of strings")
-        return tuple(value)
-
-    def positive(self, data: Mapping[str, Any], key: str, path: str) -> int:
-        value: int = self.get(data, key, path, int)
-        if value <= 0:
-            raise self.fail(f"{path}.{key}", "must be a positive whole number")
-        return value
-
-    def choice(self, data: Mapping[str, Any], key: str, path: str, options: tuple[str, ...]) -> Any:
-        value = self.text(data, key, path)
-        if value not in options:
-            raise self.fail(f"{path}.{key}", f"must be one of {', '.join(options)}")
-        return value
-
-
-def _date(r: _Reader, data: Mapping[str, Any], key: str, path: str) -> dt.date:
-    value = r.get(data, key, path, (dt.date, dt.datetime))
-    if isinstance(value, dt.datetime):
-        raise r.fail(f"{path}.{key}", "must be a date (YYYY-MM-DD), not a date-time")
-    assert isinstance(value, dt.date)
-    return value
-
-
 _TOP_LEVEL = frozenset(
     {"format", "protocol", "legal", "parties", "recipients", "processors", "steps",
      "pseudonym", "disclosure", "risk", "free_text", "fields", "extracts"}
@@ -319,32 +238,70 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
     if fmt != FORMAT:
         raise r.fail("format", f"must be '{FORMAT}' (this version of pijler3 reads that format)")
     p = r.table(data, "protocol", "")
-    r.only(
-        p,
-        "protocol",
-        (
-            "id",
-            "version",
-            "title",
-            "subject",
-            "legal_framework",
-            "signed",
-            "term_years",
-            "notice_months",
-            "retention_years",
-            "frequency",
-            "place",
-            "signed_text",
-            "signed_text_sha256",
-        ),
-    )
+    r.only(p, "protocol", _PROTOCOL_KEYS)
     legal = r.table(data, "legal", "")
     r.only(
         legal,
         "legal",
         ("bases", "purposes", "original_purposes", "use_restriction", "special_categories"),
     )
+    parties = _parties(r, data)
+    rec_t = r.table(data, "recipients", "")
+    recipients_max, recipients = _recipients(r, rec_t)
+    processors = _processors(r, data)
+    steps = _steps(r, data)
+    bits = _pseudonym_bits(r, data)
+    disclosure = _disclosure(r, data)
+    risk = _risk(r, data)
+    free_text = _free_text(r, data)
+    fields = _fields(r, data)
+    extracts = _extracts(r, data)
+    signed = _date(r, p, "signed", "protocol")
+    signed_text, signed_text_sha256 = _signed_text(r, p)
+    return Protocol(
+        id=r.text(p, "id", "protocol"),
+        version=r.positive(p, "version", "protocol"),
+        title=r.text(p, "title", "protocol"),
+        subject=r.text(p, "subject", "protocol"),
+        legal_framework=r.text(p, "legal_framework", "protocol"),
+        signed=signed,
+        term_years=r.positive(p, "term_years", "protocol"),
+        notice_months=r.positive(p, "notice_months", "protocol"),
+        retention_years=r.positive(p, "retention_years", "protocol"),
+        frequency=r.text(p, "frequency", "protocol"),
+        place=r.text(p, "place", "protocol"),
+        legal_bases=r.texts(legal, "bases", "legal"),
+        purposes=r.texts(legal, "purposes", "legal"),
+        original_purposes=r.texts(legal, "original_purposes", "legal"),
+        use_restriction=r.text(legal, "use_restriction", "legal"),
+        special_categories=r.get(legal, "special_categories", "legal", bool),
+        parties=parties,
+        recipients_max=recipients_max,
+        recipients_party=r.choice(rec_t, "party", "recipients", ROLES),
+        recipients_category=r.text(rec_t, "category", "recipients"),
+        recipients=recipients,
+        processors=processors,
+        steps=steps,
+        pseudonym_bits=bits,
+        disclosure=disclosure,
+        risk=risk,
+        free_text=free_text,
+        fields=fields,
+        extracts=extracts,
+        source_path=source,
+        signed_text=signed_text,
+        signed_text_sha256=signed_text_sha256,
+    )
 
+
+_PROTOCOL_KEYS = (
+    "id", "version", "title", "subject", "legal_framework", "signed", "term_years",
+    "notice_months", "retention_years", "frequency", "place", "signed_text",
+    "signed_text_sha256",
+)  # fmt: skip
+
+
+def _parties(r: _Reader, data: Mapping[str, Any]) -> dict[str, Party]:
     parties_t = r.table(data, "parties", "")
     parties: dict[str, Party] = {}
     for role in ROLES:
@@ -368,8 +325,11 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
     unknown_roles = set(parties_t) - set(ROLES)
     if unknown_roles:
         raise r.fail(f"parties.{sorted(unknown_roles)[0]}", "is not a party of this protocol")
+    return parties
 
-    rec_t = r.table(data, "recipients", "")
+
+def _recipients(r: _Reader, rec_t: Mapping[str, Any]) -> tuple[int, tuple[Recipient, ...]]:
+    """The maximum number of researchers (art. 4) and the researchers named."""
     r.only(rec_t, "recipients", ("max", "party", "category", "people"))
     people = r.get(rec_t, "people", "recipients", list)
     recipients = []
@@ -392,7 +352,10 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         )
     if len({x.age_recipient for x in recipients}) != len(recipients):
         raise r.fail("recipients.people", "lists the same key twice")
+    return recipients_max, tuple(recipients)
 
+
+def _processors(r: _Reader, data: Mapping[str, Any]) -> tuple[Processor, ...]:
     processors = []
     for i, proc in enumerate(r.get(data, "processors", "", list, [])):
         path = f"processors[{i}]"
@@ -408,7 +371,10 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
                 since=_date(r, proc, "since", path) if since is not None else None,
             )
         )
+    return tuple(processors)
 
+
+def _steps(r: _Reader, data: Mapping[str, Any]) -> dict[str, Step]:
     steps_t = r.table(data, "steps", "")
     r.only(steps_t, "steps", ("export", "link", "publish", "share"))
     steps = {}
@@ -418,20 +384,29 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
             sender=r.choice(t, "sender", f"steps.{name}", ROLES),
             to=r.choice(t, "to", f"steps.{name}", (*ROLES, "recipients", "named")),
         )
+    return steps
 
+
+def _pseudonym_bits(r: _Reader, data: Mapping[str, Any]) -> int:
     pseud = r.table(data, "pseudonym", "")
     r.only(pseud, "pseudonym", ("bits",))
     bits = r.positive(pseud, "bits", "pseudonym")
     if bits < 128 or bits > 256 or bits % 8:
         raise r.fail("pseudonym.bits", "must be a multiple of 8 from 128 to 256")
+    return bits
 
+
+def _disclosure(r: _Reader, data: Mapping[str, Any]) -> Disclosure:
     d = r.table(data, "disclosure", "")
     r.only(d, "disclosure", ("min_numerator", "min_denominator", "km_min_at_risk"))
-    disclosure = Disclosure(
+    return Disclosure(
         min_numerator=r.positive(d, "min_numerator", "disclosure"),
         min_denominator=r.positive(d, "min_denominator", "disclosure"),
         km_min_at_risk=r.positive(d, "km_min_at_risk", "disclosure"),
     )
+
+
+def _risk(r: _Reader, data: Mapping[str, Any]) -> Risk:
     rk = r.table(data, "risk", "")
     r.only(rk, "risk", tuple(f.name for f in dataclass_fields(Risk)))
     share = r.get(rk, "max_sample_unique_share", "risk", (int, float))
@@ -439,7 +414,7 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
     for key, v in (("max_sample_unique_share", share), ("max_mean_risk", mean)):
         if not 0 <= v <= 1:
             raise r.fail(f"risk.{key}", "must be a share between 0 and 1")
-    risk = Risk(
+    return Risk(
         action=r.choice(rk, "action", "risk", ("refuse", "warn")),
         date_granularity=r.choice(
             rk, "date_granularity", "risk", ("day", "month", "quarter", "year")
@@ -448,6 +423,9 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         max_mean_risk=float(mean),
         k_report=r.positive(rk, "k_report", "risk"),
     )
+
+
+def _free_text(r: _Reader, data: Mapping[str, Any]) -> FreeText:
     # The table is optional, so that protocol files written before it keep loading; a
     # missing key takes the default of FreeText.
     ft = r.table(data, "free_text", "") if "free_text" in data else {}
@@ -457,7 +435,10 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         if "min_persons" in ft
         else FreeText.min_persons
     )
+    return free_text
 
+
+def _fields(r: _Reader, data: Mapping[str, Any]) -> tuple[Field, ...]:
     fields = []
     seen: set[str] = set()
     for i, f in enumerate(r.get(data, "fields", "", list)):
@@ -487,7 +468,10 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         )
     if not fields:
         raise r.fail("fields", "must list the fields of art. 3")
+    return tuple(fields)
 
+
+def _extracts(r: _Reader, data: Mapping[str, Any]) -> dict[str, Extract]:
     ex_t = r.table(data, "extracts", "")
     extracts = {}
     for name in ("kbi", "werkzoekenden", "acties"):
@@ -495,72 +479,36 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         path = f"extracts.{name}"
         r.only(t, path, ("title", "direct_identifiers", "columns"))
         cols_t = r.table(t, "columns", path)
-        cols = []
-        for cname, spec in cols_t.items():
-            cpath = f"{path}.columns.{cname}"
-            if not isinstance(spec, dict):
-                raise r.fail(cpath, "must be a table")
-            r.only(spec, cpath, ("type", "codelist", "labels", "required"))
-            ctype = r.choice(spec, "type", cpath, ("text", "date", "bool", "code", "insz"))
-            ccode = r.get(spec, "codelist", cpath, str, None)
-            if ctype == "code" and not ccode:
-                raise r.fail(f"{cpath}.codelist", "is missing (a column of type code needs one)")
-            labels = r.texts(spec, "labels", cpath)
-            if not labels:
-                raise r.fail(f"{cpath}.labels", "must name at least one header label")
-            cols.append(
-                Column(
-                    name=cname,
-                    type=ctype,
-                    labels=labels,
-                    codelist=ccode,
-                    required=r.get(spec, "required", cpath, bool, True),
-                )
-            )
+        cols = tuple(_column(r, cname, spec, path) for cname, spec in cols_t.items())
         if not any(c.type == "insz" for c in cols):
             raise r.fail(f"{path}.columns", "must have a column of type insz")
         extracts[name] = Extract(
             name=name,
             title=r.text(t, "title", path),
-            columns=tuple(cols),
+            columns=cols,
             direct_identifiers=r.texts(t, "direct_identifiers", path),
         )
+    return extracts
 
-    signed = _date(r, p, "signed", "protocol")
-    signed_text, signed_text_sha256 = _signed_text(r, p)
-    return Protocol(
-        id=r.text(p, "id", "protocol"),
-        version=r.positive(p, "version", "protocol"),
-        title=r.text(p, "title", "protocol"),
-        subject=r.text(p, "subject", "protocol"),
-        legal_framework=r.text(p, "legal_framework", "protocol"),
-        signed=signed,
-        term_years=r.positive(p, "term_years", "protocol"),
-        notice_months=r.positive(p, "notice_months", "protocol"),
-        retention_years=r.positive(p, "retention_years", "protocol"),
-        frequency=r.text(p, "frequency", "protocol"),
-        place=r.text(p, "place", "protocol"),
-        legal_bases=r.texts(legal, "bases", "legal"),
-        purposes=r.texts(legal, "purposes", "legal"),
-        original_purposes=r.texts(legal, "original_purposes", "legal"),
-        use_restriction=r.text(legal, "use_restriction", "legal"),
-        special_categories=r.get(legal, "special_categories", "legal", bool),
-        parties=parties,
-        recipients_max=recipients_max,
-        recipients_party=r.choice(rec_t, "party", "recipients", ROLES),
-        recipients_category=r.text(rec_t, "category", "recipients"),
-        recipients=tuple(recipients),
-        processors=tuple(processors),
-        steps=steps,
-        pseudonym_bits=bits,
-        disclosure=disclosure,
-        risk=risk,
-        free_text=free_text,
-        fields=tuple(fields),
-        extracts=extracts,
-        source_path=source,
-        signed_text=signed_text,
-        signed_text_sha256=signed_text_sha256,
+
+def _column(r: _Reader, cname: str, spec: Any, path: str) -> Column:
+    cpath = f"{path}.columns.{cname}"
+    if not isinstance(spec, dict):
+        raise r.fail(cpath, "must be a table")
+    r.only(spec, cpath, ("type", "codelist", "labels", "required"))
+    ctype = r.choice(spec, "type", cpath, ("text", "date", "bool", "code", "insz"))
+    ccode = r.get(spec, "codelist", cpath, str, None)
+    if ctype == "code" and not ccode:
+        raise r.fail(f"{cpath}.codelist", "is missing (a column of type code needs one)")
+    labels = r.texts(spec, "labels", cpath)
+    if not labels:
+        raise r.fail(f"{cpath}.labels", "must name at least one header label")
+    return Column(
+        name=cname,
+        type=ctype,
+        labels=labels,
+        codelist=ccode,
+        required=r.get(spec, "required", cpath, bool, True),
     )
 
 
@@ -616,75 +564,3 @@ def load(path: str | Path | None = None) -> Protocol:
 def default_text() -> str:
     """The TOML text of the shipped protocol, for copying into a workspace."""
     return resources.files("pijler3").joinpath("data", DEFAULT_PROTOCOL).read_text("utf-8")
-
-
-def _toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def with_party_keys(text: str, party: str, *, age_recipient: str, signing_key: str) -> str:
-    """The protocol text with a party's public keys filled in (key set-up).
-
-    Edits only the two key lines of the party's table, so that comments and layout of
-    the file stay as the parties signed them.
-    """
-    lines = text.splitlines(keepends=True)
-    header = f"[parties.{party}]"
-    inside = False
-    done = set()
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            inside = stripped == header
-            continue
-        if not inside:
-            continue
-        key = stripped.split("=", 1)[0].strip()
-        if key == "age_recipient":
-            lines[i] = f"age_recipient = {_toml_string(age_recipient)}\n"
-            done.add(key)
-        elif key == "signing_key":
-            lines[i] = f"signing_key = {_toml_string(signing_key)}\n"
-            done.add(key)
-    if done != {"age_recipient", "signing_key"}:
-        raise ProtocolError(f"the protocol file has no key lines in [parties.{party}].")
-    new = "".join(lines)
-    loads(new)
-    return new
-
-
-def with_recipient(text: str, *, name: str, age_recipient: str, signing_key: str) -> str:
-    """The protocol text with a researcher added to (or updated in) ``recipients.people``."""
-    proto = loads(text)
-    people = [r for r in proto.recipients if r.name != name]
-    people.append(Recipient(name, age_recipient, signing_key))
-    body = "".join(
-        f"    {{ name = {_toml_string(r.name)}, age_recipient = {_toml_string(r.age_recipient)},"
-        f" signing_key = {_toml_string(r.signing_key)} }},\n"
-        for r in people
-    )
-    lines = text.splitlines(keepends=True)
-    out: list[str] = []
-    inside = False
-    skipping = False
-    replaced = False
-    for line in lines:
-        stripped = line.strip()
-        if skipping:
-            if stripped.startswith("]"):
-                skipping = False
-            continue
-        if stripped.startswith("["):
-            inside = stripped == "[recipients]"
-        if inside and stripped.split("=", 1)[0].strip() == "people":
-            out.append("people = [\n" + body + "]\n")
-            replaced = True
-            value = stripped.split("=", 1)[1].split("#", 1)[0].strip()
-            skipping = not value.endswith("]")
-            continue
-        out.append(line)
-    if not replaced:
-        raise ProtocolError("the protocol file has no 'people' line in [recipients].")
-    new = "".join(out)
-    loads(new)
-    return new

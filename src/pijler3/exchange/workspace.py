@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pijler3.contract import protocol as protocol_mod
-from pijler3.contract import signed_text
+from pijler3.contract import protocol_keys, signed_text
 from pijler3.contract.errors import UserError
 from pijler3.exchange import _crypto, audit, pseudonym
 from pijler3.exchange.atomic import write_atomic
@@ -259,11 +259,11 @@ def register_keys(protocol_file: Path, keys: PublicKeys) -> None:
     a named recipient)."""
     text = protocol_file.read_text("utf-8")
     if keys.role == "abb":
-        new = protocol_mod.with_recipient(
+        new = protocol_keys.with_recipient(
             text, name=keys.name, age_recipient=keys.age_recipient, signing_key=keys.signing_key
         )
     else:
-        new = protocol_mod.with_party_keys(
+        new = protocol_keys.with_party_keys(
             text, keys.role, age_recipient=keys.age_recipient, signing_key=keys.signing_key
         )
     write_atomic(protocol_file, new.encode())
