@@ -1,0 +1,121 @@
+"""Reading a CSV extract into a :class:`~pijler3.extracts.readers_typing.Grid` of text.
+
+The encoding (UTF-8, UTF-8 with a byte-order mark, or Windows-1252) and the delimiter
+(``;`` or ``,``, whichever the header row holds more of) are detected; every cell is
+read as text. A row with another number of fields than the header is refused with its
+row number, because Polars would pad it without a word.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+
+import polars as pl
+
+from pijler3.contract.errors import ExtractError
+from pijler3.extracts.readers_typing import SAVE_AS, Grid
+
+
+def _decode(data: bytes, name: str) -> tuple[bytes, str, str]:
+    """The content as UTF-8 bytes and as text, and the encoding it was read in."""
+    if b"\x00" in data:
+        raise ExtractError(
+            f"{name}: is neither a CSV text file nor an XLSX workbook (it holds binary data, "
+            "or is UTF-16 text).",
+            hint=SAVE_AS,
+        )
+    if data.startswith(codecs.BOM_UTF8):
+        body = data[len(codecs.BOM_UTF8) :]
+        try:
+            return body, body.decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError:
+            raise ExtractError(
+                f"{name}: starts with a UTF-8 mark but is not UTF-8 text.", hint=SAVE_AS
+            ) from None
+    try:
+        return data, data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise ExtractError(
+            f"{name}: is neither UTF-8 nor Windows-1252 text.", hint=SAVE_AS
+        ) from None
+    return text.encode("utf-8"), text, "cp1252"
+
+
+def _delimiter(text: str, name: str) -> str:
+    first = text.split("\n", 1)[0]
+    semicolons, commas = first.count(";"), first.count(",")
+    if semicolons == 0 and commas == 0:
+        raise ExtractError(
+            f"{name}: the header in row 1 has no ';' or ',' between its column names.",
+            hint="Export the file as CSV with ';' or ',' as delimiter.",
+        )
+    return ";" if semicolons >= commas else ","
+
+
+def _count_records(text: str, delimiter: str, width: int, name: str) -> int:
+    """Count the CSV records, refusing the first with the wrong number of fields.
+
+    Polars pads a short row with empty cells without a word, so every file passes here
+    once; blank lines are records too (of no fields) and count as empty rows.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    count = 0
+    try:
+        for count, record in enumerate(reader, start=1):
+            if record and len(record) != width:
+                raise ExtractError(
+                    f"{name}: row {count} has {len(record)} fields where the header has {width}.",
+                    hint="Check that row's quotes and delimiters: a text holding a delimiter "
+                    "or a line break must be between double quotes.",
+                )
+    except csv.Error:
+        raise ExtractError(
+            f"{name}: row {count + 1} cannot be read as CSV (a quote is probably not closed).",
+            hint="Check that row's double quotes.",
+        ) from None
+    return count
+
+
+def _header_width(text: str, delimiter: str) -> int:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return len(next(reader))
+    except (csv.Error, StopIteration):
+        return 0
+
+
+def read_csv(data: bytes, name: str) -> Grid:
+    utf8, text, encoding = _decode(data, name)
+    if not text.strip():
+        raise ExtractError(f"{name}: is empty.", hint="Export the extract again.")
+    delimiter = _delimiter(text, name)
+    frame: pl.DataFrame | None
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(utf8),
+            separator=delimiter,
+            has_header=False,
+            infer_schema=False,
+            empty_string_is_null=False,
+            quote_char='"',
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError:
+        # Polars says only that something is wrong; the csv module finds the row.
+        frame = None
+    width = frame.width if frame is not None else _header_width(text, delimiter)
+    records = _count_records(text, delimiter, width, name)
+    if frame is None or frame.height != records:
+        raise ExtractError(f"{name}: cannot be read as CSV.", hint=SAVE_AS)
+    frame.columns = [f"c{i}" for i in range(frame.width)]
+    header = [v or "" for v in frame.row(0)]
+    body = frame.slice(1).with_columns(
+        pl.int_range(2, frame.height + 1, dtype=pl.Int64).alias("_row")
+    )
+    return Grid(header, body, "csv", encoding, delimiter)
