@@ -3,7 +3,7 @@
 - Kaplan-Meier from counts per (time, status) is bit for bit statsmodels' ``SurvfuncRight``
   on one row per person: median, interval, curve, risk sets.
 - The per-category fits of the table (one polars count, then counts per category) are
-  those of :func:`indicators.kaplan_meier` on each category's rows.
+  those of :func:`survival.kaplan_meier` on each category's rows.
 - The odds-ratio model formed by counting (X'WX, X'r, Xb without the design matrix) has the
   same X'WX as the dense product, and its Newton fit gives statsmodels' GLM estimates,
   intervals and p-values to rounding.
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pijler3.analysis import disparities, indicators
+from pijler3.analysis import disparities, indicators, survival
 
 
 def _expand(
@@ -31,7 +31,7 @@ def _expand(
     return rows_t, rows_s
 
 
-def _same(a: indicators.KaplanMeier, b: indicators.KaplanMeier) -> None:
+def _same(a: survival.KaplanMeier, b: survival.KaplanMeier) -> None:
     # Dataclass equality compares floats with ==, so this is bit-for-bit (None for NaN).
     assert a == b
 
@@ -59,8 +59,8 @@ def test_km_from_counts_is_bit_identical_to_statsmodels_on_rows(
     rows_t, rows_s = _expand(times, events, censored)
     total = [e + c for e, c in zip(events, censored, strict=True)]
     _same(
-        indicators.kaplan_meier_counts(times, events, total),
-        indicators.kaplan_meier(rows_t, rows_s),
+        survival.kaplan_meier_counts(times, events, total),
+        survival.kaplan_meier(rows_t, rows_s),
     )
 
 
@@ -79,8 +79,8 @@ def test_km_from_counts_edge_cases(cells: list[tuple[int, int, int]]) -> None:
     rows_t, rows_s = _expand(times, events, censored)
     total = [e + c for e, c in zip(events, censored, strict=True)]
     _same(
-        indicators.kaplan_meier_counts(times, events, total),
-        indicators.kaplan_meier(rows_t, rows_s),
+        survival.kaplan_meier_counts(times, events, total),
+        survival.kaplan_meier(rows_t, rows_s),
     )
 
 
@@ -106,7 +106,7 @@ def test_table_fits_per_category_equal_fits_on_each_categorys_rows() -> None:
         assert set(fits[event]) == set(cats.tolist())
         for cat, fit in fits[event].items():
             part = pop.filter(pl.col("grp") == cat)
-            ref = indicators.kaplan_meier(
+            ref = survival.kaplan_meier(
                 part[f"_time_{event}"].to_numpy(), part[f"_status_{event}"].to_numpy()
             )
             _same(fit, ref)

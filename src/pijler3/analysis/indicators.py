@@ -26,14 +26,13 @@ Where INDICATORS.md leaves a choice open, the choice made here is:
   observed event (censored at ``peildatum``); empty for the other indicators.
   ``exempt``: the rows of E in the category, for the indicators that leave E out; empty
   for ``toeleiding`` and ``actie_*``, whose population includes E.
-- A Kaplan-Meier interval bound that statsmodels reports as infinite (the interval runs
-  past the last event) is left empty, like a median the curve does not reach.
+- The medians are Kaplan-Meier medians with statsmodels' defaults; how they are fitted,
+  and what is left empty, is in :mod:`pijler3.analysis.survival`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -41,9 +40,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from statsmodels.duration.survfunc import SurvfuncRight
 from statsmodels.stats.proportion import proportion_confint
 
+from pijler3.analysis.survival import KaplanMeier, fits_per_category
 from pijler3.contract import codes
 
 START = dt.date(2022, 3, 1)
@@ -190,10 +189,6 @@ def top_nationalities(b: pl.DataFrame) -> tuple[str, ...]:
     return tuple(counts["oudste_nationaliteit"].to_list())
 
 
-def _quarter(day: dt.date) -> str:
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-
-
 def cohorts(peildatum: dt.date) -> tuple[str, ...]:
     """Every quarter from that of 2022-03-01 up to that of ``peildatum``."""
     out: list[str] = []
@@ -277,116 +272,6 @@ def wilson(
     return (
         np.where(empty, np.nan, np.asarray(low, dtype=np.float64)),
         np.where(empty, np.nan, np.asarray(high, dtype=np.float64)),
-    )
-
-
-@dataclass(frozen=True)
-class KaplanMeier:
-    """One Kaplan-Meier fit: the median and its interval (None when not reached), the curve."""
-
-    n: int
-    events: int
-    median: float | None
-    ci_low: float | None
-    ci_high: float | None
-    times: tuple[int, ...]
-    survival: tuple[float, ...]
-    at_risk: tuple[int, ...]
-
-
-def _finite(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
-
-
-def kaplan_meier(time: npt.ArrayLike, status: npt.ArrayLike) -> KaplanMeier:
-    """statsmodels' ``SurvfuncRight`` with its defaults: median, Brookmeyer-Crowley interval.
-
-    ``status`` is 1 for an observed event and 0 for a row censored at ``time``. This is the
-    straightforward fit on one row per person; the table uses :func:`kaplan_meier_counts`,
-    which gives the same numbers from counts (``tests/test_indicators.py`` checks that).
-    """
-    # Whole days as integers: np.unique inside statsmodels sorts them faster than floats.
-    t = np.asarray(time, dtype=np.int64)
-    s = np.asarray(status, dtype=np.float64)
-    if len(t) == 0:
-        return KaplanMeier(0, 0, None, None, None, (), (), ())
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        # A curve that reaches zero makes cloglog's log(0) warn; those times are simply
-        # never inside the interval, which is the behaviour we want.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fit = SurvfuncRight(t, s)
-    return _summarise(fit, len(t), int(s.sum()))
-
-
-def kaplan_meier_counts(
-    time: npt.ArrayLike, events: npt.ArrayLike, total: npt.ArrayLike
-) -> KaplanMeier:
-    """The fit of :func:`kaplan_meier` from counts: at each distinct ``time`` (ascending,
-    whole days), ``events`` observed events among ``total`` rows (the rest censored there).
-
-    statsmodels' ``freq_weights`` cannot be used for this: with weights, ``SurvfuncRight``
-    switches the standard error from Greenwood's formula to Tsiatis', which changes
-    ``quantile_ci``. So the risk sets and events per time are formed here exactly as the
-    unweighted ``statsmodels.duration.survfunc._calc_survfunc_right`` forms them (events
-    as float64, risk sets as int64: the same integers in the same dtypes), the rest of
-    that function is repeated operation for operation, and statsmodels' own ``quantile``
-    and ``quantile_ci`` are applied to the result, so every number is bit for bit the
-    one of the fit on rows.
-    """
-    utime = np.asarray(time, dtype=np.int64)
-    d = np.asarray(events, dtype=np.float64)
-    n = np.cumsum(np.asarray(total, dtype=np.int64)[::-1])[::-1]
-    if len(utime) == 0 or n[0] == 0:
-        return KaplanMeier(0, 0, None, None, None, (), (), ())
-    events_total = int(d.sum())
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        # From here on, statsmodels 0.14's _calc_survfunc_right without weights.
-        ii = np.flatnonzero(d > 0)
-        d = d[ii]
-        n = n[ii]
-        utime = utime[ii]
-        sp = 1 - d / n.astype(np.float64)
-        ii = sp < 1e-16
-        sp[ii] = 1e-16
-        sp = np.log(sp)
-        sp = np.cumsum(sp)
-        sp = np.exp(sp)
-        sp[ii] = 0
-        denom = n * (n - d)
-        denom = np.clip(denom, 1e-12, np.inf)
-        se = d / denom.astype(np.float64)
-        se[(n == d) | (n == 0)] = np.nan
-        se = np.cumsum(se)
-        se = np.sqrt(se)
-        locs = np.isfinite(se) | (sp != 0)
-        se[locs] *= sp[locs]
-        se[~locs] = np.nan
-        fit = SurvfuncRight.__new__(SurvfuncRight)
-        fit.surv_prob = sp
-        fit.surv_prob_se = se
-        fit.surv_times = utime
-        fit.n_risk = n
-        fit.n_events = d
-    return _summarise(fit, int(np.sum(total)), events_total)
-
-
-def _summarise(fit: SurvfuncRight, n: int, events: int) -> KaplanMeier:
-    """Median, interval and curve of a fit, with statsmodels' defaults."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        median = fit.quantile(0.5)
-        low, high = fit.quantile_ci(0.5)
-    reached = np.isfinite(median)
-    return KaplanMeier(
-        n=n,
-        events=events,
-        median=float(median) if reached else None,
-        ci_low=_finite(low) if reached else None,
-        ci_high=_finite(high) if reached else None,
-        times=tuple(int(x) for x in fit.surv_times),
-        survival=tuple(float(x) for x in fit.surv_prob),
-        at_risk=tuple(int(x) for x in fit.n_risk),
     )
 
 
@@ -489,7 +374,7 @@ def compute_raw(df: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
         grouped = _category_sums(labels, code, sig)
         zero = {c: 0 for c in grouped.columns if c != "_cat"}
         counts = _with_categories(grouped, bd, zero)
-        km = _km_from_codes(not_exempt, labels, code[~exempt], km_events)
+        km = fits_per_category(not_exempt, labels, code[~exempt], km_events)
         frames.append(_rows(counts, bd.name, km))
     long = pl.concat(frames, how="vertical")
     order = {name: i for i, name in enumerate(INDICATOR_IDS)}
@@ -521,45 +406,11 @@ def compute_raw(df: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
 def _km_per_category(
     population: pl.DataFrame, category: pl.Expr, events: Sequence[str]
 ) -> dict[str, dict[str, KaplanMeier]]:
-    """KM fits per event and category, from counts per (category, day).
-
-    Each row is counted once into a (category x day) table of rows and of events, and
-    each category's fit is :func:`kaplan_meier_counts` on its days with anyone, instead
-    of sorting its rows: the same numbers as :func:`kaplan_meier` on the rows (see
-    ``tests/test_fast_paths.py``), in a fraction of the time.
-    """
+    """KM fits per event and category (:func:`pijler3.analysis.survival.fits_per_category`)."""
     if population.height == 0:
         return {event: {} for event in events}
     labels, code = _codes(population, category)
-    return _km_from_codes(population, labels, code, events)
-
-
-def _km_from_codes(
-    population: pl.DataFrame,
-    labels: list[str],
-    code: npt.NDArray[np.int64],
-    events: Sequence[str],
-) -> dict[str, dict[str, KaplanMeier]]:
-    """:func:`_km_per_category` with each row's category given as an index into
-    ``labels``; a label without rows in ``population`` gets no fit."""
-    out: dict[str, dict[str, KaplanMeier]] = {event: {} for event in events}
-    if population.height == 0:
-        return out
-    for event in events:
-        time = population[f"_time_{event}"].to_numpy().astype(np.int64)
-        status = population[f"_status_{event}"].to_numpy().astype(np.float64)
-        first = int(time.min())
-        span = int(time.max()) - first + 1
-        cell = code * span + (time - first)
-        size = len(labels) * span
-        total = np.bincount(cell, minlength=size).reshape(len(labels), span)
-        hits = np.bincount(cell, weights=status, minlength=size).reshape(len(labels), span)
-        for i, label in enumerate(labels):
-            days = np.flatnonzero(total[i])
-            if len(days) == 0:
-                continue
-            out[event][label] = kaplan_meier_counts(days + first, hits[i, days], total[i, days])
-    return out
+    return fits_per_category(population, labels, code, events)
 
 
 def _rows(
