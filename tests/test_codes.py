@@ -56,19 +56,3 @@ def test_booleans(raw: str, value: bool | None) -> None:
 )  # fmt: skip
 def test_dates_are_day_first_and_never_guessed(raw: str, value: dt.date | None) -> None:
     assert value == codes.parse_date(raw)
-
-
-@pytest.mark.parametrize(
-    ("birth", "on", "category"),
-    [
-        (dt.date(2005, 3, 2), dt.date(2023, 3, 1), "<18"),
-        (dt.date(2005, 3, 1), dt.date(2023, 3, 1), "18-24"),
-        (dt.date(1998, 3, 2), dt.date(2023, 3, 1), "18-24"),
-        (dt.date(1958, 1, 1), dt.date(2023, 1, 1), "65+"),
-        (None, dt.date(2023, 1, 1), None),
-    ],
-)
-def test_age_category_counts_completed_years(
-    birth: dt.date | None, on: dt.date, category: str | None
-) -> None:
-    assert category == codes.age_category(birth, on)

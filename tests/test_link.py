@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 
 from pijler3.steps import link
 
@@ -20,6 +21,28 @@ def test_age_category_uses_completed_years_and_refuses_a_birth_after_the_date() 
     )
     got = frame.select(link.age_category_expr("geboortedatum", pl.col("ref")))[:, 0].to_list()
     assert got == ["<18", "18-24", "65+", None, None]
+
+
+@pytest.mark.parametrize(
+    ("birth", "on", "category"),
+    [
+        (D(2005, 3, 2), D(2023, 3, 1), "<18"),
+        (D(2005, 3, 1), D(2023, 3, 1), "18-24"),
+        (D(1998, 3, 2), D(2023, 3, 1), "18-24"),
+        (D(1958, 1, 1), D(2023, 1, 1), "65+"),
+        (None, D(2023, 1, 1), None),
+    ],
+)
+def test_age_category_counts_completed_years(
+    birth: dt.date | None, on: dt.date, category: str | None
+) -> None:
+    """The day before an 18th or 25th birthday is still the lower band (moved here from
+    test_codes, which tested a copy in codes.py that nothing used)."""
+    frame = pl.DataFrame(
+        {"geboortedatum": [birth], "ref": [on]}, schema={"geboortedatum": pl.Date, "ref": pl.Date}
+    )
+    got = frame.select(link.age_category_expr("geboortedatum", pl.col("ref")))[:, 0].to_list()
+    assert [category] == got
 
 
 def test_duplicates_keep_the_latest_registration_then_the_later_row() -> None:

@@ -287,17 +287,6 @@ def measure(
     )
 
 
-def record_risk(
-    df: pl.DataFrame, rules: protocol.Risk, quasi_identifiers: Sequence[str]
-) -> pl.Series:
-    """Each record's re-identification risk, ``1 / size of its class``, in row order."""
-    qis = list(dict.fromkeys(quasi_identifiers))
-    data = prepare(df, qis, (), rules.date_granularity)
-    if not qis:
-        return pl.Series("risk", [1.0 / data.height] * data.height, dtype=pl.Float64)
-    return data.select((1.0 / pl.len().over(qis)).alias("risk")).to_series()
-
-
 def _pct(share: float) -> str:
     return f"{share * 100:.1f}%"
 

@@ -181,20 +181,6 @@ def parse_date(raw: str | None) -> dt.date | None:
     return None
 
 
+# The bands of ``leeftijdscategorie`` (DATA.md §3): exclusive upper age and label, then
+# "65+". The link step applies them (:func:`pijler3.steps.link.age_category_expr`).
 AGE_BANDS = ((18, "<18"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64"))
-
-
-def age_in_years(birth: dt.date, on: dt.date) -> int:
-    """Age in completed years on a date."""
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
-def age_category(birth: dt.date | None, on: dt.date | None) -> str | None:
-    """The ``leeftijdscategorie`` of DATA.md §3 for a birth date and reference date."""
-    if birth is None or on is None:
-        return None
-    age = age_in_years(birth, on)
-    for upper, label in AGE_BANDS:
-        if age < upper:
-            return label
-    return "65+"

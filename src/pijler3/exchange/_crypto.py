@@ -50,7 +50,6 @@ from pijler3.exchange.atomic import write_atomic
 
 AGE_VERSION_LINE = b"age-encryption.org/v1"
 SIGNATURE_ALGORITHM = "ed25519"
-ENCRYPTION_ALGORITHM = "age-v1-x25519"
 
 # A stanza body is base64 without padding, wrapped at 64 columns; a line shorter than
 # 64 columns (possibly empty) ends the stanza (age spec, "Header").

@@ -33,8 +33,6 @@ BOOL_INVALID = "bool_invalid"
 DIRECT_IDENTIFIER_DROPPED = "direct_identifier_dropped"
 DUPLICATE_INSZ = "duplicate_insz"
 ACTION_UNKNOWN_TYPE = "action_unknown_type"
-IDENTIFIER_REMOVED = "identifier_removed"
-QUARANTINED = "quarantined"
 
 # Reasons that are errors in a value (the rest describe the data and are not errors).
 INVALID_REASONS = frozenset(
