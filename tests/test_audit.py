@@ -496,14 +496,7 @@ def test_kill_9_at_random_points_leaves_a_verifiable_prefix(tmp_path: Path) -> N
         if result is not None and result.torn_tail:
             tears += 1
         elif trial % 5 == 4 and rs:
-            data = path.read_bytes()
-            last = data[:-1].rfind(b"\n") + 1
-            keep = rng.randrange(1, len(data) - last)
-            if trial % 10 == 9:
-                keep = len(data) - last - 1  # only the newline goes
-            path.write_bytes(data[: last + keep])
-            torn = audit.verify(path)
-            assert torn.torn_tail and torn.torn_tail_complete == (trial % 10 == 9)
+            _tear_final_line(path, rng, only_newline=trial % 10 == 9)
             tears += 1
     # A last writer that is not killed repairs whatever is torn; the log is clean.
     child = _child(path, 60, 3)
@@ -526,6 +519,18 @@ def test_kill_9_at_random_points_leaves_a_verifiable_prefix(tmp_path: Path) -> N
             side = tmp_path / r["details"]["saved_to"]
             assert side.stat().st_size == r["details"]["bytes"] > 0
     assert [r["seq"] for r in rs] == list(range(1, len(rs) + 1))
+
+
+def _tear_final_line(path: Path, rng: random.Random, *, only_newline: bool) -> None:
+    """Cut the log's final line short, as a power cut can; or remove only its newline."""
+    data = path.read_bytes()
+    last = data[:-1].rfind(b"\n") + 1
+    keep = rng.randrange(1, len(data) - last)
+    if only_newline:
+        keep = len(data) - last - 1
+    path.write_bytes(data[: last + keep])
+    torn = audit.verify(path)
+    assert torn.torn_tail and torn.torn_tail_complete == only_newline
 
 
 def complete_records(path: Path) -> list[dict[str, Any]]:

@@ -34,6 +34,20 @@ def header(df: pl.DataFrame, label: str) -> str:
     return next(c for c in df.columns if c.strip().casefold() == label.casefold())
 
 
+def _recount_insz(raw: str | None, text: str | None, column: str) -> list[str]:
+    """The count keys one INSZ cell adds: its problem, or formatted and BIS flags."""
+    number, problem = insz.check(raw)
+    if problem is not None:
+        return [f"{problem.value}:{column}"]
+    assert number is not None
+    keys = []
+    if number != text:
+        keys.append(f"{quality.INSZ_FORMATTED}:{column}")
+    if int(number[2:4]) >= 20:
+        keys.append(f"{quality.INSZ_BIS}:{column}")
+    return keys
+
+
 def _recount(df: pl.DataFrame, extract: protocol.Extract) -> Counter[str]:
     """What a reader following DATA.md must find, computed with the pure rules cell by cell."""
     counts: Counter[str] = Counter()
@@ -42,17 +56,8 @@ def _recount(df: pl.DataFrame, extract: protocol.Extract) -> Counter[str]:
         for raw in values:
             text = None if raw is None or not raw.strip() else raw.strip()
             if column.type == "insz":
-                number, problem = insz.check(raw)
-                if problem is not None:
-                    counts[f"{problem.value}:{column.name}"] += 1
-                    continue
-                assert number is not None
-                if number != text:
-                    counts[f"{quality.INSZ_FORMATTED}:{column.name}"] += 1
-                if int(number[2:4]) >= 20:
-                    counts[f"{quality.INSZ_BIS}:{column.name}"] += 1
-                continue
-            if text is None:
+                counts.update(_recount_insz(raw, text, column.name))
+            elif text is None:
                 counts[f"{quality.MISSING}:{column.name}"] += 1
             elif column.type == "date" and codes.parse_date(text) is None:
                 counts[f"{quality.DATE_INVALID}:{column.name}"] += 1

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import pycountry
 
@@ -77,6 +78,16 @@ def _dutch() -> gettext.NullTranslations:
     return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["nl"], fallback=True)
 
 
+def _dutch_names(nl: gettext.NullTranslations, country: Any) -> set[str]:
+    """A country's name, common name and official name, in Dutch where translated."""
+    names = {nl.gettext(country.name)}
+    for attr in ("common_name", "official_name"):
+        value = getattr(country, attr, None)
+        if value:
+            names.add(nl.gettext(value))
+    return names
+
+
 def _nationalities() -> CodeList:
     data = tomllib.loads(
         resources.files("pijler3").joinpath("data", "nationaliteit.toml").read_text("utf-8")
@@ -89,12 +100,7 @@ def _nationalities() -> CodeList:
         code = country.alpha_3
         codes.append(code)
         _add(lookup, code, code, NATIONALITY)
-        names = {nl.gettext(country.name)}
-        for attr in ("common_name", "official_name"):
-            value = getattr(country, attr, None)
-            if value:
-                names.add(nl.gettext(value))
-        for n in names:
+        for n in _dutch_names(nl, country):
             _add(lookup, n, code, NATIONALITY)
             if "," in n:
                 short_forms.setdefault(fold(n.split(",")[0]), set()).add(code)
