@@ -5,10 +5,8 @@ mix, education, region, target group), with planted differences between groups t
 disparities analysis should find (lower education and Brussels register less and later
 and find work later). Dates are whole days since 1970-01-01. The draws are made in a
 fixed order from the generator's one ``numpy.random.Generator``: moving a draw changes
-every file written, so the functions below are called in the order they are listed.
-
-Synthetic data only: every name, address, phone number, e-mail address, INSZ and IBAN
-is made up (e-mail domains are the reserved ``example.*`` names).
+every file written, so :func:`draw_people` calls the stages in the order they are
+listed. Synthetic data only: every INSZ is made up (unique, valid, some BIS numbers).
 """
 
 from __future__ import annotations
