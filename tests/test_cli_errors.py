@@ -209,6 +209,17 @@ def test_a_key_that_is_not_a_recipient_is_refused(setup, export_package: Path) -
     assert outbox(stranger) == []
 
 
+def test_synth_names_the_option_and_the_library_names_the_parameter(tmp_path: Path) -> None:
+    """A peildatum before the reform: the command line prefixes the option a person typed,
+    while the library's own message names no option (it names its parameter)."""
+    result = run("synth", "--persons", "10", "--peildatum", "2021-12-31", "-o", tmp_path / "x")
+    line = cli_error(result, "--peildatum: the peildatum must be after 01/03/2022")
+    assert line.count("--") == 1
+    with pytest.raises(synth.SynthError) as err:
+        synth.generate(tmp_path / "y", persons=10, peildatum=dt.date(2021, 12, 31), seed=1)
+    assert (err.value.param, "--" in str(err.value)) == ("peildatum", False)
+
+
 def test_a_missing_workspace_is_a_clear_error(tmp_path: Path) -> None:
     assert_one_line_error(run("audit", "verify", "--ws", tmp_path / "nowhere"), "workspace")
 

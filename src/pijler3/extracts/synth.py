@@ -201,11 +201,11 @@ def generate(
     planted counts are those of the rows written.
     """
     if fmt not in ("csv", "xlsx"):
-        raise SynthError(f"--format must be csv or xlsx, not {fmt!r}.")
+        raise SynthError(f"the file format must be csv or xlsx, not {fmt!r}.", param="fmt")
     if encoding not in ENCODINGS:
-        raise SynthError(f"--encoding must be one of {', '.join(ENCODINGS)}.")
+        raise SynthError(f"the encoding must be one of {', '.join(ENCODINGS)}.", param="encoding")
     if delimiter not in DELIMITERS:
-        raise SynthError("--delimiter must be ';' or ','.")
+        raise SynthError("the delimiter must be ';' or ','.", param="delimiter")
     proto = protocol or protocol_mod.load()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

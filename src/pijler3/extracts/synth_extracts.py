@@ -93,10 +93,11 @@ def build(
     exactly as before.
     """
     if persons < 1:
-        raise SynthError("--persons must be at least 1.")
+        raise SynthError("the number of persons must be at least 1.", param="persons")
     if peildatum <= CONTRACT_START:
         raise SynthError(
-            f"--peildatum must be after {CONTRACT_START:%d/%m/%Y}, the start of the reform."
+            f"the peildatum must be after {CONTRACT_START:%d/%m/%Y}, the start of the reform.",
+            param="peildatum",
         )
     if population_end is not None and population_end < peildatum:
         raise SynthError("population_end must be on or after the peildatum.")
