@@ -137,7 +137,9 @@ def _persons(kbi: Path) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def plants(persons: list[dict[str, Any]]) -> list[Plant]:
+# Past the statement limit on purpose: a table of planted spellings, one statement each,
+# reads best in one place.
+def plants(persons: list[dict[str, Any]]) -> list[Plant]:  # noqa: PLR0915
     """More than twenty spellings; ``persons[i]`` is the person whose text holds plant i.
 
     "Another person" is always someone further down the list, whose text holds nothing.
