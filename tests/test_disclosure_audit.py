@@ -1,0 +1,354 @@
+"""Disclosure control across tables and deliveries (INDICATORS.md rules 6 and 7).
+
+The first test is the case of issue 10: a complementary cell that rule 3 hides in the
+latest delivery is shown, unchanged, in earlier ones, so the per-delivery pattern leaks.
+The property test checks the library's output with an audit written here from the
+text of rule 6 (its own variables, constraints and LPs), not with the library's audit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from pijler3.analysis import disclosure, indicators
+from pijler3.analysis import disclosure_audit as da
+from pijler3.analysis import disclosure_publish as dp
+from pijler3.analysis import linked_tables as lt
+from pijler3.contract import protocol
+from pijler3.contract.errors import UserError
+from pijler3.contract.protocol import Disclosure
+
+RULES = protocol.load().disclosure
+PEILDATUMS = (
+    dt.date(2026, 3, 31),
+    dt.date(2026, 6, 30),
+    dt.date(2026, 9, 30),
+    dt.date(2026, 12, 31),
+)
+
+
+def raw_rows(
+    peil: dt.date, rows: Sequence[tuple[str, str, str, int, int, int | None, int | None]]
+) -> pl.DataFrame:
+    """A raw table from (indicator, breakdown, category, den, num, censored, exempt)."""
+    n = len(rows)
+    return pl.DataFrame(
+        {
+            "peildatum": [peil] * n,
+            "indicator": [r[0] for r in rows],
+            "breakdown": [r[1] for r in rows],
+            "category": [r[2] for r in rows],
+            "denominator": [r[3] for r in rows],
+            "numerator": [r[4] for r in rows],
+            "value": [r[4] / r[3] if r[3] else None for r in rows],
+            "ci_low": [None] * n,
+            "ci_high": [None] * n,
+            "censored": [r[5] for r in rows],
+            "exempt": [r[6] for r in rows],
+        },
+        schema=dict(indicators.RAW_SCHEMA),
+    )
+
+
+def cohort_table(peil: dt.date, cells: list[tuple[str, int, int]]) -> pl.DataFrame:
+    den, num = sum(c[1] for c in cells), sum(c[2] for c in cells)
+    rows = [("werk_6m", "totaal", "totaal", den, num, None, None)]
+    rows += [("werk_6m", "cohort", c, d, n, None, None) for c, d, n in cells]
+    return raw_rows(peil, rows)
+
+
+def issue_case() -> list[lt.DeliveryCounts]:
+    """Three deliveries; in the third, 2026-Q2 (9 persons, 3 at work) is hidden by rule 2
+    and 2022-Q1 by rule 3, but 2022-Q1 is shown unchanged in the first two."""
+    return [
+        lt.DeliveryCounts(cohort_table(PEILDATUMS[0], [("2022-Q1", 12, 5), ("2022-Q2", 30, 10)])),
+        lt.DeliveryCounts(cohort_table(PEILDATUMS[1], [("2022-Q1", 12, 5), ("2022-Q2", 35, 12)])),
+        lt.DeliveryCounts(
+            cohort_table(
+                PEILDATUMS[2], [("2022-Q1", 12, 5), ("2022-Q2", 40, 15), ("2026-Q2", 9, 3)]
+            )
+        ),
+    ]
+
+
+def per_delivery_pattern(deliveries: Sequence[lt.DeliveryCounts]) -> pl.DataFrame:
+    """The old output: rules 1-3 applied to each delivery alone."""
+    return pl.concat([disclosure.suppress(d.raw, RULES) for d in deliveries])
+
+
+def test_issue_10_case_leaks_with_per_delivery_rules_and_passes_with_rule_6() -> None:
+    """The per-delivery pattern lets 2026-Q2 be worked out exactly (9 and 3); the
+    protected output passes both audits and still hides what rules 1-3 hid."""
+    deliveries = issue_case()
+    raw = pl.concat([d.raw for d in deliveries])
+    old = per_delivery_pattern(deliveries)
+    ranges = independent_audit(raw, old)
+    leak = ranges[(PEILDATUMS[2], "werk_6m", "cohort", "2026-Q2", "denominator")]
+    assert leak == pytest.approx((9.0, 9.0))
+    # The library's audit finds the same leak in the old pattern.
+    tables = lt.build(deliveries, RULES)
+    old_hidden = [c.raw is not None and _is_null(old, c) for c in tables.cells]
+    found = da.audit(tables, old_hidden)
+    assert not found.passed
+    assert any(f.cell.category == "2026-Q2" and f.range.width == 0 for f in found.failures)
+
+    protection = da.protect(deliveries, RULES)
+    assert protection.result.passed
+    new = pl.concat([dp.published_indicators(protection, d.raw, RULES) for d in deliveries])
+    check_rule6(raw, new, RULES)
+    check_rules123_kept(deliveries, new)
+    assert protection.result.hidden_rules12 == 2  # 2026-Q2: denominator and numerator
+    assert protection.result.hidden_rule3 == 2  # 2022-Q1 of the third delivery
+    assert protection.result.hidden_rule6 > 0
+
+
+def _is_null(frame: pl.DataFrame, cell: lt.Cell) -> bool:
+    row = frame.filter(
+        (pl.col("peildatum") == cell.peildatum)
+        & (pl.col("indicator") == cell.table)
+        & (pl.col("breakdown") == cell.breakdown)
+        & (pl.col("category") == cell.category)
+    )
+    return bool(row[cell.kind][0] is None)
+
+
+def test_a_protocol_whose_thresholds_cannot_be_met_is_refused() -> None:
+    """All 20 rows of a delivery are in B and the rows are always shown, so a threshold
+    of 30 for denominators cannot be met for B: a UserError, no pattern."""
+    strict = Disclosure(min_numerator=5, min_denominator=30, km_min_at_risk=10)
+    raw = raw_rows(PEILDATUMS[0], [("toeleiding", "totaal", "totaal", 20, 12, None, None)])
+    counts = {
+        "rows": 20,
+        "base": 20,
+        "exempt": 0,
+        "registered": 0,
+        "contract_missing": 0,
+        "contract_before_start": 0,
+        "contract_after_peildatum": 0,
+    }
+    with pytest.raises(UserError, match="cannot protect"):
+        da.protect([lt.DeliveryCounts(raw, counts)], strict)
+
+
+# --- An audit written from the text of rule 6 ------------------------------------------------
+
+Key = tuple[dt.date, str, str, str, str]
+SAME_POPULATION = {
+    "inschrijving_mediaan_dagen": "werk_mediaan_dagen",
+}
+
+
+def independent_audit(raw: pl.DataFrame, published: pl.DataFrame) -> dict[Key, tuple[float, float]]:
+    """For every hidden count of ``published``, its min and max over the reals subject to
+    the constraints of rule 6, with one LP over everything (no components, no
+    propagation): categories add up to totaal (for every count, and for E); 0 <= num <=
+    den; the two medians share a denominator; B (toeleiding) = E + (B - E) (medians) per
+    category with E unknown; a cell equals itself in another delivery when the raw
+    counts are equal; shown cells equal their shown values."""
+    keys: list[Key] = []
+    truth: dict[Key, int] = {}
+    shown: dict[Key, int | None] = {}
+    joined = raw.join(
+        published.select(
+            "peildatum", "indicator", "breakdown", "category",
+            pl.col("denominator").alias("pub_den"), pl.col("numerator").alias("pub_num"),
+        ),
+        on=["peildatum", "indicator", "breakdown", "category"],
+    )  # fmt: skip
+    for r in joined.iter_rows(named=True):
+        for kind, col, pub in (
+            ("denominator", "denominator", "pub_den"),
+            ("numerator", "numerator", "pub_num"),
+        ):
+            k = (r["peildatum"], r["indicator"], r["breakdown"], r["category"], kind)
+            keys.append(k)
+            truth[k] = int(r[col])
+            shown[k] = r[pub]
+    # E per delivery, breakdown and category: never published.
+    places = sorted({(k[0], k[2], k[3]) for k in keys})
+    index = {k: i for i, k in enumerate(keys)}
+    e_index = {p: len(keys) + i for i, p in enumerate(places)}
+    n = len(keys) + len(places)
+    a_eq: list[np.ndarray] = []
+    a_ub: list[np.ndarray] = []
+
+    def row(terms: list[tuple[int, float]]) -> np.ndarray:
+        a = np.zeros(n)
+        for j, c in terms:
+            a[j] += c
+        return a
+
+    by_group: dict[tuple[dt.date, str, str, str], list[Key]] = {}
+    for k in keys:
+        if k[2] != "totaal":
+            by_group.setdefault((k[0], k[1], k[2], k[4]), []).append(k)
+    for (peil, ind, _bd, kind), members in by_group.items():
+        total = (peil, ind, "totaal", "totaal", kind)
+        a_eq.append(row([(index[total], 1.0), *[(index[m], -1.0) for m in members]]))
+    for k in keys:
+        if k[4] == "numerator":
+            a_ub.append(row([(index[k], 1.0), (index[(*k[:4], "denominator")], -1.0)]))
+    for ind, other in SAME_POPULATION.items():
+        for k in keys:
+            if k[1] == ind and k[4] == "denominator":
+                twin = (k[0], other, k[2], k[3], "denominator")
+                if twin in index:
+                    a_eq.append(row([(index[k], 1.0), (index[twin], -1.0)]))
+    e_groups: dict[tuple[dt.date, str], list[int]] = {}
+    for peil, bd, cat in places:
+        b = (peil, "toeleiding", bd, cat, "denominator")
+        bme = (peil, "werk_mediaan_dagen", bd, cat, "denominator")
+        if b in index and bme in index:
+            a_eq.append(
+                row([(index[b], 1.0), (index[bme], -1.0), (e_index[(peil, bd, cat)], -1.0)])
+            )
+        if bd != "totaal":
+            e_groups.setdefault((peil, bd), []).append(e_index[(peil, bd, cat)])
+    for (peil, _bd), members in e_groups.items():
+        total_e = e_index[(peil, "totaal", "totaal")]
+        a_eq.append(row([(total_e, 1.0), *[(m, -1.0) for m in members]]))
+    same: dict[tuple[str, str, str, str, int], list[Key]] = {}
+    for k in keys:
+        same.setdefault((k[1], k[2], k[3], k[4], truth[k]), []).append(k)
+    for members in same.values():
+        for other in members[1:]:
+            a_eq.append(row([(index[members[0]], 1.0), (index[other], -1.0)]))
+    b_eq = [0.0] * len(a_eq)
+    for k in keys:
+        value = shown[k]
+        if value is not None:
+            a_eq.append(row([(index[k], 1.0)]))
+            b_eq.append(float(value))
+    out: dict[Key, tuple[float, float]] = {}
+    for k in keys:
+        if shown[k] is not None:
+            continue
+        bounds = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(n)
+            c[index[k]] = sign
+            res = linprog(
+                c,
+                A_ub=np.array(a_ub) if a_ub else None,
+                b_ub=np.zeros(len(a_ub)) if a_ub else None,
+                A_eq=np.array(a_eq),
+                b_eq=np.array(b_eq),
+                bounds=(0, None),
+                method="highs",
+            )
+            bounds.append(float("inf") if res.status == 3 else sign * float(res.fun))
+            assert res.status in (0, 3), res.message
+        out[k] = (bounds[0], bounds[1])
+    return out
+
+
+def check_rule6(raw: pl.DataFrame, published: pl.DataFrame, rules: Disclosure) -> None:
+    """Rule 6 as INDICATORS.md words it, with :func:`independent_audit`."""
+    cols = ("peildatum", "indicator", "breakdown", "category", "denominator", "numerator")
+    truth = {
+        (r[0], r[1], r[2], r[3], kind): r[4 if kind == "denominator" else 5]
+        for r in raw.select(cols).iter_rows()
+        for kind in ("denominator", "numerator")
+    }
+    for key, (low, high) in independent_audit(raw, published).items():
+        value = truth[key]
+        if value == 0 and high <= 1e-6:
+            continue  # it can only be 0: zero discloses nothing (rule 5)
+        # Rule 6: a count rules 1-2 hide (numerator 1-4, denominator 1-9) needs a range
+        # of at least the threshold of its kind; any other hidden count must not be exact.
+        threshold = rules.min_numerator if key[4] == "numerator" else rules.min_denominator
+        need = threshold if 0 < value < threshold else 1
+        assert high - low >= need - 1e-6, (key, value, low, high)
+
+
+def check_rules123_kept(deliveries: Sequence[lt.DeliveryCounts], published: pl.DataFrame) -> None:
+    """Every cell that rules 1-3 hide in a delivery computed alone is hidden."""
+    alone = per_delivery_pattern(deliveries)
+    for a, p in zip(alone.iter_rows(named=True), published.iter_rows(named=True), strict=True):
+        assert (a["peildatum"], a["indicator"], a["breakdown"], a["category"]) == (
+            p["peildatum"], p["indicator"], p["breakdown"], p["category"],
+        )  # fmt: skip
+        if a["denominator"] is None:
+            assert p["denominator"] is None
+        if a["numerator"] is None:
+            assert p["numerator"] is None and p["suppressed"]
+
+
+# --- Random multi-delivery stores --------------------------------------------------------------
+
+REGIONS = ("A", "B", "C")
+person = st.tuples(
+    st.integers(0, 3),  # delivery in which the person first appears (their cohort)
+    st.sampled_from(REGIONS),
+    st.booleans(),  # exempt
+    st.booleans(),  # referred (toeleiding)
+    st.booleans(),  # at work within the window
+    st.integers(0, 2),  # deliveries after arrival before the work shows (0: at once)
+)
+
+
+def store_from_people(
+    people: Sequence[tuple[int, str, bool, bool, bool, int]], count: int
+) -> list[lt.DeliveryCounts]:
+    """Raw tables of ``count`` deliveries: toeleiding, werk_6m (window closes one delivery
+    after arrival) and the two medians, by totaal, region and cohort. Old cohorts are
+    stable unless someone's work shows up later (``lag``)."""
+    out = []
+    for k in range(count):
+        here = [p for p in people if p[0] <= k]
+        cohorts = [f"2026-Q{c + 1}" for c in range(k + 1)]
+        rows: list[tuple[str, str, str, int, int, int | None, int | None]] = []
+        for bd, cats, of in (
+            ("totaal", ["totaal"], lambda p: "totaal"),
+            ("regio", list(REGIONS), lambda p: p[1]),
+            ("cohort", cohorts, lambda p: f"2026-Q{p[0] + 1}"),
+        ):
+            for cat in cats:
+                g = [p for p in here if of(p) == cat]
+                ne = [p for p in g if not p[2]]
+                closed = [p for p in ne if k > p[0]]
+                exempt = len(g) - len(ne)
+                rows.append(("toeleiding", bd, cat, len(g), sum(p[3] for p in g), None, None))
+                rows.append(
+                    (
+                        "werk_6m",
+                        bd,
+                        cat,
+                        len(closed),
+                        sum(p[4] for p in closed),
+                        len(ne) - len(closed),
+                        exempt,
+                    )
+                )
+                seen_work = sum(1 for p in ne if p[4] and k >= p[0] + p[5])
+                seen_reg = sum(1 for p in ne if p[3] and k >= p[0] + 1)
+                rows.append(
+                    ("inschrijving_mediaan_dagen", bd, cat, len(ne), seen_reg, None, exempt)
+                )
+                rows.append(("werk_mediaan_dagen", bd, cat, len(ne), seen_work, None, exempt))
+        out.append(lt.DeliveryCounts(raw_rows(PEILDATUMS[k], rows)))
+    return out
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(people=st.lists(person, min_size=40, max_size=90), count=st.integers(2, 4))
+def test_random_stores_pass_an_independent_audit_and_keep_rules_1_to_3(
+    people: list[tuple[int, str, bool, bool, bool, int]], count: int
+) -> None:
+    """Whatever the store, the published tables pass rule 6 by an LP written here, and
+    every cell rules 1-3 hide in a delivery alone stays hidden (rule 6 only adds)."""
+    people = [p for p in people if p[0] < count]
+    deliveries = store_from_people(people, count)
+    protection = da.protect(deliveries, RULES)
+    published = pl.concat([dp.published_indicators(protection, d.raw, RULES) for d in deliveries])
+    raw = pl.concat([d.raw for d in deliveries])
+    check_rule6(raw, published, RULES)
+    check_rules123_kept(deliveries, published)
