@@ -18,6 +18,9 @@ from pijler3.steps import export, ingest, link, publish
 
 NOW = dt.datetime(2026, 10, 15, 9, 0, tzinfo=dt.UTC)
 PEILDATUMS = (dt.date(2026, 6, 30), dt.date(2026, 9, 30))
+# When test workspaces are made: before anything they record, since an audit log's
+# records never go back in time (a step dated before the last record is refused).
+SETUP = dt.datetime(2026, 7, 1, 9, 0, tzinfo=dt.UTC)
 
 
 def protocol_text(action: str = "warn") -> str:
@@ -40,7 +43,7 @@ class ChainRun:
 
 
 def run_chain(root: Path, persons: int = 1500) -> ChainRun:
-    spaces = demo.setup(root, NOW, protocol_text())
+    spaces = demo.setup(root, SETUP, protocol_text())
     run = ChainRun(root, spaces, {}, {}, {}, {}, {})
     for day in PEILDATUMS:
         at = dt.datetime.combine(day + dt.timedelta(days=7), dt.time(9), tzinfo=dt.UTC)

@@ -10,6 +10,7 @@ refusal the workspace's outbox is as before: nothing half-written.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ import click.testing
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from conftest import NOW, cli_error, protocol_text
+from conftest import SETUP, cli_error, protocol_text
 
 from pijler3 import demo
 from pijler3.cli.commands import cli
@@ -35,7 +36,7 @@ def setup(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Path, dict[str, workspace.Workspace], Path]:
     root = tmp_path_factory.mktemp("cli")
-    spaces = demo.setup(root, NOW, protocol_text())
+    spaces = demo.setup(root, SETUP, protocol_text())
     ex = synth.generate(root / "ex", persons=300, peildatum=dt.date(2026, 9, 30), seed=3)
     return root, spaces, ex.kbi
 
@@ -130,12 +131,16 @@ def test_a_row_with_too_many_fields_is_named(setup, tmp_path: Path) -> None:
     assert_one_line_error(export_cmd(spaces["agii"], bad), "kbi-fields.csv", "6")
 
 
-def test_protocol_expired_names_date_and_article(setup) -> None:
+def test_protocol_expired_names_date_and_article(setup, tmp_path: Path) -> None:
     _, spaces, kbi = setup
+    # A copy: the refusal is recorded at the moment given, after which the shared
+    # workspace could record nothing earlier.
+    ws = tmp_path / "agii"
+    shutil.copytree(spaces["agii"].root, ws)
     proc = run(
         "export",
         "--ws",
-        spaces["agii"].root,
+        ws,
         "--kbi",
         kbi,
         "--peildatum",
@@ -189,7 +194,7 @@ def test_a_key_that_is_not_a_recipient_is_refused(setup, export_package: Path) -
     root, spaces, _ = setup
     # AgII's export is for VDAB only: an ABB researcher's key cannot open it, and the
     # error says so without telling which check failed.
-    stranger = workspace.init("vdab", root / "stranger", now=NOW)
+    stranger = workspace.init("vdab", root / "stranger", now=SETUP)
     stranger.protocol_path.write_bytes(spaces["vdab"].protocol_path.read_bytes())
     ex = root / "ex"
     proc = run(

@@ -91,8 +91,6 @@ def run(
     echo: Callable[[str], None] = print,
 ) -> DemoResult:
     _fresh(out)
-    spaces = setup(out, now)
-    echo(f"Created workspaces for AgII, VDAB and ABB's researchers in {out / 'workspaces'}")
     if extracts is not None and peildatum is not None:
         plan = [(peildatum, extracts)]
     else:
@@ -109,9 +107,17 @@ def run(
                 population_end=days[-1],
             )
             plan.append((day, (result.kbi, result.werkzoekenden, result.acties)))
+
+    def moment(day: dt.date) -> dt.datetime:
+        return min(dt.datetime.combine(day + dt.timedelta(days=7), dt.time(9), tzinfo=dt.UTC), now)
+
+    # The workspaces are made on the day of the first delivery: an audit log's records
+    # never go back in time, and the demo replays deliveries made in the past.
+    spaces = setup(out, min([now, *(moment(day) for day, _ in plan)]))
+    echo(f"Created workspaces for AgII, VDAB and ABB's researchers in {out / 'workspaces'}")
     lines = []
     for day, (kbi, wz, ac) in plan:
-        at = min(dt.datetime.combine(day + dt.timedelta(days=7), dt.time(9), tzinfo=dt.UTC), now)
+        at = moment(day)
         e = export.export(spaces["agii"], kbi, peildatum=day, now=at)
         li = link.link(spaces["vdab"], e.package, wz, ac, now=at)
         p = publish.publish(spaces["agii"], li.package, now=at)

@@ -71,14 +71,17 @@ def from_parquet(data: bytes, table: str) -> pl.DataFrame:
         arrow = pq.read_table(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises many kinds; all mean "not our Parquet"
         raise UserError(
-            f"the payload is not a readable Parquet file ({type(exc).__name__})."
+            f"the payload is not a readable Parquet file ({type(exc).__name__}).",
+            reason="payload_format",
         ) from None
     meta = arrow.schema.metadata or {}
     if (
         meta.get(b"pijler3.format") != FORMAT.encode()
         or meta.get(b"pijler3.table") != table.encode()
     ):
-        raise UserError(f"the payload is not a {table} table of format {FORMAT}.")
+        raise UserError(
+            f"the payload is not a {table} table of format {FORMAT}.", reason="payload_format"
+        )
     frame = pl.from_arrow(arrow)
     assert isinstance(frame, pl.DataFrame)
     return frame
@@ -93,15 +96,17 @@ def check_schema(frame: pl.DataFrame, expected: pl.Schema, what: str) -> None:
         raise UserError(
             f"{what}: column '{extra[0]}' is not a field of the protocol (art. 3).",
             hint="Only the protocol's fields may pass; ask the sender for a corrected file.",
+            reason="schema",
         )
     if missing:
-        raise UserError(f"{what}: the protocol's field '{missing[0]}' is missing.")
+        raise UserError(f"{what}: the protocol's field '{missing[0]}' is missing.", reason="schema")
     if list(got) != list(expected):
-        raise UserError(f"{what}: the columns are not in the protocol's order.")
+        raise UserError(f"{what}: the columns are not in the protocol's order.", reason="schema")
     for name, dtype in expected.items():
         if got[name] != dtype:
             raise UserError(
-                f"{what}: column '{name}' has type {got[name]}, the protocol says {dtype}."
+                f"{what}: column '{name}' has type {got[name]}, the protocol says {dtype}.",
+                reason="schema",
             )
 
 
@@ -121,9 +126,13 @@ def check_values(frame: pl.DataFrame, protocol: Protocol, what: str, peildatum: 
             f"{what}: {bad} value(s) of 'pseudoniem' are not {width}-digit keyed pseudonyms;"
             " nothing was accepted.",
             hint="Ask the sender for a package made by pijler3 link.",
+            reason="pseudonym_format",
         )
     if pseud.n_unique() != frame.height:
-        raise UserError(f"{what}: 'pseudoniem' repeats; one row per person is required.")
+        raise UserError(
+            f"{what}: 'pseudoniem' repeats; one row per person is required.",
+            reason="duplicate_pseudonyms",
+        )
     for field in protocol.fields:
         if field.type != "code" or field.codelist is None:
             continue
@@ -133,8 +142,12 @@ def check_values(frame: pl.DataFrame, protocol: Protocol, what: str, peildatum: 
         if stray:
             raise UserError(
                 f"{what}: column '{field.name}' holds {len(stray)} value(s) that are not codes"
-                f" of the list '{field.codelist}'; nothing was accepted."
+                f" of the list '{field.codelist}'; nothing was accepted.",
+                reason="code_invalid",
             )
     days = frame["peildatum"].unique().to_list()
     if days and days != [peildatum]:
-        raise UserError(f"{what}: the rows' peildatum differs from the manifest's.")
+        raise UserError(
+            f"{what}: the rows' peildatum differs from the manifest's.",
+            reason="peildatum_mismatch",
+        )

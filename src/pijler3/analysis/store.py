@@ -40,7 +40,7 @@ class Delivery:
 
 
 class StoreError(UserError):
-    pass
+    default_reason = "store"
 
 
 def _quote(name: str) -> str:
@@ -61,6 +61,7 @@ class Store:
             raise StoreError(
                 f"{path}: the analysis store cannot be opened ({type(exc).__name__}).",
                 hint="Is another pijler3 command using it? Try again when it has finished.",
+                reason="store_locked",
             ) from None
         self._create()
         if path is not None:
@@ -139,6 +140,7 @@ class Store:
             raise StoreError(
                 f"delivery {delivery_id} is held already, from another package.",
                 hint="A delivery id is never reused; ask AgII which package is right.",
+                reason="delivery_conflict",
             )
         same_day = [d for d in self.deliveries() if d.peildatum == peildatum]
         if same_day and not supersede:
@@ -148,6 +150,7 @@ class Store:
                 hint="If this package replaces it, ingest it again, allowing it to supersede"
                 " the one held.",
                 param="supersede",
+                reason="peildatum_held",
             )
         names = ", ".join(_quote(n) for n in self.protocol.field_names)
         self.con.register("incoming", data.select(self.protocol.field_names).to_arrow())

@@ -285,6 +285,8 @@ def ingest(ws_path: Path, pkg: Path, supersede: bool, now: str | None) -> None:
         f"{words[r.outcome]} delivery {r.delivery_id} (peildatum "
         f"{r.peildatum:%d/%m/%Y}, {r.rows} rows), kept until {r.expires_at:%d/%m/%Y}."
     )
+    if r.receipt is not None:
+        click.echo(f"Receipt for AgII (record it with 'pijler3 receipt record'): {r.receipt}")
 
 
 # -- risk and report -----------------------------------------------------------------------
@@ -386,14 +388,22 @@ def audit() -> None:
     "--checkpoint",
     type=FILE,
     default=None,
-    help="A checkpoint held elsewhere (JSON), to detect a cut-off tail.",
+    help="A checkpoint held elsewhere (JSON), or an ingest receipt or destruction record"
+    " carrying one, to detect a cut-off or rewritten log.",
 )
 def audit_verify(ws_path: Path, checkpoint: Path | None) -> None:
     """Check the hash chain (and a checkpoint held elsewhere)."""
     from pijler3.exchange import audit as audit_mod
 
     ws = open_ws(ws_path)
-    cp = json.loads(checkpoint.read_text("utf-8")) if checkpoint else None
+    cp = None
+    if checkpoint is not None:
+        from pijler3.exchange.package import loads_strict
+
+        try:
+            cp = audit_mod.checkpoint_of(loads_strict(checkpoint.read_bytes()))
+        except ValueError:
+            raise UserError(f"{checkpoint}: not a JSON checkpoint.") from None
     result = audit_mod.verify(ws.audit_path, public_key=ws.public().signing_key, checkpoint=cp)
     click.echo(
         f"{ws.audit_path}: {result.records} records, chain intact"
@@ -424,6 +434,36 @@ def audit_checkpoint(ws_path: Path, out: Path, now: str | None) -> None:
     cp = ws.audit().checkpoint(now=moment(now))
     write_atomic(out, (json.dumps(cp, indent=2, sort_keys=True) + "\n").encode())
     click.echo(f"Wrote checkpoint of {cp['size']} records to {out}")
+
+
+# -- receipts ------------------------------------------------------------------------------
+
+
+@cli.group()
+def receipt() -> None:
+    """AgII: keep the researchers' receipts, which witness their audit logs."""
+
+
+@receipt.command("record")
+@ws_option
+@click.argument("files", type=FILE, nargs=-1, required=True)
+@now_option
+def receipt_record(ws_path: Path, files: tuple[Path, ...], now: str | None) -> None:
+    """AgII: check researchers' ingest receipts or destruction records and keep their
+    checkpoints (FILES in the order they were made)."""
+    from pijler3.exchange import workspace
+    from pijler3.governance import receipts
+
+    ws = workspace.open_workspace(ws_path, role="agii")
+    for file in files:
+        r = receipts.record(ws, file, now=moment(now))
+        click.echo(
+            f"Recorded the {r.kind} {file.name}: the researcher's log held {r.size} records."
+        )
+        click.echo(f"  kept as {r.kept}")
+    click.echo(
+        "Check a researcher's log against one: pijler3 audit verify --ws WS --checkpoint KEPT"
+    )
 
 
 # -- demo ----------------------------------------------------------------------------------

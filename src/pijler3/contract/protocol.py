@@ -10,6 +10,7 @@ key at fault.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import tomllib
 from collections.abc import Mapping
@@ -138,6 +139,32 @@ class FreeText:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Upper bounds checked before a file is read (``[limits]`` of the protocol file).
+
+    A file from outside (a package, an extract) is measured before a byte of it is read,
+    so a sparse 1 GiB file or a manifest of nested objects is refused, not processed.
+    """
+
+    package_bytes: int = 1024 << 20  # a whole package file (its payload is decrypted in memory)
+    manifest_bytes: int = 1 << 20  # the signed manifest: counts and summaries only
+    extract_bytes: int = 512 << 20  # one incoming CSV or XLSX extract
+    json_depth: int = 32  # nesting of objects and arrays in a manifest or signed document
+    field_bytes: int = 128 << 10  # one cell of a CSV extract
+
+
+# Protocol files written before ``[limits]`` existed get these.
+DEFAULT_LIMITS = Limits()
+_LIMIT_KEYS = {
+    "package_mib": ("package_bytes", 1 << 20),
+    "manifest_kib": ("manifest_bytes", 1 << 10),
+    "extract_mib": ("extract_bytes", 1 << 20),
+    "json_depth": ("json_depth", 1),
+    "field_kib": ("field_bytes", 1 << 10),
+}
+
+
+@dataclass(frozen=True)
 class Protocol:
     id: str
     version: int
@@ -173,6 +200,7 @@ class Protocol:
     # SHA-256 so that installing the protocol file also fixes the text published under it.
     signed_text: str = ""
     signed_text_sha256: str = ""
+    limits: Limits = DEFAULT_LIMITS
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -225,7 +253,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 _TOP_LEVEL = frozenset(
     {"format", "protocol", "legal", "parties", "recipients", "processors", "steps",
-     "pseudonym", "disclosure", "risk", "free_text", "fields", "extracts"}
+     "pseudonym", "disclosure", "risk", "free_text", "fields", "extracts", "limits"}
 )  # fmt: skip
 
 
@@ -291,6 +319,7 @@ def _parse(data: Mapping[str, Any], source: str) -> Protocol:
         source_path=source,
         signed_text=signed_text,
         signed_text_sha256=signed_text_sha256,
+        limits=_limits(r, data),
     )
 
 
@@ -512,6 +541,19 @@ def _column(r: _Reader, cname: str, spec: Any, path: str) -> Column:
     )
 
 
+def _limits(r: _Reader, data: Mapping[str, Any]) -> Limits:
+    """``[limits]``, optional: a missing table or key keeps the default bound."""
+    if "limits" not in data:
+        return DEFAULT_LIMITS
+    t = r.table(data, "limits", "")
+    r.only(t, "limits", tuple(_LIMIT_KEYS))
+    values: dict[str, int] = {}
+    for key, (attr, unit) in _LIMIT_KEYS.items():
+        if key in t:
+            values[attr] = r.positive(t, key, "limits") * unit
+    return Limits(**values)
+
+
 def _signed_text(r: _Reader, p: Mapping[str, Any]) -> tuple[str, str]:
     """The file name of the signed text and its pinned SHA-256 (both empty when unnamed).
 
@@ -537,6 +579,13 @@ def _signed_text(r: _Reader, p: Mapping[str, Any]) -> tuple[str, str]:
 
 def loads(text: str, source: str = "<protocol>") -> Protocol:
     """Parse a protocol from TOML text; ``source`` names it in error messages."""
+    return _loads(text, source)
+
+
+# Every step loads the workspace's protocol file, often several times; parsing the same
+# text again gives the same frozen object, so a parse is kept (a refusal is not cached).
+@functools.lru_cache(maxsize=32)
+def _loads(text: str, source: str) -> Protocol:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -17,11 +17,15 @@ the audit log detects and repairs such a torn final line.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+TMP_SUFFIX = ".tmp"
 
 
 def fsync_dir(directory: Path) -> None:
@@ -45,9 +49,15 @@ def open_atomic(path: Path | str, mode: int = 0o644) -> Iterator[BinaryIO]:
     even for a moment.
     """
     target = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    directory = target.parent
+    # A kill -9 during an earlier write left its temporary file: gone now, so that no
+    # stray partial copy (of a report, a package) outlives the crash.
+    clean_stale(directory)
+    fd, tmp_name = _locked_temp(target)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        # The duplicate shares the lock of ``fd``, which stays open (and the file locked)
+        # until after the rename, so that no cleaner takes it for a dead one.
+        with os.fdopen(os.dup(fd), "wb") as fh:
             # mkstemp creates the file 0o600; widen or keep it before any byte is written.
             os.fchmod(fh.fileno(), mode)
             yield fh
@@ -58,7 +68,9 @@ def open_atomic(path: Path | str, mode: int = 0o644) -> Iterator[BinaryIO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    fsync_dir(target.parent)
+    finally:
+        os.close(fd)
+    fsync_dir(directory)
 
 
 def write_atomic(path: Path | str, data: bytes, mode: int = 0o644) -> None:
@@ -79,6 +91,48 @@ def replace_durably(source: Path | str, target: Path | str) -> None:
         os.fsync(fh.fileno())
     os.replace(source, target)
     fsync_dir(Path(target).parent)
+
+
+def _locked_temp(target: Path) -> tuple[int, str]:
+    """A new temporary file next to ``target``, held under ``flock`` until closed.
+
+    The lock tells a live write from a dead one: :func:`clean_stale` removes only
+    temporary files whose lock it can take. Should another process have removed ours
+    between its creation and our lock, a fresh one is made.
+    """
+    while True:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TMP_SUFFIX, dir=target.parent)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_nlink:
+            return fd, name
+        os.close(fd)
+
+
+def clean_stale(directory: Path, name: str | None = None) -> list[Path]:
+    """Remove the temporary files of :func:`write_atomic` that no live process holds.
+
+    ``name`` limits the search to the temporaries of one target file; without it every
+    one in ``directory`` is considered. Returns the files removed.
+    """
+    pattern = f".{glob.escape(name)}.*{TMP_SUFFIX}" if name is not None else f".*{TMP_SUFFIX}"
+    removed: list[Path] = []
+    if not directory.is_dir():
+        return removed
+    for stale in sorted(directory.glob(pattern)):
+        try:
+            fd = os.open(stale, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a write in progress in another process
+            stale.unlink(missing_ok=True)
+            removed.append(stale)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def append_durable(path: Path | str, line: bytes, mode: int = 0o644) -> None:

@@ -95,6 +95,12 @@ class AuditError(UserError):
         self.problem = problem
 
 
+class ClockError(UserError):
+    """The moment given lies before the audit log's last record."""
+
+    default_reason = "clock"
+
+
 @dataclass(frozen=True)
 class Record:
     """One audit record, as written."""
@@ -200,8 +206,28 @@ class AuditLog:
         """
         _check_details(details)
         with self._locked():
+            self._check_time(now)
             seq, head = self._repair_and_head(now)
             return self._write(seq + 1, head, event, details, now)
+
+    def check_time(self, now: dt.datetime) -> None:
+        """Raise :class:`ClockError` when ``now`` lies before the log's last record.
+
+        A log whose records go back in time could hide a backdated ingest after a purge;
+        a step checks this before it does any work, and every append checks it again.
+        """
+        with self._locked():
+            self._check_time(now)
+
+    def _check_time(self, now: dt.datetime) -> None:
+        last = _last_time(self.path)
+        if last is not None and now < last:
+            raise ClockError(
+                f"{self.path}: the moment given ({_iso(now)}) is earlier than the last record"
+                f" of the audit log ({last.isoformat()}); a record never predates the one"
+                " before it.",
+                hint="Give the current date and time, or a later one.",
+            )
 
     def checkpoint(self, *, now: dt.datetime) -> dict[str, Any]:
         """A signed statement of the log's current size and head hash.
@@ -300,6 +326,37 @@ def _iso(now: dt.datetime) -> str:
     return now.astimezone(dt.UTC).isoformat()
 
 
+def _last_time(path: Path) -> dt.datetime | None:
+    """The time of the log's last complete record, or None for an empty log."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    if size == 0:
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        pos, buf = size, b""
+        while True:
+            end = buf.rfind(b"\n")
+            start = buf.rfind(b"\n", 0, end) + 1 if end >= 0 else -1
+            if end >= 0 and (start > 0 or pos == 0):
+                break
+            if pos == 0:
+                return None
+            step = min(_TAIL_CHUNK, pos)
+            pos -= step
+            buf = os.pread(fd, step, pos) + buf
+    finally:
+        os.close(fd)
+    try:
+        at = json.loads(buf[start:end].decode("utf-8"))["at"]
+        return dt.datetime.fromisoformat(at)
+    except (ValueError, KeyError, TypeError, RecursionError):
+        # An unreadable last record is reported by append and verify; not here.
+        return None
+
+
 def _last_complete(path: Path) -> tuple[int, str, int | None]:
     """(seq, hash) of the last complete record, and the offset of a torn tail if any.
 
@@ -336,7 +393,7 @@ def _last_complete(path: Path) -> tuple[int, str, int | None]:
         seq, digest = record["seq"], record["hash"]
         if not isinstance(seq, int) or not isinstance(digest, str):
             raise ValueError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise AuditError(
             path, line_no, "the last record is unreadable, so nothing can be appended; run verify"
         ) from None
@@ -420,7 +477,7 @@ def _verify_line(log: Path, number: int, line: bytes, prev: str) -> str:
 
     try:
         record = json.loads(line.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise bad("not a JSON record (edited or damaged)") from None
     if not isinstance(record, dict) or set(record) != _FIELDS:
         raise bad("not an audit record (fields missing or added)")
@@ -486,8 +543,11 @@ def events(path: Path | str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     lines = p.read_bytes().split(b"\n")
     tail = lines.pop()
-    for line in lines:
-        record = json.loads(line)
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            raise AuditError(p, number, "not a JSON record (edited or damaged)") from None
         if isinstance(record, dict):
             out.append(record)
     if tail:
@@ -495,6 +555,18 @@ def events(path: Path | str) -> list[dict[str, Any]]:
         if isinstance(prev, str) and _complete_record(p, tail, len(out) + 1, prev):
             out.append(json.loads(tail))
     return out
+
+
+def checkpoint_of(data: Any) -> Mapping[str, Any]:
+    """The checkpoint in ``data``: a checkpoint itself, or a signed document that carries
+    one (an ingest receipt or a destruction record, ``{"body": {"checkpoint": …}}``)."""
+    if isinstance(data, Mapping) and set(data) == _CHECKPOINT_FIELDS:
+        return data
+    body = data.get("body") if isinstance(data, Mapping) else None
+    inner = body.get("checkpoint") if isinstance(body, Mapping) else None
+    if isinstance(inner, Mapping):
+        return inner
+    raise AuditError("<checkpoint>", None, "is neither a checkpoint nor a document carrying one")
 
 
 def check_checkpoint(checkpoint: Mapping[str, Any], public_key: str) -> None:

@@ -22,8 +22,13 @@ from pijler3.contract.errors import GovernanceError
 from pijler3.exchange import _crypto
 from pijler3.exchange.atomic import write_atomic
 from pijler3.exchange.audit import canonical
+from pijler3.exchange.package import loads_strict
 
 SIGNATURE_ALGORITHM = "ed25519"
+
+
+# A signed document holds statements and lists of deliveries, never data.
+DOCUMENT_MAX_BYTES = 16 << 20
 
 
 def sign_document(body: Mapping[str, Any], signing_key: bytes) -> dict[str, Any]:
@@ -72,7 +77,10 @@ def verify_document(
 
 def read_document(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text("utf-8"))
+        if path.stat().st_size > DOCUMENT_MAX_BYTES:
+            raise GovernanceError(f"{path}: larger than a signed pijler3 document can be.")
+        # Strict: a deeply nested or key-repeating document is refused, not parsed.
+        data = loads_strict(path.read_bytes())
     except FileNotFoundError:
         raise GovernanceError(f"{path}: file not found.") from None
     except (UnicodeDecodeError, ValueError):

@@ -34,6 +34,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
+import re
+import stat
 import tarfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -41,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pijler3.contract.errors import PackageError
+from pijler3.contract.protocol import DEFAULT_LIMITS, Limits
 from pijler3.exchange import _crypto
 from pijler3.exchange.atomic import write_atomic
 
@@ -76,6 +80,43 @@ R_PAYLOAD_HASH = "payload_hash"  # payload.age is not the one the manifest was s
 R_IDENTITY = "identity"  # the identity given to open it is not an age X25519 identity
 R_NOT_RECIPIENT = "not_recipient"  # the manifest does not list this identity's recipient
 R_DECRYPT = "decrypt"  # age refused: not a recipient after all, or a damaged payload
+R_TOO_LARGE = "too_large"  # the file is over the protocol's size bound; not read
+R_JSON = "json"  # the manifest nests too deep or repeats a key
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def loads_strict(data: bytes, *, max_depth: int = DEFAULT_LIMITS.json_depth) -> Any:
+    """Parse UTF-8 JSON, refusing (ValueError) nesting deeper than ``max_depth`` and an
+    object that repeats a key.
+
+    The depth is measured on the bytes before parsing, because Python's parser recurses
+    and a manifest of 100,000 nested objects would end in a RecursionError. A repeated
+    key is refused because two readers could each take a different one of the two.
+    """
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_STRING.sub(b'""', data)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > max_depth:
+                raise ValueError(f"JSON nested deeper than {max_depth} levels")
+        else:
+            depth -= 1
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise ValueError("a JSON object repeats a key")
+            out[key] = value
+        return out
+
+    try:
+        return json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
+    except RecursionError:
+        raise ValueError("JSON nested too deep") from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,9 +159,9 @@ class Manifest:
         return (text + "\n").encode("utf-8")
 
     @classmethod
-    def from_json(cls, data: bytes) -> Manifest:
+    def from_json(cls, data: bytes, *, max_depth: int = DEFAULT_LIMITS.json_depth) -> Manifest:
         """Parse and type-check a manifest; raise ValueError when it is not one."""
-        raw = json.loads(data.decode("utf-8"))
+        raw = loads_strict(data, max_depth=max_depth)
         if not isinstance(raw, dict):
             raise ValueError("a manifest is a JSON object")
         if raw.get("format") != FORMAT:
@@ -197,7 +238,7 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def _unpack(blob: bytes) -> dict[str, bytes]:
+def _unpack(blob: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, bytes]:
     """The three members of a canonical package archive, or :class:`_Refused`.
 
     The archive is rebuilt from the parsed names and sizes and compared with the file
@@ -216,6 +257,8 @@ def _unpack(blob: bytes) -> dict[str, bytes]:
         size = int(size_field, 8)
         if size > _LIMITS[name] or (name == SIGNATURE and size != _SIGNATURE_SIZE):
             raise _Refused(R_STRUCTURE)
+        if name == MANIFEST and size > limits.manifest_bytes:
+            raise _Refused(R_TOO_LARGE)
         if header != _header(name, size):
             raise _Refused(R_STRUCTURE)
         start = pos + _BLOCK
@@ -234,13 +277,34 @@ def _unpack(blob: bytes) -> dict[str, bytes]:
     return members
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """The bytes of a package file, measured before they are read.
+
+    The file is opened without blocking (a FIFO in ``inbox/`` must not hang a purge)
+    and measured on the open descriptor, not the name, which may be replaced in
+    between; the read stops one byte past the bound, so a file that grows while it is
+    read is refused too.
+    """
+    bound = min(limits.package_bytes, MAX_PAYLOAD + MAX_MANIFEST + 4 * _RECORD)
     try:
-        if path.stat().st_size > MAX_PAYLOAD + MAX_MANIFEST + 4 * _RECORD:
-            raise _Refused(R_STRUCTURE)
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         raise _Refused(R_UNREADABLE) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Refused(R_UNREADABLE)
+        if info.st_size > bound:
+            raise _Refused(R_TOO_LARGE)
+        with os.fdopen(os.dup(fd), "rb") as stream:
+            data = stream.read(bound + 1)
+    except OSError:
+        raise _Refused(R_UNREADABLE) from None
+    finally:
+        os.close(fd)
+    if len(data) > bound:
+        raise _Refused(R_TOO_LARGE)
+    return data
 
 
 # -- seal and open ----------------------------------------------------------------------
@@ -280,15 +344,32 @@ def seal(
     return sealed
 
 
-def read_manifest(path: Path) -> Manifest:
+def read_manifest(
+    path: Path,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    audit: AuditLog | None = None,
+    now: dt.datetime | None = None,
+) -> Manifest:
     """The manifest of a package, for display. Needs no key and verifies NOTHING.
 
-    Use :func:`open_package` for anything that acts on the package.
+    Use :func:`open_package` for anything that acts on the package. Any failure, however
+    the file is made, is the one opaque :class:`PackageError` (recorded in ``audit``
+    when given).
     """
     try:
-        members = _unpack(_read(path))
-        return Manifest.from_json(members[MANIFEST])
-    except (_Refused, ValueError):
+        try:
+            members = _unpack(_read(path, limits), limits)
+        except (ValueError, TypeError, OverflowError, RecursionError, MemoryError):
+            raise _Refused(R_STRUCTURE) from None
+        try:
+            return Manifest.from_json(members[MANIFEST], max_depth=limits.json_depth)
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            raise _Refused(R_MANIFEST) from None
+    except _Refused as refused:
+        if audit is not None:
+            details = {"reason": refused.reason, "file": path.name, "step": "read_manifest"}
+            audit.append(REFUSED, details, now=now or dt.datetime.now(dt.UTC))
         raise PackageError(str(path)) from None
 
 
@@ -300,6 +381,7 @@ def open_package(
     expected_step: str,
     audit: AuditLog | None = None,
     now: dt.datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[Manifest, bytes]:
     """Verify and decrypt a package; return its manifest and the plaintext payload.
 
@@ -312,7 +394,14 @@ def open_package(
     the clock when omitted). Nothing is written anywhere else.
     """
     try:
-        return _open(path, identity=identity, sender_key=sender_key, step=expected_step)
+        try:
+            return _open(
+                path, identity=identity, sender_key=sender_key, step=expected_step, limits=limits
+            )
+        except (ValueError, TypeError, OverflowError, RecursionError, MemoryError):
+            # A last line: whatever a crafted file makes a parser raise is a refusal,
+            # never a traceback.
+            raise _Refused(R_STRUCTURE) from None
     except _Refused as refused:
         if audit is not None:
             details = {"reason": refused.reason, "file": path.name, "step": expected_step}
@@ -320,22 +409,24 @@ def open_package(
         raise PackageError(str(path)) from None
 
 
-def _open(path: Path, *, identity: str, sender_key: str, step: str) -> tuple[Manifest, bytes]:
-    members = _unpack(_read(path))
+def _open(
+    path: Path, *, identity: str, sender_key: str, step: str, limits: Limits
+) -> tuple[Manifest, bytes]:
+    members = _unpack(_read(path, limits), limits)
     manifest_bytes = members[MANIFEST]
     try:
         _crypto.verify(sender_key, manifest_bytes, members[SIGNATURE])
     except _crypto.CryptoError:
         raise _Refused(R_SIGNATURE) from None
     try:
-        raw = json.loads(manifest_bytes.decode("utf-8"))
+        raw = loads_strict(manifest_bytes, max_depth=limits.json_depth)
     except ValueError:
-        raise _Refused(R_MANIFEST) from None
+        raise _Refused(R_JSON) from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise _Refused(R_FORMAT)
     try:
-        manifest = Manifest.from_json(manifest_bytes)
-    except (ValueError, TypeError):
+        manifest = Manifest.from_json(manifest_bytes, max_depth=limits.json_depth)
+    except (ValueError, TypeError, OverflowError):
         raise _Refused(R_MANIFEST) from None
     if manifest.step != step:
         raise _Refused(R_STEP)

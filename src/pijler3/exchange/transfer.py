@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,35 @@ def sender_key(protocol: Protocol, step: str) -> str:
             hint=f"Register the public keys of the {party.id} workspace in it (protocol add-keys).",
         )
     return party.signing_key
+
+
+@contextmanager
+def refusals(
+    ws: Workspace, step: str, now: dt.datetime, **context: str
+) -> Iterator[dict[str, str]]:
+    """Record every refusal of a step in the audit log, with its reason code.
+
+    On entry the moment ``now`` is checked against the log (a record never predates the
+    one before it). Inside, any :class:`UserError` that is not in the log already
+    becomes a ``<step>.refused`` record with ``reason`` (the error's code) and
+    ``context`` (file names, a delivery id; never data), then propagates. The yielded
+    dict is ``context``, so the step can add the delivery id once it knows it.
+    """
+    from pijler3.exchange.audit import AuditError
+
+    try:
+        ws.audit().check_time(now)
+        yield context
+    except UserError as exc:
+        if not exc.recorded and not isinstance(exc, AuditError):
+            try:
+                ws.audit().append(f"{step}.refused", {"reason": exc.reason, **context}, now=now)
+                exc.recorded = True
+            except (UserError, OSError):
+                # The log itself is what fails (unreadable, or dated after ``now``): the
+                # refusal still stands and is shown; there is no place left to record it.
+                pass
+        raise
 
 
 def new_delivery_id(peildatum: dt.date) -> str:
@@ -154,6 +184,7 @@ def open_from(
         expected_step=step,
         audit=log,
         now=now,
+        limits=protocol.limits,
     )
     check_manifest(manifest, protocol, path, step)
     if manifest.audit_checkpoint:
@@ -162,7 +193,8 @@ def open_from(
         except audit.AuditError:
             raise UserError(
                 f"{path.name}: the sender's audit checkpoint in the manifest is not signed by"
-                " the sender; nothing was accepted."
+                " the sender; nothing was accepted.",
+                reason="sender_checkpoint",
             ) from None
     # The sender's latest signed checkpoint goes into our own log: evidence, held here,
     # of how far the sender's log reached when it sent this package.
@@ -198,17 +230,25 @@ def check_manifest(manifest: Manifest, protocol: Protocol, path: Path, step: str
             f"{where} the package was made under protocol {manifest.protocol_id}"
             f" v{manifest.protocol_version}, not {protocol.identifier}; nothing was accepted.",
             hint="Each protocol's data stay apart; check which protocol file is in use.",
+            reason="wrong_protocol",
         )
     if manifest.sender != protocol.steps[step].sender:
-        raise UserError(f"{where} the manifest names the wrong sender for step '{step}'.")
+        raise UserError(
+            f"{where} the manifest names the wrong sender for step '{step}'.",
+            reason="wrong_sender",
+        )
     if not _DELIVERY_ID.fullmatch(manifest.delivery_id):
-        raise UserError(f"{where} the manifest's delivery id is not of the form YYYYMMDD-hex.")
+        raise UserError(
+            f"{where} the manifest's delivery id is not of the form YYYYMMDD-hex.",
+            reason="delivery_id",
+        )
     peildatum = manifest.peildatum
     created = manifest.created.date()
     if not protocol.signed <= peildatum <= created:
         raise UserError(
             f"{where} the peildatum {peildatum:%d/%m/%Y} lies before the protocol was signed"
-            f" or after the package was made ({created:%d/%m/%Y}); nothing was accepted."
+            f" or after the package was made ({created:%d/%m/%Y}); nothing was accepted.",
+            reason="peildatum_out_of_term",
         )
 
 
@@ -217,19 +257,26 @@ def check_rows(manifest: Manifest, frame: pl.DataFrame, path: Path) -> None:
     if frame.height != manifest.row_count:
         raise UserError(
             f"{path.name}: the payload holds {frame.height} rows, the manifest says"
-            f" {manifest.row_count}; nothing was accepted."
+            f" {manifest.row_count}; nothing was accepted.",
+            reason="row_count",
         )
     if "peildatum" in frame.columns:
         days = frame["peildatum"].unique().to_list()
         if days and days != [manifest.peildatum]:
-            raise UserError(f"{path.name}: the rows' peildatum differs from the manifest's.")
+            raise UserError(
+                f"{path.name}: the rows' peildatum differs from the manifest's.",
+                reason="peildatum_mismatch",
+            )
 
 
 def open_received(
     ws: Workspace, path: Path, protocol: Protocol, *, now: dt.datetime
 ) -> tuple[Manifest, bytes]:
     """Open any package this workspace may open, whatever step it comes from."""
-    step = package.read_manifest(path).step
+    log = ws.audit()
+    step = package.read_manifest(path, limits=protocol.limits, audit=log, now=now).step
     if step not in ("export", "link", "publish"):
+        details = {"reason": package.R_STEP, "file": path.name, "step": "any"}
+        log.append(package.REFUSED, details, now=now)
         raise PackageError(str(path))
     return open_from(ws, path, protocol, step, now=now)

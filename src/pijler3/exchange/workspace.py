@@ -17,10 +17,14 @@ Layout::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import os
+import shutil
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +35,7 @@ from pijler3.exchange import _crypto, audit, pseudonym
 from pijler3.exchange.atomic import write_atomic
 
 FORMAT = "pijler3-workspace/1"
+STAGING_PREFIX = ".staging-"
 ROLES = protocol_mod.ROLES
 
 
@@ -129,6 +134,56 @@ class Workspace:
     def audit(self) -> audit.AuditLog:
         return audit.AuditLog(self.audit_path, actor=self.role, signing_key=self.signing_key())
 
+    @contextlib.contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A private folder ``inbox/.staging-<random>`` for a copy being verified.
+
+        The folder is locked (``flock``) while in use and removed afterwards; a folder
+        left by a killed process is unlocked, so :meth:`clean_staging` can tell it from
+        one that another process is still using.
+        """
+        folder = self.inbox / f"{STAGING_PREFIX}{os.urandom(4).hex()}"
+        folder.mkdir(mode=0o700, parents=True)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+            os.close(fd)
+
+    def clean_staging(self) -> list[str]:
+        """Remove what killed processes left in ``inbox/.staging-*``; return what went.
+
+        A staged copy is a complete package that the researcher's key decrypts, so none
+        may outlive the process that made it. Folders in use (locked) are left alone.
+        """
+        removed: list[str] = []
+        if not self.inbox.is_dir():
+            return removed
+        for folder in sorted(self.inbox.glob(f"{STAGING_PREFIX}*")):
+            if folder.is_symlink() or not folder.is_dir():
+                removed.append(str(folder.relative_to(self.root)))
+                folder.unlink(missing_ok=True)
+                continue
+            try:
+                fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            except FileNotFoundError:
+                continue
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # another process is verifying a package in it right now
+                removed += sorted(
+                    str(p.relative_to(self.root)) for p in folder.rglob("*") if not p.is_dir()
+                )
+                removed.append(str(folder.relative_to(self.root)))
+                shutil.rmtree(folder, ignore_errors=True)
+            finally:
+                os.close(fd)
+        return removed
+
 
 def _keys(p: protocol_mod.Protocol) -> tuple[object, ...]:
     parties = tuple((x.id, x.age_recipient, x.signing_key) for x in p.parties.values())
@@ -189,10 +244,16 @@ def init(
     text = protocol_path.read_text("utf-8") if protocol_path else protocol_mod.default_text()
     proto = protocol_mod.loads(text, str(protocol_path or "the shipped protocol"))
     signed = _signed_text(proto)
+    created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
+    # Modes are set explicitly, not left to the umask: under umask 000 mkdir would make
+    # a world-writable workspace, where anyone could swap a package or the protocol. A
+    # folder the user made beforehand only loses write access for group and others.
+    os.chmod(root, 0o700 if created else root.stat().st_mode & 0o7755)
     subdirs = {"agii": ("quarantine",), "vdab": (), "abb": ("archive", "store")}[role]
     for sub in ("outbox", "inbox", *subdirs):
         (root / sub).mkdir(mode=0o700, exist_ok=True)
+        os.chmod(root / sub, 0o700)
     keys = root / "keys"
     keys.mkdir(mode=0o700, exist_ok=True)
     os.chmod(keys, 0o700)

@@ -31,7 +31,9 @@ Choices this module makes where DATA.md is silent, so the next reader need not g
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +41,7 @@ import polars as pl
 
 from pijler3.contract import codes
 from pijler3.contract.errors import ExtractError
-from pijler3.contract.protocol import Column, Extract
+from pijler3.contract.protocol import DEFAULT_LIMITS, Column, Extract, Limits
 from pijler3.exchange import scrub
 from pijler3.extracts import quality
 from pijler3.extracts.quality import Finding
@@ -69,16 +71,17 @@ def identifier_name(label: str) -> str:
     return codes.fold(label).replace("-", "_").replace(" ", "_")
 
 
-def read_extract(path: str | Path, extract: Extract) -> ReadResult:
-    """Read one extract (CSV or XLSX) as the data contract says, or raise ExtractError."""
+def read_extract(
+    path: str | Path, extract: Extract, *, limits: Limits = DEFAULT_LIMITS
+) -> ReadResult:
+    """Read one extract (CSV or XLSX) as the data contract says, or raise ExtractError.
+
+    The file is measured before it is read: one over ``limits.extract_bytes`` is refused
+    unread.
+    """
     p = Path(path)
     name = str(p)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise ExtractError(f"{name}: file not found.", hint="Check the path.") from None
-    except IsADirectoryError:
-        raise ExtractError(f"{name}: is a folder, not a file.", hint="Name the file.") from None
+    data = _read_bounded(p, name, limits.extract_bytes)
     if data.startswith(_ZIP_MAGIC):
         return _build(ZipReader(data, name), extract, name)
     if data.startswith(_OLE_MAGIC):
@@ -86,7 +89,36 @@ def read_extract(path: str | Path, extract: Extract) -> ReadResult:
             f"{name}: is an old Excel (.xls) or password-protected workbook, which cannot be read.",
             hint=SAVE_AS + " Remove any password first.",
         )
-    return _build(read_csv(data, name), extract, name)
+    return _build(read_csv(data, name, limits.field_bytes), extract, name)
+
+
+def _read_bounded(p: Path, name: str, limit: int) -> bytes:
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ExtractError(f"{name}: file not found.", hint="Check the path.") from None
+    except IsADirectoryError:
+        raise ExtractError(f"{name}: is a folder, not a file.", hint="Name the file.") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ExtractError(f"{name}: is a folder, not a file.", hint="Name the file.")
+        if not stat.S_ISREG(info.st_mode):
+            raise ExtractError(f"{name}: is not a regular file.", hint="Name the extract file.")
+        too_large = ExtractError(
+            f"{name}: is larger than the {limit >> 20} MiB an extract may be (the protocol"
+            " file's limits.extract_mib); it was not read.",
+            hint="Check that this is the extract; if it is, raise the limit in the protocol.",
+        )
+        if info.st_size > limit:
+            raise too_large
+        with os.fdopen(os.dup(fd), "rb") as stream:
+            data = stream.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise too_large
+    return data
 
 
 # ------------------------------------------------------------------ the header
@@ -158,8 +190,16 @@ def _check_unnamed(body: pl.DataFrame, index: int, name: str) -> None:
 _DATE_LIKE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
 
 
+# No column name is this long. A longer header cell is taken for data unread: the
+# identifier patterns cost time quadratic in the length of one long word, so a single
+# 64 KiB cell in row 1 would otherwise hold a reader for minutes.
+_MAX_LABEL = 200
+
+
 def _data_shaped(cell: str) -> bool:
     """Whether a header cell has the shape of a value: an identifier or a date."""
+    if len(cell) > _MAX_LABEL:
+        return True
     return bool(
         scrub.find_identifiers(cell)
         or _DATE_LIKE.search(cell)
@@ -196,7 +236,9 @@ def _unknown_label(raw: str, index: int) -> str:
     name belongs, so it is named by position only.
     """
     label = raw.strip()
-    if any(ch.isdigit() for ch in label) or "@" in label or scrub.find_identifiers(label):
+    if len(label) > _MAX_LABEL or any(ch.isdigit() for ch in label) or "@" in label:
+        return f"column {index + 1}"
+    if scrub.find_identifiers(label):
         return f"column {index + 1}"
     return f"'{label}'"
 

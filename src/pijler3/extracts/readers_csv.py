@@ -11,11 +11,20 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 
 import polars as pl
 
 from pijler3.contract.errors import ExtractError
+from pijler3.contract.protocol import DEFAULT_LIMITS
 from pijler3.extracts.readers_typing import SAVE_AS, Grid
+
+# A multi-byte UTF-8 sequence: a lead byte and its continuation bytes. Windows-1252
+# text almost never holds one (it would be a capital accented letter followed by
+# punctuation such as "Ã©").
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 
 
 def _decode(data: bytes, name: str) -> tuple[bytes, str, str]:
@@ -36,8 +45,20 @@ def _decode(data: bytes, name: str) -> tuple[bytes, str, str]:
             ) from None
     try:
         return data, data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    if _UTF8_MULTIBYTE.search(data):
+        # Real UTF-8 characters (such as the ï of "Oekraïne") next to a byte that is not
+        # UTF-8: a mixed file. Reading it all as Windows-1252 would turn every UTF-8
+        # character into two wrong ones without a word, so it is refused.
+        row = data.count(b"\n", 0, bad) + 1
+        column = bad - (data.rfind(b"\n", 0, bad) + 1) + 1
+        raise ExtractError(
+            f"{name}: mixes encodings: it is UTF-8 text, but line {row} holds a byte that is"
+            f" not UTF-8 (0x{data[bad]:02X} at byte {column} of that line, probably a"
+            " Windows-1252 character).",
+            hint="Correct that character, or save the whole file again as 'CSV UTF-8'.",
+        )
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError:
@@ -58,7 +79,9 @@ def _delimiter(text: str, name: str) -> str:
     return ";" if semicolons >= commas else ","
 
 
-def _count_records(text: str, delimiter: str, width: int, name: str) -> int:
+def _count_records(
+    text: str, delimiter: str, width: int, name: str, field_limit: int = DEFAULT_LIMITS.field_bytes
+) -> int:
     """Count the CSV records, refusing the first with the wrong number of fields.
 
     Polars pads a short row with empty cells without a word, so every file passes here
@@ -66,6 +89,8 @@ def _count_records(text: str, delimiter: str, width: int, name: str) -> int:
     """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     count = 0
+    # The csv module's bound is process-wide; it is set to the protocol's for this read.
+    previous = csv.field_size_limit(field_limit)
     try:
         for count, record in enumerate(reader, start=1):
             if record and len(record) != width:
@@ -74,11 +99,20 @@ def _count_records(text: str, delimiter: str, width: int, name: str) -> int:
                     hint="Check that row's quotes and delimiters: a text holding a delimiter "
                     "or a line break must be between double quotes.",
                 )
-    except csv.Error:
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise ExtractError(
+                f"{name}: row {count + 1} has a field longer than"
+                f" {field_limit >> 10} KiB, more than one cell of an extract may"
+                " hold (or a quote that is not closed swallows the rows after it).",
+                hint="Check that row's double quotes, and shorten the text if it is that long.",
+            ) from None
         raise ExtractError(
             f"{name}: row {count + 1} cannot be read as CSV (a quote is probably not closed).",
             hint="Check that row's double quotes.",
         ) from None
+    finally:
+        csv.field_size_limit(previous)
     return count
 
 
@@ -90,7 +124,7 @@ def _header_width(text: str, delimiter: str) -> int:
         return 0
 
 
-def read_csv(data: bytes, name: str) -> Grid:
+def read_csv(data: bytes, name: str, field_limit: int = DEFAULT_LIMITS.field_bytes) -> Grid:
     utf8, text, encoding = _decode(data, name)
     if not text.strip():
         raise ExtractError(f"{name}: is empty.", hint="Export the extract again.")
@@ -110,7 +144,7 @@ def read_csv(data: bytes, name: str) -> Grid:
         # Polars says only that something is wrong; the csv module finds the row.
         frame = None
     width = frame.width if frame is not None else _header_width(text, delimiter)
-    records = _count_records(text, delimiter, width, name)
+    records = _count_records(text, delimiter, width, name, field_limit)
     if frame is None or frame.height != records:
         raise ExtractError(f"{name}: cannot be read as CSV.", hint=SAVE_AS)
     frame.columns = [f"c{i}" for i in range(frame.width)]

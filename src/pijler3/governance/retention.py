@@ -12,7 +12,12 @@ The purge removes an expired delivery from every place the workspace holds it:
   deletes the rows and then rebuilds the DuckDB file from what remains and swaps it in,
   because deleted rows stay in freed blocks of a DuckDB file until they are reused;
 - the package archive (``WS/archive/<delivery_id>.p3pkg``) and any copy of the same
-  delivery in ``WS/inbox`` or ``WS/outbox`` (share packages made from it).
+  delivery anywhere else in the workspace (``WS/inbox``, ``WS/outbox`` with the share
+  packages made from it, or wherever a user put one);
+- and, whatever expires, the leftovers of killed processes: ingest staging folders
+  (``WS/inbox/.staging-*``, each a complete package the researcher's key decrypts) and
+  the temporary files of interrupted atomic writes (``.*.tmp``). Their names are listed
+  in the destruction record (``leftovers``), or in the audit log when nothing expired.
 
 Files are unlinked, not overwritten first: on journaling and copy-on-write file systems
 and on SSDs an overwrite in place does not reach the old blocks, so it would promise
@@ -42,8 +47,8 @@ from pijler3.analysis.store import Delivery, Store
 from pijler3.contract.errors import PackageError, UserError
 from pijler3.contract.protocol import Protocol as ProtocolFile
 from pijler3.exchange import documents, package
-from pijler3.exchange.atomic import write_atomic
-from pijler3.exchange.workspace import Workspace
+from pijler3.exchange.atomic import clean_stale, write_atomic
+from pijler3.exchange.workspace import STAGING_PREFIX, Workspace
 
 DESTRUCTION_FORMAT = "pijler3-destruction/1"
 RULE = (
@@ -98,28 +103,45 @@ def destruction_dir(ws: Workspace) -> Path:
     return ws.root / "destruction"
 
 
-def _package_files(ws: Workspace, delivery_ids: set[str]) -> dict[str, list[Path]]:
-    """Every package file in the workspace that belongs to one of ``delivery_ids``."""
+def _package_files(
+    ws: Workspace, delivery_ids: set[str], protocol: ProtocolFile
+) -> dict[str, list[Path]]:
+    """Every package file in the workspace that belongs to one of ``delivery_ids``.
+
+    The whole workspace is searched, not only the folders the software writes: a copy
+    a user placed elsewhere in it decrypts just the same. A file that is not a readable
+    package (damaged, too large, deeply nested) holds nothing of a delivery that can be
+    read, and cannot stop the purge.
+    """
     found: dict[str, list[Path]] = {d: [] for d in delivery_ids}
     for d in delivery_ids:
         archived = ws.archive / f"{d}{package.SUFFIX}"
         if archived.exists():
             found[d].append(archived)
-    for folder in (ws.inbox, ws.outbox):
-        if not folder.exists():
+    for path in sorted(ws.root.rglob(f"*{package.SUFFIX}")):
+        if path.is_symlink() or not path.is_file() or path.parent == ws.archive:
             continue
-        for path in sorted(folder.glob(f"*{package.SUFFIX}")):
-            try:
-                delivery = package.read_manifest(path).delivery_id
-            except PackageError:
-                continue  # not a package of ours; nothing of a delivery can be read in it
-            if delivery in found and path not in found[delivery]:
-                found[delivery].append(path)
+        if any(part.startswith(STAGING_PREFIX) for part in path.relative_to(ws.root).parts):
+            continue  # staging folders go whole, with the leftovers
+        try:
+            delivery = package.read_manifest(path, limits=protocol.limits).delivery_id
+        except PackageError:
+            continue
+        if delivery in found and path not in found[delivery]:
+            found[delivery].append(path)
     return found
 
 
-def _plan(ws: Workspace, due: Sequence[Delivery]) -> list[Planned]:
-    files = _package_files(ws, {d.delivery_id for d in due})
+def _leftovers(ws: Workspace) -> list[str]:
+    """Remove what killed processes left behind; return the names (relative)."""
+    removed = ws.clean_staging()
+    for folder in (ws.inbox, ws.outbox, ws.archive, ws.store_path.parent, destruction_dir(ws)):
+        removed += [str(p.relative_to(ws.root)) for p in clean_stale(folder)]
+    return removed
+
+
+def _plan(ws: Workspace, due: Sequence[Delivery], protocol: ProtocolFile) -> list[Planned]:
+    files = _package_files(ws, {d.delivery_id for d in due}, protocol)
     return [
         Planned(
             delivery_id=d.delivery_id,
@@ -151,6 +173,7 @@ def purge(ws: Workspace, *, now: dt.datetime, dry_run: bool = False) -> PurgeRes
     if ws.role != "abb":
         raise UserError(f"{ws.root}: the purge runs in an ABB workspace (it holds the store).")
     protocol = ws.protocol()
+    ws.audit().check_time(now)
     today = now.date()
     pending = destruction_dir(ws) / "pending.json"
     resumed: list[Planned] = []
@@ -167,26 +190,43 @@ def purge(ws: Workspace, *, now: dt.datetime, dry_run: bool = False) -> PurgeRes
         with Store(ws.store_path, protocol) as store:
             due = expired(store.deliveries(), today)
     already = {p.delivery_id for p in resumed}
-    plan = resumed + [p for p in _plan(ws, due) if p.delivery_id not in already]
-    if dry_run or not plan:
-        if not dry_run:
-            ws.audit().append(
-                "retention.checked", {"today": today.isoformat(), "expired": 0}, now=now
-            )
+    plan = resumed + [p for p in _plan(ws, due, protocol) if p.delivery_id not in already]
+    if dry_run:
+        return PurgeResult(today, dry_run, tuple(plan), None, None)
+    if not plan:
+        leftovers = _leftovers(ws)
+        ws.audit().append(
+            "retention.checked",
+            {"today": today.isoformat(), "expired": 0, "leftovers_removed": leftovers},
+            now=now,
+        )
         return PurgeResult(today, dry_run, tuple(plan), None, None)
 
     body = _record_body(ws, protocol, plan, now)
-    destruction_dir(ws).mkdir(exist_ok=True)
+    destruction_dir(ws).mkdir(mode=0o700, exist_ok=True)
     documents.write_document(pending, documents.sign_document(body, ws.signing_key()))
     with Store(ws.store_path, protocol) as store:
         store.remove_deliveries([p.delivery_id for p in plan])
+    removed: list[str] = []
     for p in plan:
         for rel in p.files:
+            if (ws.root / rel).exists():
+                removed.append(rel)
             (ws.root / rel).unlink(missing_ok=True)
         # A copy that arrived after the plan was made (a resumed plan) goes too.
-        for extra in _package_files(ws, {p.delivery_id})[p.delivery_id]:
+        for extra in _package_files(ws, {p.delivery_id}, protocol)[p.delivery_id]:
+            removed.append(str(extra.relative_to(ws.root)))
             extra.unlink(missing_ok=True)
+    leftovers = _leftovers(ws)
 
+    # What was removed, and how far this workspace's log reached when it was: the
+    # checkpoint lets AgII, who holds this record, detect a log cut or rewritten later.
+    body = {
+        **body,
+        "files_removed": sorted(set(removed)),
+        "leftovers": leftovers,
+        "checkpoint": ws.audit().checkpoint(now=now),
+    }
     doc = documents.sign_document(body, ws.signing_key())
     stem = f"{today:%Y%m%d}-{documents.document_sha256(doc)[:8]}"
     record = destruction_dir(ws) / f"vernietiging-{stem}.json"
@@ -200,7 +240,8 @@ def purge(ws: Workspace, *, now: dt.datetime, dry_run: bool = False) -> PurgeRes
             "today": today.isoformat(),
             "deliveries": [p.delivery_id for p in plan],
             "rows": sum(p.rows for p in plan),
-            "files_removed": sum(len(p.files) for p in plan),
+            "files_removed": len(set(removed)),
+            "leftovers_removed": len(leftovers),
             "record": record.name,
             "record_sha256": documents.document_sha256(doc),
         },
@@ -230,7 +271,8 @@ def _record_body(
         "total_rows": sum(p.rows for p in plan),
         "method": (
             "rows deleted from the analysis store and the DuckDB file rebuilt and replaced;"
-            " age-encrypted package files unlinked"
+            " every age-encrypted package file of the deliveries in the workspace unlinked;"
+            " staging folders and temporary files of interrupted runs removed"
         ),
     }
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from pijler3.analysis import dataset
+from pijler3.contract.errors import ExtractError
 from pijler3.exchange import peoplecsv, scrub, transfer
 from pijler3.exchange.atomic import write_atomic
 from pijler3.exchange.workspace import Workspace
@@ -88,6 +89,32 @@ def _own_values(table: pl.DataFrame) -> list[pl.Expr]:
     return [e.alias(f"own{k}") for k, e in enumerate(exprs)]
 
 
+def _refuse_duplicates(good: pl.DataFrame, kbi: Path) -> None:
+    """Refuse an extract that holds one person twice, naming the rows, never the INSZ.
+
+    Link would carry both rows and publish would stop at the repeated pseudonym, where
+    no row number is known any more; the KBI administrators can only mend it here.
+    """
+    groups = (
+        good.group_by("insz")
+        .agg(pl.col("_row").sort())
+        .filter(pl.col("_row").list.len() > 1)
+        .sort(pl.col("_row").list.first())
+    )
+    if groups.height == 0:
+        return
+    shown = "; ".join(
+        "rows " + ", ".join(str(r) for r in rows) for rows in groups["_row"].head(5).to_list()
+    )
+    more = f" (and {groups.height - 5} more)" if groups.height > 5 else ""
+    raise ExtractError(
+        f"{kbi}: {groups.height} person(s) appear more than once (the same INSZ): {shown}{more};"
+        " nothing was exported.",
+        hint="Keep one row per person in the KBI extract and export it again.",
+        reason="duplicate_persons",
+    )
+
+
 def scrub_free_text(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """Scrub ``plo_reden`` row by row with the person's own values; count removals.
 
@@ -140,13 +167,30 @@ def export(
     delivery_id: str | None = None,
     progress: transfer.Progress = transfer.quiet,
 ) -> ExportResult:
+    """Read the KBI extract and seal what may leave for VDAB; a refusal is recorded in the
+    audit log with its reason code."""
+    with transfer.refusals(ws, "export", now, file=kbi.name):
+        return _export(
+            ws, kbi, peildatum=peildatum, now=now, delivery_id=delivery_id, progress=progress
+        )
+
+
+def _export(
+    ws: Workspace,
+    kbi: Path,
+    *,
+    peildatum: dt.date,
+    now: dt.datetime,
+    delivery_id: str | None = None,
+    progress: transfer.Progress = transfer.quiet,
+) -> ExportResult:
     protocol = ws.protocol()
     termination.check_in_force(ws, protocol, now.date())
     # Fail before any work when the protocol file lacks the recipients' keys.
     transfer.recipients_for(protocol, STEP)
     delivery_id = delivery_id or transfer.new_delivery_id(peildatum)
     progress(f"reading {kbi.name}")
-    read = readers.read_extract(kbi, protocol.extracts["kbi"])
+    read = readers.read_extract(kbi, protocol.extracts["kbi"], limits=protocol.limits)
     table = read.table
 
     bad = table.filter(pl.col("insz").is_null())
@@ -154,6 +198,7 @@ def export(
     # AgII's staff open the quarantine file in a spreadsheet: written as a CSV for people.
     quarantine_csv = peoplecsv.render(("rij", "reden"), bad.select("_row", "insz_problem").rows())
     good = table.filter(pl.col("insz").is_not_null())
+    _refuse_duplicates(good, kbi)
     progress("removing identifiers from free text")
     good, removed, words_removed = clean_free_text(good, protocol.free_text.min_persons)
     schema = dataset.export_schema(protocol)

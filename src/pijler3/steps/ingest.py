@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from pijler3.analysis.store import Store
 from pijler3.contract.errors import PackageError, UserError
 from pijler3.contract.protocol import Protocol, add_years
-from pijler3.exchange import audit, transfer
-from pijler3.exchange.atomic import fsync_dir, write_atomic
+from pijler3.exchange import audit, documents, package, transfer
+from pijler3.exchange.atomic import fsync_dir
 from pijler3.exchange.package import Manifest
 from pijler3.exchange.workspace import Workspace
-from pijler3.governance import retention
+from pijler3.governance import receipts, retention
 from pijler3.steps.receive import check_in_force, receive
 
 STEP = "publish"
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class IngestResult:
     rows: int
     outcome: str  # loaded, unchanged or superseded
     expires_at: dt.date
+    receipt: Path | None = None  # the signed receipt for AgII (WS/outbox/receipt-*.json)
 
 
 def ingest(
@@ -44,36 +48,119 @@ def ingest(
     supersede: bool = False,
     progress: transfer.Progress = transfer.quiet,
 ) -> IngestResult:
-    protocol = ws.protocol()
-    # The term first: outside it nothing is accepted, not even decrypted.
-    check_in_force(ws, protocol, now)
-    # Verify a private copy, and archive exactly that copy: the file the user named may
-    # change between our check and our copy.
-    staging = ws.inbox / f".staging-{os.urandom(4).hex()}"
-    staging.mkdir(mode=0o700, parents=True)
-    staged = staging / published.name
-    try:
-        write_atomic(staged, published.read_bytes(), mode=0o600)
-        try:
-            got = receive(
-                ws,
-                protocol,
-                staged,
-                sent_by=STEP,
-                sends_on=None,
-                now=now,
-                shown_as=published,
-                progress=progress,
+    with transfer.refusals(ws, "ingest", now, file=published.name) as context:
+        protocol = ws.protocol()
+        # What a killed ingest left in staging goes first: it is a decryptable copy.
+        ws.clean_staging()
+        # The term first: outside it nothing is accepted, not even decrypted.
+        check_in_force(ws, protocol, now)
+        # Verify a private copy, and archive exactly that copy: the file the user named
+        # may change between our check and our copy.
+        with ws.staging() as staging:
+            staged = staging / published.name
+            _stage(ws, published, staged, protocol.limits.package_bytes, now)
+            try:
+                got = receive(
+                    ws,
+                    protocol,
+                    staged,
+                    sent_by=STEP,
+                    sends_on=None,
+                    now=now,
+                    shown_as=published,
+                    progress=progress,
+                )
+            except PackageError:
+                raise PackageError(str(published)) from None
+            manifest, frame = got.manifest, got.frame
+            context["delivery_id"] = manifest.delivery_id
+            _check_not_destroyed(ws, protocol, manifest.delivery_id, published)
+            result = _load(
+                ws, protocol, manifest, frame, staged, published, now, supersede, progress
             )
-        except PackageError:
-            raise PackageError(str(published)) from None
-        manifest, frame = got.manifest, got.frame
-        _check_not_destroyed(ws, protocol, manifest.delivery_id, published)
-        result = _load(ws, protocol, manifest, frame, staged, published, now, supersede, progress)
+    return _with_receipt(ws, protocol, manifest, result, now)
+
+
+def _stage(ws: Workspace, source: Path, staged: Path, limit: int, now: dt.datetime) -> None:
+    """Copy ``source`` to ``staged`` in chunks, refusing it past ``limit``.
+
+    The size is checked on the open descriptor before a byte is copied, and again while
+    copying (a file may grow), so a sparse 1 GiB file costs nothing. A refusal is
+    recorded as ``package.refused`` (``too_large`` or ``unreadable``).
+    """
+    try:
+        reason = _copy_bounded(source, staged, limit)
+    except OSError:
+        reason = package.R_UNREADABLE
+    if reason is not None:
+        details = {"reason": reason, "file": source.name, "step": STEP}
+        if reason == package.R_TOO_LARGE:
+            details["limit_bytes"] = str(limit)
+        ws.audit().append(package.REFUSED, details, now=now)
+        raise PackageError(str(source))
+
+
+def _copy_bounded(source: Path, staged: Path, limit: int) -> str | None:
+    """The copy itself; returns the reason it was refused, or None when complete."""
+    src = os.open(source, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        info = os.fstat(src)
+        if not stat.S_ISREG(info.st_mode):
+            return package.R_UNREADABLE
+        if info.st_size > limit:
+            return package.R_TOO_LARGE
+        out = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            copied = 0
+            while chunk := os.read(src, _CHUNK):
+                copied += len(chunk)
+                if copied > limit:
+                    return package.R_TOO_LARGE
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(out, view) :]
+            os.fsync(out)
+        finally:
+            os.close(out)
     finally:
-        staged.unlink(missing_ok=True)
-        staging.rmdir()
-    return result
+        os.close(src)
+    return None
+
+
+def _with_receipt(
+    ws: Workspace, protocol: Protocol, manifest: Manifest, result: IngestResult, now: dt.datetime
+) -> IngestResult:
+    """Write the signed receipt for AgII, carrying this log's latest checkpoint.
+
+    AgII records it (:func:`pijler3.governance.receipts.record`): from then on a log cut
+    or rewritten before that checkpoint fails ``audit verify`` against it.
+    """
+    checkpoint = ws.audit().checkpoint(now=now)
+    body: dict[str, Any] = {
+        "format": receipts.RECEIPT_FORMAT,
+        "protocol_id": protocol.id,
+        "protocol_version": protocol.version,
+        "researcher": ws.name,
+        "delivery_id": result.delivery_id,
+        "peildatum": result.peildatum.isoformat(),
+        "payload_sha256": manifest.payload_sha256,
+        "outcome": result.outcome,
+        "rows": result.rows,
+        "expires_at": result.expires_at.isoformat(),
+        "received_at": now.astimezone(dt.UTC).isoformat(),
+        "checkpoint": checkpoint,
+    }
+    doc = documents.sign_document(body, ws.signing_key())
+    path = ws.outbox / f"receipt-{result.delivery_id}-{checkpoint['size']:06d}.json"
+    documents.write_document(path, doc)
+    return IngestResult(
+        result.delivery_id,
+        result.peildatum,
+        result.rows,
+        result.outcome,
+        result.expires_at,
+        receipt=path,
+    )
 
 
 def _load(
@@ -103,6 +190,7 @@ def _load(
                 f"{published.name}: its pseudonyms are under another key than the deliveries"
                 " held, so people could not be followed across them; nothing was loaded.",
                 hint="Ask AgII and VDAB whether the pseudonymisation key was changed.",
+                reason="pseudonym_key",
             )
         replaced = [
             d.delivery_id
@@ -172,5 +260,6 @@ def _check_not_destroyed(
         if any(d.get("delivery_id") == delivery_id for d in body.get("deliveries", [])):
             raise UserError(
                 f"{published.name}: delivery {delivery_id} was destroyed at the end of its"
-                f" retention ({record.name}); it is not loaded again (art. 3 and 6)."
+                f" retention ({record.name}); it is not loaded again (art. 3 and 6).",
+                reason="destroyed",
             )

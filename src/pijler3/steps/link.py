@@ -98,6 +98,21 @@ def link(
     now: dt.datetime,
     progress: transfer.Progress = transfer.quiet,
 ) -> LinkResult:
+    """Link AgII's export with VDAB's extracts and seal the result for AgII; a refusal is
+    recorded in the audit log with its reason code."""
+    with transfer.refusals(ws, "link", now, file=export_package.name):
+        return _link(ws, export_package, werkzoekenden, acties, now=now, progress=progress)
+
+
+def _link(
+    ws: Workspace,
+    export_package: Path,
+    werkzoekenden: Path,
+    acties: Path,
+    *,
+    now: dt.datetime,
+    progress: transfer.Progress = transfer.quiet,
+) -> LinkResult:
     protocol = ws.protocol()
     got = receive(
         ws, protocol, export_package, sent_by="export", sends_on=STEP, now=now, progress=progress
@@ -106,8 +121,10 @@ def link(
     log = ws.audit()
 
     progress(f"reading {werkzoekenden.name} and {acties.name}")
-    wz = readers.read_extract(werkzoekenden, protocol.extracts["werkzoekenden"])
-    ac = readers.read_extract(acties, protocol.extracts["acties"])
+    wz = readers.read_extract(
+        werkzoekenden, protocol.extracts["werkzoekenden"], limits=protocol.limits
+    )
+    ac = readers.read_extract(acties, protocol.extracts["acties"], limits=protocol.limits)
     jobseekers, duplicates = dedupe_jobseekers(wz.table)
     missing_type = sum(
         f.count for f in ac.findings if f.reason == quality.MISSING and f.column == "actietype"

@@ -72,6 +72,19 @@ def publish(
     now: dt.datetime,
     progress: transfer.Progress = transfer.quiet,
 ) -> PublishResult:
+    """Check VDAB's linked dataset and seal it for ABB's researchers; a refusal is
+    recorded in the audit log with its reason code."""
+    with transfer.refusals(ws, "publish", now, file=link_package.name):
+        return _publish(ws, link_package, now=now, progress=progress)
+
+
+def _publish(
+    ws: Workspace,
+    link_package: Path,
+    *,
+    now: dt.datetime,
+    progress: transfer.Progress = transfer.quiet,
+) -> PublishResult:
     protocol = ws.protocol()
     got = receive(
         ws, protocol, link_package, sent_by="link", sends_on=STEP, now=now, progress=progress
@@ -103,23 +116,27 @@ def publish(
             },
             now=now,
         )
-        raise UserError(
+        error = UserError(
             f"{link_package.name}: column '{col}' still holds {what} "
             f"({sum(found.values())} findings in all); nothing was published.",
             hint="Ask VDAB and the KBI administrators to clean the free text, then export again.",
+            reason="identifier_in_text",
         )
+        error.recorded = True
+        raise error
     progress("measuring the re-identification risk")
     report = risk.measure(
         frame, protocol.risk, protocol.quasi_identifiers, protocol.sensitive_fields
     )
     try:
         warnings = risk.enforce(report, protocol.risk)
-    except risk.RiskGateError:
+    except risk.RiskGateError as gate_error:
         log.append(
             "publish.refused",
             {"delivery_id": manifest.delivery_id, "reason": "risk_gate", "risk": report.to_dict()},
             now=now,
         )
+        gate_error.recorded = True
         raise
     q = replace(
         quality.Quality.from_manifest(manifest.quality),
