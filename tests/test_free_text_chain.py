@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import pytest
-from conftest import NOW, protocol_text
+from conftest import NOW, SETUP, protocol_text
 from num2words import num2words
 
 from pijler3 import demo
@@ -295,7 +295,7 @@ def plant_extract(root: Path) -> Planted:
 
 def run_chain(root: Path, planted: Planted, k: int) -> workspace.Workspace:
     """Export, link, publish and ingest under a protocol with ``min_persons = k``."""
-    spaces = demo.setup(root, NOW, protocol_with_k(k))
+    spaces = demo.setup(root, SETUP, protocol_with_k(k))
     e = export.export(spaces["agii"], planted.kbi, peildatum=DAY, now=AT)
     li = link.link(spaces["vdab"], e.package, planted.werkzoekenden, planted.acties, now=AT)
     p = publish.publish(spaces["agii"], li.package, now=AT)
@@ -390,7 +390,7 @@ def test_publish_refuses_rare_words_that_an_export_under_a_laxer_k_let_through(
     AgII exports under an installed copy of its protocol with ``min_persons = 1`` (so
     rare words pass export), and publishes under its own protocol (``min_persons = 10``).
     """
-    spaces = demo.setup(tmp_path, NOW, protocol_with_k(10))
+    spaces = demo.setup(tmp_path, SETUP, protocol_with_k(10))
     agii = spaces["agii"]
     lax = tmp_path / "lax.toml"
     own = agii.protocol_path.read_text("utf-8")
@@ -417,7 +417,7 @@ def test_export_counts_removed_words_in_the_quality_report(
     """The manifest's quality block counts words removed; it never lists them."""
     from pijler3.exchange import package
 
-    spaces = demo.setup(tmp_path, NOW, protocol_with_k(10))
+    spaces = demo.setup(tmp_path, SETUP, protocol_with_k(10))
     e = export.export(spaces["agii"], planted.kbi, peildatum=DAY, now=AT)
     m = package.read_manifest(e.package)
     assert m.quality["words_removed"] == e.words_removed > 0
