@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import cli_error
 
 from pijler3.cli.commands import cli
-from pijler3.contract import protocol, protocol_keys
+from pijler3.contract import dates, protocol, protocol_keys
 from pijler3.contract.errors import ProtocolError
 
 
@@ -159,9 +159,9 @@ def test_key_setup_refuses_a_file_without_the_key_lines() -> None:
 
 
 def test_add_months_clamps_to_the_end_of_the_month() -> None:
-    assert protocol.add_months(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
-    assert protocol.add_months(dt.date(2026, 12, 15), 1) == dt.date(2027, 1, 15)
-    assert protocol.add_years(dt.date(2024, 2, 29), 5) == dt.date(2029, 2, 28)
+    assert dates.add_months(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
+    assert dates.add_months(dt.date(2026, 12, 15), 1) == dt.date(2027, 1, 15)
+    assert dates.add_years(dt.date(2024, 2, 29), 5) == dt.date(2029, 2, 28)
 
 
 def test_protocol_check_command(tmp_path: Path) -> None:

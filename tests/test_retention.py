@@ -20,7 +20,7 @@ import pytest
 
 from pijler3.analysis import dataset
 from pijler3.analysis.store import Store
-from pijler3.contract import codes
+from pijler3.contract import codes, dates
 from pijler3.contract import protocol as protocol_mod
 from pijler3.contract.errors import UserError
 from pijler3.exchange import audit, package, transfer, workspace
@@ -151,7 +151,7 @@ def test_expired_keeps_a_delivery_the_day_before_and_purges_it_on_its_expiry_day
 def test_expiry_is_five_years_of_keeping_from_receipt() -> None:
     """Received 31/01/2025: expires (is purged on) 31/01/2030, held through 30/01/2030."""
     p = protocol_mod.load()
-    expires = protocol_mod.add_years(dt.date(2025, 1, 31), p.retention_years)
+    expires = dates.add_years(dt.date(2025, 1, 31), p.retention_years)
     assert dt.date(2030, 1, 31) == expires
     assert not retention.is_expired(expires, dt.date(2030, 1, 30))
     assert retention.is_expired(expires, dt.date(2030, 1, 31))

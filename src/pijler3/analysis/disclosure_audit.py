@@ -490,7 +490,9 @@ def protect(deliveries: Sequence[DeliveryCounts], rules: Disclosure) -> Protecti
     return Protection(tables, tuple(hidden), tuple(rule), result)
 
 
-def _choose(
+# The candidate search is one ordered scan over several kinds of cell; split, its
+# order of preference would be spread over helpers and harder to check.
+def _choose(  # noqa: C901, PLR0912
     tables: LinkedTables,
     v: int,
     r: Range,

@@ -181,7 +181,9 @@ def _population_specs(peil: dt.date, counts: Mapping[str, object]) -> list[_Spec
     return out
 
 
-def _assemble(specs: Sequence[_Spec], rules: Disclosure) -> LinkedTables:
+# One pass over every kind of published table, each adding its cells and equations;
+# the kinds are listed side by side on purpose, so that none is forgotten.
+def _assemble(specs: Sequence[_Spec], rules: Disclosure) -> LinkedTables:  # noqa: C901, PLR0912
     """Variables for the cells and the constraints of rule 6 between them."""
     var_of: dict[tuple[str, str, str, object], int] = {}
     per_delivery: dict[tuple[dt.date, str, str, str], int] = {}

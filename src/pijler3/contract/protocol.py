@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from pijler3.contract.dates import add_years
 from pijler3.contract.errors import ProtocolError
 from pijler3.contract.protocol_reader import Reader as _Reader
 from pijler3.contract.protocol_reader import read_date as _date
@@ -228,27 +229,6 @@ class Protocol:
     @property
     def identifier(self) -> str:
         return f"{self.id} v{self.version}"
-
-
-def add_years(day: dt.date, years: int) -> dt.date:
-    """Add whole years; 29 February becomes 28 February in a common year."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Add whole months, clamping the day to the end of a shorter month."""
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    month += 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day.day, d))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 _TOP_LEVEL = frozenset(

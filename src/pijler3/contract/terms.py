@@ -18,8 +18,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+from pijler3.contract.dates import add_months
 from pijler3.contract.errors import ProtocolError
-from pijler3.contract.protocol import Protocol, add_months
+from pijler3.contract.protocol import Protocol
 
 TerminationKind = Literal["notice", "art8", "legal-basis"]
 KINDS: tuple[TerminationKind, ...] = ("notice", "art8", "legal-basis")

@@ -1,7 +1,7 @@
 """Retention (protocol art. 3 and 6): what expires when, and the purge.
 
 The boundary. Ingest gives each delivery ``expires_at = received + retention_years``
-(:func:`pijler3.contract.protocol.add_years`). A delivery is kept through the day before
+(:func:`pijler3.contract.dates.add_years`). A delivery is kept through the day before
 ``expires_at`` and is purged on ``expires_at`` itself: it is expired on day ``today``
 when ``expires_at <= today``. So a delivery received on 31/01/2025 is held for exactly
 five years (31/01/2025 up to and including 30/01/2030) and destroyed on 31/01/2030.

@@ -17,8 +17,9 @@ from typing import Any
 import polars as pl
 
 from pijler3.analysis.store import Store
+from pijler3.contract.dates import add_years
 from pijler3.contract.errors import PackageError, UserError
-from pijler3.contract.protocol import Protocol, add_years
+from pijler3.contract.protocol import Protocol
 from pijler3.exchange import audit, documents, package, transfer
 from pijler3.exchange.atomic import fsync_dir
 from pijler3.exchange.package import Manifest
