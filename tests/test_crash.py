@@ -276,7 +276,9 @@ def _rerun(small: Small, step: str, ws: Path) -> None:
 
     w = workspace.open_workspace(ws)
     if step == "export":
-        export.export(w, small.kbi, peildatum=PEIL, now=AT)
+        # Whether the killed run finished its package or not, the person running it
+        # again means this export to be the one for the peildatum.
+        export.export(w, small.kbi, peildatum=PEIL, now=AT, supersede=True)
     elif step == "link":
         link.link(w, small.export, small.werkzoekenden, small.acties, now=AT)
     elif step == "publish":

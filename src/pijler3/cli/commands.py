@@ -92,9 +92,16 @@ def protocol_check(file: Path) -> None:
     click.echo(f"{file}: valid protocol {p.identifier}")
     click.echo(f"  signed {p.signed:%d/%m/%Y}, term ends {p.term_end:%d/%m/%Y}")
     click.echo(f"  {len(p.fields)} fields, retention {p.retention_years} years")
-    keys = [f"{x.short}: {'yes' if x.signing_key else 'no'}" for x in p.parties.values()]
+    # ABB holds no party key: its researchers do, as the protocol's named recipients.
+    keys = [
+        f"{x.short}: {'yes' if x.signing_key else 'no'}"
+        for role, x in p.parties.items()
+        if role != "abb"
+    ]
     click.echo(f"  party keys registered: {', '.join(keys)}")
-    click.echo(f"  recipients with keys: {len(p.recipients)} of at most {p.recipients_max}")
+    click.echo(f"  ABB's researchers with keys: {len(p.recipients)} of at most {p.recipients_max}")
+    for warning in _missing_keys(p):
+        click.echo(f"Warning: {warning}", err=True)
     if p.signed_text:
         from pijler3.contract import signed_text
 
@@ -124,9 +131,32 @@ def protocol_add_keys(file: Path, sources: tuple[Path, ...]) -> None:
         click.echo(f"Registered the keys of {who} in {file}")
 
 
+def _missing_keys(p: protocol_mod.Protocol) -> list[str]:
+    """What a protocol file still lacks before the chain can run: keys to register."""
+    out = [
+        f"no keys registered for {x.short}: run 'pijler3 protocol add-keys FILE --from WS'"
+        " with its workspace"
+        for role, x in p.parties.items()
+        if role != "abb" and not (x.signing_key and x.age_recipient)
+    ]
+    if not p.recipients:
+        out.append(
+            "no researcher of ABB has keys registered: run 'pijler3 protocol add-keys FILE"
+            " --from WS' with each researcher's workspace"
+        )
+    return out
+
+
 @protocol.command("install")
 @click.argument("file", type=FILE)
-@click.option("--ws", "ws_paths", type=DIR, multiple=True, required=True)
+@click.option(
+    "--ws",
+    "ws_paths",
+    type=DIR,
+    multiple=True,
+    required=True,
+    help="A workspace to install FILE in (repeatable).",
+)
 def protocol_install(file: Path, ws_paths: tuple[Path, ...]) -> None:
     """Make FILE the protocol of the given workspaces (after all keys are registered).
 
@@ -135,25 +165,55 @@ def protocol_install(file: Path, ws_paths: tuple[Path, ...]) -> None:
     from pijler3.exchange import workspace
 
     for p in ws_paths:
-        workspace.install_protocol(open_ws(p), file, now=moment(None))
+        proto = workspace.install_protocol(open_ws(p), file, now=moment(None))
         click.echo(f"Installed {file} in {p}")
+    for warning in _missing_keys(proto):
+        click.echo(f"Warning: {warning}; then install it again.", err=True)
 
 
 # -- synthetic data ------------------------------------------------------------------------
 
 
 @cli.command()
-@click.option("--persons", type=click.IntRange(min=1), default=20_000, show_default=True)
-@click.option("--peildatum", required=True, metavar="YYYY-MM-DD")
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option("-o", "--out", "out", type=DIR, required=True)
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True
+    "--persons",
+    type=click.IntRange(min=1),
+    default=20_000,
+    show_default=True,
+    help="How many persons the KBI extract holds.",
 )
 @click.option(
-    "--encoding", type=click.Choice(["utf-8", "cp1252"]), default="utf-8", show_default=True
+    "--peildatum",
+    required=True,
+    metavar="YYYY-MM-DD",
+    help="The reference date of the extracts: nothing after it is written.",
 )
-@click.option("--delimiter", type=click.Choice([";", ","]), default=";", show_default=True)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="The same seed gives the same files."
+)
+@click.option("-o", "--out", "out", type=DIR, required=True, help="Folder to write the files to.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx"]),
+    default="csv",
+    show_default=True,
+    help="CSV as the source systems export it, or an XLSX workbook.",
+)
+@click.option(
+    "--encoding",
+    type=click.Choice(["utf-8", "cp1252"]),
+    default="utf-8",
+    show_default=True,
+    help="The CSV's character encoding (cp1252 is Windows' Western European).",
+)
+@click.option(
+    "--delimiter",
+    type=click.Choice([";", ","]),
+    default=";",
+    show_default=True,
+    help="The CSV's field separator.",
+)
 def synth(
     persons: int, peildatum: str, seed: int, out: Path, fmt: str, encoding: str, delimiter: str
 ) -> None:
@@ -179,9 +239,14 @@ def synth(
 @cli.command()
 @ws_option
 @click.option("--kbi", type=FILE, required=True, help="The KBI extract (CSV or XLSX).")
-@click.option("--peildatum", required=True, metavar="YYYY-MM-DD")
+@click.option(
+    "--peildatum", required=True, metavar="YYYY-MM-DD", help="The extract's reference date."
+)
+@click.option(
+    "--supersede", is_flag=True, help="Replace the package already exported for that peildatum."
+)
 @now_option
-def export(ws_path: Path, kbi: Path, peildatum: str, now: str | None) -> None:
+def export(ws_path: Path, kbi: Path, peildatum: str, supersede: bool, now: str | None) -> None:
     """AgII: read the KBI extract and seal what may leave for VDAB."""
     from pijler3.steps import export as step
 
@@ -191,6 +256,7 @@ def export(ws_path: Path, kbi: Path, peildatum: str, now: str | None) -> None:
         kbi,
         peildatum=day(peildatum, "--peildatum"),
         now=moment(now),
+        supersede=supersede,
         progress=_progress,
     )
     click.echo(f"Read {r.rows_read} rows; sealed {r.rows_sent} for VDAB: {r.package}")
@@ -207,8 +273,10 @@ def export(ws_path: Path, kbi: Path, peildatum: str, now: str | None) -> None:
 @cli.command()
 @ws_option
 @click.option("--package", "pkg", type=FILE, required=True, help="AgII's export package.")
-@click.option("--werkzoekenden", type=FILE, required=True)
-@click.option("--acties", type=FILE, required=True)
+@click.option(
+    "--werkzoekenden", type=FILE, required=True, help="VDAB's jobseekers extract (CSV or XLSX)."
+)
+@click.option("--acties", type=FILE, required=True, help="VDAB's actions extract (CSV or XLSX).")
 @now_option
 def link(
     ws_path: Path,
@@ -424,7 +492,7 @@ def audit_verify(ws_path: Path, checkpoint: Path | None) -> None:
 
 @audit.command("checkpoint")
 @ws_option
-@click.option("-o", "--out", type=FILE, required=True)
+@click.option("-o", "--out", type=FILE, required=True, help="The checkpoint file to write.")
 @now_option
 def audit_checkpoint(ws_path: Path, out: Path, now: str | None) -> None:
     """Write a signed checkpoint (size and head hash) to hand to another party."""
@@ -470,14 +538,38 @@ def receipt_record(ws_path: Path, files: tuple[Path, ...], now: str | None) -> N
 
 
 @cli.command()
-@click.option("--persons", type=click.IntRange(min=100), default=20_000, show_default=True)
-@click.option("--deliveries", type=click.IntRange(min=1, max=12), default=3, show_default=True)
-@click.option("--seed", type=int, default=2023, show_default=True)
-@click.option("--out", type=DIR, default=Path("out/demo"), show_default=True)
+@click.option(
+    "--persons",
+    type=click.IntRange(min=100),
+    default=20_000,
+    show_default=True,
+    help="How many persons the synthetic population holds by the last delivery.",
+)
+@click.option(
+    "--deliveries",
+    type=click.IntRange(min=1, max=12),
+    default=3,
+    show_default=True,
+    help="How many quarterly deliveries to run through the chain.",
+)
+@click.option(
+    "--seed", type=int, default=2023, show_default=True, help="The same seed gives the same run."
+)
+@click.option(
+    "--out",
+    type=DIR,
+    default=Path("out/demo"),
+    show_default=True,
+    help="Folder for the throwaway workspaces and the report (replaced if a demo's).",
+)
 @click.option("--kbi", type=FILE, default=None, help="Run one delivery on this KBI extract.")
-@click.option("--werkzoekenden", type=FILE, default=None)
-@click.option("--acties", type=FILE, default=None)
-@click.option("--peildatum", default=None, metavar="YYYY-MM-DD")
+@click.option(
+    "--werkzoekenden", type=FILE, default=None, help="With --kbi: VDAB's jobseekers extract."
+)
+@click.option("--acties", type=FILE, default=None, help="With --kbi: VDAB's actions extract.")
+@click.option(
+    "--peildatum", default=None, metavar="YYYY-MM-DD", help="With --kbi: the extracts' peildatum."
+)
 @now_option
 def demo(
     persons: int,

@@ -123,16 +123,33 @@ def protocol_render(ws_path: Path | None, out: Path) -> None:
 # -- purge --------------------------------------------------------------------------------
 
 
+def at_terminal() -> bool:
+    """Whether a person types the answers (standard input is a terminal)."""
+    return bool(sys.stdin.isatty())
+
+
 @click.command(cls=Command)
 @ws_option
 @click.option("--dry-run", is_flag=True, help="Show what would be purged; change nothing.")
+@click.option("--yes", is_flag=True, help="Destroy without asking (asked only at a terminal).")
 @now_option
-def purge(ws_path: Path, dry_run: bool, now: str | None) -> None:
+def purge(ws_path: Path, dry_run: bool, yes: bool, now: str | None) -> None:
     """ABB: destroy every delivery whose retention has ended (art. 3 and 6)."""
     from pijler3.governance import retention
 
     ws = open_ws(ws_path, "abb")
-    r = retention.purge(ws, now=moment(now), dry_run=dry_run)
+    when = moment(now)
+    if not dry_run and not yes and at_terminal():
+        # Destruction cannot be undone: a person at a terminal sees what goes first.
+        plan = retention.purge(ws, now=when, dry_run=True)
+        if plan.deliveries:
+            names = ", ".join(d.delivery_id for d in plan.deliveries)
+            click.confirm(
+                f"Destroy {len(plan.deliveries)} delivery(ies) ({names}), {plan.rows} rows,"
+                " for good?",
+                abort=True,
+            )
+    r = retention.purge(ws, now=when, dry_run=dry_run)
     if not r.deliveries:
         click.echo(f"Nothing to purge on {r.today:%d/%m/%Y}.")
         return

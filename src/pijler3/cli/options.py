@@ -12,6 +12,8 @@ exactly what a person sees. When the library names the parameter an error is abo
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +52,46 @@ def user_message(ctx: click.Context, exc: UserError) -> str:
     return text
 
 
+# The end of a first sentence: a full stop before white space or the end, but not the
+# one of an abbreviation the help texts use ("art. 4", "e.g.").
+_SENTENCE_END = re.compile(r"(?<!\bart)(?<!\be\.g)\.(?=\s|$)")
+
+# The order commands are listed in: the order of the chain, then what surrounds it.
+CHAIN_ORDER = (
+    "init",
+    "protocol",
+    "synth",
+    "export",
+    "link",
+    "publish",
+    "ingest",
+    "receipt",
+    "report",
+    "risk",
+    "disclosure",
+    "share",
+    "breach",
+    "purge",
+    "verify-destruction",
+    "status",
+    "audit",
+    "demo",
+)
+
+
+def first_sentence(text: str | None) -> str:
+    """The whole first sentence of a help text, on one line: the command's summary."""
+    flat = " ".join(inspect.cleandoc(text or "").split())
+    end = _SENTENCE_END.search(flat)
+    return flat[: end.end()] if end else flat
+
+
 class Command(click.Command):
     """A command whose domain errors become one ``Error:`` line (see the module doc)."""
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        """The full first sentence of the help, not click's cut at 45 characters."""
+        return self.short_help or first_sentence(self.help)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -69,6 +109,14 @@ class Group(click.Group):
     """A group whose commands and subgroups are :class:`Command` and :class:`Group`."""
 
     command_class = Command
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return self.short_help or first_sentence(self.help)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Commands in the order of the chain (:data:`CHAIN_ORDER`), others after."""
+        rank = {name: i for i, name in enumerate(CHAIN_ORDER)}
+        return sorted(self.commands, key=lambda n: (rank.get(n, len(rank)), n))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

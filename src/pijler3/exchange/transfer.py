@@ -171,11 +171,54 @@ def outbox_path(ws: Workspace, step: str, peildatum: dt.date, delivery_id: str) 
     return ws.outbox / f"{step}-{peildatum:%Y%m%d}-{delivery_id.split('-')[-1]}.p3pkg"
 
 
+# What each step's package is, in a person's words, for the refusal of a wrong one.
+_WHAT = {
+    "export": "AgII's export for VDAB",
+    "link": "VDAB's linked package for AgII",
+    "publish": "AgII's published package for ABB's researchers",
+    "share": "a share package for an onward recipient",
+}
+_TAR_NAME = 100  # the name field that opens a tar header
+
+
+def say_what_it_is(path: Path, step: str, protocol: Protocol) -> None:
+    """Refuse, in plain words, a file that is plainly not the package ``step`` sends:
+    a path that does not exist, a file that is not a pijler3 package at all, or a
+    package of another step (its manifest says so without any key). Anything else goes
+    on to the strict opening, whose refusal stays opaque.
+    """
+    wanted = _WHAT.get(step, f"a {step} package")
+    if not path.is_file():
+        raise UserError(
+            f"{path}: no such file.", hint=f"Give the path of {wanted}.", reason="missing_file"
+        )
+    with path.open("rb") as f:
+        head = f.read(_TAR_NAME)
+    if head.split(b"\0", 1)[0] != package.MANIFEST.encode():
+        raise UserError(
+            f"{path.name}: not a pijler3 package (.p3pkg); nothing was accepted.",
+            hint=f"Give {wanted}.",
+            reason="not_a_package",
+        )
+    try:
+        claimed = package.read_manifest(path, limits=protocol.limits).step
+    except PackageError:
+        return  # damaged or not ours: the strict opening refuses it, opaquely
+    if claimed != step:
+        raise UserError(
+            f"{path.name}: its manifest says it is {_WHAT.get(claimed, claimed)}, not {wanted};"
+            " nothing was accepted.",
+            hint=f"Give {wanted}.",
+            reason="wrong_step",
+        )
+
+
 def open_from(
     ws: Workspace, path: Path, protocol: Protocol, step: str, *, now: dt.datetime
 ) -> tuple[Manifest, bytes]:
     """Open a package of ``step`` with this workspace's key, checking it was signed by
     that step's sender in the protocol file; a refusal is recorded in the audit log."""
+    say_what_it_is(path, step, protocol)
     log = ws.audit()
     manifest, payload = package.open_package(
         path,

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from pijler3.analysis import dataset
-from pijler3.contract.errors import ExtractError
+from pijler3.contract.errors import ExtractError, UserError
 from pijler3.exchange import peoplecsv, scrub, transfer
 from pijler3.exchange.atomic import write_atomic
 from pijler3.exchange.workspace import Workspace
@@ -165,13 +165,25 @@ def export(
     peildatum: dt.date,
     now: dt.datetime,
     delivery_id: str | None = None,
+    supersede: bool = False,
     progress: transfer.Progress = transfer.quiet,
 ) -> ExportResult:
     """Read the KBI extract and seal what may leave for VDAB; a refusal is recorded in the
-    audit log with its reason code."""
+    audit log with its reason code.
+
+    One export per peildatum: a second one is refused unless ``supersede`` says it
+    replaces the first, whose package then leaves the outbox (recorded), so that VDAB
+    is never handed two deliveries for one day.
+    """
     with transfer.refusals(ws, "export", now, file=kbi.name):
         return _export(
-            ws, kbi, peildatum=peildatum, now=now, delivery_id=delivery_id, progress=progress
+            ws,
+            kbi,
+            peildatum=peildatum,
+            now=now,
+            delivery_id=delivery_id,
+            supersede=supersede,
+            progress=progress,
         )
 
 
@@ -182,6 +194,7 @@ def _export(
     peildatum: dt.date,
     now: dt.datetime,
     delivery_id: str | None = None,
+    supersede: bool = False,
     progress: transfer.Progress = transfer.quiet,
 ) -> ExportResult:
     protocol = ws.protocol()
@@ -217,6 +230,16 @@ def _export(
         words_removed=words_removed,
         rows_read=table.height,
     )
+    earlier = sorted(ws.outbox.glob(f"{STEP}-{peildatum:%Y%m%d}-*.p3pkg"))
+    if earlier and not supersede:
+        raise UserError(
+            f"a package for peildatum {peildatum:%d/%m/%Y} was exported already"
+            f" ({earlier[0].name}); nothing was sealed.",
+            hint="If this export replaces it, export again allowing it to supersede the one"
+            " in the outbox.",
+            param="supersede",
+            reason="peildatum_exported",
+        )
     log = ws.audit()
     quarantine_path = ws.quarantine / f"{delivery_id}.csv"
     write_atomic(quarantine_path, quarantine_csv, mode=0o600)
@@ -248,6 +271,13 @@ def _export(
         },
         now=now,
     )
+    for old in earlier:
+        old.unlink()
+        log.append(
+            "export.superseded",
+            {"package": old.name, "by": out_path.name, "peildatum": peildatum.isoformat()},
+            now=now,
+        )
     return ExportResult(
         out_path,
         quarantine_path,

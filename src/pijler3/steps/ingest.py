@@ -55,6 +55,8 @@ def ingest(
         ws.clean_staging()
         # The term first: outside it nothing is accepted, not even decrypted.
         check_in_force(ws, protocol, now)
+        # A wrong path or a plainly wrong file is named as such before any copy is made.
+        transfer.say_what_it_is(published, STEP, protocol)
         # Verify a private copy, and archive exactly that copy: the file the user named
         # may change between our check and our copy.
         with ws.staging() as staging:
