@@ -244,9 +244,13 @@ def test_a_second_package_for_a_peildatum_needs_supersede(chain: ChainRun, tmp_p
     # After everything the shared chain's logs hold: a log never goes back in time.
     at = dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
     ex = chain.extracts[day]
-    e = export.export(chain.spaces["agii"], ex.kbi, peildatum=day, now=at)
+    # A copy of AgII's workspace: its second export for the day supersedes the first,
+    # which other tests of the shared chain still read.
+    shutil.copytree(chain.spaces["agii"].root, tmp_path / "agii")
+    agii = workspace.open_workspace(tmp_path / "agii")
+    e = export.export(agii, ex.kbi, peildatum=day, now=at, supersede=True)
     li = link.link(chain.spaces["vdab"], e.package, ex.werkzoekenden, ex.acties, now=at)
-    p = publish.publish(chain.spaces["agii"], li.package, now=at)
+    p = publish.publish(agii, li.package, now=at)
     shutil.copytree(chain.spaces["abb-1"].root, tmp_path / "abb")
     ws = workspace.open_workspace(tmp_path / "abb")
     old = chain.ingested[day].delivery_id

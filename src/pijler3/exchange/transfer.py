@@ -192,6 +192,8 @@ def say_what_it_is(path: Path, step: str, protocol: Protocol) -> None:
         raise UserError(
             f"{path}: no such file.", hint=f"Give the path of {wanted}.", reason="missing_file"
         )
+    if path.stat().st_size > protocol.limits.package_bytes:
+        return  # the strict opening refuses it unread, as too large, and records why
     with path.open("rb") as f:
         head = f.read(_TAR_NAME)
     if head.split(b"\0", 1)[0] != package.MANIFEST.encode():
