@@ -127,11 +127,6 @@ REFERENCES: Mapping[str, str] = {
     "datzelfde jaar werk.",
     "werk_mediaan_dagen": "Academisch cohortonderzoek: 40–45 % is na vijf jaar aan het werk.",
 }
-REFERENCE_VALUES: Mapping[str, float] = {
-    "toeleiding": 0.74,
-    "inschrijving_60d": 0.80,
-    "werk_12m": 0.328,
-}
 
 # The one Dutch label of every column the report names: the fields of the protocol (art. 3)
 # and the columns of the incoming extracts, direct identifiers included. Quality tables,
