@@ -113,9 +113,13 @@ def test_purge_dry_run_then_purge_on_the_expiry_day(world: World) -> None:
     assert run("verify-destruction", forged, "--ws", world.agii.root).exit_code == 1
 
 
-def test_disclosure_round_trip_and_share(world: World, tmp_path: Path) -> None:
-    """notify (ABB) -> acknowledge (AgII) -> record-ack (ABB) -> share to one key."""
-    deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), dt.datetime(2025, 2, 1, tzinfo=dt.UTC))
+def test_disclosure_round_trip_share_and_record_share(world: World, tmp_path: Path) -> None:
+    """notify (ABB) -> acknowledge (AgII) -> record-ack (ABB) -> share to one key ->
+    record-share (AgII); a second share under the same notification is refused; status
+    shows the notification with its acknowledgement and share."""
+    d = deliver(
+        world, dt.date(2025, 1, 31), pseudonyms("a"), dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
+    )
     now = ("--now", "2025-02-02")
     identity, key = _crypto.new_identity()
     out = tmp_path / "share.p3pkg"
@@ -123,7 +127,9 @@ def test_disclosure_round_trip_and_share(world: World, tmp_path: Path) -> None:
             "-o", out, *now)  # fmt: skip
     cli_error(r, "art. 4")
     r = run("disclosure", "notify", "--ws", world.abb.root, "--recipient", "Universiteit X",
-            "--purpose", "Analyse", "--fields", "regio,geslacht", *now)  # fmt: skip
+            "--recipient-key", key, "--purpose", "Analyse", "--fields", "regio,geslacht",
+            "--deliveries", "2025-01-31", "--recipient-protocol", "Protocol ABB-UX 2025/1",
+            *now)  # fmt: skip
     assert r.exit_code == 0, r.output
     notification = Path(r.output.split("Send this file to AgII: ")[1].strip())
     nid = notification.name.split(".")[0]
@@ -134,12 +140,46 @@ def test_disclosure_round_trip_and_share(world: World, tmp_path: Path) -> None:
     r = run("disclosure", "record-ack", "--ws", world.abb.root, "--ack", ack, *now)
     assert r.exit_code == 0, r.output
     r = run("share", "--ws", world.abb.root, "--notification-id", nid, "--recipient-key", key,
+            "-o", out, "--fields", "regio,ocmw_leefloon", *now)  # fmt: skip
+    cli_error(r, "--fields: field 'ocmw_leefloon' is not named in notification")
+    r = run("share", "--ws", world.abb.root, "--notification-id", nid, "--recipient-key", key,
             "-o", out, *now)  # fmt: skip
     assert r.exit_code == 0, r.output
+    record = Path(r.output.split("Send this share record to AgII: ")[1].strip())
     manifest, _ = package.open_package(
         out, identity=identity, sender_key=world.abb.public().signing_key, expected_step="share"
     )
     assert manifest.extra["fields"] == ["geslacht", "regio"]
+    r = run("share", "--ws", world.abb.root, "--notification-id", nid, "--recipient-key", key,
+            "-o", tmp_path / "again.p3pkg", *now)  # fmt: skip
+    cli_error(r, "used for a share already")
+    r = run("disclosure", "record-share", "--ws", world.agii.root, "--record", record, *now)
+    assert r.exit_code == 0, r.output
+    assert f"Recorded the share under {nid}: 6 rows, 2 field(s) of {d.delivery_id}" in r.output
+    s = json.loads(run("status", "--ws", world.agii.root, "--json", *now).output)
+    assert [(x["notification_id"], x["shared"]["rows"]) for x in s["disclosures"]] == [(nid, 6)]
+    # AgII's log holds the share record; cut off, 'audit verify' with a checkpoint sees it.
+    cp = tmp_path / "agii-checkpoint.json"
+    assert run("audit", "checkpoint", "--ws", world.agii.root, "-o", cp, *now).exit_code == 0
+    assert run("audit", "verify", "--ws", world.agii.root, "--checkpoint", cp).exit_code == 0
+    lines = world.agii.audit_path.read_text().splitlines(keepends=True)
+    assert '"event":"disclosure.share_recorded"' in lines[-1]
+    world.agii.audit_path.write_text("".join(lines[:-1]))
+    assert run("audit", "verify", "--ws", world.agii.root).exit_code == 0
+    r = run("audit", "verify", "--ws", world.agii.root, "--checkpoint", cp)
+    cli_error(r, "records were cut off")
+
+
+def test_notify_without_recipient_key_or_deliveries_names_the_option(world: World) -> None:
+    """A notification without the recipient's key, or without deliveries, is refused at
+    notify with one line naming the option; nothing is written."""
+    deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), dt.datetime(2025, 2, 1, tzinfo=dt.UTC))
+    _, key = _crypto.new_identity()
+    base = ("disclosure", "notify", "--ws", world.abb.root, "--recipient", "Universiteit X",
+            "--purpose", "Analyse", "--fields", "regio", "--now", "2025-02-02")  # fmt: skip
+    cli_error(run(*base, "--deliveries", "2025-01-31"), "--recipient-key: a notification names")
+    cli_error(run(*base, "--recipient-key", key), "--deliveries: name the deliveries")
+    assert not (world.abb.root / "disclosures").exists()
 
 
 def test_breach_report_list_and_close(world: World) -> None:
@@ -186,3 +226,23 @@ def test_main_prints_a_one_line_error_and_exits_1(
     err = capsys.readouterr().err
     assert err.startswith("Error: microdata may leave ABB only after a notification to AgII")
     assert "Traceback" not in err
+
+
+def test_purge_in_agiis_workspace_removes_its_copies_and_the_record_verifies(
+    world: World,
+) -> None:
+    """AgII's outbox copy of a delivery made on 29/02/2024 stays on 28/02/2029 and is
+    removed on 01/03/2029 (five years, as at ABB); verify-destruction checks the record."""
+    d = deliver(world, dt.date(2024, 2, 29), pseudonyms("a"), NOW0)
+    outbox = sorted(world.agii.outbox.glob("*.p3pkg"))
+    assert outbox
+    r = run("purge", "--ws", world.agii.root, "--now", "2029-02-28")
+    assert r.output == "Nothing to purge on 28/02/2029.\n"
+    r = run("purge", "--ws", world.agii.root, "--now", "2029-03-01")
+    assert r.exit_code == 0, r.output
+    assert f"  {d.delivery_id}  first handled 01/03/2024  expired 01/03/2029  1 file(s)" in r.output
+    assert not any(p.exists() for p in outbox)
+    record = Path(r.output.split("Destruction record (signed): ")[1].splitlines()[0])
+    v = run("verify-destruction", record, "--ws", world.agii.root)
+    assert v.exit_code == 0, v.output
+    assert f"removed the copies of {d.delivery_id} (1 file(s))" in v.output

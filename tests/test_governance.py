@@ -15,7 +15,7 @@ from pijler3.contract import protocol as protocol_mod
 from pijler3.contract import terms
 from pijler3.contract.errors import GovernanceError, PackageError, ProtocolError, UserError
 from pijler3.exchange import _crypto, audit, documents, package
-from pijler3.governance import breaches, onward, termination
+from pijler3.governance import breaches, onward, share_records, termination
 
 
 @pytest.fixture()
@@ -160,12 +160,20 @@ def test_the_chain_refuses_packages_from_the_art8_notice_date(world: World) -> N
 # -- onward disclosure and share ------------------------------------------------------------
 
 
-def notified_and_acknowledged(world: World, now: dt.datetime) -> onward.Notification:
+def notified_and_acknowledged(
+    world: World,
+    now: dt.datetime,
+    deliveries: list[str],
+    key: str,
+    fields: tuple[str, ...] = ("geslacht", "pseudoniem", "regio"),
+) -> onward.Notification:
     n = onward.notify(
         world.abb,
         recipient="Universiteit X, onderzoeksgroep Y",
+        recipient_key=key,
         purpose="Verdiepende analyse van de toeleiding naar werk",
-        fields=["geslacht", "pseudoniem", "regio"],
+        fields=list(fields),
+        deliveries=deliveries,
         now=now,
     )
     ack = onward.acknowledge(world.agii, n.path, now=now)
@@ -174,15 +182,16 @@ def notified_and_acknowledged(world: World, now: dt.datetime) -> onward.Notifica
 
 def test_share_without_a_recorded_acknowledgement_is_refused_naming_art_4(world: World) -> None:
     """No notification, or a notification AgII has not acknowledged: no package."""
-    deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
+    r = deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
     _, key = _crypto.new_identity()
     out = world.root / "share.p3pkg"
     now = at(dt.date(2025, 2, 2))
     with pytest.raises(UserError, match=r"art\. 4"):
         onward.share(world.abb, notification_id="N-x", recipient_key=key, out=out, now=now)
     n = onward.notify(
-        world.abb, recipient="Universiteit X", purpose="Analyse", fields=["regio"], now=now
-    )
+        world.abb, recipient="Universiteit X", recipient_key=key, purpose="Analyse",
+        fields=["regio"], deliveries=[r.delivery_id], now=now,
+    )  # fmt: skip
     with pytest.raises(UserError, match=r"no recorded acknowledgement from AgII.*art\. 4"):
         onward.share(world.abb, notification_id=n.id, recipient_key=key, out=out, now=now)
     assert not out.exists()
@@ -195,11 +204,11 @@ def test_share_after_acknowledgement_opens_for_the_recipient_only_with_notified_
     a researcher's identity (a protocol recipient) cannot open it."""
     r = deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
     now = at(dt.date(2025, 2, 2))
-    n = notified_and_acknowledged(world, now)
     identity, key = _crypto.new_identity()
+    n = notified_and_acknowledged(world, now, [r.delivery_id], key)
     out = world.root / "share.p3pkg"
     result = onward.share(world.abb, notification_id=n.id, recipient_key=key, out=out, now=now)
-    assert r.delivery_id == result.delivery_id
+    assert (r.delivery_id,) == result.delivery_ids
     manifest, payload = package.open_package(
         out,
         identity=identity,
@@ -222,15 +231,117 @@ def test_share_after_acknowledgement_opens_for_the_recipient_only_with_notified_
     assert events[-1] == "share.sealed"
 
 
+def test_a_notification_by_peildatum_covers_several_deliveries_in_one_package(
+    world: World,
+) -> None:
+    """Two deliveries named by peildatum leave in one package holding both deliveries'
+    rows; its manifest carries the delivery that expires first (so ABB's purge takes the
+    package with it) and lists both."""
+    a = deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
+    b = deliver(world, dt.date(2025, 4, 30), pseudonyms("b", 4), at(dt.date(2025, 5, 2)))
+    now = at(dt.date(2025, 5, 3))
+    identity, key = _crypto.new_identity()
+    n = notified_and_acknowledged(world, now, ["2025-01-31", "2025-04-30"], key, ("regio",))
+    out = world.root / "share.p3pkg"
+    result = onward.share(world.abb, notification_id=n.id, recipient_key=key, out=out, now=now)
+    assert result.rows == 6 + 4
+    manifest, _ = package.open_package(
+        out, identity=identity, sender_key=world.abb.public().signing_key, expected_step="share"
+    )
+    assert manifest.delivery_id == a.delivery_id and a.expires_at < b.expires_at
+    listed = [d["delivery_id"] for d in manifest.extra["deliveries"]]
+    assert listed == [a.delivery_id, b.delivery_id]
+
+
+def test_a_second_share_under_the_same_acknowledgement_is_refused(world: World) -> None:
+    """One notification, one communication: the second share is refused, also when the
+    researcher deletes the first share's record (the audit log still holds the share)."""
+    r = deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
+    now = at(dt.date(2025, 2, 2))
+    _, key = _crypto.new_identity()
+    n = notified_and_acknowledged(world, now, [r.delivery_id], key)
+    first = onward.share(
+        world.abb, notification_id=n.id, recipient_key=key, out=world.root / "1.p3pkg", now=now
+    )
+    second = world.root / "2.p3pkg"
+    with pytest.raises(GovernanceError, match=r"used for a share already.*art\. 4"):
+        onward.share(world.abb, notification_id=n.id, recipient_key=key, out=second, now=now)
+    first.record.unlink()
+    with pytest.raises(GovernanceError, match="used for a share already"):
+        onward.share(world.abb, notification_id=n.id, recipient_key=key, out=second, now=now)
+    assert not second.exists()
+
+
+def test_share_refuses_a_delivery_key_or_field_the_notification_does_not_name(
+    world: World,
+) -> None:
+    """Each refusal writes no package and leaves the notification unused: the share that
+    stays within it succeeds afterwards."""
+    a = deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
+    b = deliver(world, dt.date(2025, 4, 30), pseudonyms("b"), at(dt.date(2025, 5, 2)))
+    now = at(dt.date(2025, 5, 3))
+    _, key = _crypto.new_identity()
+    _, other = _crypto.new_identity()
+    n = notified_and_acknowledged(world, now, [a.delivery_id], key, ("regio",))
+    out = world.root / "s.p3pkg"
+
+    def attempt(**kw: object) -> None:
+        onward.share(world.abb, notification_id=n.id, out=out, now=now, **kw)  # type: ignore[arg-type]
+
+    with pytest.raises(GovernanceError, match=f"delivery {b.delivery_id} is not named") as e:
+        attempt(recipient_key=key, deliveries=[b.delivery_id])
+    assert e.value.param == "deliveries"
+    with pytest.raises(GovernanceError, match=r"delivery .* is not named"):
+        attempt(recipient_key=key, deliveries=["2025-04-30"])
+    with pytest.raises(GovernanceError, match="not the key notified") as e:
+        attempt(recipient_key=other)
+    assert e.value.param == "recipient_key"
+    with pytest.raises(GovernanceError, match="field 'geslacht' is not named") as e:
+        attempt(recipient_key=key, fields=["regio", "geslacht"])
+    assert e.value.param == "fields"
+    assert not out.exists()
+    assert not onward.share_record_path(world.abb, n.id).exists()
+    assert attempt(recipient_key=key, deliveries=[a.delivery_id]) is None
+    assert out.exists()
+
+
+def test_notify_refuses_a_notification_without_recipient_key_or_deliveries(
+    world: World,
+) -> None:
+    """The recipient's key and the deliveries are required: without them, or with a
+    delivery not held, nothing is written and nothing is audited."""
+    r = deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
+    now = at(dt.date(2025, 2, 2))
+    _, key = _crypto.new_identity()
+    before = world.abb.audit_path.read_bytes()
+    common = {"recipient": "Universiteit X", "purpose": "Analyse", "fields": ["regio"], "now": now}
+    for missing in (None, "  "):
+        with pytest.raises(GovernanceError, match="names the recipient's age key") as e:
+            onward.notify(world.abb, recipient_key=missing, deliveries=[r.delivery_id], **common)  # type: ignore[arg-type]
+        assert e.value.param == "recipient_key"
+    with pytest.raises(GovernanceError, match="name the deliveries") as e:
+        onward.notify(world.abb, recipient_key=key, deliveries=[], **common)  # type: ignore[arg-type]
+    assert e.value.param == "deliveries"
+    with pytest.raises(GovernanceError, match="no delivery 2024-12-31 is held"):
+        onward.notify(world.abb, recipient_key=key, deliveries=["2024-12-31"], **common)  # type: ignore[arg-type]
+    with pytest.raises(GovernanceError, match=r"neither a delivery id .* nor a peildatum"):
+        onward.notify(world.abb, recipient_key=key, deliveries=["laatste"], **common)  # type: ignore[arg-type]
+    assert not onward.disclosures_dir(world.abb).exists()
+    assert world.abb.audit_path.read_bytes() == before
+
+
 def test_acknowledge_refuses_a_notification_not_signed_by_a_named_researcher(
     world: World,
 ) -> None:
     """A notification changed after signing, or signed by a key outside the protocol,
     is refused by AgII."""
+    r = deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
     now = at(dt.date(2025, 2, 2))
+    _, key = _crypto.new_identity()
     n = onward.notify(
-        world.abb, recipient="Universiteit X", purpose="Analyse", fields=["regio"], now=now
-    )
+        world.abb, recipient="Universiteit X", recipient_key=key, purpose="Analyse",
+        fields=["regio"], deliveries=[r.delivery_id], now=now,
+    )  # fmt: skip
     doc = json.loads(n.path.read_text())
     doc["body"]["fields"] = ["regio", "ocmw_leefloon"]
     forged = world.root / "forged.json"
@@ -245,10 +356,13 @@ def test_acknowledge_refuses_a_notification_not_signed_by_a_named_researcher(
 
 
 def test_record_ack_refuses_an_acknowledgement_not_signed_by_agii(world: World) -> None:
+    r = deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
     now = at(dt.date(2025, 2, 2))
+    _, key = _crypto.new_identity()
     n = onward.notify(
-        world.abb, recipient="Universiteit X", purpose="Analyse", fields=["regio"], now=now
-    )
+        world.abb, recipient="Universiteit X", recipient_key=key, purpose="Analyse",
+        fields=["regio"], deliveries=[r.delivery_id], now=now,
+    )  # fmt: skip
     ack = onward.acknowledge(world.agii, n.path, now=now)
     body = json.loads(ack.read_text())["body"]
     fake = world.root / "fake-ack.json"
@@ -258,33 +372,91 @@ def test_record_ack_refuses_an_acknowledgement_not_signed_by_agii(world: World) 
 
 
 def test_notify_refuses_fields_outside_art_3_and_personal_data_in_text(world: World) -> None:
+    r = deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
     now = at(dt.date(2025, 2, 2))
+    _, key = _crypto.new_identity()
+    d = [r.delivery_id]
     with pytest.raises(UserError, match=r"'insz' is not a field of the protocol \(art\. 3\)"):
-        onward.notify(world.abb, recipient="X", purpose="Y", fields=["insz"], now=now)
+        onward.notify(
+            world.abb, recipient="X", recipient_key=key, purpose="Y", fields=["insz"],
+            deliveries=d, now=now,
+        )  # fmt: skip
     with pytest.raises(UserError, match="shaped like an email"):
         onward.notify(
-            world.abb, recipient="jan@example.org", purpose="Y", fields=["regio"], now=now
-        )
+            world.abb, recipient="jan@example.org", recipient_key=key, purpose="Y",
+            fields=["regio"], deliveries=d, now=now,
+        )  # fmt: skip
 
 
-def test_share_refuses_a_key_other_than_the_notified_one(world: World) -> None:
-    deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
+def test_agii_records_one_share_record_per_share_and_audit_verify_detects_a_removed_one(
+    world: World,
+) -> None:
+    """Two shares under two notifications: AgII's log holds exactly two share records,
+    each with the record's SHA-256. Removing the last one leaves a chain that verifies
+    on its own but fails against a checkpoint taken before; removing the first breaks
+    the chain. A second, different record under one notification is refused."""
+    r = deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
+    _, key = _crypto.new_identity()
+    records = []
+    for day in (2, 3):
+        now = at(dt.date(2025, 2, day))
+        n = notified_and_acknowledged(world, now, [r.delivery_id], key, ("regio",))
+        res = onward.share(
+            world.abb, notification_id=n.id, recipient_key=key,
+            out=world.root / f"s{day}.p3pkg", now=now,
+        )  # fmt: skip
+        share_records.record_share(world.agii, res.record, now=now)
+        records.append(res.record)
+    # The same record again changes nothing.
+    share_records.record_share(world.agii, records[0], now=at(dt.date(2025, 2, 4)))
+    lines = world.agii.audit_path.read_text().splitlines(keepends=True)
+    shares = [json.loads(x) for x in lines if share_records.RECORDED in x]
+    assert [s["details"]["record_sha256"] for s in shares] == [
+        documents.document_sha256(json.loads(p.read_text())) for p in records
+    ]
+    checkpoint = world.agii.audit().checkpoint(now=at(dt.date(2025, 2, 4)))
+    assert lines[-1] == [x for x in lines if share_records.RECORDED in x][-1]
+    world.agii.audit_path.write_text("".join(lines[:-1]))
+    audit.verify(world.agii.audit_path)  # the chain alone cannot see a cut-off tail
+    with pytest.raises(audit.AuditError, match="records were cut off"):
+        audit.verify(world.agii.audit_path, checkpoint=checkpoint)
+    first = lines.index(next(x for x in lines if share_records.RECORDED in x))
+    world.agii.audit_path.write_text("".join(lines[:first] + lines[first + 1 :]))
+    with pytest.raises(audit.AuditError, match=f"line {first + 1}"):
+        audit.verify(world.agii.audit_path)
+    world.agii.audit_path.write_text("".join(lines))
+    doc = json.loads(records[0].read_text())
+    doc["body"]["rows"] = 1
+    other = world.root / "other.json"
+    other.write_text(json.dumps(documents.sign_document(doc["body"], world.abb.signing_key())))
+    with pytest.raises(GovernanceError, match="a second share under notification"):
+        share_records.record_share(world.agii, other, now=at(dt.date(2025, 2, 5)))
+
+
+def test_record_share_refuses_a_record_beyond_the_acknowledged_notification(
+    world: World,
+) -> None:
+    """A share record naming a field AgII did not acknowledge is refused, even signed by
+    the researcher; so is one changed after signing."""
+    r = deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
     now = at(dt.date(2025, 2, 2))
-    _, pinned = _crypto.new_identity()
-    _, other = _crypto.new_identity()
-    n = onward.notify(
-        world.abb,
-        recipient="Universiteit X",
-        purpose="Analyse",
-        fields=["regio"],
-        recipient_key=pinned,
-        now=now,
+    _, key = _crypto.new_identity()
+    n = notified_and_acknowledged(world, now, [r.delivery_id], key, ("regio",))
+    res = onward.share(
+        world.abb, notification_id=n.id, recipient_key=key, out=world.root / "s.p3pkg", now=now
     )
-    onward.record_ack(world.abb, onward.acknowledge(world.agii, n.path, now=now), now=now)
-    with pytest.raises(UserError, match="not the key notified"):
-        onward.share(
-            world.abb, notification_id=n.id, recipient_key=other, out=world.root / "s", now=now
-        )
+    body = json.loads(res.record.read_text())["body"]
+    body["fields"] = ["regio", "geslacht"]
+    wider = world.root / "wider.json"
+    wider.write_text(json.dumps(documents.sign_document(body, world.abb.signing_key())))
+    with pytest.raises(GovernanceError, match="field 'geslacht' was not notified"):
+        share_records.record_share(world.agii, wider, now=now)
+    changed = json.loads(res.record.read_text())
+    changed["body"]["rows"] = 2
+    wider.write_text(json.dumps(changed))
+    with pytest.raises(GovernanceError, match="does not verify"):
+        share_records.record_share(world.agii, wider, now=now)
+    assert share_records.RECORDED not in world.agii.audit_path.read_text()
 
 
 # -- breaches --------------------------------------------------------------------------------

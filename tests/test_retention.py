@@ -17,15 +17,16 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import ChainRun
 
 from pijler3.analysis import dataset
 from pijler3.analysis.store import Store
 from pijler3.contract import codes, dates
 from pijler3.contract import protocol as protocol_mod
 from pijler3.contract.errors import UserError
-from pijler3.exchange import audit, package, transfer, workspace
+from pijler3.exchange import audit, documents, package, transfer, workspace
 from pijler3.exchange.atomic import write_atomic
-from pijler3.governance import retention
+from pijler3.governance import copies, receipts, retention
 from pijler3.steps import ingest
 
 NOW0 = dt.datetime(2024, 3, 1, 10, 0, tzinfo=dt.UTC)
@@ -296,3 +297,143 @@ def test_an_interrupted_purge_is_finished_by_the_next_one(world: World) -> None:
 def test_purge_is_refused_outside_an_abb_workspace(world: World) -> None:
     with pytest.raises(UserError, match="ABB workspace"):
         retention.purge(world.agii, now=NOW0)
+
+
+# -- the senders' copies (AgII, VDAB) ---------------------------------------------------------
+
+
+def _copy_of_chain(chain: ChainRun, root: Path) -> dict[str, workspace.Workspace]:
+    """The chain's workspaces copied, so that purging them leaves the shared run intact."""
+    shutil.copytree(chain.root, root)
+    return {
+        role: workspace.open_workspace(root / ws.root.relative_to(chain.root))
+        for role, ws in chain.spaces.items()
+    }
+
+
+def _files_of(ws: workspace.Workspace, delivery_id: str) -> list[Path]:
+    """Every package of ``delivery_id`` anywhere in the workspace, and its quarantine file."""
+    found = [p for p in ws.root.rglob("*.csv") if p.stem == delivery_id]
+    for path in ws.root.rglob(f"*{package.SUFFIX}"):
+        if package.read_manifest(path).delivery_id == delivery_id:
+            found.append(path)
+    return found
+
+
+def test_purge_at_agii_and_vdab_removes_every_copy_of_an_expired_delivery(
+    chain: ChainRun, tmp_path: Path
+) -> None:
+    """After the real chain, AgII and VDAB hold packages (and AgII quarantine files) of
+    both deliveries. Their copies expire no later than ABB's delivery does; on the day
+    before the first expiry nothing goes, and after the last every package and
+    quarantine file of each delivery is gone, with a signed destruction record listing
+    exactly the files that were there, and the audit logs verify."""
+    spaces = _copy_of_chain(chain, tmp_path / "copy")
+    ids = [r.delivery_id for r in chain.ingested.values()]
+    abb_expiry = {r.delivery_id: r.expires_at for r in chain.ingested.values()}
+    for role in ("agii", "vdab"):
+        ws = spaces[role]
+        held = {c.delivery_id: c for c in copies.held_copies(ws, ws.protocol())}
+        # Other tests may have run more deliveries through the shared chain: these two at least.
+        assert set(ids) <= set(held)
+        before = {d: sorted(str(p.relative_to(ws.root)) for p in _files_of(ws, d)) for d in ids}
+        assert all(before.values())
+        if role == "agii":
+            assert all(any(f.startswith("quarantine/") for f in before[d]) for d in ids)
+        for d in ids:
+            assert held[d].expires_at <= abb_expiry[d]
+        first = min(c.expires_at for c in held.values())
+        day_before = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(12), dt.UTC)
+        assert copies.purge(ws, now=day_before).deliveries == ()
+        assert all(_files_of(ws, d) for d in ids)
+        last = max(c.expires_at for c in held.values())
+        result = copies.purge(ws, now=dt.datetime.combine(last, dt.time(12), dt.UTC))
+        assert result.record is not None and result.letter is not None
+        for d in held:
+            assert _files_of(ws, d) == [], (role, d)
+        body = copies.verify_record(result.record, ws.protocol())
+        listed = {c["delivery_id"]: sorted(c["files"]) for c in body["deliveries"]}
+        assert {d: listed[d] for d in ids} == before
+        audit.verify(ws.audit_path)
+        events = [json.loads(x)["event"] for x in ws.audit_path.read_text().splitlines()]
+        assert events[-1] == "retention.copies_purged"
+
+
+def test_recorded_receipts_let_agiis_packages_go_before_the_expiry(
+    chain: ChainRun, tmp_path: Path
+) -> None:
+    """The real chain, then AgII records the researchers' signed ingest receipts. With
+    one researcher's receipts nothing goes; with both researchers', AgII's purge removes
+    its packages of the received deliveries (quarantine files stay, VDAB's copies stay
+    until the expiry). At the expiry the purges at AgII and VDAB leave no package or
+    quarantine file of those deliveries, and every audit log verifies."""
+    spaces = _copy_of_chain(chain, tmp_path / "copy")
+    agii, vdab = spaces["agii"], spaces["vdab"]
+    ids = [r.delivery_id for r in chain.ingested.values()]
+    at = dt.datetime(2026, 10, 20, 9, tzinfo=dt.UTC)
+    # In the order of the researcher's log (the size ends the name): AgII refuses a log
+    # that goes backwards.
+    by_researcher = {
+        name: sorted(
+            spaces[name].outbox.glob("receipt-*.json"), key=lambda p: int(p.stem.split("-")[-1])
+        )
+        for name in ("abb-1", "abb-2")
+    }
+    assert all(len(found) >= len(ids) for found in by_researcher.values())
+    for path in by_researcher["abb-1"]:
+        receipts.record(agii, path, now=at)
+    assert copies.purge(agii, now=at).deliveries == ()
+    for path in by_researcher["abb-2"]:
+        receipts.record(agii, path, now=at)
+    result = copies.purge(agii, now=at + dt.timedelta(hours=1))
+    assert {c.delivery_id for c in result.deliveries} >= set(ids)
+    assert {c.reason for c in result.deliveries} == {"received"}
+    for d in ids:
+        left = [str(p.relative_to(agii.root)) for p in _files_of(agii, d)]
+        assert left == [f"quarantine/{d}.csv"], left
+        assert _files_of(vdab, d)
+    assert result.letter is not None and "ontvangst door alle onderzoekers" in (
+        result.letter.read_text()
+    )
+    held = {c.delivery_id: c for c in copies.held_copies(agii, agii.protocol())}
+    last = dt.datetime.combine(max(c.expires_at for c in held.values()), dt.time(12), dt.UTC)
+    for ws in (agii, vdab):
+        copies.purge(ws, now=last)
+        assert all(_files_of(ws, d) == [] for d in ids), ws.role
+        audit.verify(ws.audit_path)
+    for name in ("abb-1", "abb-2"):
+        audit.verify(spaces[name].audit_path)
+
+
+def test_purge_of_copies_is_refused_at_abb_and_the_abb_purge_at_a_sender(world: World) -> None:
+    """Each purge runs where its data are: the copies' purge in AgII's or VDAB's
+    workspace, the store's purge in ABB's."""
+    with pytest.raises(UserError, match="AgII's or VDAB's workspace"):
+        copies.purge(world.abb, now=NOW0)
+    with pytest.raises(UserError, match="ABB workspace"):
+        retention.purge(world.agii, now=NOW0)
+
+
+def test_an_interrupted_purge_of_copies_is_finished_by_the_next_one(world: World) -> None:
+    """A purge that wrote its signed plan (destruction/pending.json) and was stopped
+    before removing anything: the next purge, whatever its date, removes the planned
+    files and a copy that arrived since, records them, and leaves no plan behind."""
+    d = deliver(world, dt.date(2024, 2, 29), pseudonyms("a"), NOW0)
+    ws = world.agii
+    protocol = ws.protocol()
+    (planned,) = copies.held_copies(ws, protocol)
+    due = dt.datetime(2029, 3, 1, 12, tzinfo=dt.UTC)
+    pending = retention.destruction_dir(ws) / "pending.json"
+    pending.parent.mkdir()
+    body = copies._record_body(ws, protocol, [planned], due)
+    documents.write_document(pending, documents.sign_document(body, ws.signing_key()))
+    late = ws.inbox / "copy-arrived-later.p3pkg"
+    shutil.copy(ws.root / planned.files[0], late)
+    result = copies.purge(ws, now=NOW0 + dt.timedelta(days=1))
+    assert [c.delivery_id for c in result.deliveries] == [d.delivery_id]
+    assert not pending.exists() and not late.exists()
+    assert not any((ws.root / f).exists() for f in planned.files)
+    assert result.record is not None
+    (listed,) = copies.verify_record(result.record, protocol)["deliveries"]
+    assert str(late.relative_to(ws.root)) in listed["files"]
+    audit.verify(ws.audit_path)

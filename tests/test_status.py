@@ -9,7 +9,8 @@ import pytest
 from test_retention import NOW0, World, deliver, make_world, pseudonyms
 
 from pijler3.contract.errors import ProtocolError
-from pijler3.governance import breaches, onward, status, termination
+from pijler3.exchange import _crypto
+from pijler3.governance import breaches, copies, onward, share_records, status, termination
 
 
 @pytest.fixture()
@@ -29,7 +30,10 @@ def test_status_flags_expired_deliveries_overdue_breaches_pending_notifications(
     world: World,
 ) -> None:
     r = deliver(world, dt.date(2024, 2, 29), pseudonyms("a"), NOW0)
-    onward.notify(world.abb, recipient="Univ X", purpose="Analyse", fields=["regio"], now=NOW0)
+    onward.notify(
+        world.abb, recipient="Univ X", recipient_key=_crypto.new_identity()[1], purpose="Analyse",
+        fields=["regio"], deliveries=[r.delivery_id], now=NOW0,
+    )  # fmt: skip
     breaches.report_breach(
         world.abb, discovered=NOW0, description="Verloren usb-stick", affects_other_party=True,
         now=NOW0,
@@ -100,3 +104,67 @@ def test_status_and_a_step_agree_when_the_termination_record_is_deleted(world: W
     with pytest.raises(ProtocolError) as refused:
         deliver(world, dt.date(2024, 12, 31), pseudonyms("x"), now)
     assert refused.value.message == s.in_force_problem
+
+
+def test_status_lists_notifications_acknowledgements_and_shares_side_by_side(
+    world: World,
+) -> None:
+    """Three notifications in three states (waiting, acknowledged, shared): ABB's status
+    shows each on one line with its acknowledgement and share; AgII's shows the two it
+    acknowledged, and the share once recorded."""
+    r = deliver(world, dt.date(2024, 2, 29), pseudonyms("a"), NOW0)
+    _, key = _crypto.new_identity()
+    made = []
+    for purpose in ("Eerste analyse", "Tweede analyse", "Derde analyse"):
+        made.append(
+            onward.notify(
+                world.abb,
+                recipient="Univ X",
+                recipient_key=key,
+                purpose=purpose,
+                fields=["regio"],
+                deliveries=["2024-02-29"],
+                now=NOW0,
+            )
+        )
+    for n in made[1:]:
+        onward.record_ack(world.abb, onward.acknowledge(world.agii, n.path, now=NOW0), now=NOW0)
+    shared = onward.share(
+        world.abb, notification_id=made[2].id, recipient_key=key, out=world.root / "s.p3pkg",
+        now=NOW0,
+    )  # fmt: skip
+    share_records.record_share(world.agii, shared.record, now=NOW0)
+    rows = {
+        d["notification_id"]: d for d in status.status(world.abb, now=NOW0).to_dict()["disclosures"]
+    }
+    assert rows[made[0].id]["acknowledged"] is None and rows[made[0].id]["shared"] is None
+    assert rows[made[1].id]["acknowledged"] is not None and rows[made[1].id]["shared"] is None
+    assert rows[made[2].id]["shared"]["rows"] == 6
+    assert rows[made[2].id]["shared"]["deliveries"] == [r.delivery_id]
+    text = status.render(status.status(world.abb, now=NOW0))
+    assert f"  {made[0].id}  Univ X     1       29/02/2024  no            no" in text
+    assert (
+        f"  {made[2].id}  Univ X     1       29/02/2024  01/03/2024    01/03/2024, 6 rows" in text
+    )
+    at_agii = status.status(world.agii, now=NOW0).to_dict()["disclosures"]
+    assert [d["notification_id"] for d in at_agii] == sorted(n.id for n in made[1:])
+    assert [d["shared"] is not None for d in at_agii] == [
+        n.id == made[2].id for n in sorted(made[1:], key=lambda n: n.id)
+    ]
+
+
+def test_status_at_agii_flags_copies_past_their_expiry(world: World) -> None:
+    """AgII's outbox copy of a delivery made on 01/03/2024 is kept on 28/02/2029 and is a
+    problem ('run purge') from 01/03/2029; after the purge the problem is gone."""
+    r = deliver(world, dt.date(2024, 2, 29), pseudonyms("a"), NOW0)
+    kept = status.status(world.agii, now=dt.datetime(2029, 2, 28, 12, tzinfo=dt.UTC))
+    assert [(c.delivery_id, c.expires_at) for c in kept.copies] == [
+        (r.delivery_id, dt.date(2029, 3, 1))
+    ]
+    assert not any("copies" in p for p in kept.problems)
+    late_at = dt.datetime(2029, 3, 1, 12, tzinfo=dt.UTC)
+    late = status.status(world.agii, now=late_at)
+    assert any("copies of 1 delivery/deliveries past expiry" in p for p in late.problems)
+    assert f"  {r.delivery_id}  1      01/03/2029  EXPIRED: purge" in status.render(late)
+    copies.purge(world.agii, now=late_at)
+    assert status.status(world.agii, now=late_at).copies == ()

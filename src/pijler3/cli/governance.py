@@ -31,6 +31,7 @@ from pijler3.cli.options import (
     ws_option,
 )
 from pijler3.contract.errors import UserError
+from pijler3.exchange.workspace import Workspace
 
 
 def _echo_json(data: Any) -> None:
@@ -135,10 +136,18 @@ def at_terminal() -> bool:
 @click.option("--yes", is_flag=True, help="Destroy without asking (asked only at a terminal).")
 @now_option
 def purge(ws_path: Path, dry_run: bool, yes: bool, now: str | None) -> None:
-    """ABB: destroy every delivery whose retention has ended (art. 3 and 6)."""
+    """Destroy what the retention no longer allows (art. 3 and 6): at ABB the expired
+    deliveries; at AgII and VDAB their copies (packages, quarantine files)."""
+    ws = open_ws(ws_path)
+    if ws.role == "abb":
+        _purge_store(ws, dry_run, yes, now)
+    else:
+        _purge_copies(ws, dry_run, yes, now)
+
+
+def _purge_store(ws: Workspace, dry_run: bool, yes: bool, now: str | None) -> None:
     from pijler3.governance import retention
 
-    ws = open_ws(ws_path, "abb")
     when = moment(now)
     if not dry_run and not yes and at_terminal():
         # Destruction cannot be undone: a person at a terminal sees what goes first.
@@ -167,14 +176,61 @@ def purge(ws_path: Path, dry_run: bool, yes: bool, now: str | None) -> None:
         click.echo(f"For AgII's DPO: {r.letter}")
 
 
+def _purge_copies(ws: Workspace, dry_run: bool, yes: bool, now: str | None) -> None:
+    from pijler3.governance import copies
+
+    when = moment(now)
+    if not dry_run and not yes and at_terminal():
+        # As at ABB: removal cannot be undone, so a person at a terminal sees it first.
+        plan = copies.purge(ws, now=when, dry_run=True)
+        if plan.deliveries:
+            names = ", ".join(c.delivery_id for c in plan.deliveries)
+            click.confirm(
+                f"Remove the copies of {len(plan.deliveries)} delivery(ies) ({names}),"
+                f" {plan.files} file(s), for good?",
+                abort=True,
+            )
+    r = copies.purge(ws, now=when, dry_run=dry_run)
+    if not r.deliveries:
+        click.echo(f"Nothing to purge on {r.today:%d/%m/%Y}.")
+        return
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(
+        f"{verb} the copies of {len(r.deliveries)} delivery(ies), {r.files} file(s),"
+        f" on {r.today:%d/%m/%Y}:"
+    )
+    for c in r.deliveries:
+        why = (
+            f"received by every researcher {c.received_on:%d/%m/%Y}"
+            if c.reason == "received" and c.received_on
+            else f"expired {c.expires_at:%d/%m/%Y}"
+        )
+        click.echo(
+            f"  {c.delivery_id}  first handled {c.first_handled:%d/%m/%Y}  {why}"
+            f"  {len(c.files)} file(s)"
+        )
+    if r.record is not None:
+        click.echo(f"Destruction record (signed): {r.record}")
+        click.echo(f"For AgII's DPO: {r.letter}")
+
+
 @click.command("verify-destruction", cls=Command)
 @click.argument("record", type=FILE)
 @ws_option
 def verify_destruction(record: Path, ws_path: Path) -> None:
-    """AgII: check a destruction record's signature against the protocol's researchers."""
-    from pijler3.governance import retention
+    """AgII: check a destruction record's signature against the protocol's keys (a
+    researcher's purge, or VDAB's or AgII's purge of its copies)."""
+    from pijler3.exchange import documents
+    from pijler3.governance import copies, retention
 
     ws = open_ws(ws_path)
+    fmt = documents.read_document(record).get("body", {}).get("format")
+    if fmt == copies.COPIES_FORMAT:
+        body = copies.verify_record(record, ws.protocol())
+        click.echo(f"{record}: signed by {body['performed_by']['party']}, a party to the protocol.")
+        for c in body["deliveries"]:
+            click.echo(f"  removed the copies of {c['delivery_id']} ({len(c['files'])} file(s))")
+        return
     body = retention.verify_record(record, ws.protocol())
     by = body["performed_by"]
     click.echo(f"{record}: signed by {by['name']}, a researcher named in the protocol.")
@@ -193,34 +249,56 @@ def disclosure() -> None:
     """Onward disclosure of microdata: notify AgII first (art. 4)."""
 
 
+def _split(value: str | None) -> list[str] | None:
+    """A comma-separated option as a list (None when the option was not given)."""
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
 @disclosure.command("notify")
 @ws_option
-@click.option("--recipient", required=True, help="Who would receive the data.")
+@click.option("--recipient", required=True, help="Who would receive the data (organisation).")
+@click.option("--recipient-key", default=None, help="The recipient's age key (age1…); required.")
 @click.option("--purpose", required=True, help="Why, in a sentence.")
 @click.option("--fields", required=True, help="Comma-separated protocol fields to disclose.")
-@click.option("--recipient-key", default=None, help="The recipient's age key, to pin it.")
+@click.option(
+    "--deliveries",
+    default=None,
+    help="Comma-separated delivery ids or peildatums (YYYY-MM-DD) to disclose; required.",
+)
+@click.option(
+    "--recipient-protocol",
+    default=None,
+    help="Where the law requires one: the protocol with the recipient (a reference).",
+)
 @now_option
 def disclosure_notify(
     ws_path: Path,
     recipient: str,
+    recipient_key: str | None,
     purpose: str,
     fields: str,
-    recipient_key: str | None,
+    deliveries: str | None,
+    recipient_protocol: str | None,
     now: str | None,
 ) -> None:
-    """ABB: sign a notification of an intended disclosure, to send to AgII."""
+    """ABB: sign a notification of one intended communication, to send to AgII (art. 4)."""
     from pijler3.governance import onward
 
     ws = open_ws(ws_path, "abb")
     n = onward.notify(
         ws,
         recipient=recipient,
-        purpose=purpose,
-        fields=[f.strip() for f in fields.split(",") if f.strip()],
         recipient_key=recipient_key,
+        purpose=purpose,
+        fields=_split(fields) or [],
+        deliveries=_split(deliveries) or [],
+        recipient_protocol=recipient_protocol,
         now=moment(now),
     )
-    click.echo(f"Notification {n.id}: {len(n.fields)} field(s) for {n.recipient}.")
+    click.echo(
+        f"Notification {n.id}: {len(n.fields)} field(s) of {len(n.deliveries)} delivery(ies)"
+        f" for {n.recipient}, one share."
+    )
     click.echo(f"Send this file to AgII: {n.path}")
 
 
@@ -248,40 +326,75 @@ def disclosure_record_ack(ws_path: Path, ack: Path, now: str | None) -> None:
 
     ws = open_ws(ws_path, "abb")
     n = onward.record_ack(ws, ack, now=moment(now))
-    click.echo(f"Recorded AgII's acknowledgement of {n.id}; 'pijler3 share' may now use it.")
+    click.echo(f"Recorded AgII's acknowledgement of {n.id}; 'pijler3 share' may use it once.")
+
+
+@disclosure.command("record-share")
+@ws_option
+@click.option("--record", "record", type=FILE, required=True, help="The researcher's share record.")
+@now_option
+def disclosure_record_share(ws_path: Path, record: Path, now: str | None) -> None:
+    """AgII: check a researcher's share record and record it in the audit log (art. 4)."""
+    from pijler3.governance import share_records
+
+    ws = open_ws(ws_path, "agii")
+    r = share_records.record_share(ws, record, now=moment(now))
+    click.echo(
+        f"Recorded the share under {r.notification_id}: {r.rows} rows, {len(r.fields)} field(s)"
+        f" of {', '.join(r.deliveries)} to {r.recipient} ({r.recipient_fingerprint}),"
+        f" signed by {r.researcher}."
+    )
 
 
 @click.command(cls=Command)
 @ws_option
-@click.option("--notification-id", required=True, help="The acknowledged notification.")
+@click.option(
+    "--notification-id",
+    required=True,
+    help="The acknowledged notification: its id, or its file (N-….notification.json).",
+)
 @click.option("--recipient-key", required=True, help="The recipient's age key (age1…).")
 @click.option("-o", "--out", "out", type=FILE, required=True, help="The package to write.")
-@click.option("--delivery", "delivery_id", default=None, help="Default: the latest delivery.")
+@click.option(
+    "--deliveries",
+    default=None,
+    help="Comma-separated delivery ids or peildatums. Default: all the notification names.",
+)
+@click.option(
+    "--fields", default=None, help="Comma-separated fields. Default: all the notification names."
+)
 @now_option
 def share(
     ws_path: Path,
     notification_id: str,
     recipient_key: str,
     out: Path,
-    delivery_id: str | None,
+    deliveries: str | None,
+    fields: str | None,
     now: str | None,
 ) -> None:
-    """ABB: seal the notified fields of a delivery for one recipient (art. 4)."""
+    """ABB: the one share an acknowledged notification covers (art. 4)."""
     from pijler3.governance import onward
 
     ws = open_ws(ws_path, "abb")
+    # The researcher holds the notification as a file; its name is the id.
+    suffix = ".notification.json"
+    if notification_id.endswith(suffix):
+        notification_id = Path(notification_id).name.removesuffix(suffix)
     r = onward.share(
         ws,
         notification_id=notification_id,
         recipient_key=recipient_key,
         out=out,
-        delivery_id=delivery_id,
+        deliveries=_split(deliveries),
+        fields=_split(fields),
         now=moment(now),
     )
     click.echo(
-        f"Sealed {r.rows} rows, {len(r.fields)} field(s) of delivery {r.delivery_id}"
+        f"Sealed {r.rows} rows, {len(r.fields)} field(s) of {', '.join(r.delivery_ids)}"
         f" for {r.recipient_fingerprint} only: {r.package}"
     )
+    click.echo(f"Send this share record to AgII: {r.record}")
 
 
 # -- breaches -----------------------------------------------------------------------------

@@ -1,31 +1,43 @@
-"""Onward disclosure of microdata (art. 4).
+"""Onward disclosure of microdata (art. 4): one notification, one communication.
 
 Microdata leave ABB's store only through :func:`share`, and only after (1) the
 researcher signed a notification for AgII (:func:`notify`), (2) AgII verified it against
 the protocol's named researchers and signed an acknowledgement (:func:`acknowledge`),
 and (3) the researcher recorded that acknowledgement after checking AgII's signature
-(:func:`record_ack`). The share package holds only the notified fields and is encrypted
-to the one recipient key given. An acknowledgement confirms that AgII was notified
-beforehand, which is what art. 4 requires; it is not a permission that replaces a
-protocol ABB must close with the recipient where the law requires one. Aggregated,
-disclosure-controlled tables (the report) hold no microdata and may be shared freely:
-they do not pass through here.
+(:func:`record_ack`).
+
+A notification names the whole communication: the recipient (organisation and age key),
+the fields, the deliveries (by delivery id or peildatum), the purpose and, where the law
+requires one, the protocol ABB closed with the recipient. AgII's acknowledgement signs
+the notification's hash, so it covers exactly that. :func:`share` uses an acknowledged
+notification once: a second share, another delivery, another key or another field needs
+a new notification. Each share writes a signed share record for AgII (what left, to
+whom, when, how many rows, which fields, under which notification), which AgII checks
+and records in its audit log (:mod:`pijler3.governance.share_records`).
+
+An acknowledgement confirms that AgII was notified beforehand, which is what art. 4
+requires; it is not a permission that replaces a protocol ABB must close with the
+recipient where the law requires one. Aggregated, disclosure-controlled tables (the
+report) hold no microdata and may be shared freely: they do not pass through here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from pijler3.analysis import dataset
-from pijler3.analysis.store import Store
+from pijler3.analysis.store import Delivery, Store
 from pijler3.contract.errors import GovernanceError
 from pijler3.contract.protocol import Protocol
-from pijler3.exchange import _crypto, package, transfer
+from pijler3.exchange import _crypto, audit, package, transfer
 from pijler3.exchange.audit import canonical
 from pijler3.exchange.documents import (
     document_sha256,
@@ -39,9 +51,15 @@ from pijler3.exchange.workspace import Workspace
 from pijler3.governance.common import check_text, require_role
 from pijler3.governance.termination import check_in_force
 
-NOTIFICATION_FORMAT = "pijler3-disclosure-notification/1"
-ACK_FORMAT = "pijler3-disclosure-ack/1"
+# Version 2: the notification names the recipient's key, the deliveries and the protocol
+# with the recipient; a version-1 notification (no deliveries, key optional) is refused.
+NOTIFICATION_FORMAT = "pijler3-disclosure-notification/2"
+ACK_FORMAT = "pijler3-disclosure-ack/2"
+SHARE_RECORD_FORMAT = "pijler3-share-record/1"
 SHARE_STEP = "share"
+SHARED = "share.sealed"
+
+_DELIVERY_ID = re.compile(r"\d{8}-[0-9a-f]{8}")
 
 
 @dataclass(frozen=True)
@@ -50,9 +68,11 @@ class Notification:
     created: str
     researcher: str
     recipient: str
-    recipient_key: str | None
+    recipient_key: str
     purpose: str
     fields: tuple[str, ...]
+    deliveries: tuple[str, ...]  # delivery ids and peildatums (YYYY-MM-DD), as notified
+    recipient_protocol: str | None
     path: Path
     acknowledged: bool = False
 
@@ -63,9 +83,11 @@ class Notification:
             created=str(body["created"]),
             researcher=str(body["researcher"]["name"]),
             recipient=str(body["recipient"]),
-            recipient_key=body.get("recipient_key"),
+            recipient_key=str(body["recipient_key"]),
             purpose=str(body["purpose"]),
             fields=tuple(body["fields"]),
+            deliveries=tuple(body["deliveries"]),
+            recipient_protocol=body.get("recipient_protocol"),
             path=path,
             acknowledged=acknowledged,
         )
@@ -75,12 +97,16 @@ def disclosures_dir(ws: Workspace) -> Path:
     return ws.root / "disclosures"
 
 
-def _notification_path(ws: Workspace, nid: str) -> Path:
+def notification_path(ws: Workspace, nid: str) -> Path:
     return disclosures_dir(ws) / f"{nid}.notification.json"
 
 
-def _ack_path(ws: Workspace, nid: str) -> Path:
+def ack_path(ws: Workspace, nid: str) -> Path:
     return disclosures_dir(ws) / f"{nid}.ack.json"
+
+
+def share_record_path(ws: Workspace, nid: str) -> Path:
+    return disclosures_dir(ws) / f"{nid}.share.json"
 
 
 def _check_fields(protocol: Protocol, fields: Sequence[str]) -> tuple[str, ...]:
@@ -100,6 +126,77 @@ def _check_fields(protocol: Protocol, fields: Sequence[str]) -> tuple[str, ...]:
     return tuple(f for f in protocol.field_names if f in fields)
 
 
+def _check_key(recipient_key: str | None) -> str:
+    if recipient_key is None or not recipient_key.strip():
+        raise GovernanceError(
+            "a notification names the recipient's age key (age1…), so that AgII knows"
+            " exactly to whom the data would go (art. 4).",
+            hint="Ask the recipient for its age public key.",
+            param="recipient_key",
+        )
+    try:
+        return _crypto.canonical_recipient(recipient_key.strip())
+    except _crypto.CryptoError:
+        raise GovernanceError(
+            "the recipient key is not an age recipient (age1…).", param="recipient_key"
+        ) from None
+
+
+def _check_selectors(selectors: Sequence[str]) -> tuple[str, ...]:
+    """Delivery ids and peildatums, normalised; refused when empty or malformed."""
+    out: list[str] = []
+    for raw in selectors:
+        s = raw.strip()
+        if _DELIVERY_ID.fullmatch(s):
+            out.append(s)
+            continue
+        try:
+            out.append(dt.date.fromisoformat(s).isoformat())
+        except ValueError:
+            raise GovernanceError(
+                f"'{s}' is neither a delivery id (YYYYMMDD-hex) nor a peildatum (YYYY-MM-DD).",
+                param="deliveries",
+            ) from None
+    if not out:
+        raise GovernanceError(
+            "name the deliveries to disclose, by delivery id or peildatum (art. 4).",
+            param="deliveries",
+        )
+    if len(set(out)) != len(out):
+        raise GovernanceError("a delivery is named twice.", param="deliveries")
+    return tuple(out)
+
+
+def _resolve(held: Sequence[Delivery], selectors: Sequence[str], today: dt.date) -> list[Delivery]:
+    """The held, unexpired deliveries that ``selectors`` name, in store order."""
+    chosen: list[Delivery] = []
+    for s in selectors:
+        found = [d for d in held if s in (d.delivery_id, d.peildatum.isoformat())]
+        if not found:
+            raise GovernanceError(
+                f"no delivery {s} is held in this workspace.",
+                hint="See 'pijler3 status' for the deliveries held.",
+                param="deliveries",
+            )
+        for d in found:
+            if d.expires_at <= today:
+                raise GovernanceError(
+                    f"delivery {d.delivery_id} expired on {d.expires_at:%d/%m/%Y}"
+                    " and may not be shared (art. 3 and 6).",
+                    hint="Run 'pijler3 purge' to destroy it.",
+                )
+            if d not in chosen:
+                chosen.append(d)
+    return [d for d in held if d in chosen]
+
+
+def _held(ws: Workspace, protocol: Protocol) -> list[Delivery]:
+    if not ws.store_path.exists():
+        raise GovernanceError(f"{ws.root}: no delivery is held; ingest one first.")
+    with Store(ws.store_path, protocol) as store:
+        return store.deliveries()
+
+
 def _researcher_keys(protocol: Protocol) -> list[str]:
     return [r.signing_key for r in protocol.recipients]
 
@@ -108,12 +205,19 @@ def notify(
     ws: Workspace,
     *,
     recipient: str,
+    recipient_key: str | None,
     purpose: str,
     fields: Sequence[str],
+    deliveries: Sequence[str],
     now: dt.datetime,
-    recipient_key: str | None = None,
+    recipient_protocol: str | None = None,
 ) -> Notification:
-    """ABB: sign a notification to AgII of an intended onward disclosure (art. 4)."""
+    """ABB: sign a notification to AgII of one intended onward communication (art. 4).
+
+    ``deliveries`` are delivery ids or peildatums (YYYY-MM-DD) of deliveries held here;
+    ``recipient_protocol`` names the protocol ABB closed with the recipient, where the
+    law requires one (a reference, free text).
+    """
     require_role(ws, "abb", "disclosure notify")
     protocol = ws.protocol()
     check_in_force(ws, protocol, now.date())
@@ -122,13 +226,11 @@ def notify(
             f"{ws.root}: this researcher's key is not registered in the protocol file (art. 4).",
             hint="Register it with 'pijler3 protocol add-keys' and install the protocol file.",
         )
-    if recipient_key is not None:
-        try:
-            recipient_key = _crypto.canonical_recipient(recipient_key)
-        except _crypto.CryptoError:
-            raise GovernanceError(
-                "the recipient key is not an age recipient (age1…).", param="recipient_key"
-            ) from None
+    key = _check_key(recipient_key)
+    selectors = _check_selectors(deliveries)
+    # Every delivery named must be held and unexpired now: a notification of data that
+    # cannot be shared would only be used up later by a refusal.
+    _resolve(_held(ws, protocol), selectors, now.date())
     content: dict[str, Any] = {
         "format": NOTIFICATION_FORMAT,
         "protocol_id": protocol.id,
@@ -136,22 +238,29 @@ def notify(
         "created": iso_utc(now),
         "researcher": {"name": ws.name, "signing_key": ws.public().signing_key},
         "recipient": check_text(recipient, "recipient", "the recipient"),
-        "recipient_key": recipient_key,
+        "recipient_key": key,
         "purpose": check_text(purpose, "purpose", "the purpose"),
         "fields": list(_check_fields(protocol, fields)),
+        "deliveries": list(selectors),
+        "recipient_protocol": (
+            check_text(recipient_protocol, "recipient_protocol", "the protocol with the recipient")
+            if recipient_protocol is not None
+            else None
+        ),
         "article": "art. 4",
     }
     # The id is derived from the content, so that it is reproducible and unique.
     content["id"] = f"N-{now:%Y%m%d}-{hashlib.sha256(canonical(content)).hexdigest()[:8]}"
     doc = sign_document(content, ws.signing_key())
-    path = _notification_path(ws, content["id"])
+    path = notification_path(ws, content["id"])
     write_document(path, doc)
     ws.audit().append(
         "disclosure.notified",
         {
             "notification_id": content["id"],
             "fields": content["fields"],
-            "recipient_key": _crypto.fingerprint(recipient_key) if recipient_key else None,
+            "deliveries": content["deliveries"],
+            "recipient_key": _crypto.fingerprint(key),
             "document_sha256": document_sha256(doc),
         },
         now=now,
@@ -162,7 +271,8 @@ def notify(
 def acknowledge(ws: Workspace, notification: Path, *, now: dt.datetime) -> Path:
     """AgII: verify a researcher's notification and write a signed acknowledgement.
 
-    Returns the path of the acknowledgement, to be sent back to the researcher.
+    The acknowledgement signs the notification's hash and repeats what it names, so it
+    covers exactly that communication. Returns its path, to be sent back to the researcher.
     """
     require_role(ws, "agii", "disclosure acknowledge")
     protocol = ws.protocol()
@@ -174,8 +284,10 @@ def acknowledge(ws: Workspace, notification: Path, *, now: dt.datetime) -> Path:
     if body.get("protocol_id") != protocol.id:
         raise GovernanceError(f"{notification}: made under another protocol.")
     _check_fields(protocol, body["fields"])
+    _check_key(body.get("recipient_key"))
+    _check_selectors(body.get("deliveries") or [])
     nid = str(body["id"])
-    write_document(_notification_path(ws, nid), doc)
+    write_document(notification_path(ws, nid), doc)
     ack_body = {
         "format": ACK_FORMAT,
         "protocol_id": protocol.id,
@@ -183,15 +295,18 @@ def acknowledge(ws: Workspace, notification: Path, *, now: dt.datetime) -> Path:
         "notification_sha256": document_sha256(doc),
         "researcher": body["researcher"]["name"],
         "recipient": body["recipient"],
-        "recipient_key": body.get("recipient_key"),
+        "recipient_key": body["recipient_key"],
         "fields": body["fields"],
+        "deliveries": body["deliveries"],
         "purpose": body["purpose"],
+        "recipient_protocol": body.get("recipient_protocol"),
         "acknowledged_at": iso_utc(now),
         "acknowledged_by": protocol.parties["agii"].short,
+        "uses": 1,
         "article": "art. 4",
     }
     ack = sign_document(ack_body, ws.signing_key())
-    path = _ack_path(ws, nid)
+    path = ack_path(ws, nid)
     write_document(path, ack)
     ws.audit().append(
         "disclosure.acknowledged",
@@ -209,22 +324,23 @@ def record_ack(ws: Workspace, ack: Path, *, now: dt.datetime) -> Notification:
     doc = read_document(ack)
     body = verify_document(doc, [agii_key] if agii_key else [], str(ack), fmt=ACK_FORMAT)
     nid = str(body["notification_id"])
-    held = _load_notification(ws, nid)
+    held = load_notification(ws, nid)
     if body["notification_sha256"] != document_sha256(held):
         raise GovernanceError(
             f"{ack}: acknowledges another version of notification {nid} than the one held here."
         )
-    write_document(_ack_path(ws, nid), doc)
+    write_document(ack_path(ws, nid), doc)
     ws.audit().append(
         "disclosure.ack_recorded",
         {"notification_id": nid, "ack_sha256": document_sha256(doc)},
         now=now,
     )
-    return Notification.from_body(held["body"], _notification_path(ws, nid), acknowledged=True)
+    return Notification.from_body(held["body"], notification_path(ws, nid), acknowledged=True)
 
 
-def _load_notification(ws: Workspace, nid: str) -> dict[str, Any]:
-    path = _notification_path(ws, nid)
+def load_notification(ws: Workspace, nid: str) -> dict[str, Any]:
+    """The signed notification ``nid`` held here, checked against this workspace's key."""
+    path = notification_path(ws, nid)
     if not path.exists():
         raise GovernanceError(
             f"no notification {nid} in {disclosures_dir(ws)}.",
@@ -241,18 +357,58 @@ def notifications(ws: Workspace) -> list[Notification]:
     folder = disclosures_dir(ws)
     for path in sorted(folder.glob("*.notification.json")) if folder.exists() else []:
         body = read_document(path).get("body", {})
+        if body.get("format") != NOTIFICATION_FORMAT:
+            continue  # an older notification: it can no longer be used for a share
         nid = str(body.get("id", path.name.split(".")[0]))
-        out.append(Notification.from_body(body, path, _ack_path(ws, nid).exists()))
+        out.append(Notification.from_body(body, path, ack_path(ws, nid).exists()))
     return out
 
 
 @dataclass(frozen=True)
 class ShareResult:
     package: Path
-    delivery_id: str
+    record: Path  # the signed share record, for AgII
+    delivery_ids: tuple[str, ...]
     rows: int
     fields: tuple[str, ...]
     recipient_fingerprint: str
+
+
+def _already_shared(ws: Workspace, nid: str) -> bool:
+    """Whether a share under ``nid`` was made: by its record, or by the audit log (a
+    deleted record does not give the notification a second use)."""
+    if share_record_path(ws, nid).exists():
+        return True
+    return any(
+        r.get("event") == SHARED and r.get("details", {}).get("notification_id") == nid
+        for r in audit.events(ws.audit_path)
+    )
+
+
+def _acknowledged(ws: Workspace, protocol: Protocol, nid: str) -> tuple[dict[str, Any], str]:
+    """The notification's body and the sha256 of AgII's acknowledgement of it."""
+    try:
+        notified = load_notification(ws, nid)
+    except GovernanceError as exc:
+        raise GovernanceError(
+            f"microdata may leave ABB only after a notification to AgII (art. 4): {exc.message}",
+            hint=exc.hint,
+        ) from None
+    path = ack_path(ws, nid)
+    if not path.exists():
+        raise GovernanceError(
+            f"notification {nid} has no recorded acknowledgement from AgII;"
+            " microdata may leave ABB only after AgII was notified (art. 4).",
+            hint="Send the notification to AgII and record its answer with"
+            " 'pijler3 disclosure record-ack'.",
+        )
+    agii_key = protocol.parties["agii"].signing_key
+    ack = verify_document(
+        read_document(path), [agii_key] if agii_key else [], str(path), fmt=ACK_FORMAT
+    )
+    if ack["notification_sha256"] != document_sha256(notified):
+        raise GovernanceError(f"{path}: acknowledges another version of the notification.")
+    return notified["body"], document_sha256({"body": ack})
 
 
 def share(
@@ -262,95 +418,95 @@ def share(
     recipient_key: str,
     out: Path,
     now: dt.datetime,
-    delivery_id: str | None = None,
+    deliveries: Sequence[str] | None = None,
+    fields: Sequence[str] | None = None,
 ) -> ShareResult:
-    """ABB: seal the notified fields of one delivery for one recipient key (art. 4).
+    """ABB: the one communication an acknowledged notification covers (art. 4).
 
-    Refused unless the notification exists and AgII's signed acknowledgement of it is
-    recorded, the protocol is in force, and the delivery is held and not expired.
+    Seals the notified fields of the notified deliveries for the notified key, in one
+    package, and writes a signed share record for AgII. ``deliveries`` and ``fields``
+    default to everything the notification names; naming anything it does not name is
+    refused, and so is a second share under the same notification. Also refused unless
+    AgII's signed acknowledgement is recorded, the protocol is in force, and every
+    delivery is held and not expired.
+
+    The package's manifest carries the delivery that expires first, so that ABB's purge
+    removes the package with it; ``extra["deliveries"]`` lists them all.
     """
     require_role(ws, "abb", "share")
     protocol = ws.protocol()
     check_in_force(ws, protocol, now.date())
-    try:
-        notified = _load_notification(ws, notification_id)
-    except GovernanceError as exc:
+    body, ack_sha256 = _acknowledged(ws, protocol, notification_id)
+    if _already_shared(ws, notification_id):
         raise GovernanceError(
-            f"microdata may leave ABB only after a notification to AgII (art. 4): {exc.message}",
-            hint=exc.hint,
-        ) from None
-    ack_path = _ack_path(ws, notification_id)
-    if not ack_path.exists():
-        raise GovernanceError(
-            f"notification {notification_id} has no recorded acknowledgement from AgII;"
-            " microdata may leave ABB only after AgII was notified (art. 4).",
-            hint="Send the notification to AgII and record its answer with"
-            " 'pijler3 disclosure record-ack'.",
+            f"notification {notification_id} was used for a share already; one notification"
+            " covers one communication (art. 4).",
+            hint="Notify AgII again with 'pijler3 disclosure notify' for another share.",
         )
-    agii_key = protocol.parties["agii"].signing_key
-    ack = verify_document(
-        read_document(ack_path), [agii_key] if agii_key else [], str(ack_path), fmt=ACK_FORMAT
-    )
-    if ack["notification_sha256"] != document_sha256(notified):
-        raise GovernanceError(f"{ack_path}: acknowledges another version of the notification.")
-    body = notified["body"]
-    try:
-        key = _crypto.canonical_recipient(recipient_key)
-    except _crypto.CryptoError:
-        raise GovernanceError(
-            "the recipient key is not an age recipient (age1…).", param="recipient_key"
-        ) from None
-    if body.get("recipient_key") and key != body["recipient_key"]:
+    key = _check_key(recipient_key)
+    if key != body["recipient_key"]:
         raise GovernanceError(
             f"the recipient key is not the key notified to AgII in {notification_id} (art. 4).",
             hint="Share only with the recipient that was notified, or notify again.",
             param="recipient_key",
         )
-    fields = _check_fields(protocol, body["fields"])
-    if not ws.store_path.exists():
-        raise GovernanceError(f"{ws.root}: no delivery is held; ingest one first.")
-    with Store(ws.store_path, protocol) as store:
-        held = store.deliveries()
-        if delivery_id is None:
-            if not held:
-                raise GovernanceError(f"{ws.root}: no delivery is held; ingest one first.")
-            chosen = held[-1]
-        else:
-            found = [d for d in held if d.delivery_id == delivery_id]
-            if not found:
-                raise GovernanceError(
-                    f"delivery {delivery_id} is not held in this workspace.", param="delivery_id"
-                )
-            chosen = found[0]
-        if chosen.expires_at <= now.date():
+    notified_fields = _check_fields(protocol, body["fields"])
+    chosen_fields = notified_fields
+    if fields is not None:
+        chosen_fields = _check_fields(protocol, fields)
+        extra_fields = [f for f in chosen_fields if f not in notified_fields]
+        if extra_fields:
             raise GovernanceError(
-                f"delivery {chosen.delivery_id} expired on {chosen.expires_at:%d/%m/%Y}"
-                " and may not be shared (art. 3 and 6).",
-                hint="Run 'pijler3 purge' to destroy it.",
+                f"field '{extra_fields[0]}' is not named in notification {notification_id}"
+                " (art. 4).",
+                hint="Notify AgII of every field that is to leave.",
+                param="fields",
             )
-        frame = store.dataset(chosen.delivery_id).select(list(fields))
+    held = _held(ws, protocol)
+    notified = _resolve(held, body["deliveries"], now.date())
+    chosen = notified
+    if deliveries is not None:
+        chosen = _resolve(held, _check_selectors(deliveries), now.date())
+        others = [d for d in chosen if d not in notified]
+        if others:
+            raise GovernanceError(
+                f"delivery {others[0].delivery_id} is not named in notification"
+                f" {notification_id} (art. 4).",
+                hint="Notify AgII of every delivery that is to leave.",
+                param="deliveries",
+            )
+    with Store(ws.store_path, protocol) as store:
+        parts = [store.dataset(d.delivery_id).select(list(chosen_fields)) for d in chosen]
+    frame = pl.concat(parts, how="vertical")
+    first = min(chosen, key=lambda d: (d.expires_at, d.peildatum))
+    fingerprint = _crypto.fingerprint(key)
+    listed = [
+        {"delivery_id": d.delivery_id, "peildatum": d.peildatum.isoformat(), "rows": p.height}
+        for d, p in zip(chosen, parts, strict=True)
+    ]
     log = ws.audit()
     manifest = transfer.manifest(
         protocol,
         step=SHARE_STEP,
-        peildatum=chosen.peildatum,
-        delivery_id=chosen.delivery_id,
+        peildatum=first.peildatum,
+        delivery_id=first.delivery_id,
         now=now,
         row_count=frame.height,
         schema_hash=dataset.schema_hash(frame.schema),
         quality={},
         checkpoint=log.checkpoint(now=now),
         pseudonym_key_id=(
-            chosen.manifest.get("pseudonym_key_id") if "pseudoniem" in fields else None
+            first.manifest.get("pseudonym_key_id") if "pseudoniem" in chosen_fields else None
         ),
         extra={
             "notification_id": notification_id,
-            "ack_sha256": document_sha256({"body": ack}),
+            "ack_sha256": ack_sha256,
             "researcher": ws.name,
             "researcher_signing_key": ws.public().signing_key,
             "recipient": body["recipient"],
-            "fields": list(fields),
-            "expires_at": chosen.expires_at.isoformat(),
+            "fields": list(chosen_fields),
+            "deliveries": listed,
+            "expires_at": first.expires_at.isoformat(),
         },
     )
     sealed = package.seal(
@@ -360,18 +516,42 @@ def share(
         signing_key=ws.signing_key(),
         recipients=[key],
     )
-    fingerprint = _crypto.fingerprint(key)
+    record_body = {
+        "format": SHARE_RECORD_FORMAT,
+        "protocol_id": protocol.id,
+        "notification_id": notification_id,
+        "notification_sha256": document_sha256(load_notification(ws, notification_id)),
+        "ack_sha256": ack_sha256,
+        "researcher": {"name": ws.name, "signing_key": ws.public().signing_key},
+        "recipient": body["recipient"],
+        "recipient_key": key,
+        "recipient_fingerprint": fingerprint,
+        "shared_at": iso_utc(now),
+        "fields": list(chosen_fields),
+        "deliveries": listed,
+        "rows": frame.height,
+        "package": out.name,
+        "payload_sha256": sealed.payload_sha256,
+        "article": "art. 4",
+    }
+    record = sign_document(record_body, ws.signing_key())
+    path = share_record_path(ws, notification_id)
+    write_document(path, record)
     log.append(
-        "share.sealed",
+        SHARED,
         {
             "notification_id": notification_id,
-            "delivery_id": chosen.delivery_id,
+            "delivery_id": first.delivery_id,
+            "deliveries": [d.delivery_id for d in chosen],
             "package": out.name,
             "payload_sha256": sealed.payload_sha256,
             "rows": frame.height,
-            "fields": list(fields),
+            "fields": list(chosen_fields),
             "recipients": list(sealed.recipients),
+            "share_record_sha256": document_sha256(record),
         },
         now=now,
     )
-    return ShareResult(out, chosen.delivery_id, frame.height, fields, fingerprint)
+    return ShareResult(
+        out, path, tuple(d.delivery_id for d in chosen), frame.height, chosen_fields, fingerprint
+    )

@@ -1,10 +1,11 @@
 """The state of a workspace under its protocol, at a moment: what a DPO asks first.
 
 Whether the protocol is in force (and until when, termination included), which
-deliveries are held and when each expires, open and overdue breaches, notifications of
-onward disclosure still waiting for AgII, whether the audit log verifies, and warnings
-(a DPO contact that art. 9 needs and the protocol file does not give). Reading
-only: the status never writes to the workspace (it does not even create the store).
+deliveries are held and when each expires, open and overdue breaches, the notifications
+of onward disclosure with their acknowledgements and shares side by side, whether the
+audit log verifies, and warnings (a DPO contact that art. 9 needs and the protocol file
+does not give). Reading only: the status never writes to the workspace (it does not
+even create the store).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pijler3.analysis.store import Store
 from pijler3.contract.errors import UserError
 from pijler3.exchange import audit
 from pijler3.exchange.workspace import Workspace
-from pijler3.governance import breaches, onward, retention, termination
+from pijler3.governance import breaches, copies, onward, retention, share_records, termination
 from pijler3.governance.breaches import Breach
 
 
@@ -46,6 +47,8 @@ class Status:
     deliveries: tuple[HeldDelivery, ...]
     breaches: tuple[Breach, ...]
     pending_notifications: tuple[onward.Notification, ...]
+    disclosures: tuple[share_records.Disclosure, ...]
+    copies: tuple[copies.HeldCopy, ...]  # AgII and VDAB: the copies of deliveries held
     audit_ok: bool
     audit_records: int
     audit_problem: str | None
@@ -103,6 +106,16 @@ class Status:
                 for b in self.breaches
             ],
             "pending_notifications": [n.id for n in self.pending_notifications],
+            "disclosures": [_disclosure_dict(d) for d in self.disclosures],
+            "copies": [
+                {
+                    "delivery_id": c.delivery_id,
+                    "files": len(c.files),
+                    "expires_at": c.expires_at.isoformat(),
+                    "expired": retention.is_expired(c.expires_at, self.now.date()),
+                }
+                for c in self.copies
+            ],
             "audit": {
                 "ok": self.audit_ok,
                 "records": self.audit_records,
@@ -155,6 +168,8 @@ def status(ws: Workspace, *, now: dt.datetime) -> Status:
             " (art. 3 and 6)"
         )
 
+    held_copies = _copies(ws, today, problems)
+
     items = tuple(breaches.breaches(ws))
     late = [b for b in items if b.is_open and b.overdue(now)]
     if late:
@@ -162,7 +177,8 @@ def status(ws: Workspace, *, now: dt.datetime) -> Status:
             f"{len(late)} breach(es) past the 72 hours of AVG art. 33 without notifying"
             " the authority"
         )
-    pending = tuple(n for n in onward.notifications(ws) if not n.acknowledged)
+    shown = tuple(share_records.disclosures(ws))
+    pending = tuple(d.notification for d in shown if not d.notification.acknowledged)
 
     audit_ok, records, audit_problem = True, 0, None
     try:
@@ -187,12 +203,28 @@ def status(ws: Workspace, *, now: dt.datetime) -> Status:
         deliveries=tuple(held),
         breaches=items,
         pending_notifications=pending,
+        disclosures=shown,
+        copies=held_copies,
         audit_ok=audit_ok,
         audit_records=records,
         audit_problem=audit_problem,
         problems=tuple(problems),
         warnings=tuple(breaches.dpo_contact_warnings(protocol, ws.role)),
     )
+
+
+def _copies(ws: Workspace, today: dt.date, problems: list[str]) -> tuple[copies.HeldCopy, ...]:
+    """AgII's and VDAB's copies of deliveries; those past expiry are a problem."""
+    if ws.role not in ("agii", "vdab"):
+        return ()
+    held = tuple(copies.held_copies(ws, ws.protocol()))
+    late = [c for c in held if retention.is_expired(c.expires_at, today)]
+    if late:
+        problems.append(
+            f"copies of {len(late)} delivery/deliveries past expiry: run 'pijler3 purge'"
+            " (art. 3 and 6)"
+        )
+    return held
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -234,6 +266,7 @@ def render(s: Status) -> str:
                 for d in s.deliveries
             ],
         )
+    out += _render_copies(s)
     opened = s.open_breaches
     out += [
         "",
@@ -255,6 +288,7 @@ def render(s: Status) -> str:
     out += ["", f"Disclosure notifications awaiting AgII: {len(s.pending_notifications)}"]
     for n in s.pending_notifications:
         out.append(f"  {n.id}  to {n.recipient}  ({len(n.fields)} fields)")
+    out += _render_disclosures(s)
     out += [""]
     if s.audit_ok:
         out.append(f"Audit log: {s.audit_records} records, chain intact")
@@ -266,6 +300,84 @@ def render(s: Status) -> str:
         out += ["", f"{len(s.warnings)} warning(s):"]
         out += [f"  - {w}" for w in s.warnings]
     return "\n".join(out) + "\n"
+
+
+def _render_copies(s: Status) -> list[str]:
+    if s.role not in ("agii", "vdab"):
+        return []
+    out = ["", f"Copies of deliveries held (packages, quarantine files): {len(s.copies)}"]
+    if s.copies:
+        out += _table(
+            ["delivery", "files", "expires", "state"],
+            [
+                [
+                    c.delivery_id,
+                    str(len(c.files)),
+                    f"{c.expires_at:%d/%m/%Y}",
+                    "EXPIRED: purge"
+                    if retention.is_expired(c.expires_at, s.now.date())
+                    else "kept",
+                ]
+                for c in s.copies
+            ],
+        )
+    return out
+
+
+def _render_disclosures(s: Status) -> list[str]:
+    if not s.disclosures:
+        return []
+    return [
+        "",
+        "Onward disclosures (art. 4): notified, acknowledged, shared",
+        *_table(
+            ["notification", "recipient", "fields", "deliveries", "acknowledged", "shared"],
+            [
+                [
+                    d.notification.id,
+                    d.notification.recipient,
+                    str(len(d.notification.fields)),
+                    ", ".join(_selector(x) for x in d.notification.deliveries),
+                    _day(d.acknowledged_at) if d.acknowledged_at else "no",
+                    f"{_day(d.share.shared_at)}, {d.share.rows} rows" if d.share else "no",
+                ]
+                for d in s.disclosures
+            ],
+        ),
+    ]
+
+
+def _selector(value: str) -> str:
+    """A notified delivery: its id as is, a peildatum as dd/mm/yyyy."""
+    try:
+        return f"{dt.date.fromisoformat(value):%d/%m/%Y}"
+    except ValueError:
+        return value
+
+
+def _day(iso: str) -> str:
+    return dt.datetime.fromisoformat(iso).strftime("%d/%m/%Y")
+
+
+def _disclosure_dict(d: share_records.Disclosure) -> dict[str, Any]:
+    n = d.notification
+    return {
+        "notification_id": n.id,
+        "notified": n.created,
+        "recipient": n.recipient,
+        "fields": list(n.fields),
+        "deliveries": list(n.deliveries),
+        "acknowledged": d.acknowledged_at,
+        "shared": None
+        if d.share is None
+        else {
+            "at": d.share.shared_at,
+            "rows": d.share.rows,
+            "deliveries": list(d.share.deliveries),
+            "fields": list(d.share.fields),
+            "record_sha256": d.share.record_sha256,
+        },
+    }
 
 
 def _termination_line(t: termination.Termination) -> str:
