@@ -41,10 +41,9 @@ from pijler3.contract.dates import add_years
 from pijler3.contract.errors import GovernanceError, PackageError
 from pijler3.contract.protocol import Protocol
 from pijler3.exchange import audit, documents, package
-from pijler3.exchange.atomic import write_atomic
 from pijler3.exchange.workspace import Workspace
 from pijler3.governance import receipts
-from pijler3.governance.retention import destruction_dir, is_expired
+from pijler3.governance.retention import destruction_dir, is_expired, write_record
 
 COPIES_FORMAT = "pijler3-destruction-copies/1"
 RULE = (
@@ -290,12 +289,9 @@ def purge(ws: Workspace, *, now: dt.datetime, dry_run: bool = False) -> CopiesRe
     for c in plan:
         for rel in c.files:
             (ws.root / rel).unlink(missing_ok=True)
-    doc = documents.sign_document(body, ws.signing_key())
-    stem = f"{today:%Y%m%d}-{documents.document_sha256(doc)[:8]}"
-    record = destruction_dir(ws) / f"vernietiging-{stem}.json"
-    letter = destruction_dir(ws) / f"vernietiging-{stem}.txt"
-    documents.write_document(record, doc)
-    write_atomic(letter, destruction_letter(body, protocol, doc["signature"]["value"]).encode())
+    record, letter, doc = write_record(
+        ws, body, today, lambda signature: destruction_letter(body, protocol, signature)
+    )
     pending.unlink()
     ws.audit().append(
         "retention.copies_purged",

@@ -38,7 +38,7 @@ A dry run reads only: it writes no record and no audit entry.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -227,12 +227,9 @@ def purge(ws: Workspace, *, now: dt.datetime, dry_run: bool = False) -> PurgeRes
         "leftovers": leftovers,
         "checkpoint": ws.audit().checkpoint(now=now),
     }
-    doc = documents.sign_document(body, ws.signing_key())
-    stem = f"{today:%Y%m%d}-{documents.document_sha256(doc)[:8]}"
-    record = destruction_dir(ws) / f"vernietiging-{stem}.json"
-    letter = destruction_dir(ws) / f"vernietiging-{stem}.txt"
-    documents.write_document(record, doc)
-    write_atomic(letter, destruction_letter(body, protocol, doc["signature"]["value"]).encode())
+    record, letter, doc = write_record(
+        ws, body, today, lambda signature: destruction_letter(body, protocol, signature)
+    )
     pending.unlink()
     ws.audit().append(
         "retention.purged",
@@ -248,6 +245,20 @@ def purge(ws: Workspace, *, now: dt.datetime, dry_run: bool = False) -> PurgeRes
         now=now,
     )
     return PurgeResult(today, False, tuple(plan), record, letter)
+
+
+def write_record(
+    ws: Workspace, body: dict[str, Any], today: dt.date, letter: Callable[[str], str]
+) -> tuple[Path, Path, dict[str, Any]]:
+    """Sign a destruction record and write it with its letter for the other party's DPO
+    (``letter`` gets the signature's value); returns both paths and the signed record."""
+    doc = documents.sign_document(body, ws.signing_key())
+    stem = f"{today:%Y%m%d}-{documents.document_sha256(doc)[:8]}"
+    record = destruction_dir(ws) / f"vernietiging-{stem}.json"
+    letter_path = destruction_dir(ws) / f"vernietiging-{stem}.txt"
+    documents.write_document(record, doc)
+    write_atomic(letter_path, letter(doc["signature"]["value"]).encode())
+    return record, letter_path, doc
 
 
 def _record_body(
