@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from pijler3.contract import words
 from pijler3.contract.errors import GovernanceError
+from pijler3.contract.fmt import fmt_moment
 from pijler3.contract.protocol import Protocol
 from pijler3.exchange.atomic import write_atomic
 from pijler3.exchange.documents import (
@@ -24,6 +26,7 @@ from pijler3.exchange.documents import (
     write_document,
 )
 from pijler3.exchange.workspace import Workspace
+from pijler3.governance import letters
 from pijler3.governance.common import check_text
 
 REGISTER_FORMAT = "pijler3-breaches/1"
@@ -159,71 +162,28 @@ def _save(ws: Workspace, items: Sequence[Breach]) -> None:
     write_document(register_path(ws), data)
 
 
-def _fmt(moment: dt.datetime) -> str:
-    return f"{moment.astimezone(dt.UTC):%d/%m/%Y %H:%M} UTC"
+_fmt = fmt_moment
 
 
-MISSING_CONTACT = "[NIET INGEVULD: niet vermeld in het protocolbestand]"
+MISSING_CONTACT = words.word("breach", "missing_contact")
 
 
 def draft_notification(breach: Breach, protocol: Protocol, reporter: Workspace) -> str:
-    """The Dutch notification of a breach to the other party's DPO (art. 9).
+    """The Dutch notification of a breach to the other party's DPO (art. 9), from
+    ``letters/breach-notification``.
 
     The signed protocol names only ABB's DPO, so a party's DPO contact may be empty in
     the protocol file. The draft then says so at the top and marks the empty lines, so
     that nobody sends it before the contact is filled in.
     """
-    me = protocol.parties[reporter.role]
-    other = protocol.parties[breach.other_party]
-    impact = (
-        "Volgens onze eerste inschatting heeft het lek impact op beide partijen."
-        if breach.affects_other_party
-        else "Volgens onze eerste inschatting heeft het lek geen impact op uw organisatie;"
-        " wij melden het u ter informatie."
-    )
-    warnings = []
-    if not has_dpo_contact(protocol, breach.other_party):
-        warnings.append(
-            f"LET OP: het protocolbestand vermeldt geen contactgegevens van de functionaris"
-            f" voor gegevensbescherming van {other.short} (het ondertekende protocol noemt"
-            f" ze niet). Vul naam en e-mailadres van de functionaris van {other.short} in"
-            " vóór u deze melding verstuurt (artikel 9)."
-        )
-    if not has_dpo_contact(protocol, reporter.role):
-        warnings.append(
-            f"LET OP: het protocolbestand vermeldt geen contactgegevens van de functionaris"
-            f" voor gegevensbescherming van {me.short} (afzender). Vul ze in vóór u deze"
-            " melding verstuurt (artikel 9)."
-        )
-    header = "".join(f"{w}\n\n" for w in warnings)
-    to_name = other.dpo_name or MISSING_CONTACT
-    to_contact = ", ".join(
-        x for x in (other.dpo_email, f"telefoon {other.dpo_phone}" if other.dpo_phone else "") if x
-    )
-    me_email = f" <{me.dpo_email}>" if me.dpo_email else ""
-    return (
-        header + f"Aan: {to_name} (functionaris voor gegevensbescherming {other.short})\n"
-        f"E-mail: {to_contact or MISSING_CONTACT}\n"
-        f"Van: {me.name} ({me.short}), functionaris voor gegevensbescherming:"
-        f" {me.dpo_name or MISSING_CONTACT}{me_email}\n"
-        f"Betreft: melding van een gegevenslek {breach.id} (artikel 9 van het protocol"
-        f" {protocol.identifier})\n\n"
-        "Geachte functionaris voor gegevensbescherming,\n\n"
-        "Overeenkomstig artikel 9 van het protocol en in het licht van artikel 33 van de"
-        " algemene verordening gegevensbescherming melden wij u het volgende gegevenslek"
-        " betreffende de meegedeelde gegevens.\n\n"
-        f"- Kenmerk: {breach.id}\n"
-        f"- Vastgesteld op: {_fmt(breach.discovered)}\n"
-        f"- Geregistreerd op: {_fmt(breach.reported_at)}\n"
-        f"- Beschrijving: {breach.description}\n"
-        f"- Uiterste datum melding aan de toezichthoudende autoriteit (72 uur):"
-        f" {_fmt(breach.authority_deadline)}\n\n"
-        f"{impact}\n\n"
-        "Wij stellen voor onmiddellijk gezamenlijk te overleggen over de maatregelen om de"
-        " gevolgen van het lek te beperken en te herstellen, en bezorgen u alle verdere"
-        " informatie zodra die beschikbaar is.\n\n"
-        "Met vriendelijke groeten,\n\n"
-        f"{me.name}\n"
+    return letters.render(
+        letters.BREACH_NOTIFICATION,
+        protocol=protocol,
+        breach=breach,
+        me=protocol.parties[reporter.role],
+        other=protocol.parties[breach.other_party],
+        me_has_contact=has_dpo_contact(protocol, reporter.role),
+        other_has_contact=has_dpo_contact(protocol, breach.other_party),
     )
 
 

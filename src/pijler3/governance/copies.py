@@ -42,7 +42,7 @@ from pijler3.contract.errors import GovernanceError, PackageError
 from pijler3.contract.protocol import Protocol
 from pijler3.exchange import audit, documents, package
 from pijler3.exchange.workspace import Workspace
-from pijler3.governance import receipts
+from pijler3.governance import letters, receipts
 from pijler3.governance.retention import destruction_dir, is_expired, write_record
 
 COPIES_FORMAT = "pijler3-destruction-copies/1"
@@ -331,46 +331,16 @@ def _record_body(
 
 
 def destruction_letter(body: dict[str, Any], protocol: Protocol, signature: str) -> str:
-    """The Dutch text of a sender's destruction record, for AgII's DPO."""
-    agii = protocol.parties["agii"]
-    by = body["performed_by"]
-    lines = [
-        "Verklaring van vernietiging van kopieën bij de verzender",
-        "",
-        f"Protocol: {protocol.title} ({protocol.identifier})",
-        f"Aan: {agii.dpo_name} (functionaris voor gegevensbescherming {agii.short}),"
-        f" {agii.dpo_email}",
-        f"Van: {by['party']}",
-        f"Vernietigd op: {body['performed_at'][:16].replace('T', ' ')} UTC",
-        "",
-        f"Overeenkomstig artikel 3 en 6 van het protocol worden de gegevens maximaal"
-        f" {protocol.retention_years} jaar bewaard, ook de kopieën die de verzender van een"
-        " levering bijhoudt. De volgende bestanden werden verwijderd:",
-        "",
-    ]
-    for d in body["deliveries"]:
-        first = dt.date.fromisoformat(d["first_handled"])
-        expires = dt.date.fromisoformat(d["expires_at"])
-        why = (
-            "ontvangst door alle onderzoekers bevestigd op"
-            f" {dt.date.fromisoformat(d['received_on']):%d/%m/%Y}"
-            if d.get("reason") == "received" and d.get("received_on")
-            else "bewaartermijn verstreken"
-        )
-        lines.append(
-            f"- levering {d['delivery_id']}: eerst behandeld {first:%d/%m/%Y}, vervaldatum"
-            f" {expires:%d/%m/%Y}, {why}, {len(d['files'])} bestand(en):"
-        )
-        lines += [f"    {f}" for f in d["files"]]
-    lines += [
-        "",
-        f"Deze verklaring is ondertekend met de Ed25519-sleutel van {by['party']}:",
-        f"  sleutel:      {by['signing_key']}",
-        f"  handtekening: {signature}",
-        "De ondertekende versie staat in het bijbehorende JSON-bestand.",
-        "",
-    ]
-    return "\n".join(lines)
+    """The Dutch text of a sender's destruction record, for AgII's DPO
+    (``letters/destruction-copies``)."""
+    return letters.render(
+        letters.DESTRUCTION_COPIES,
+        protocol=protocol,
+        agii=protocol.parties["agii"],
+        by=body["performed_by"],
+        body=body,
+        signature=signature,
+    )
 
 
 def verify_record(path: Path, protocol: Protocol) -> dict[str, Any]:

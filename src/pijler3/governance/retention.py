@@ -49,6 +49,7 @@ from pijler3.contract.protocol import Protocol as ProtocolFile
 from pijler3.exchange import documents, package
 from pijler3.exchange.atomic import clean_stale, write_atomic
 from pijler3.exchange.workspace import STAGING_PREFIX, Workspace
+from pijler3.governance import letters
 
 DESTRUCTION_FORMAT = "pijler3-destruction/1"
 RULE = (
@@ -288,50 +289,17 @@ def _record_body(
     }
 
 
-def _d(iso: str) -> str:
-    return dt.date.fromisoformat(iso[:10]).strftime("%d/%m/%Y")
-
-
 def destruction_letter(body: dict[str, Any], protocol: ProtocolFile, signature: str) -> str:
-    """The Dutch text of a destruction record, for AgII's DPO."""
-    agii = protocol.parties["agii"]
-    by = body["performed_by"]
-    lines = [
-        "Verklaring van vernietiging van persoonsgegevens",
-        "",
-        f"Protocol: {protocol.title} ({protocol.identifier})",
-        f"Aan: {agii.dpo_name} (functionaris voor gegevensbescherming {agii.short}),"
-        f" {agii.dpo_email}",
-        f"Van: {by['name']} ({protocol.parties['abb'].short})",
-        f"Vernietigd op: {body['performed_at'][:16].replace('T', ' ')} UTC",
-        "",
-        f"Overeenkomstig artikel 3 en 6 van het protocol worden de gegevens maximaal"
-        f" {protocol.retention_years} jaar bewaard. Een levering wordt bewaard tot en met de"
-        " dag vóór haar vervaldatum en op de vervaldatum vernietigd. De volgende leveringen"
-        " werden vernietigd:",
-        "",
-    ]
-    for d in body["deliveries"]:
-        lines.append(
-            f"- levering {d['delivery_id']}: peildatum {_d(d['peildatum'])}, ontvangen"
-            f" {_d(d['received_at'])}, vervaldatum {_d(d['expires_at'])}, {d['rows']} rijen,"
-            f" {len(d['files'])} versleuteld(e) pakket(ten)"
-        )
-    lines += [
-        "",
-        f"Totaal: {body['total_rows']} rijen.",
-        "",
-        "De rijen werden verwijderd uit de analysedatabank, die daarna volledig opnieuw werd"
-        " opgebouwd, zodat geen vrijgegeven blok de gegevens nog bevat. De versleutelde"
-        " pakketten werden uit het archief verwijderd.",
-        "",
-        "Deze verklaring is ondertekend met de Ed25519-sleutel van de onderzoeker:",
-        f"  sleutel:      {by['signing_key']}",
-        f"  handtekening: {signature}",
-        "De ondertekende versie staat in het bijbehorende JSON-bestand.",
-        "",
-    ]
-    return "\n".join(lines)
+    """The Dutch text of a destruction record, for AgII's DPO (``letters/destruction``)."""
+    return letters.render(
+        letters.DESTRUCTION,
+        protocol=protocol,
+        agii=protocol.parties["agii"],
+        abb=protocol.parties["abb"],
+        by=body["performed_by"],
+        body=body,
+        signature=signature,
+    )
 
 
 def verify_record(path: Path, protocol: ProtocolFile) -> dict[str, Any]:

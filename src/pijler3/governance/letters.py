@@ -1,0 +1,49 @@
+"""The Dutch letters of governance, rendered from the Jinja templates in
+``data/templates/letters/``: the destruction records' letters for AgII's DPO (ABB's
+purge and the senders' copies) and the notification of a breach to the other party's
+DPO. The words are in the templates; this module gives them their values and the nl-BE
+formatters (:mod:`pijler3.contract.fmt`) as filters.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from pijler3.contract import words
+from pijler3.contract.fmt import fmt_iso_date, fmt_moment
+
+DESTRUCTION = "destruction.txt.j2"
+DESTRUCTION_COPIES = "destruction-copies.txt.j2"
+BREACH_NOTIFICATION = "breach-notification.txt.j2"
+
+
+def _minute(iso: str) -> str:
+    """An ISO moment to the minute as the destruction letters write it
+    (``2026-10-15 09:00``)."""
+    return iso[:16].replace("T", " ")
+
+
+@cache
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("pijler3", "data/templates/letters"),
+        autoescape=False,  # plain text: a value is written as it is
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["date_nl"] = fmt_iso_date
+    env.filters["moment"] = fmt_moment
+    env.filters["minute"] = _minute
+    env.globals["missing"] = words.word("breach", "missing_contact")
+    return env
+
+
+def render(template: str, **values: Any) -> str:
+    """The letter ``template`` with ``values`` filled in; a value the template names but
+    is not given fails (StrictUndefined) rather than leaving a blank in a letter."""
+    return _env().get_template(template).render(**values)
