@@ -42,7 +42,7 @@ import statsmodels.api as sm
 from scipy import special, stats
 
 from pijler3.analysis import indicators
-from pijler3.contract import codes
+from pijler3.contract import codes, words
 
 Outcome = Literal["inschrijving_60d", "werk_12m"]
 OUTCOMES: tuple[Outcome, ...] = ("inschrijving_60d", "werk_12m")
@@ -357,78 +357,20 @@ def odds_ratios(df: pl.DataFrame, peildatum: dt.date, outcome: Outcome) -> pl.Da
 
 # --- Dutch summary ------------------------------------------------------------------------
 
+# The words of the summary are data (data/labels-nl.toml, [disparities]).
 _VERBS: Mapping[str, tuple[str, str]] = {
-    # outcome -> (more often, less often)
-    "inschrijving_60d": (
-        "schrijven zich vaker binnen 60 dagen in dan",
-        "schrijven zich minder vaak binnen 60 dagen in dan",
-    ),
-    "werk_12m": (
-        "vinden vaker binnen 12 maanden werk dan",
-        "vinden minder vaak binnen 12 maanden werk dan",
-    ),
+    o: (words.word(f"disparities.verb.{o}", "more"), words.word(f"disparities.verb.{o}", "less"))
+    for o in OUTCOMES
 }
 
 _GROUPS: Mapping[str, Mapping[str, str]] = {
-    "geslacht": {"M": "mannen", "V": "vrouwen", "X": "personen met geslacht X"},
-    "leeftijdscategorie": {
-        "<18": "inburgeraars jonger dan 18 jaar",
-        "65+": "inburgeraars van 65 jaar of ouder",
-    },
-    "scholingsniveau": {
-        "LAAG": "laaggeschoolden",
-        "MIDDEN": "middengeschoolden",
-        "HOOG": "hooggeschoolden",
-    },
-    "regio": {
-        "ANTWERPEN_STAD": "inburgeraars in Antwerpen (stad)",
-        "GENT_STAD": "inburgeraars in Gent (stad)",
-        "PROVINCIE_ANTWERPEN": "inburgeraars in de provincie Antwerpen",
-        "LIMBURG": "inburgeraars in Limburg",
-        "OOST_VLAANDEREN": "inburgeraars in Oost-Vlaanderen",
-        "VLAAMS_BRABANT": "inburgeraars in Vlaams-Brabant",
-        "WEST_VLAANDEREN": "inburgeraars in West-Vlaanderen",
-        "BRUSSEL": "inburgeraars in Brussel",
-    },
-    "doelgroep": {
-        "VERPLICHT": "verplichte inburgeraars",
-        "RECHTHEBBEND": "rechthebbende inburgeraars",
-        "ONBEPAALD": "inburgeraars met een onbepaalde doelgroep",
-    },
-    "verblijfsstatus": {
-        "GEZINSHERENIGER": "gezinsherenigers",
-        "ERKEND_VLUCHTELING": "erkende vluchtelingen",
-        "SUBSIDIAIR_BESCHERMD": "subsidiair beschermden",
-        "ARBEIDSMIGRANT": "arbeidsmigranten",
-        "EU_BURGER": "EU-burgers",
-        "STUDENT": "studenten",
-        "TIJDELIJK_BESCHERMD": "tijdelijk beschermden",
-        "REGULARISATIE": "geregulariseerden",
-        "ANDERE": "inburgeraars met een andere verblijfsstatus",
-    },
-    "trajecttype": {
-        "STANDAARD": "inburgeraars in een standaardtraject",
-        "ALFA": "inburgeraars in een alfatraject",
-        "INTENSIEF": "inburgeraars in een intensief traject",
-        "MAATWERK": "inburgeraars in een maatwerktraject",
-    },
-    "nt2_niveau": {"GEEN": "inburgeraars zonder behaald NT2-niveau"},
+    term: words.table(f"disparities.group.{term}") for term in words.sections("disparities.group")
 }
 
-_TERM_NAMES: Mapping[str, str] = {
-    "leeftijdscategorie": "leeftijd",
-    "geslacht": "geslacht",
-    "scholingsniveau": "scholingsniveau",
-    "regio": "regio",
-    "doelgroep": "doelgroep",
-    "verblijfsstatus": "verblijfsstatus",
-    "oudste_nationaliteit": "nationaliteit",
-    "trajecttype": "trajecttype",
-    "nt2_niveau": "NT2-niveau",
-}
+_TERM_NAMES: Mapping[str, str] = words.table("disparities.term")
 
 
-_HET_WORDS = frozenset({"geslacht", "scholingsniveau", "trajecttype", "NT2-niveau"})
+_HET_WORDS = frozenset(words.words("disparities", "het_words"))
 
 
 def group_nl(term: str, category: str) -> str:
