@@ -30,30 +30,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
-from pijler3.contract import signed_text
+from pijler3.contract import signed_text, words
+from pijler3.contract.fmt import fmt_date
 from pijler3.contract.protocol import Protocol
 from pijler3.exchange.atomic import write_atomic
 from pijler3.governance import markdown
 
-# The Dutch words of part 2 are data (data/templates/protocol-words.toml), read once.
-_WORDS: dict[str, Any] = tomllib.loads(
-    resources.files("pijler3")
-    .joinpath("data", "templates", "protocol-words.toml")
-    .read_text("utf-8")
-)
-SOURCES: dict[str, str] = _WORDS["sources"]
-TYPES: dict[str, str] = _WORDS["types"]
-NUMBERS: dict[int, str] = {int(k): v for k, v in _WORDS["numbers"].items()}
-NOT_IN_PROTOCOL: str = _WORDS["not_in_protocol"]
-SECURITY: tuple[str, ...] = tuple(_WORDS["security"]["measures"])
+# The Dutch words of part 2 are data (data/labels-nl.toml, [protocol]).
+SOURCES: Mapping[str, str] = words.table("protocol.sources")
+TYPES: Mapping[str, str] = words.table("protocol.types")
+NUMBERS: dict[int, str] = {int(k): v for k, v in words.table("protocol.numbers").items()}
+NOT_IN_PROTOCOL: str = words.word("protocol", "not_in_protocol")
+SECURITY: tuple[str, ...] = words.words("protocol.security", "measures")
 
 
 @dataclass(frozen=True)
@@ -63,7 +57,7 @@ class Rendered:
 
 
 def _d(day: dt.date | None) -> str:
-    return f"{day:%d/%m/%Y}" if day else ""
+    return fmt_date(day) if day else ""
 
 
 def _number(n: int) -> str:

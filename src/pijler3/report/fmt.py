@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
+from pijler3.contract import words
 from pijler3.contract.fmt import (
     NBSP,
     Unit,
@@ -34,5 +35,6 @@ __all__ = [
 def fmt_count(n: int | None) -> Markup:
     """A published count for the HTML: the suppression mark where it is hidden."""
     if n is None:
-        return Markup('<abbr class="legend-supp" title="onderdrukt: kleine aantallen">x</abbr>')
+        title = words.word("suppressed", "title")
+        return Markup('<abbr class="legend-supp" title="{}">x</abbr>').format(title)
     return Markup.escape(fmt_int(n))
