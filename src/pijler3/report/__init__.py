@@ -8,10 +8,11 @@
 - ``html`` (the Jinja page), ``xlsx`` (the workbook) and ``files`` (``indicators.csv``,
   the entry points :func:`~pijler3.report.files.write_report` and ``render``, atomic
   writes of the three files);
-- ``charts``: the inline SVG charts; ``fmt``: nl-BE formatting; ``labels``: the Dutch
-  words of the report.
+- ``charts``: the inline SVG charts; ``fmt``: the report's names for the nl-BE
+  formatters of :mod:`pijler3.contract.fmt`; ``labels``: the Dutch words of the report,
+  looked up in ``data/labels-nl.toml`` (:mod:`pijler3.contract.words`).
 
-The only user of Jinja and xlsxwriter.
+The only user of xlsxwriter; the page is a Jinja template (``data/templates``).
 
 May import: :mod:`pijler3.governance` and everything below it; never the steps or the
 CLI.
