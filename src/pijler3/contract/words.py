@@ -56,11 +56,13 @@ def has(section: str, key: str) -> bool:
         return False
 
 
+@cache
 def sections(section: str) -> tuple[str, ...]:
     """The names of the subsections of ``[section]``, in file order."""
     return tuple(k for k, v in _section(section).items() if isinstance(v, Mapping))
 
 
+@cache
 def table(section: str) -> Mapping[str, str]:
     """The words of ``[section]`` (its keys in file order), read-only; subtables and
     lists are left out."""

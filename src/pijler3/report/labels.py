@@ -139,21 +139,29 @@ QUARANTINE_NL: Mapping[str, str] = words.table("quarantine")
 EXTRACT_NL: Mapping[str, str] = words.table("extract")
 
 
+# The categories every breakdown has (total, unknown, other), and the categories of a
+# code list whose label is not their code in sentence case.
+_CATEGORY_ANY: Mapping[str, str] = words.table("category.any")
+_CATEGORY_NL: Mapping[str, Mapping[str, str]] = {
+    bd: words.table(f"category.{bd}") for bd in words.sections("category") if bd != "any"
+}
+_QUARTER = words.word("grammar", "quarter")
+
+
 def category_nl(breakdown: str, category: str) -> str:
     """The Dutch label of a category for people (the code stays in the CSV)."""
-    common = words.table("category.any").get(category)
+    common = _CATEGORY_ANY.get(category)
     if common:
         return common
     if breakdown == "oudste_nationaliteit":
         return codes.country_name_nl(category)
     if breakdown == "cohort":
-        return category.replace("-Q", f" {words.word('grammar', 'quarter')}")
+        return category.replace("-Q", f" {_QUARTER}")
     if breakdown == "leeftijdscategorie":
         return words.sentence("grammar", "years", range=category.replace("-", "–"))
-    if words.has("category", breakdown):
-        named = words.table(f"category.{breakdown}").get(category)
-        if named:
-            return named
+    named = _CATEGORY_NL.get(breakdown, {}).get(category)
+    if named:
+        return named
     if breakdown == "ocmw_leefloon":
         return category
     text = category.replace("_", " ").lower()
@@ -166,7 +174,7 @@ def cohort_tick(category: str) -> str:
     year, sep, quarter = category.partition("-Q")
     if not sep:
         return category_nl("cohort", category)
-    return f"{words.word('grammar', 'quarter')}{quarter}\n{year}"
+    return f"{_QUARTER}{quarter}\n{year}"
 
 
 GRANULARITY_NL: Mapping[str, str] = words.table("granularity")
