@@ -12,6 +12,7 @@ exists, and that no report or governance module holds a Dutch sentence of its ow
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import json
 import re
 import string
@@ -21,13 +22,16 @@ from pathlib import Path
 import jinja2
 import jinja2.meta
 import letter_cases
+import polars as pl
 import pytest
 import words_cases
 
-from pijler3.analysis import indicators
-from pijler3.contract import fmt, words
+from pijler3.analysis import dataset, indicators
+from pijler3.contract import codes, fmt, words
+from pijler3.contract import protocol as protocol_mod
 from pijler3.extracts import quality
 from pijler3.governance import letters
+from pijler3.report import labels
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "pijler3"
 
@@ -316,3 +320,41 @@ def test_fmt_writes_nl_be() -> None:
     assert fmt.fmt_days(547) == "547\u00a0dagen"
     assert fmt.fmt_iso_date("2026-07-01T09:00:00+00:00") == "01/07/2026"
     assert fmt.join_nl(["a", "b", "c"]) == "a, b en c"
+
+
+# --- The data file names real codes ---------------------------------------------------------
+
+
+def _code_sections() -> list[tuple[str, str]]:
+    """(section, code list) of every section keyed by the codes of a code list."""
+    out = [(f"category.{bd}", bd) for bd in words.sections("category") if bd != "any"]
+    out += [(f"disparities.group.{t}", t) for t in words.sections("disparities.group")]
+    return out
+
+
+def test_every_category_named_in_the_data_is_a_code_of_its_list() -> None:
+    """A label for a code the code list does not have (a typo) would never be shown."""
+    lists = codes.codelists()
+    unknown = []
+    for section, name in _code_sections():
+        known = {"true", "false"} if name == "ocmw_leefloon" else set(lists[name].codes)
+        unknown += [f"[{section}] {k}" for k in words.table(section) if k not in known]
+    assert unknown == []
+    assert ("category.regio", "regio") in _code_sections()
+
+
+def test_every_consistency_check_has_a_name() -> None:
+    """The checks extracts.quality counts on the shipped schema are all named, either
+    in [consistency] or, for a date after the peildatum, by the column's label."""
+    schema = dataset.monitoring_schema(protocol_mod.load())
+    checks = quality.consistency(pl.DataFrame(schema=schema), dt.date(2026, 6, 30))
+    named = {c: labels.consistency_label(c) for c in checks}
+    assert [c for c, name in named.items() if name == c] == []
+    assert set(labels.CONSISTENCY_NL) <= set(checks)
+
+
+def test_a_letter_refuses_a_missing_value() -> None:
+    """A value the template names but the caller left out fails; it never leaves a blank
+    in a letter sent to a DPO."""
+    with pytest.raises(jinja2.UndefinedError):
+        letters.render(letters.BREACH_NOTIFICATION, protocol=protocol_mod.load())
