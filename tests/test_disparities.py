@@ -87,9 +87,10 @@ def test_planted_odds_ratio_is_recovered_and_named_in_dutch(planted: pl.DataFram
     text = disparities.summary_nl(planted)
     assert (
         "Inburgeraars in Limburg schrijven zich minder vaak binnen 60 dagen in dan "
-        "inburgeraars in Antwerpen (stad) (OR 0," in text
+        "inburgeraars in Antwerpen (stad) (gecorrigeerd " in text
     )
-    assert "Vrouwen schrijven zich minder vaak binnen 60 dagen in dan mannen (OR 0," in text
+    assert "Vrouwen schrijven zich minder vaak binnen 60 dagen in dan mannen (gecorrigeerd " in text
+    assert limburg["finding"] and limburg["p_holm"] < 0.05
 
 
 def test_regions_without_effect_are_rarely_named(planted: pl.DataFrame) -> None:
@@ -129,34 +130,121 @@ def test_grouped_fit_equals_row_level_logistic_regression() -> None:
         assert r["p_value"] == pytest.approx(fit.pvalues[name], rel=1e-5, abs=1e-12)
 
 
+def _table(**overrides: list[Any]) -> pl.DataFrame:
+    base: dict[str, list[Any]] = {
+        "outcome": ["inschrijving_60d", "inschrijving_60d"],
+        "term": ["geslacht", "regio"],
+        "category": ["V", "LIMBURG"],
+        "reference": ["M", "ANTWERPEN_STAD"],
+        "odds_ratio": [0.71, 1.1],
+        "ci_low": [0.64, 0.9],
+        "ci_high": [0.79, 1.3],
+        "p_value": [0.0001, 0.3],
+        "n": [5000, 800],
+        "p_holm": [0.0002, 0.3],
+        "finding": [True, False],
+        "margin": [0.551, 0.65],
+        "margin_low": [0.54, 0.6],
+        "margin_high": [0.56, 0.7],
+        "reference_margin": [0.62, 0.6],
+        "reference_n": [6000, 4000],
+    }
+    base.update(overrides)
+    return pl.DataFrame(base, schema=dict(disparities.SCHEMA))
+
+
 def test_summary_sentence_format() -> None:
-    """The sentence of the brief, with decimal commas; non-significant rows are not named."""
-    table = pl.DataFrame(
-        {
-            "outcome": ["inschrijving_60d", "inschrijving_60d"],
-            "term": ["geslacht", "regio"],
-            "category": ["V", "LIMBURG"],
-            "reference": ["M", "ANTWERPEN_STAD"],
-            "odds_ratio": [0.71, 1.1],
-            "ci_low": [0.64, 0.9],
-            "ci_high": [0.79, 1.3],
-            "p_value": [0.0001, 0.3],
-            "n": [5000, 800],
-        },
-        schema=dict(disparities.SCHEMA),
-    )
+    """The sentence of the brief, with decimal commas and the adjusted percentages;
+    rows that are not findings (after Holm) are not named."""
+    table = _table()
     assert disparities.summary_nl(table) == (
         "Vrouwen schrijven zich minder vaak binnen 60 dagen in dan mannen "
-        "(OR 0,71; 95%-BI 0,64–0,79)."
+        "(gecorrigeerd 55,1\u00a0% tegenover 62,0\u00a0%; OR 0,71; 95%-BI 0,64–0,79)."
     )
-    werk = table.with_columns(pl.lit("werk_12m").alias("outcome"), pl.lit(0.001).alias("p_value"))
+    werk = _table(outcome=["werk_12m"] * 2, finding=[True, True])
     assert disparities.summary_nl(werk) == (
-        "Vrouwen vinden minder vaak binnen 12 maanden werk dan mannen (OR 0,71; 95%-BI 0,64–0,79). "
+        "Vrouwen vinden minder vaak binnen 12 maanden werk dan mannen (gecorrigeerd "
+        "55,1\u00a0% tegenover 62,0\u00a0%; OR 0,71; 95%-BI 0,64–0,79). "
         "Inburgeraars in Limburg vinden vaker binnen 12 maanden werk dan inburgeraars in "
-        "Antwerpen (stad) (OR 1,10; 95%-BI 0,90–1,30)."
+        "Antwerpen (stad) (gecorrigeerd 65,0\u00a0% tegenover 60,0\u00a0%; OR 1,10; "
+        "95%-BI 0,90–1,30)."
     )
-    none = table.filter(pl.col("p_value") > 0.1)
+    none = _table(finding=[False, False])
     assert "geen enkele groep" in disparities.summary_nl(none)
+
+
+def test_holm_adjusted_p_values_match_statsmodels_and_onbekend_is_never_a_finding() -> None:
+    """Holm's correction over every category but ONBEKEND, computed independently here
+    with statsmodels' multipletests on the unadjusted p-values of the table; ONBEKEND
+    rows have no adjusted p-value and are never a finding, however small their p."""
+    from statsmodels.stats.multitest import multipletests
+
+    table = disparities.odds_ratios(simulate(20_000, 11, 0.5, 0.7), P, "inschrijving_60d")
+    known = table.filter(pl.col("category") != "ONBEKEND")
+    expected = multipletests(known["p_value"].to_numpy(), method="holm")[1]
+    np.testing.assert_allclose(known["p_holm"].to_numpy(), expected, rtol=1e-12)
+    assert (known["finding"] == (known["p_holm"] < 0.05)).all()
+    # Holm is stricter: never smaller than the raw p-value.
+    assert (known["p_holm"] >= known["p_value"]).all()
+    unknown = table.filter(pl.col("category") == "ONBEKEND")
+    assert unknown.height >= 1
+    assert unknown["p_holm"].null_count() == unknown.height
+    assert not unknown["finding"].any()
+
+
+def test_onbekend_with_a_planted_effect_is_shown_but_not_counted() -> None:
+    """Missing regions with a strong planted effect: the ONBEKEND row is in the table with
+    its odds ratio and a tiny raw p-value, but neither a finding nor named in the summary."""
+    df = simulate(6_000, 3, 1.0)
+    rng = np.random.default_rng(3)
+    regio = df["regio"].to_list()
+    reg = df["vdab_datum_eerste_inschrijving"].to_list()
+    contract = df["datum_inburgeringscontract"].to_list()
+    for i in rng.choice(len(regio), 600, replace=False):
+        regio[i] = None
+        reg[i] = contract[i] + dt.timedelta(days=5)  # always registered: OR far above 1
+    df = df.with_columns(
+        pl.Series("regio", regio, dtype=pl.String),
+        pl.Series("vdab_datum_eerste_inschrijving", reg, dtype=pl.Date),
+    )
+    table = disparities.odds_ratios(df, P, "inschrijving_60d")
+    unknown = table.filter(pl.col("category") == "ONBEKEND").row(0, named=True)
+    assert unknown["p_value"] < 1e-6 and unknown["odds_ratio"] > 2
+    assert unknown["finding"] is False
+    assert "onbekende regio" not in disparities.summary_nl(table)
+
+
+def test_reference_is_the_largest_known_group_never_overig_or_onbekend() -> None:
+    """When ONBEKEND is the largest region, the reference is still the largest known one."""
+    df = simulate(4_000, 8, 1.0)
+    regio = [None if i % 3 == 0 else r for i, r in enumerate(df["regio"].to_list())]
+    df = df.with_columns(pl.Series("regio", regio, dtype=pl.String))
+    table = disparities.odds_ratios(df, P, "inschrijving_60d").filter(pl.col("term") == "regio")
+    assert set(table["reference"]) == {"ANTWERPEN_STAD"}
+    assert "ONBEKEND" in table["category"].to_list()
+
+
+def test_predictive_margins_match_statsmodels_get_prediction() -> None:
+    """The adjusted percentages are statsmodels' average predictions: the row-level logit
+    is fitted here independently, every person gets the category, and
+    ``get_prediction(which="mean", average=True)`` gives the mean and its interval."""
+    df = simulate(4_000, 5, 0.6, 0.8)
+    table = disparities.odds_ratios(df, P, "inschrijving_60d")
+    rows = disparities._population(df, P, "inschrijving_60d").filter(pl.col("geslacht") != "X")
+    pdf = rows.select("_y", "regio", "geslacht", "scholingsniveau").to_pandas()
+    terms = ("regio", "geslacht", "scholingsniveau")
+    ref = {t: table.filter(pl.col("term") == t)["reference"][0] for t in terms}
+    formula = "_y ~ " + " + ".join(f"C({t}, Treatment('{r}'))" for t, r in ref.items())
+    fit = smf.logit(formula, data=pdf).fit(disp=False)
+    for r in table.iter_rows(named=True):
+        for cat, want in ((r["category"], "margin"), (r["reference"], "reference_margin")):
+            counter = pdf.assign(**{r["term"]: cat})
+            pred = fit.get_prediction(counter, which="mean", average=True)
+            assert r[want] == pytest.approx(float(np.asarray(pred.predicted).ravel()[0]), rel=1e-6)
+            if want == "margin":
+                low, high = np.asarray(pred.conf_int()).ravel()[:2]
+                assert r["margin_low"] == pytest.approx(low, rel=1e-5)
+                assert r["margin_high"] == pytest.approx(high, rel=1e-5)
 
 
 def test_empty_population_gives_an_empty_table() -> None:

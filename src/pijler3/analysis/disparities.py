@@ -15,7 +15,18 @@ Choices made where INDICATORS.md is silent:
   would make the odds ratio infinite or zero). This repeats until every remaining
   category qualifies, since dropping rows changes the other covariates' counts. The
   ``n`` column therefore only ever shows counts of at least ``MIN_CATEGORY_ROWS``.
-- The reference of each covariate is its largest remaining category (ties by code).
+- The reference of each covariate is its largest remaining *known* category (ties by
+  code): never ``ONBEKEND`` nor the catch-all ``OVERIG``, unless nothing else is left.
+- Many groups are compared at once, so the p-values are corrected for multiple testing
+  by Holm's method (``statsmodels.stats.multitest.multipletests``), per model, over the
+  groups that can be a finding: every category but ``ONBEKEND``. A group is a *finding*
+  when its Holm-adjusted p-value is below :data:`SIGNIFICANCE`; ``ONBEKEND`` is shown
+  with its odds ratio but never counted as a finding (a missing value is no group).
+- Next to each odds ratio, the adjusted percentage (predictive margin): the average
+  predicted probability over everyone in the model with the category set for everyone,
+  with a delta-method 95% interval; the same for the reference. This is what
+  statsmodels' ``get_prediction(which="mean", average=True)`` gives on the counterfactual
+  design (checked in ``tests/test_disparities.py``).
 - A category whose dummy is a linear combination of others (for instance when the same
   rows are ``ONBEKEND`` on two fields) is not estimable and is left out of the table.
 - The model is fitted on the covariate patterns (successes and trials per combination
@@ -40,6 +51,7 @@ import numpy.typing as npt
 import polars as pl
 import statsmodels.api as sm
 from scipy import special, stats
+from statsmodels.stats.multitest import multipletests
 
 from pijler3.analysis import indicators
 from pijler3.contract import codes, words
@@ -70,7 +82,15 @@ SCHEMA: Mapping[str, type[pl.DataType] | pl.DataType] = {
     "ci_high": pl.Float64,
     "p_value": pl.Float64,
     "n": pl.Int64,
+    "p_holm": pl.Float64,  # Holm-adjusted; null for ONBEKEND (never a finding)
+    "finding": pl.Boolean,  # p_holm < SIGNIFICANCE, never for ONBEKEND
+    "margin": pl.Float64,  # adjusted percentage of the category (0..1)
+    "margin_low": pl.Float64,
+    "margin_high": pl.Float64,
+    "reference_margin": pl.Float64,  # adjusted percentage of the reference
+    "reference_n": pl.Int64,
 }
+NOT_A_FINDING = (indicators.UNKNOWN,)
 
 
 def _population(df: pl.DataFrame, peildatum: dt.date, outcome: Outcome) -> pl.DataFrame:
@@ -112,6 +132,9 @@ class _Dummies:
     codes: tuple[npt.NDArray[np.int64], ...]
     columns: tuple[npt.NDArray[np.int64], ...]
     width: int  # columns of the design, the intercept included
+    # The covariate of each entry of ``codes`` and its categories (by category index).
+    terms: tuple[str, ...] = ()
+    levels: tuple[tuple[str, ...], ...] = ()
 
 
 def _design(
@@ -120,6 +143,8 @@ def _design(
     """Intercept and treatment dummies; the (term, category, reference) of each dummy."""
     codes_: list[npt.NDArray[np.int64]] = []
     columns: list[npt.NDArray[np.int64]] = []
+    terms: list[str] = []
+    levels: list[tuple[str, ...]] = []
     labels: list[tuple[str, str, str]] = []
     sizes: dict[tuple[str, str], int] = {}
     width = 1
@@ -134,16 +159,20 @@ def _design(
             sizes[(term, cat)] = int(n)
         if len(cats) < 2:
             continue
-        reference = cats[0]
+        known = [c for c in cats if c not in (indicators.UNKNOWN, indicators.OTHER)]
+        reference = known[0] if known else cats[0]
         index = {c: i for i, c in enumerate(cats)}
         codes_.append(patterns[term].replace_strict(index, return_dtype=pl.Int64).to_numpy().copy())
         column = np.full(len(cats), -1, dtype=np.int64)
-        for cat in _ordered(term, cats[1:]):
+        for cat in _ordered(term, [c for c in cats if c != reference]):
             column[index[cat]] = width
             width += 1
             labels.append((term, cat, reference))
         columns.append(column)
-    return _Dummies(tuple(codes_), tuple(columns), width), labels, sizes
+        terms.append(term)
+        levels.append(tuple(cats))
+    dummies = _Dummies(tuple(codes_), tuple(columns), width, tuple(terms), tuple(levels))
+    return dummies, labels, sizes
 
 
 def _dense(d: _Dummies) -> npt.NDArray[np.float64]:
@@ -209,7 +238,7 @@ def _keep(d: _Dummies, keep: list[int]) -> _Dummies:
     """The design restricted to the columns ``keep`` (which start with the intercept)."""
     new = np.full(d.width + 1, -1, dtype=np.int64)
     new[keep] = np.arange(len(keep))
-    return _Dummies(d.codes, tuple(new[c] for c in d.columns), len(keep))
+    return _Dummies(d.codes, tuple(new[c] for c in d.columns), len(keep), d.terms, d.levels)
 
 
 def _ordered(term: str, cats: list[str]) -> list[str]:
@@ -309,12 +338,51 @@ def _fit_statsmodels(
     )
 
 
+def _margins(
+    d: _Dummies, beta: npt.NDArray[np.float64], trials: npt.NDArray[np.float64]
+) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """Predictive margins: for each (term, category) of the design, the average predicted
+    probability over every person in the model with that category set for everyone, and
+    its delta-method 95% interval (the covariance is the inverse Hessian at ``beta``)."""
+    mu = special.expit(_xb(d, beta))
+    cov = np.linalg.inv(_gram(d, trials * mu * (1.0 - mu)))
+    total = trials.sum()
+    q = stats.norm.ppf(1 - 0.05 / 2)
+    out: dict[tuple[str, str], tuple[float, float, float]] = {}
+    for t, (term, cats) in enumerate(zip(d.terms, d.levels, strict=True)):
+        for i, cat in enumerate(cats):
+            codes_ = list(d.codes)
+            codes_[t] = np.full_like(d.codes[t], i)
+            counter = _Dummies(tuple(codes_), d.columns, d.width)
+            p = special.expit(_xb(counter, beta))
+            margin = float((trials * p).sum() / total)
+            grad = _xt(counter, trials * p * (1.0 - p)) / total
+            se = float(np.sqrt(max(grad @ cov @ grad, 0.0)))
+            out[(term, cat)] = (margin, margin - q * se, margin + q * se)
+    return out
+
+
+def _holm(table: pl.DataFrame) -> pl.DataFrame:
+    """The Holm-adjusted p-values over the rows that can be findings, and ``finding``."""
+    can = ~pl.col("category").is_in(list(NOT_A_FINDING))
+    p = table.filter(can)["p_value"].to_numpy()
+    adjusted = multipletests(p, alpha=SIGNIFICANCE, method="holm")[1] if len(p) else p
+    it = iter(adjusted.tolist())
+    holm = [next(it) if c not in NOT_A_FINDING else None for c in table["category"]]
+    return table.with_columns(pl.Series("p_holm", holm, dtype=pl.Float64)).with_columns(
+        (pl.col("p_holm") < SIGNIFICANCE).fill_null(False).alias("finding")
+    )
+
+
 def odds_ratios(df: pl.DataFrame, peildatum: dt.date, outcome: Outcome) -> pl.DataFrame:
     """Adjusted odds ratios with 95% intervals and Wald p-values, one row per category.
 
     Columns: ``outcome``, ``term`` (the profile field), ``category``, ``reference``,
     ``odds_ratio``, ``ci_low``, ``ci_high``, ``p_value``, ``n`` (rows of that category in
-    the model). Reference categories have no row of their own.
+    the model), ``p_holm`` and ``finding`` (Holm's correction; never for ``ONBEKEND``),
+    ``margin`` with ``margin_low``/``margin_high`` (the adjusted percentage) and the
+    reference's ``reference_margin`` and ``reference_n``. Reference categories have no
+    row of their own.
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}; choose one of {', '.join(OUTCOMES)}")
@@ -337,6 +405,7 @@ def odds_ratios(df: pl.DataFrame, peildatum: dt.date, outcome: Outcome) -> pl.Da
     fitted = _newton(dummies, successes, trials)
     if fitted is None:
         fitted = _fit_statsmodels(_dense(dummies), successes, trials)
+    margins = _margins(dummies, fitted[0], trials)
     params, ci, pvalues = (v[1:] for v in fitted)
     rows = [
         {
@@ -349,10 +418,17 @@ def odds_ratios(df: pl.DataFrame, peildatum: dt.date, outcome: Outcome) -> pl.Da
             "ci_high": float(np.exp(ci[i, 1])),
             "p_value": float(pvalues[i]),
             "n": sizes[(term, cat)],
+            "p_holm": None,
+            "finding": False,
+            "margin": margins[(term, cat)][0],
+            "margin_low": margins[(term, cat)][1],
+            "margin_high": margins[(term, cat)][2],
+            "reference_margin": margins[(term, ref)][0],
+            "reference_n": sizes[(term, ref)],
         }
         for i, (term, cat, ref) in enumerate(kept)
     ]
-    return pl.DataFrame(rows, schema=dict(SCHEMA))
+    return _holm(pl.DataFrame(rows, schema=dict(SCHEMA)))
 
 
 # --- Dutch summary ------------------------------------------------------------------------
@@ -398,8 +474,13 @@ def _number(x: float) -> str:
     return f"{x:.2f}".replace(".", ",")
 
 
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}\u00a0%".replace(".", ",")
+
+
 def summary_nl(table: pl.DataFrame, outcome: Outcome | None = None) -> str:
-    """Dutch sentences naming every group that differs significantly (p < 0,05).
+    """Dutch sentences naming every finding: a known group whose Holm-adjusted p-value
+    is below 0,05 (``ONBEKEND`` never is one).
 
     The outcome is read from the table's ``outcome`` column unless given. Example:
     "Vrouwen schrijven zich minder vaak binnen 60 dagen in dan mannen (OR 0,71;
@@ -410,17 +491,23 @@ def summary_nl(table: pl.DataFrame, outcome: Outcome | None = None) -> str:
     which = outcome or str(table["outcome"][0])
     more, less = _VERBS[which]
     sentences = []
-    for row in table.filter(pl.col("p_value") < SIGNIFICANCE).iter_rows(named=True):
+    for row in table.filter(pl.col("finding")).iter_rows(named=True):
         group = group_nl(row["term"], row["category"])
         verb = more if row["odds_ratio"] > 1 else less
+        adjusted = (
+            f"gecorrigeerd {_pct(row['margin'])} tegenover {_pct(row['reference_margin'])}; "
+            if row["margin"] is not None and row["reference_margin"] is not None
+            else ""
+        )
         sentences.append(
             f"{group[0].upper()}{group[1:]} {verb} {group_nl(row['term'], row['reference'])} "
-            f"(OR {_number(row['odds_ratio'])}; 95%-BI {_number(row['ci_low'])}–"
+            f"({adjusted}OR {_number(row['odds_ratio'])}; 95%-BI {_number(row['ci_low'])}–"
             f"{_number(row['ci_high'])})."
         )
     if not sentences:
         return (
             "Na correctie voor de andere profielkenmerken verschilt geen enkele groep "
-            "significant (p < 0,05) van haar referentiegroep."
+            "significant van haar referentiegroep (p < 0,05 na Holm-correctie voor "
+            "meervoudig toetsen)."
         )
     return " ".join(sentences)
