@@ -44,7 +44,7 @@ import datetime as dt
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -478,30 +478,36 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}\u00a0%".replace(".", ",")
 
 
+def comparison_nl(row: Mapping[str, Any]) -> str:
+    """A row of :func:`odds_ratios` as a Dutch clause, e.g. "Vrouwen schrijven zich
+    minder vaak binnen 60 dagen in dan mannen"."""
+    more, less = _VERBS[row["outcome"]]
+    group = group_nl(row["term"], row["category"])
+    verb = more if row["odds_ratio"] > 1 else less
+    return f"{group[0].upper()}{group[1:]} {verb} {group_nl(row['term'], row['reference'])}"
+
+
 def summary_nl(table: pl.DataFrame, outcome: Outcome | None = None) -> str:
     """Dutch sentences naming every finding: a known group whose Holm-adjusted p-value
     is below 0,05 (``ONBEKEND`` never is one).
 
     The outcome is read from the table's ``outcome`` column unless given. Example:
-    "Vrouwen schrijven zich minder vaak binnen 60 dagen in dan mannen (OR 0,71;
-    95%-BI 0,64–0,79)."
+    "Vrouwen schrijven zich minder vaak binnen 60 dagen in dan mannen (gecorrigeerd
+    55,1 % tegenover 62,0 %; OR 0,71; 95%-BI 0,64–0,79)."
     """
     if table.height == 0:
         return "Er zijn te weinig gegevens om groepen met elkaar te vergelijken."
     which = outcome or str(table["outcome"][0])
-    more, less = _VERBS[which]
     sentences = []
     for row in table.filter(pl.col("finding")).iter_rows(named=True):
-        group = group_nl(row["term"], row["category"])
-        verb = more if row["odds_ratio"] > 1 else less
         adjusted = (
             f"gecorrigeerd {_pct(row['margin'])} tegenover {_pct(row['reference_margin'])}; "
             if row["margin"] is not None and row["reference_margin"] is not None
             else ""
         )
         sentences.append(
-            f"{group[0].upper()}{group[1:]} {verb} {group_nl(row['term'], row['reference'])} "
-            f"({adjusted}OR {_number(row['odds_ratio'])}; 95%-BI {_number(row['ci_low'])}–"
+            f"{comparison_nl({**row, 'outcome': which})} ({adjusted}OR "
+            f"{_number(row['odds_ratio'])}; 95%-BI {_number(row['ci_low'])}–"
             f"{_number(row['ci_high'])})."
         )
     if not sentences:

@@ -10,9 +10,10 @@ from importlib import resources
 import jinja2
 
 from pijler3.analysis import disparities, indicators
-from pijler3.report import charts
+from pijler3.report import answers, charts
 from pijler3.report.data import MIN_LABEL_COUNT, ReportData
 from pijler3.report.fmt import fmt_count, fmt_date, fmt_days, fmt_int, fmt_num, fmt_pct
+from pijler3.report.groups_section import odds_section
 from pijler3.report.labels import (
     BREAKDOWN_NL,
     INDICATOR_TEXT,
@@ -27,7 +28,6 @@ from pijler3.report.sections import (
     headline,
     indicator_section,
     km_section,
-    odds_section,
     risk_section,
     trends_overview,
 )
@@ -81,6 +81,7 @@ def render_html(data: ReportData) -> str:
     odds = odds_section(data, drawn)
     risk = risk_section(data, drawn)
     qual = quality_section(data, drawn)
+    changed = answers.changes(data)
     template = _environment().get_template("report.html.j2")
     return template.render(
         d=data,
@@ -92,6 +93,11 @@ def render_html(data: ReportData) -> str:
         odds=odds,
         risk=risk,
         quality=qual,
+        answers=answers.answers(data),
+        changes=changed,
+        change_note=answers.change_note(data),
+        change_table=answers.change_table(data, changed),
+        references=answers.reference_table(data),
         chart_count=len(drawn),
         hatch=charts.HATCH_DEFS,
         breakdown_nl=BREAKDOWN_NL,

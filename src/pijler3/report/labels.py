@@ -32,8 +32,10 @@ __all__ = [
     "INDICATOR_TEXT",
     "QUARANTINE_NL",
     "REFERENCES",
+    "REFERENCE_POINTS",
     "RISK_DRIVERS",
     "IndicatorText",
+    "Reference",
     "category_nl",
     "cohort_tick",
     "consistency_label",
@@ -74,6 +76,35 @@ INDICATOR_TEXT: Mapping[str, IndicatorText] = {
 
 # The published figures set beside an indicator, by indicator.
 REFERENCES: Mapping[str, str] = words.table("reference")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A published reference point with the figure of this report it matches
+    (``indicator``, ``breakdown``, ``category``) and, in one plain sentence, how the two
+    definitions differ. ``breakdown`` is empty for a reference that matches no figure of
+    the report: it is shown apart."""
+
+    indicator: str
+    breakdown: str
+    category: str
+    value: str  # the reference's own figure, as its source wrote it
+    text: str
+    difference: str
+
+
+def _reference_point(indicator: str) -> Reference:
+    section = f"reference_match.{indicator}"
+    breakdown, category, value, difference = (
+        words.word(section, k) for k in ("breakdown", "category", "value", "difference")
+    )
+    return Reference(indicator, breakdown, category, value, REFERENCES[indicator], difference)
+
+
+# Every reference point beside its matching figure (like with like), in file order.
+REFERENCE_POINTS: tuple[Reference, ...] = tuple(
+    _reference_point(i) for i in words.sections("reference_match")
+)
 
 # The one Dutch label of every column the report names: the fields of the protocol (art. 3)
 # and the columns of the incoming extracts, direct identifiers included. Quality tables,

@@ -1,6 +1,8 @@
 """Section 7 of the report, data quality: the counts of each delivery's manifest as
-tables (and a trend line from two deliveries on). The HTML page and the XLSX workbook's
-quality sheet both lay out what :func:`quality_section` returns.
+tables, and the main counts as rates per 100 rows beside them (deliveries grow, so only
+rates show whether the sources improve), with a trend line of the rates from two
+deliveries on. The HTML page and the XLSX workbook's quality sheet both lay out what
+:func:`quality_section` returns; every count cell carries its number for the workbook.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any
 
 from pijler3.report import charts
 from pijler3.report.data import MIN_LABEL_COUNT, QualitySummary, ReportData
-from pijler3.report.fmt import fmt_date, fmt_int, fmt_pct
+from pijler3.report.fmt import fmt_date, fmt_int, fmt_num, fmt_pct
 from pijler3.report.labels import EXTRACT_NL, QUARANTINE_NL, consistency_label, field_label
 from pijler3.report.view import Cell, DataTable, DrawnCharts, Figure, TableRow
 
@@ -18,59 +20,47 @@ from pijler3.report.view import Cell, DataTable, DrawnCharts, Figure, TableRow
 _FILE_ORDER = {e: i for i, e in enumerate(EXTRACT_NL)}
 
 
-def _row(header: str, values: Sequence[str]) -> TableRow:
-    return TableRow(header, tuple(Cell(v) for v in values))
+def _row(header: str, values: Sequence[int | None]) -> TableRow:
+    """A row of counts, one per delivery, each typed for the workbook."""
+    return TableRow(
+        header,
+        tuple(Cell(fmt_int(v), value=v, unit="count" if v is not None else "") for v in values),
+    )
 
 
 def _main_rows(qs: Sequence[QualitySummary]) -> list[TableRow]:
     """The overview: rows read, quarantined (per reason), kept, linked and the totals."""
     main = [
-        _row("Rijen gelezen in het KBI-extract", [fmt_int(q.rows_read) for q in qs]),
-        _row(
-            "Rijen in quarantaine (geen geldig INSZ)",
-            [fmt_int(q.quarantined_total) for q in qs],
-        ),
+        _row("Rijen gelezen in het KBI-extract", [q.rows_read for q in qs]),
+        _row("Rijen in quarantaine (geen geldig INSZ)", [q.quarantined_total for q in qs]),
     ]
     reasons = sorted({k for q in qs for k in q.quarantined})
     main += [
-        _row(f"– {QUARANTINE_NL.get(k, k)}", [fmt_int(q.quarantined.get(k, 0)) for q in qs])
-        for k in reasons
+        _row(f"– {QUARANTINE_NL.get(k, k)}", [q.quarantined.get(k, 0) for q in qs]) for k in reasons
     ]
     main += [
-        _row("Rijen in de monitoringdataset", [fmt_int(q.rows) for q in qs]),
-        _row(
-            "Gekoppeld met VDAB",
-            [
-                f"{fmt_int(q.matched)} ({fmt_pct(q.match_rate)})"
-                if q.match_rate is not None
-                else ""
-                for q in qs
-            ],
+        _row("Rijen in de monitoringdataset", [q.rows for q in qs]),
+        _row("Gekoppeld met VDAB", [q.matched for q in qs]),
+        TableRow(
+            "Koppelingsgraad met VDAB",
+            tuple(Cell(fmt_pct(q.match_rate), value=q.match_rate, unit="pct") for q in qs),
         ),
-        _row("Dubbele VDAB-rijen opgelost", [fmt_int(q.duplicates_resolved) for q in qs]),
-        _row("VDAB-acties van onbekend type", [fmt_int(q.actions_unknown_type) for q in qs]),
-        _row(
-            "Identificatoren verwijderd uit vrije tekst",
-            [fmt_int(q.identifiers_removed) for q in qs],
-        ),
+        _row("Dubbele VDAB-rijen opgelost", [q.duplicates_resolved for q in qs]),
+        _row("VDAB-acties van onbekend type", [q.actions_unknown_type for q in qs]),
+        _row("Identificatoren verwijderd uit vrije tekst", [q.identifiers_removed for q in qs]),
         _row(
             "Zeldzame woorden en woorden met cijfers verwijderd uit vrije tekst",
-            [fmt_int(q.words_removed) for q in qs],
+            [q.words_removed for q in qs],
         ),
-        _row(
-            "Ongeldige waarden (alle kolommen behalve INSZ)",
-            [fmt_int(q.invalid_total) for q in qs],
-        ),
-        _row("Inconsistenties (alle controles)", [fmt_int(q.consistency_total) for q in qs]),
+        _row("Ongeldige waarden (alle kolommen behalve INSZ)", [q.invalid_total for q in qs]),
+        _row("Inconsistenties (alle controles)", [q.consistency_total for q in qs]),
     ]
     return main
 
 
 def _consistency_rows(qs: Sequence[QualitySummary]) -> list[TableRow]:
     checks = list(dict.fromkeys(k for q in qs for k in q.consistency))
-    return [
-        _row(consistency_label(k), [fmt_int(q.consistency.get(k, 0)) for q in qs]) for k in checks
-    ]
+    return [_row(consistency_label(k), [q.consistency.get(k, 0) for q in qs]) for k in checks]
 
 
 def _by_file(keys: set[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -84,7 +74,7 @@ def _per_delivery(qs: Sequence[QualitySummary], counts: str) -> list[TableRow]:
     return [
         _row(
             f"{EXTRACT_NL.get(e, e)}: {field_label(c)}",
-            [fmt_int(getattr(q, counts).get((e, c), 0)) for q in qs],
+            [getattr(q, counts).get((e, c), 0) for q in qs],
         )
         for e, c in keys
     ]
@@ -95,10 +85,7 @@ def _side_by_side(latest_q: QualitySummary) -> list[TableRow]:
     return [
         _row(
             f"{EXTRACT_NL.get(e, e)}: {field_label(c)}",
-            [
-                fmt_int(latest_q.missing.get((e, c), 0)),
-                fmt_int(latest_q.invalid.get((e, c), 0)),
-            ],
+            [latest_q.missing.get((e, c), 0), latest_q.invalid.get((e, c), 0)],
         )
         for e, c in _by_file(set(latest_q.missing) | set(latest_q.invalid))
     ]
@@ -106,7 +93,7 @@ def _side_by_side(latest_q: QualitySummary) -> list[TableRow]:
 
 def _empty_rows(qs: Sequence[QualitySummary]) -> list[TableRow]:
     empty_keys = [k for k in dict.fromkeys(k for q in qs for k in q.empty) if k]
-    return [_row(field_label(k), [fmt_int(q.empty.get(k, 0)) for q in qs]) for k in empty_keys]
+    return [_row(field_label(k), [q.empty.get(k, 0) for q in qs]) for k in empty_keys]
 
 
 def _codes_table(data: ReportData) -> DataTable:
@@ -122,7 +109,7 @@ def _codes_table(data: ReportData) -> DataTable:
                 (
                     Cell(EXTRACT_NL.get(ic.extract, ic.extract), numeric=False),
                     Cell(field_label(ic.column), numeric=False),
-                    Cell(fmt_int(ic.count)),
+                    Cell(fmt_int(ic.count), value=ic.count, unit="count"),
                 ),
             )
             for ic in sorted(
@@ -134,6 +121,59 @@ def _codes_table(data: ReportData) -> DataTable:
                 ),
             )
         ),
+        "Kwaliteit",
+    )
+
+
+# The main quality counts shown as rates: (label, attribute of QualitySummary).
+_RATES: tuple[tuple[str, str], ...] = (
+    ("Quarantaine", "quarantined_total"),
+    ("Ongeldige waarden", "invalid_total"),
+    ("Inconsistenties", "consistency_total"),
+    ("Identificatoren verwijderd", "identifiers_removed"),
+    ("Woorden verwijderd", "words_removed"),
+    ("VDAB-acties van onbekend type", "actions_unknown_type"),
+)
+
+
+def rate(q: QualitySummary, attr: str) -> float | None:
+    """A count per 100 rows: quarantine per 100 rows read from the KBI extract (the rows
+    it removes are not in the dataset), every other count per 100 rows of the dataset."""
+    count: int | None = getattr(q, attr)
+    base = q.rows_read if attr == "quarantined_total" else q.rows
+    if count is None or not base:
+        return None
+    return 100.0 * count / base
+
+
+def _fmt_rate(x: float | None) -> str:
+    return "" if x is None else fmt_num(x, 2)
+
+
+def _rates_table(labels: Sequence[str], qs: Sequence[QualitySummary]) -> DataTable:
+    """The main counts per 100 rows, one column per delivery, and the change of the
+    rate since the previous delivery (the trend), from two deliveries on."""
+    trend = len(qs) >= 2
+    rows = []
+    for label, attr in _RATES:
+        rates = [rate(q, attr) for q in qs]
+        cells = [Cell(_fmt_rate(r), value=r, unit="rate" if r is not None else "") for r in rates]
+        if trend:
+            a, b = rates[-2], rates[-1]
+            d = None if a is None or b is None else b - a
+            text = (
+                ""
+                if d is None
+                else f"{'+' if d > 0 else '−' if d < 0 else '±'}{fmt_num(abs(d), 2)}"
+            )
+            cells.append(Cell(text, value=d, unit="rate" if d is not None else ""))
+        rows.append(TableRow(f"{label} per 100 rijen", tuple(cells)))
+    return DataTable(
+        "Per 100 rijen, per levering (quarantaine per 100 gelezen KBI-rijen, de rest per "
+        "100 rijen van de monitoringdataset)",
+        ("Kenmerk", *labels, *(["Verschil met de vorige levering"] if trend else [])),
+        tuple(rows),
+        sheet="Kwaliteit",
     )
 
 
@@ -146,20 +186,13 @@ def _trend_chart(
     return drawn.add(
         charts.line_chart(
             "quality-trend",
-            "Datakwaliteit per levering",
+            "Datakwaliteit per 100 rijen, per levering",
             "Lijndiagram van het aantal rijen in quarantaine, ongeldige waarden, "
-            "inconsistenties en verwijderde identificatoren, per levering.",
+            "inconsistenties en verwijderde identificatoren per 100 rijen, per levering "
+            "(zo blijven leveringen van verschillende grootte vergelijkbaar).",
             labels,
-            [
-                charts.Series("Quarantaine", [float(q.quarantined_total) for q in qs]),
-                charts.Series("Ongeldige waarden", [float(q.invalid_total) for q in qs]),
-                charts.Series("Inconsistenties", [float(q.consistency_total) for q in qs]),
-                charts.Series(
-                    "Identificatoren verwijderd",
-                    [float(q.identifiers_removed or 0) for q in qs],
-                ),
-            ],
-            unit="count",
+            [charts.Series(label, [rate(q, attr) for q in qs]) for label, attr in _RATES[:4]],
+            unit="ratio",
             height=260,
         )
     )
@@ -173,26 +206,35 @@ def quality_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
     cols = ("Kenmerk", *labels)
     chart = _trend_chart(labels, qs, drawn)
     return {
-        "main": DataTable("Overzicht per levering", cols, tuple(_main_rows(qs))),
+        "main": DataTable("Overzicht per levering", cols, tuple(_main_rows(qs)), "Kwaliteit"),
+        "rates": _rates_table(labels, qs),
         "consistency": DataTable(
-            "Consistentiecontroles per levering", cols, tuple(_consistency_rows(qs))
+            "Consistentiecontroles per levering", cols, tuple(_consistency_rows(qs)), "Kwaliteit"
         ),
         "columns": DataTable(
             f"Ontbrekende en ongeldige waarden per kolom van de extracten, peildatum "
             f"{fmt_date(ds[-1].peildatum)}",
             ("Bestand: kolom", "Ontbrekend (leeg)", "Ongeldig"),
             tuple(_side_by_side(ds[-1].quality)),
+            "Kwaliteit",
         ),
         "missing": DataTable(
-            "Ontbrekende waarden per kolom en levering", cols, tuple(_per_delivery(qs, "missing"))
+            "Ontbrekende waarden per kolom en levering",
+            cols,
+            tuple(_per_delivery(qs, "missing")),
+            "Kwaliteit",
         ),
         "invalid": DataTable(
-            "Ongeldige waarden per kolom en levering", cols, tuple(_per_delivery(qs, "invalid"))
+            "Ongeldige waarden per kolom en levering",
+            cols,
+            tuple(_per_delivery(qs, "invalid")),
+            "Kwaliteit",
         ),
         "empty": DataTable(
             "Leeg in de monitoringdataset (ontbrekend of ongeldig), per kolom",
             cols,
             tuple(_empty_rows(qs)),
+            "Kwaliteit",
         ),
         "codes": _codes_table(data),
         "dropped": [field_label(c) for c in ds[-1].quality.identifiers_dropped],

@@ -8,7 +8,7 @@ and charts), and adding the charts it draws to the page's
   :func:`cohort_figure` and, from two deliveries on, its :func:`trend_figure`;
 - :func:`km_section`: the Kaplan-Meier curves and their tables (section 3);
 - :func:`trends_overview`: the key shares over deliveries and cohorts (section 4);
-- :func:`odds_section`: the disparities models (section 5);
+- the disparities models (section 5) are in :mod:`pijler3.report.groups_section`;
 - :func:`risk_section`: the re-identification risk (section 6).
 
 Data quality (section 7) is in :mod:`pijler3.report.quality_section`.
@@ -19,17 +19,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import polars as pl
-
-from pijler3.analysis import disparities, indicators
-from pijler3.report import charts
+from pijler3.analysis import indicators
+from pijler3.report import answers, charts
 from pijler3.report.data import KM_BREAKDOWNS, KM_EVENTS, ReportData
 from pijler3.report.fmt import fmt_date, fmt_days, fmt_int, fmt_num, fmt_pct, fmt_value
 from pijler3.report.labels import (
     BREAKDOWN_NL,
     GRANULARITY_NL,
     INDICATOR_TEXT,
-    REFERENCES,
     category_nl,
     cohort_tick,
     field_label,
@@ -45,6 +42,7 @@ from pijler3.report.view import (
     Figure,
     TableRow,
     bars,
+    num_cell,
     row_cells,
     sup,
     value_columns,
@@ -56,6 +54,7 @@ def headline(data: ReportData, indicator: str, peildatum: dt.date) -> dict[str, 
     (row,) = data.table.rows(indicator, "totaal", peildatum)
     text = INDICATOR_TEXT[indicator]
     unit = text.unit
+    matched = answers.reference_for(data, indicator)
     value = None if row["suppressed"] else row["value"]
     if row["suppressed"]:
         shown = "onderdrukt"
@@ -81,7 +80,10 @@ def headline(data: ReportData, indicator: str, peildatum: dt.date) -> dict[str, 
         "value": shown,
         "ci": ci,
         "n": n,
-        "reference": REFERENCES.get(indicator, ""),
+        # A reference point only beside the figure it matches (like with like).
+        "reference": matched.reference.text if matched else "",
+        "reference_match": matched.sentence if matched else "",
+        "reference_difference": matched.reference.difference if matched else "",
         "suppressed": row["suppressed"],
     }
 
@@ -103,6 +105,7 @@ def indicator_section(data: ReportData, indicator: str, drawn: DrawnCharts) -> d
             f"{text.title} naar {in_text(BREAKDOWN_NL[bd])}, peildatum {fmt_date(peil)}",
             value_columns(indicator),
             tuple(TableRow(category_nl(bd, r["category"]), row_cells(r, text.unit)) for r in rows),
+            sheet=indicator,
         )
         tables.append(table)
         if bd == "cohort":
@@ -205,6 +208,7 @@ def trend_figure(data: ReportData, indicator: str, drawn: DrawnCharts) -> Figure
             TableRow(fmt_date(d.peildatum), row_cells(r, text.unit))
             for d, r in zip(deliveries, rows, strict=True)
         ),
+        sheet=indicator,
     )
     return Figure(chart, "Per levering (peildatum)", table)
 
@@ -250,12 +254,15 @@ def _trend_by_delivery(data: ReportData, drawn: DrawnCharts) -> Figure | None:
                 TableRow(
                     lab,
                     tuple(
-                        Cell(fmt_pct(s.values[k])) if s.values[k] is not None else sup()
+                        num_cell(s.values[k], "pct", fmt_pct(s.values[k]))
+                        if s.values[k] is not None
+                        else sup()
                         for s in series
                     ),
                 )
                 for k, lab in enumerate(labels)
             ),
+            sheet="Trends",
         )
         return Figure(chart, "Over de leveringen heen", table)
     return None
@@ -295,7 +302,7 @@ def _trend_by_cohort(data: ReportData, drawn: DrawnCharts) -> Figure:
             TableRow(
                 lab,
                 tuple(
-                    Cell(fmt_pct(s.values[k]))
+                    num_cell(s.values[k], "pct", fmt_pct(s.values[k]))
                     if s.values[k] is not None
                     else (sup() if cohort_rows[props[j]][k]["suppressed"] else Cell("–"))
                     for j, s in enumerate(series)
@@ -303,6 +310,7 @@ def _trend_by_cohort(data: ReportData, drawn: DrawnCharts) -> Figure:
             )
             for k, lab in enumerate(labels)
         ),
+        sheet="Trends",
     )
     return Figure(chart, "Per cohort (laatste levering)", table)
 
@@ -361,85 +369,16 @@ def km_table(data: ReportData, event: str, bd: str) -> DataTable:
                 if d > day:
                     break
                 share = s
-            cells.append(Cell(fmt_pct(share)))
+            cells.append(num_cell(share, "pct", fmt_pct(share)))
         rows.append(TableRow(category_nl(bd, cat), tuple(cells)))
+    what = "Tijd tot inschrijving" if event == "inschrijving" else "Tijd tot werk"
     return DataTable(
-        "Geschat aandeel na zoveel dagen (– : niet meer te tonen, te weinig personen)",
+        f"{what}{'' if bd == 'totaal' else ' naar ' + in_text(BREAKDOWN_NL[bd])}: geschat "
+        "aandeel na zoveel dagen (– : niet meer te tonen, te weinig personen)",
         ("Categorie", *[f"{fmt_int(d)} dagen" for d in days]),
         tuple(rows),
+        sheet="Overleving",
     )
-
-
-def odds_section(data: ReportData, drawn: DrawnCharts) -> list[dict[str, Any]]:
-    """Section 5: per outcome, the adjusted odds ratios as a forest plot and a table,
-    with the summary sentences and the strongest significant differences."""
-    out = []
-    for outcome, res in data.odds.items():
-        title = INDICATOR_TEXT[outcome].title
-        rows = [
-            charts.ForestRow(
-                f"{BREAKDOWN_NL.get(r['term'], r['term'])} (referentie: "
-                f"{category_nl(r['term'], r['reference'])})",
-                category_nl(r["term"], r["category"]),
-                r["odds_ratio"],
-                r["ci_low"],
-                r["ci_high"],
-                r["p_value"] < disparities.SIGNIFICANCE,
-            )
-            for r in res.table.iter_rows(named=True)
-        ]
-        chart = drawn.add(
-            charts.forest_plot(
-                f"forest-{outcome}",
-                f"Gecorrigeerde odds ratio's: {in_text(title)}",
-                "Forest plot van odds ratio's met 95%-betrouwbaarheidsintervallen op een "
-                "logaritmische schaal, per profielkenmerk ten opzichte van de "
-                "referentiegroep. Gevulde vierkantjes verschillen significant (p < 0,05).",
-                rows,
-            )
-        )
-        table = DataTable(
-            f"Odds ratio's: {in_text(title)}",
-            ("Groep", "Kenmerk", "Referentie", "OR", "95%-BI", "p", "Personen"),
-            tuple(
-                TableRow(
-                    category_nl(r["term"], r["category"]),
-                    (
-                        Cell(BREAKDOWN_NL.get(r["term"], r["term"]), numeric=False),
-                        Cell(category_nl(r["term"], r["reference"]), numeric=False),
-                        Cell(fmt_num(r["odds_ratio"], 2)),
-                        Cell(f"{fmt_num(r['ci_low'], 2)} – {fmt_num(r['ci_high'], 2)}"),
-                        Cell("< 0,001" if r["p_value"] < 0.001 else fmt_num(r["p_value"], 3)),
-                        Cell(fmt_int(r["n"])),
-                    ),
-                )
-                for r in res.table.iter_rows(named=True)
-            ),
-        )
-        strongest = (
-            res.table.filter(pl.col("p_value") < disparities.SIGNIFICANCE)
-            .with_columns(pl.col("odds_ratio").log().abs().alias("_size"))
-            .sort("_size", descending=True)
-            .head(3)
-            .drop("_size")
-        )
-        out.append(
-            {
-                "outcome": outcome,
-                "title": title,
-                "summary": res.summary,
-                "sentences": _sentences(res.summary),
-                "top": _sentences(disparities.summary_nl(strongest, res.outcome))
-                if strongest.height
-                else [],
-                "significant": res.table.filter(
-                    pl.col("p_value") < disparities.SIGNIFICANCE
-                ).height,
-                "figure": Figure(chart, title, table),
-                "n": res.table.height,
-            }
-        )
-    return out
 
 
 def risk_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any] | None:
@@ -470,10 +409,37 @@ def risk_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any] | None:
         tuple(
             TableRow(
                 field_label(f),
-                (Cell(fmt_int(n)), Cell(fmt_num(mean_drop.get(f, 0.0), 3))),
+                (
+                    num_cell(n, "count", fmt_int(n)),
+                    num_cell(mean_drop.get(f, 0.0), "num3", fmt_num(mean_drop.get(f, 0.0), 3)),
+                ),
             )
             for f, n in contributions
         ),
+        sheet="Risico",
+    )
+    figures = DataTable(
+        f"Kerncijfers van de risicotoets, peildatum {fmt_date(data.latest.peildatum)}",
+        ("Maat", "Waarde"),
+        (
+            TableRow("k-anonimiteit (kleinste klasse)", (num_cell(r.k, "count", fmt_int(r.k)),)),
+            TableRow("Records", (num_cell(r.records, "count", fmt_int(r.records)),)),
+            TableRow(
+                "Unieke records", (num_cell(r.sample_uniques, "count", fmt_int(r.sample_uniques)),)
+            ),
+            TableRow(
+                "Aandeel unieke records",
+                (num_cell(r.sample_unique_share, "pct", fmt_pct(r.sample_unique_share)),),
+            ),
+            TableRow("Gemiddeld risico", (num_cell(r.mean_risk, "num3", fmt_num(r.mean_risk, 3)),)),
+            TableRow("Maximaal risico", (num_cell(r.max_risk, "num3", fmt_num(r.max_risk, 3)),)),
+            TableRow(
+                f"Records in klassen kleiner dan {r.k_report}",
+                (num_cell(r.records_below_k_report, "count", fmt_int(r.records_below_k_report)),),
+            ),
+            TableRow("Klassen", (num_cell(r.classes, "count", fmt_int(r.classes)),)),
+        ),
+        sheet="Risico",
     )
     rules = data.risk_rules
     breaches = risk_breaches_nl(r, rules) if rules is not None else []
@@ -487,13 +453,8 @@ def risk_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any] | None:
             [f"{field_label_in_text(k)} {fmt_int(v)}" for k, v in r.l_diversity.items()]
         ),
         "figure": Figure(chart, "Bijdrage aan de uniciteit", table),
+        "figures": figures,
         "breaches": breaches,
         "recorded": recorded,
         "action": action,
     }
-
-
-def _sentences(text: str) -> list[str]:
-    """The sentences of :func:`disparities.summary_nl`, one per group, for a list."""
-    parts = [p.strip() for p in text.split(").")]
-    return [p + ")." if not p.endswith(".") else p for p in parts if p]

@@ -5,6 +5,7 @@ many it holds). Pure: published rows in, view objects out.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,9 +17,16 @@ from pijler3.report.labels import INDICATOR_TEXT, category_nl
 
 @dataclass(frozen=True)
 class Cell:
+    """A table cell as the page writes it (``text``) and, for the workbook, the typed
+    figure behind it: ``value`` (a number or a date, with ``unit`` saying how it is
+    formatted), or an ``interval`` (low, high), which the workbook writes as two cells."""
+
     text: str
     suppressed: bool = False
     numeric: bool = True
+    value: float | int | dt.date | None = None
+    unit: str = ""  # "pct", "days", "count", "ratio", "num3", "p", "rate" or "" (text)
+    interval: tuple[float | None, float | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,8 @@ class DataTable:
     caption: str
     columns: tuple[str, ...]  # the first names the row-header column
     rows: tuple[TableRow, ...]
+    # The sheet of report.xlsx that holds this table's figures (the page names it).
+    sheet: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,11 +57,16 @@ def sup() -> Cell:
     return Cell(charts.SUPPRESSED, suppressed=True)
 
 
+def num_cell(value: float | int | None, unit: str, text: str) -> Cell:
+    """A figure written as ``text`` on the page and typed in the workbook; "–" if None."""
+    return Cell(text if value is not None else "–", value=value, unit=unit)
+
+
 def row_cells(row: Mapping[str, Any], unit: Unit) -> tuple[Cell, ...]:
     """The four cells of a published row: denominator, numerator, value, interval."""
     den, num = row["denominator"], row["numerator"]
     if row["suppressed"]:
-        den_cell = sup() if den is None else Cell(fmt_int(den))
+        den_cell = sup() if den is None else Cell(fmt_int(den), value=den, unit="count")
         return (den_cell, sup(), sup(), sup())
     value = row["value"]
     ci = (
@@ -60,7 +75,12 @@ def row_cells(row: Mapping[str, Any], unit: Unit) -> tuple[Cell, ...]:
         else ""
     )
     shown = fmt_value(value, unit) if value is not None else "–"
-    return (Cell(fmt_int(den)), Cell(fmt_int(num)), Cell(shown), Cell(ci))
+    return (
+        Cell(fmt_int(den), value=den, unit="count"),
+        Cell(fmt_int(num), value=num, unit="count"),
+        Cell(shown, value=value, unit=unit),
+        Cell(ci, unit=unit, interval=(row["ci_low"], row["ci_high"])),
+    )
 
 
 def value_columns(indicator: str) -> tuple[str, ...]:

@@ -1,11 +1,19 @@
-"""The XLSX renderer: the workbook ``report.xlsx``, one sheet per part. The only user of
-xlsxwriter.
+"""The XLSX renderer: the workbook ``report.xlsx``, the file to open in Excel: every table
+of the report, numbers as numbers and dates as dates. The only user of xlsxwriter.
 
 - ``Toelichting``: what the workbook holds and what ``x`` means;
-- ``Indicatoren``: every row of ``indicators.csv`` (DATA.md §4), unformatted;
+- ``Antwoorden``, ``Veranderd``, ``Referentiepunten``: the first page;
+- ``Indicatoren``: every row of ``indicators.csv`` (DATA.md §4) with the Dutch names
+  beside the codes;
 - one sheet per indicator: its rows formatted, with Dutch labels;
-- ``Kwaliteit``: the data-quality tables of the report's section 7;
+- ``Trends``, ``Overleving`` (Kaplan-Meier tables), ``Odds ratio's`` (with the adjusted
+  percentages), ``Risico`` and ``Kwaliteit`` (counts and rates per 100 rows): the tables
+  of the page's sections 4 to 7, written from the same views (:func:`_tables_sheet`);
+  an interval becomes two cells, low and high;
 - ``Definities``: what each indicator measures, and the disclosure rules.
+
+Each table of the HTML page names its sheet (``data-sheet``), and the tests check that
+every one exists here.
 """
 
 from __future__ import annotations
@@ -19,9 +27,9 @@ import polars as pl
 import xlsxwriter
 
 from pijler3.analysis import disclosure, indicators
-from pijler3.report import charts
-from pijler3.report.data import ReportData
-from pijler3.report.fmt import fmt_date
+from pijler3.report import answers, charts
+from pijler3.report.data import KM_BREAKDOWNS, KM_EVENTS, ReportData
+from pijler3.report.groups_section import odds_table
 from pijler3.report.labels import (
     BREAKDOWN_NL,
     INDICATOR_TEXT,
@@ -30,10 +38,30 @@ from pijler3.report.labels import (
     expired_note_nl,
 )
 from pijler3.report.quality_section import quality_section
-from pijler3.report.view import DataTable, DrawnCharts
+from pijler3.report.sections import km_table, risk_section, trends_overview
+from pijler3.report.view import Cell, DataTable, DrawnCharts
 
 # The keys of the quality section's tables, in the order the sheet lists them.
-QUALITY_TABLES = ("main", "consistency", "columns", "missing", "invalid", "empty", "codes")
+QUALITY_TABLES = (
+    "main",
+    "rates",
+    "consistency",
+    "columns",
+    "missing",
+    "invalid",
+    "empty",
+    "codes",
+)
+# The number format of each unit of a typed cell (view.Cell.unit).
+NUMBER_FORMATS = {
+    "pct": "0.0%",
+    "count": "#,##0",
+    "days": "0",
+    "ratio": "0.00",
+    "num3": "0.000",
+    "p": "0.0000",
+    "rate": "0.00",
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +76,9 @@ class _Formats:
     days: Any
     supp: Any
     wrap: Any
+    caption: Any
+    head_date: Any
+    units: dict[str, Any]
 
 
 def _formats(wb: Any) -> _Formats:
@@ -60,6 +91,11 @@ def _formats(wb: Any) -> _Formats:
         days=wb.add_format({"num_format": "0"}),
         supp=wb.add_format({"font_color": "#4b5563", "bg_color": "#e5e7eb", "align": "right"}),
         wrap=wb.add_format({"text_wrap": True, "valign": "top"}),
+        caption=wb.add_format({"bold": True}),
+        head_date=wb.add_format(
+            {"bold": True, "bottom": 1, "valign": "top", "num_format": "dd/mm/yyyy"}
+        ),
+        units={u: wb.add_format({"num_format": n}) for u, n in NUMBER_FORMATS.items()},
     )
 
 
@@ -81,10 +117,29 @@ def render_xlsx(data: ReportData) -> bytes:
     f = _formats(wb)
     frame = data.table.frame
     _info_sheet(wb, data, f)
+    _answers_sheet(wb, data, f)
+    changed = answers.changes(data)
+    _tables_sheet(
+        wb, "Veranderd", answers.change_note(data), [answers.change_table(data, changed)], f
+    )
+    _tables_sheet(wb, "Referentiepunten", "", [answers.reference_table(data)], f)
     _raw_sheet(wb, frame, f)
     for indicator in indicators.INDICATOR_IDS:
         _indicator_sheet(wb, frame, indicator, f)
-    _quality_sheet(wb, data, f)
+    # The views draw charts too; the workbook keeps the tables only.
+    trends = [fig.table for fig in trends_overview(data, DrawnCharts()) if fig.table]
+    _tables_sheet(wb, "Trends", "Kernindicatoren per levering en per cohort", trends, f)
+    km = [km_table(data, e, bd) for bd in (indicators.TOTAL, *KM_BREAKDOWNS) for e in KM_EVENTS]
+    _tables_sheet(wb, "Overleving", "Kaplan–Meier: geschat aandeel na zoveel dagen", km, f)
+    odds = [odds_table(INDICATOR_TEXT[o].title, res.table) for o, res in data.odds.items()]
+    _tables_sheet(wb, "Odds ratio's", ODDS_NOTE, odds, f)
+    risk = risk_section(data, DrawnCharts())
+    risk_tables = [risk["figures"], risk["figure"].table] if risk else []
+    _tables_sheet(wb, "Risico", "Heridentificatierisico van de laatste levering", risk_tables, f)
+    qual = quality_section(data, DrawnCharts())
+    _tables_sheet(
+        wb, "Kwaliteit", "Datakwaliteit per levering", [qual[k] for k in QUALITY_TABLES], f
+    )
     _definitions_sheet(wb, data, f)
     wb.close()
     return buffer.getvalue()
@@ -95,10 +150,10 @@ def _info_sheet(wb: Any, data: ReportData, f: _Formats) -> None:
     info.set_column(0, 0, 28)
     info.set_column(1, 1, 90)
     info.write(0, 0, "Monitoring derde pijler inburgering", f.title)
-    lines = [
+    lines: list[tuple[str, str | dt.date | tuple[dt.date, ...]]] = [
         ("Protocol", data.protocol_title),
-        ("Laatste peildatum", fmt_date(data.latest.peildatum)),
-        ("Leveringen", ", ".join(fmt_date(d.peildatum) for d in data.deliveries)),
+        ("Laatste peildatum", data.latest.peildatum),
+        ("Leveringen (peildatums)", tuple(d.peildatum for d in data.deliveries)),
         *(
             [("Niet opgenomen", expired_note_nl(data.expired_left_out))]
             if data.expired_left_out
@@ -107,21 +162,42 @@ def _info_sheet(wb: Any, data: ReportData, f: _Formats) -> None:
         ("Gemaakt op", f"{data.generated_at:%d/%m/%Y %H:%M}"),
         ("x", "Onderdrukt: te kleine aantallen (statistische geheimhouding, zie Definities)."),
         ("Leeg", "Geen cijfer (niemand in de populatie, of een mediaan die niet bereikt is)."),
-        ("Blad Indicatoren", "Alle rijen van indicators.csv (DATA.md §4), onopgemaakt."),
+        ("Blad Antwoorden", "De antwoorden op de drie vragen van het protocol."),
+        ("Blad Veranderd", "Wat veranderde sinds de vorige levering, met 95%-interval."),
+        ("Blad Referentiepunten", "Gepubliceerde referentiepunten naast het cijfer."),
+        (
+            "Blad Indicatoren",
+            "Alle rijen van indicators.csv (codes, onafgerond), met de Nederlandse namen "
+            "ernaast; voor filters en draaitabellen.",
+        ),
         ("Bladen per indicator", "Opgemaakt per uitsplitsing en categorie, alle leveringen."),
-        ("Blad Kwaliteit", "Datakwaliteit per levering (art. 7 van het protocol)."),
+        ("Blad Trends", "Kernindicatoren per levering en per cohort."),
+        ("Blad Overleving", "Kaplan–Meier: geschat aandeel na 30 tot 730 dagen."),
+        ("Blad Odds ratio's", "Verschillen tussen groepen, met gecorrigeerde aandelen."),
+        ("Blad Risico", "Heridentificatierisico van de laatste levering."),
+        ("Blad Kwaliteit", "Datakwaliteit per levering: aantallen en per 100 rijen."),
         ("Blad Definities", "Wat elke indicator meet, en de regels voor kleine aantallen."),
     ]
     for i, (k, v) in enumerate(lines, start=2):
         info.write(i, 0, k, f.head if k == "x" else None)
-        info.write(i, 1, v, f.wrap)
+        days = v if isinstance(v, tuple) else (v,) if isinstance(v, dt.date) else ()
+        for j, day in enumerate(days, start=1):
+            info.write_datetime(i, j, dt.datetime.combine(day, dt.time()), f.date)
+        if isinstance(v, str):
+            info.write_string(i, 1, v, f.wrap)
 
 
 def _raw_sheet(wb: Any, frame: pl.DataFrame, f: _Formats) -> None:
     raw = wb.add_worksheet("Indicatoren")
-    for j, name in enumerate(disclosure.COLUMNS):
+    names = ("Indicator (naam)", "Uitsplitsing (naam)", "Categorie (naam)")
+    width = len(disclosure.COLUMNS)
+    for j, name in enumerate((*disclosure.COLUMNS, *names)):
         raw.write(0, j, name, f.head)
-    for i, values in enumerate(frame.iter_rows(), start=1):
+    for i, rec in enumerate(frame.iter_rows(named=True), start=1):
+        raw.write_string(i, width, INDICATOR_TEXT[rec["indicator"]].title)
+        raw.write_string(i, width + 1, BREAKDOWN_NL[rec["breakdown"]])
+        raw.write_string(i, width + 2, category_nl(rec["breakdown"], rec["category"]))
+    for i, values in enumerate(frame.select(disclosure.COLUMNS).iter_rows(), start=1):
         for j, v in enumerate(values):
             if v is None:
                 continue
@@ -129,12 +205,15 @@ def _raw_sheet(wb: Any, frame: pl.DataFrame, f: _Formats) -> None:
                 raw.write_datetime(i, j, dt.datetime.combine(v, dt.time()), f.date)
             elif isinstance(v, bool):
                 raw.write_string(i, j, "true" if v else "false")
+            elif isinstance(v, str):
+                raw.write_string(i, j, v)
             else:
-                raw.write(i, j, v)
+                raw.write_number(i, j, v)
     raw.freeze_panes(1, 0)
-    raw.autofilter(0, 0, frame.height, len(disclosure.COLUMNS) - 1)
+    raw.autofilter(0, 0, frame.height, width + len(names) - 1)
     raw.set_column(0, 0, 11)
     raw.set_column(1, 3, 24)
+    raw.set_column(width, width + 2, 30)
 
 
 def _indicator_sheet(wb: Any, frame: pl.DataFrame, indicator: str, f: _Formats) -> None:
@@ -194,28 +273,100 @@ def _indicator_row(ws: Any, i: int, r: dict[str, Any], vfmt: Any, f: _Formats) -
     ws.write(i, 9, "ja" if r["suppressed"] else "nee")
 
 
-def _quality_sheet(wb: Any, data: ReportData, f: _Formats) -> None:
-    q = wb.add_worksheet("Kwaliteit")
-    # The sheet shows the tables only; the trend chart drawn with them is left unused.
-    qual = quality_section(data, DrawnCharts())
-    r0 = 0
-    q.write(r0, 0, "Datakwaliteit per levering", f.title)
-    r0 += 2
-    for key in QUALITY_TABLES:
-        table: DataTable = qual[key]
-        q.write(r0, 0, table.caption, f.head)
-        r0 += 1
-        for j, h in enumerate(table.columns):
-            q.write(r0, j, h, f.head)
-        r0 += 1
-        for tr in table.rows:
-            q.write(r0, 0, tr.header)
-            for j, c in enumerate(tr.cells, start=1):
-                q.write(r0, j, c.text)
-            r0 += 1
-        r0 += 1
-    q.set_column(0, 0, 55)
-    q.set_column(1, 12, 16)
+ODDS_NOTE = (
+    "Gecorrigeerde odds ratio's (logistische regressie op de profielkenmerken), met de "
+    "p-waarde gecorrigeerd voor meervoudig toetsen (Holm) en het gecorrigeerde aandeel "
+    "(predictive margin) van de groep en van de referentiegroep. 'Onbekend' is nooit "
+    "een bevinding."
+)
+
+
+def _answers_sheet(wb: Any, data: ReportData, f: _Formats) -> None:
+    ws = wb.add_worksheet("Antwoorden")
+    ws.set_column(0, 0, 42)
+    ws.set_column(1, 1, 110)
+    ws.write(0, 0, "De drie vragen van het protocol", f.title)
+    r = 2
+    for a in answers.answers(data):
+        for i, line in enumerate(a.sentences):
+            ws.write(r, 0, a.question if i == 0 else "", f.caption)
+            ws.write(r, 1, line, f.wrap)
+            r += 1
+        r += 1
+
+
+def _write_cell(ws: Any, r: int, j: int, c: Cell, f: _Formats) -> int:
+    """Cell ``c`` at (r, j), typed; returns the number of columns written (2 for an
+    interval)."""
+    fmt = f.units.get(c.unit)
+    if c.suppressed:
+        ws.write_string(r, j, charts.SUPPRESSED, f.supp)
+        if c.interval is not None:
+            ws.write_string(r, j + 1, charts.SUPPRESSED, f.supp)
+            return 2
+        return 1
+    if c.interval is not None:
+        for k, v in enumerate(c.interval):
+            if v is not None:
+                ws.write_number(r, j + k, v, fmt)
+        return 2
+    if isinstance(c.value, dt.date):
+        ws.write_datetime(r, j, dt.datetime.combine(c.value, dt.time()), f.date)
+    elif c.value is not None:
+        ws.write_number(r, j, c.value, fmt)
+    elif c.text:
+        ws.write_string(r, j, c.text)
+    return 1
+
+
+def _label(ws: Any, r: int, c: int, text: str, fmt: Any, f: _Formats) -> None:
+    """A header or row label; one that is a date (a delivery's peildatum) as a date."""
+    try:
+        day = dt.datetime.strptime(text, "%d/%m/%Y")
+    except ValueError:
+        ws.write_string(r, c, text, fmt)
+    else:
+        ws.write_datetime(r, c, day, f.head_date if fmt is f.head else f.date)
+
+
+def _tables_sheet(wb: Any, name: str, title: str, tables: list[DataTable], f: _Formats) -> None:
+    """One sheet of DataTables, each under its caption; an interval column becomes two
+    (low, high)."""
+    ws = wb.add_worksheet(name)
+    ws.write(0, 0, name, f.title)
+    r = 1
+    if title:
+        ws.write(1, 0, title)
+        r = 2
+    r += 1
+    for table in tables:
+        ws.write(r, 0, table.caption, f.caption)
+        r += 1
+        split = [
+            any(row.cells[j].interval is not None for row in table.rows if j < len(row.cells))
+            for j in range(len(table.columns) - 1)
+        ]
+        ws.write(r, 0, table.columns[0], f.head)
+        col = 1
+        for j, head in enumerate(table.columns[1:]):
+            if split[j]:
+                ws.write(r, col, f"{head} laag", f.head)
+                ws.write(r, col + 1, f"{head} hoog", f.head)
+                col += 2
+            else:
+                _label(ws, r, col, head, f.head, f)
+                col += 1
+        r += 1
+        for row in table.rows:
+            _label(ws, r, 0, row.header, None, f)
+            col = 1
+            for j, c in enumerate(row.cells):
+                used = _write_cell(ws, r, col, c, f)
+                col += max(used, 2 if split[j] else 1)
+            r += 1
+        r += 1
+    ws.set_column(0, 0, 48)
+    ws.set_column(1, 16, 15)
 
 
 def _definitions_sheet(wb: Any, data: ReportData, f: _Formats) -> None:
