@@ -36,7 +36,7 @@ from pijler3.report.view import Cell, DataTable, TableRow
 POLICY = ("toeleiding", "inschrijving_60d")
 OUTCOMES = ("werk_6m", "werk_12m")
 CHANGED = (*POLICY, *OUTCOMES)
-MAX_GROUPS = 3  # groups named per outcome on the first page (the strongest findings)
+MAX_GROUPS = 2  # groups named per outcome on the first page (the strongest findings)
 
 
 @dataclass(frozen=True)

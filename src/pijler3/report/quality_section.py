@@ -238,5 +238,5 @@ def quality_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
         ),
         "codes": _codes_table(data),
         "dropped": [field_label(c) for c in ds[-1].quality.identifiers_dropped],
-        "figure": Figure(chart, "Trend over de leveringen") if chart else None,
+        "figure": Figure(chart, "Trend per 100 rijen over de leveringen") if chart else None,
     }
