@@ -144,6 +144,26 @@ def _group_sentences(data: ReportData) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _shares(data: ReportData, which: tuple[str, ...]) -> tuple[str, ...]:
+    """The sentences of the totals of ``which``, then the group figures that a reference
+    point is set beside (74 % beside the verplicht group)."""
+    out = [_share_sentence(_total(data, i), i) for i in which]
+    for m in matched_references(data)[0]:
+        beside_group = m.reference.breakdown != indicators.TOTAL
+        if m.reference.indicator in which and beside_group and m.value is not None:
+            out.append(
+                words.sentence(
+                    "answers",
+                    "reference",
+                    group=m.group,
+                    value=fmt_pct(m.value),
+                    ci=_ci(m.ci_low, m.ci_high),
+                    reference=m.reference.value,
+                )
+            )
+    return tuple(out)
+
+
 def answers(data: ReportData) -> tuple[Answer, ...]:
     """The three questions of the protocol, each answered with its figures and 95%
     intervals from the latest delivery; the second ends with the caution that these are
@@ -152,16 +172,13 @@ def answers(data: ReportData) -> tuple[Answer, ...]:
         Answer(
             "uitgevoerd",
             words.word("answers.question", "uitgevoerd"),
-            tuple(_share_sentence(_total(data, i), i) for i in POLICY),
+            _shares(data, POLICY),
             "ind-toeleiding",
         ),
         Answer(
             "werkt",
             words.word("answers.question", "werkt"),
-            (
-                *(_share_sentence(_total(data, i), i) for i in OUTCOMES),
-                words.word("answers", "caution"),
-            ),
+            (*_shares(data, OUTCOMES), words.word("answers", "caution")),
             "ind-werk_12m",
         ),
         Answer(
