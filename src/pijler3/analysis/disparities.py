@@ -17,16 +17,12 @@ Choices made where INDICATORS.md is silent:
   ``n`` column therefore only ever shows counts of at least ``MIN_CATEGORY_ROWS``.
 - The reference of each covariate is its largest remaining *known* category (ties by
   code): never ``ONBEKEND`` nor the catch-all ``OVERIG``, unless nothing else is left.
-- Many groups are compared at once, so the p-values are corrected for multiple testing
-  by Holm's method (``statsmodels.stats.multitest.multipletests``), per model, over the
-  groups that can be a finding: every category but ``ONBEKEND``. A group is a *finding*
-  when its Holm-adjusted p-value is below :data:`SIGNIFICANCE`; ``ONBEKEND`` is shown
-  with its odds ratio but never counted as a finding (a missing value is no group).
-- Next to each odds ratio, the adjusted percentage (predictive margin): the average
-  predicted probability over everyone in the model with the category set for everyone,
-  with a delta-method 95% interval; the same for the reference. This is what
-  statsmodels' ``get_prediction(which="mean", average=True)`` gives on the counterfactual
-  design (checked in ``tests/test_disparities.py``).
+- p-values are Holm-adjusted (statsmodels' ``multipletests``) per model over every
+  category but ``ONBEKEND``; a *finding* has a Holm p below :data:`SIGNIFICANCE`.
+  ``ONBEKEND`` is shown but never a finding (a missing value is no group).
+- Beside each odds ratio, the adjusted percentage (predictive margin: the mean predicted
+  probability with the category set for everyone) with a delta-method 95% interval, as
+  statsmodels' ``get_prediction(which="mean", average=True)`` (``test_disparities.py``).
 - A category whose dummy is a linear combination of others (for instance when the same
   rows are ``ONBEKEND`` on two fields) is not estimable and is left out of the table.
 - The model is fitted on the covariate patterns (successes and trials per combination
@@ -344,26 +340,20 @@ MARGIN_CHUNK = 32_768  # patterns per block of the dense design in :func:`_margi
 def _margins(
     d: _Dummies, beta: npt.NDArray[np.float64], trials: npt.NDArray[np.float64]
 ) -> dict[tuple[str, str], tuple[float, float, float]]:
-    """Predictive margins: for each (term, category) of the design, the average predicted
-    probability over every person in the model with that category set for everyone, and
-    its delta-method 95% interval (the covariance is the inverse Hessian at ``beta``).
-
-    All categories of a term at once: setting the term to category i replaces its
-    contribution to the linear predictor by the coefficient of i; the gradient of the
-    margin is X'r with the term's own columns replaced by the total of r at i's column.
-    X'r is a matrix product on blocks of the dense design (BLAS), not a loop per category.
-    """
+    """Predictive margins of each (term, category) and their delta-method 95% intervals
+    (covariance: the inverse Hessian at ``beta``). All categories of a term at once:
+    category i replaces the term's contribution to the linear predictor by its
+    coefficient; the gradient is X'r (blocks of the dense design) with the term's own
+    columns replaced by the total of r at i's column."""
     eta = _xb(d, beta)
     mu = special.expit(eta)
     cov = np.linalg.inv(_gram(d, trials * mu * (1.0 - mu)))
     total = trials.sum()
     padded = np.append(beta, 0.0)  # column -1 (the reference) reads this zero
     shifts = [padded[column] for column in d.columns]  # each category's coefficient
-    # p = 1 / (1 + exp(-base) exp(-shift)): one exp per pattern and term, not per category
-    # (scipy's expit on the n x K block costs several times more).
+    # p = 1 / (1 + exp(-base) exp(-shift)): one exp per pattern and term (expit per cell is slow)
     scales = [np.exp(-s) for s in shifts]
-    sums = [np.zeros(len(s)) for s in shifts]  # sum of trials x p per category
-    rsum = [np.zeros(len(s)) for s in shifts]  # sum of r per category
+    sums, rsum = [np.zeros(len(s)) for s in shifts], [np.zeros(len(s)) for s in shifts]
     grads = [np.zeros((d.width, len(s))) for s in shifts]
     n = len(trials)
     for lo in range(0, n, MARGIN_CHUNK):
