@@ -78,6 +78,7 @@ class _Formats:
     wrap: Any
     caption: Any
     head_date: Any
+    stamp: Any
     units: dict[str, Any]
 
 
@@ -92,6 +93,7 @@ def _formats(wb: Any) -> _Formats:
         supp=wb.add_format({"font_color": "#4b5563", "bg_color": "#e5e7eb", "align": "right"}),
         wrap=wb.add_format({"text_wrap": True, "valign": "top"}),
         caption=wb.add_format({"bold": True}),
+        stamp=wb.add_format({"num_format": "dd/mm/yyyy hh:mm", "align": "left"}),
         head_date=wb.add_format(
             {"bold": True, "bottom": 1, "valign": "top", "num_format": "dd/mm/yyyy"}
         ),
@@ -150,7 +152,7 @@ def _info_sheet(wb: Any, data: ReportData, f: _Formats) -> None:
     info.set_column(0, 0, 28)
     info.set_column(1, 1, 90)
     info.write(0, 0, "Monitoring derde pijler inburgering", f.title)
-    lines: list[tuple[str, str | dt.date | tuple[dt.date, ...]]] = [
+    lines: list[tuple[str, str | dt.date | dt.datetime | tuple[dt.date, ...]]] = [
         ("Protocol", data.protocol_title),
         ("Laatste peildatum", data.latest.peildatum),
         ("Leveringen (peildatums)", tuple(d.peildatum for d in data.deliveries)),
@@ -159,7 +161,7 @@ def _info_sheet(wb: Any, data: ReportData, f: _Formats) -> None:
             if data.expired_left_out
             else []
         ),
-        ("Gemaakt op", f"{data.generated_at:%d/%m/%Y %H:%M}"),
+        ("Gemaakt op", data.generated_at.replace(tzinfo=None)),
         ("x", "Onderdrukt: te kleine aantallen (statistische geheimhouding, zie Definities)."),
         ("Leeg", "Geen cijfer (niemand in de populatie, of een mediaan die niet bereikt is)."),
         ("Blad Antwoorden", "De antwoorden op de drie vragen van het protocol."),
@@ -180,7 +182,9 @@ def _info_sheet(wb: Any, data: ReportData, f: _Formats) -> None:
     ]
     for i, (k, v) in enumerate(lines, start=2):
         info.write(i, 0, k, f.head if k == "x" else None)
-        days = v if isinstance(v, tuple) else (v,) if isinstance(v, dt.date) else ()
+        if isinstance(v, dt.datetime):
+            info.write_datetime(i, 1, v, f.stamp)
+        days = v if isinstance(v, tuple) else (v,) if type(v) is dt.date else ()
         for j, day in enumerate(days, start=1):
             info.write_datetime(i, j, dt.datetime.combine(day, dt.time()), f.date)
         if isinstance(v, str):
