@@ -4,7 +4,7 @@ each atomically:
 
 - ``indicators.csv``: exactly the columns of DATA.md §4, full precision, for every
   retained delivery (:func:`render_csv`);
-- ``report.xlsx``: the same rows, a formatted sheet per indicator, quality, definitions
+- ``report.xlsx``: every table of the page, typed, for Excel
   (:func:`pijler3.report.xlsx.render_xlsx`);
 - ``report.html``: one self-contained Dutch page, inline CSS and SVG, no network
   (:func:`pijler3.report.html.render_html`).
