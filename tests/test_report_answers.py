@@ -18,6 +18,7 @@ from test_disparities import P, simulate
 from pijler3.analysis import indicators
 from pijler3.analysis.store import Store
 from pijler3.contract import protocol as protocol_mod
+from pijler3.contract import words
 from pijler3.report import answers, labels
 from pijler3.report import data as report_data
 from pijler3.report import files as report
@@ -78,7 +79,9 @@ def test_first_page_answers_the_three_questions(
     data, result = built
     page = result.html.read_text("utf-8")
     first = _text(page[page.index('id="antwoorden"') : page.index('id="indicatoren"')])
-    for question in labels.QUESTIONS_NL.values():
+    questions = words.table("answers.question")
+    assert len(questions) == 3
+    for question in questions.values():
         assert question in first
     peil = data.latest.peildatum
     for ind in ("toeleiding", "inschrijving_60d", "werk_6m", "werk_12m"):
