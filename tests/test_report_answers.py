@@ -227,6 +227,20 @@ def test_workbook_cells_are_typed_and_name_no_developer_document(
     assert rates and all(isinstance(v, float) for v in rates[0][1:3])
     read = next(r for r in quality if r[0] == "Rijen gelezen in het KBI-extract")
     assert all(isinstance(v, int) for v in read[1:3])
+    # The rates are the counts beside them per 100 rows (quarantine per row read).
+    quarantined = next(r for r in quality if r[0] == "Rijen in quarantaine (geen geldig INSZ)")
+    rate = next(r for r in quality if r[0] == "Quarantaine per 100 rijen")
+    for k in (1, 2):
+        assert rate[k] == pytest.approx(100 * quarantined[k] / read[k])
+    assert rate[3] == pytest.approx(rate[2] - rate[1])  # the change since the previous
+
+
+def test_a_single_delivery_has_nothing_to_compare(
+    grouped: tuple[report_data.ReportData, report.ReportResult],
+) -> None:
+    data, result = grouped
+    assert answers.changes(data) == ()
+    assert words.word("changes", "single") in _text(result.html.read_text("utf-8"))
 
 
 @pytest.mark.parametrize("which", ["built", "grouped"])
