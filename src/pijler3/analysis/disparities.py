@@ -46,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 import statsmodels.api as sm
-from scipy import special, stats
+from scipy import sparse, special, stats
 from statsmodels.stats.multitest import multipletests
 
 from pijler3.analysis import indicators
@@ -334,52 +334,45 @@ def _fit_statsmodels(
     )
 
 
-MARGIN_CHUNK = 32_768  # patterns per block of the dense design in :func:`_margins`
-
-
 def _margins(
     d: _Dummies, beta: npt.NDArray[np.float64], trials: npt.NDArray[np.float64]
 ) -> dict[tuple[str, str], tuple[float, float, float]]:
     """Predictive margins of each (term, category) and their delta-method 95% intervals
     (covariance: the inverse Hessian at ``beta``). All categories of a term at once:
     category i replaces the term's contribution to the linear predictor by its
-    coefficient; the gradient is X'r (blocks of the dense design) with the term's own
-    columns replaced by the total of r at i's column."""
+    coefficient; the gradient is X'r (X sparse) with the term's own columns replaced by
+    the total of r (the intercept's row) at i's column."""
     eta = _xb(d, beta)
     mu = special.expit(eta)
     cov = np.linalg.inv(_gram(d, trials * mu * (1.0 - mu)))
     total = trials.sum()
     padded = np.append(beta, 0.0)  # column -1 (the reference) reads this zero
-    shifts = [padded[column] for column in d.columns]  # each category's coefficient
-    # p = 1 / (1 + exp(-base) exp(-shift)): one exp per pattern and term (expit per cell is slow)
-    scales = [np.exp(-s) for s in shifts]
-    sums, rsum = [np.zeros(len(s)) for s in shifts], [np.zeros(len(s)) for s in shifts]
-    grads = [np.zeros((d.width, len(s))) for s in shifts]
     n = len(trials)
-    for lo in range(0, n, MARGIN_CHUNK):
-        hi = min(n, lo + MARGIN_CHUNK)
-        part = _Dummies(tuple(c[lo:hi] for c in d.codes), d.columns, d.width)
-        x = _dense(part)
-        w = trials[lo:hi]
-        for t, (code, shift) in enumerate(zip(part.codes, shifts, strict=True)):
-            with np.errstate(over="ignore"):
-                base = np.exp(shift[code] - eta[lo:hi])  # exp(-(eta without the term))
-                p = 1.0 / (1.0 + base[:, None] * scales[t][None, :])
-            sums[t] += w @ p
-            r = w[:, None] * p * (1.0 - p)
-            rsum[t] += r.sum(axis=0)
-            grads[t] += x.T @ r
+    rows, cols = [np.arange(n)], [np.zeros(n, dtype=np.int64)]
+    for code, column in zip(d.codes, d.columns, strict=True):
+        col = column[code]
+        rows.append(np.flatnonzero(col >= 0))
+        cols.append(col[rows[-1]])
+    r_, c_ = np.concatenate(rows), np.concatenate(cols)
+    xt = sparse.csr_matrix((np.ones(len(r_)), (c_, r_)), shape=(d.width, n))
     q = stats.norm.ppf(1 - 0.05 / 2)
     out: dict[tuple[str, str], tuple[float, float, float]] = {}
-    for t, (column, term, cats) in enumerate(zip(d.columns, d.terms, d.levels, strict=True)):
-        grad = grads[t]
+    for code, column, term, cats in zip(d.codes, d.columns, d.terms, d.levels, strict=True):
+        shift = padded[column]  # each category's coefficient
+        # p = 1 / (1 + exp(-base) exp(-shift)): one exp per pattern (expit per cell is slow)
+        with np.errstate(over="ignore"):
+            base = np.exp(shift[code] - eta)
+            p = 1.0 / (1.0 + base[:, None] * np.exp(-shift)[None, :])
+        margin = trials @ p / total
+        r = trials[:, None] * p * (1.0 - p)
+        grad = np.asarray(xt @ r)
         own = column >= 0
         grad[column[own], :] = 0.0
-        grad[column[own], np.flatnonzero(own)] = rsum[t][own]
+        grad[column[own], np.flatnonzero(own)] = grad[0][own]
         grad /= total
         se = np.sqrt(np.maximum(np.einsum("ik,ij,jk->k", grad, cov, grad), 0.0))
         for i, cat in enumerate(cats):
-            m = float(sums[t][i] / total)
+            m = float(margin[i])
             out[(term, cat)] = (m, m - q * float(se[i]), m + q * float(se[i]))
     return out
 
