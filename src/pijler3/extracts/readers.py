@@ -31,6 +31,7 @@ Choices this module makes where DATA.md is silent, so the next reader need not g
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import stat
@@ -72,24 +73,30 @@ def identifier_name(label: str) -> str:
 
 
 def read_extract(
-    path: str | Path, extract: Extract, *, limits: Limits = DEFAULT_LIMITS
+    path: str | Path,
+    extract: Extract,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    today: dt.date | None = None,
 ) -> ReadResult:
     """Read one extract (CSV or XLSX) as the data contract says, or raise ExtractError.
 
     The file is measured before it is read: one over ``limits.extract_bytes`` is refused
-    unread.
+    unread. ``today`` (default: the clock) is the day the INSZ check takes as today: a
+    number's born-from-2000 check digits count only for a birth year not after it.
     """
+    today = today or dt.date.today()
     p = Path(path)
     name = str(p)
     data = _read_bounded(p, name, limits.extract_bytes)
     if data.startswith(_ZIP_MAGIC):
-        return _build(ZipReader(data, name), extract, name)
+        return _build(ZipReader(data, name), extract, name, today)
     if data.startswith(_OLE_MAGIC):
         raise ExtractError(
             f"{name}: is an old Excel (.xls) or password-protected workbook, which cannot be read.",
             hint=SAVE_AS + " Remove any password first.",
         )
-    return _build(read_csv(data, name, limits.field_bytes), extract, name)
+    return _build(read_csv(data, name, limits.field_bytes), extract, name, today)
 
 
 def _read_bounded(p: Path, name: str, limit: int) -> bytes:
@@ -246,7 +253,7 @@ def _unknown_label(raw: str, index: int) -> str:
 # ------------------------------------------------------------------ assembly
 
 
-def _build(source: Grid | ZipReader, extract: Extract, name: str) -> ReadResult:
+def _build(source: Grid | ZipReader, extract: Extract, name: str, today: dt.date) -> ReadResult:
     if isinstance(source, ZipReader):
         header = [v or "" for v in source.frame.row(0)]
         found, found_ids = _match_header(header, source.frame.slice(1), extract, name)
@@ -288,7 +295,9 @@ def _build(source: Grid | ZipReader, extract: Extract, name: str) -> ReadResult:
             continue
         i = found[column.name]
         native = body[f"d{i}"] if f"d{i}" in body.columns else None
-        series, more = typed(column, body[f"c{i}"], native, grid.header[i].strip(), name)
+        series, more = typed(
+            column, body[f"c{i}"], native, grid.header[i].strip(), name, today=today
+        )
         columns.extend(series)
         findings.extend(more)
     for ident, i in found_ids.items():

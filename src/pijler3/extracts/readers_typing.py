@@ -3,13 +3,14 @@
 Both readers (:mod:`~pijler3.extracts.readers_csv`, :mod:`~pijler3.extracts.readers_xlsx`)
 produce a :class:`Grid`: every cell as text, so that an INSZ keeps its leading zeros.
 The typing functions here turn one column of it into a typed column and its counted
-findings, applying the pure rules of :mod:`~pijler3.contract.codes` and
-:mod:`~pijler3.contract.insz` once per *distinct* raw value and joining the result back,
-so that a million rows cost a few seconds.
+findings, applying the pure rules of :mod:`~pijler3.contract.codes` once per *distinct*
+raw value (a code list bounds them) and joining the result back, and the INSZ rules of
+:mod:`~pijler3.contract.insz` as Polars expressions over the whole column.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ import polars as pl
 
 from pijler3.contract import codes
 from pijler3.contract.errors import ExtractError
-from pijler3.contract.insz import InszProblem, check_many
+from pijler3.contract.insz import InszProblem, check_column
 from pijler3.contract.protocol import Column
 from pijler3.extracts import quality
 from pijler3.extracts.quality import Finding
@@ -104,9 +105,17 @@ def _rule(column: Column) -> _Rule:
 
 
 def typed(
-    column: Column, raw: pl.Series, native: pl.Series | None, label: str, name: str
+    column: Column,
+    raw: pl.Series,
+    native: pl.Series | None,
+    label: str,
+    name: str,
+    *,
+    today: dt.date,
 ) -> tuple[list[pl.Series], list[Finding]]:
-    """One column typed, and its findings; raises when not one value is valid."""
+    """One column typed, and its findings; raises when not one value is valid.
+
+    ``today`` is the day the INSZ rules take as today (:func:`check_column`)."""
     text = trimmed(raw)
     present = text.is_not_null()
     findings: list[Finding] = []
@@ -116,7 +125,7 @@ def typed(
             findings.append(Finding(reason, column.name, count, file=name, label=value))
 
     if column.type == "insz":
-        return _typed_insz(column, text, label, name)
+        return _typed_insz(column, text, label, name, today)
     if native is not None:
         # A native XLSX date cell is a value even though its text is no date.
         present = present | native.is_not_null()
@@ -141,25 +150,10 @@ def typed(
 
 
 def _typed_insz(
-    column: Column, text: pl.Series, label: str, name: str
+    column: Column, text: pl.Series, label: str, name: str, today: dt.date
 ) -> tuple[list[pl.Series], list[Finding]]:
-    keys = text.drop_nulls().unique()
-    checked = check_many(keys.to_list())
-    lookup = pl.DataFrame(
-        {
-            "k": keys,
-            "number": pl.Series([c[0] for c in checked], dtype=pl.String),
-            "problem": pl.Series(
-                [None if c[1] is None else c[1].value for c in checked], dtype=pl.String
-            ),
-        }
-    )
-    joined = text.alias("k").to_frame().join(lookup, on="k", how="left", maintain_order="left")
-    number = joined["number"]
-    problem = joined["problem"].fill_null(InszProblem.MISSING.value)
-    problem = pl.select(
-        pl.when(number.is_not_null()).then(None).otherwise(problem).alias("insz_problem")
-    ).to_series()
+    checked = check_column(text, today=today)
+    number, problem = checked["number"], checked["problem"].alias("insz_problem")
     findings: list[Finding] = []
     counts = problem.value_counts(name="n")
     by_reason = {r: int(n) for r, n in counts.iter_rows() if r is not None}

@@ -203,7 +203,9 @@ def _export(
     transfer.recipients_for(protocol, STEP)
     delivery_id = delivery_id or transfer.new_delivery_id(peildatum)
     progress(f"reading {kbi.name}")
-    read = readers.read_extract(kbi, protocol.extracts["kbi"], limits=protocol.limits)
+    read = readers.read_extract(
+        kbi, protocol.extracts["kbi"], limits=protocol.limits, today=now.date()
+    )
     table = read.table
 
     bad = table.filter(pl.col("insz").is_null())

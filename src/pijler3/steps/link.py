@@ -122,9 +122,11 @@ def _link(
 
     progress(f"reading {werkzoekenden.name} and {acties.name}")
     wz = readers.read_extract(
-        werkzoekenden, protocol.extracts["werkzoekenden"], limits=protocol.limits
+        werkzoekenden, protocol.extracts["werkzoekenden"], limits=protocol.limits, today=now.date()
     )
-    ac = readers.read_extract(acties, protocol.extracts["acties"], limits=protocol.limits)
+    ac = readers.read_extract(
+        acties, protocol.extracts["acties"], limits=protocol.limits, today=now.date()
+    )
     jobseekers, duplicates = dedupe_jobseekers(wz.table)
     missing_type = sum(
         f.count for f in ac.findings if f.reason == quality.MISSING and f.column == "actietype"
