@@ -17,43 +17,141 @@ from pijler3.exchange import scrub
 R = scrub.REMOVED
 
 
-@pytest.mark.parametrize(
-    ("text", "own", "expected", "removed"),
-    [
-        ("Jan belde", ["Jan"], f"{R} belde", 1),
-        ("met PEETERS gesproken", ["Peeters"], f"met {R} gesproken", 1),
-        ("Janssens is iemand anders", ["Jan"], "Janssens is iemand anders", 0),
-        ("gsm 0470 12 34 56", [], f"gsm {R}", 1),
-        ("tel 02/123.45.67", [], f"tel {R}", 1),
-        ("bel +32 470 12 34 56", [], f"bel {R}", 1),
-        ("mail jan@x.be", ["Jan"], f"mail {R}", 1),
-        ("rr 85.07.30-033.28 ok", [], f"rr {R} ok", 1),
-        ("rr 85073003328", [], f"rr {R}", 1),
-        ("iban BE68 5390 0754 7034", [], f"iban {R}", 1),
-        ("gestart op 15/03/2023, 3 dagen", [], "gestart op 15/03/2023, 3 dagen", 0),
-        ("werkt al sinds 2021", [], "werkt al sinds 2021", 0),
-        ("Zoë heeft werk", ["Zoë"], f"{R} heeft werk", 1),
-        # An INSZ written with slashes is an INSZ; a date with slashes stays a date.
-        ("rr 85/07/30/033/28 ok", [], f"rr {R} ok", 1),
-        ("van 15/03/2023 tot 16/03/2023", [], "van 15/03/2023 tot 16/03/2023", 0),
-        # Own names are matched without regard to accents, both ways.
-        ("Aicha belde", ["Aïcha"], f"{R} belde", 1),
-        ("AÏCHA belde", ["Aicha"], f"{R} belde", 1),
-        ("Aïcha belde, zei Aicha", ["Aïcha"], f"{R} belde, zei {R}", 2),
-        ("Ai\u0308cha belde", ["Aïcha"], f"{R} belde", 1),  # decomposed ï in the text
-        ("Çelik en Celikkaya", ["Celik"], f"{R} en Celikkaya", 1),
-        ("naïef gedrag", ["Aïcha"], "naïef gedrag", 0),
-        # Accents elsewhere in the text survive a removal.
-        ("Öztürk wil naar België", ["Ozturk"], f"{R} wil naar België", 1),
-        ("Straße 3 en Strasse 3", ["Strasse 3"], f"{R} en {R}", 2),
-        ("woont Kerkstraat  12, Gent", ["Kerkstraat 12", "Kerkstraat"], f"woont {R}, Gent", 1),
-        ("woont in de Kerkstraat", ["Kerkstraat 12", "Kerkstraat"], f"woont in de {R}", 1),
-        ("geboren 30/07/1985", ["30/07/1985"], f"geboren {R}", 1),
-        ("El  Amrani belde", ["El Amrani"], f"{R} belde", 1),
-    ],
-)
+CASES: list[tuple[str, list[str], str, int]] = [
+    ("Jan belde", ["Jan"], f"{R} belde", 1),
+    ("met PEETERS gesproken", ["Peeters"], f"met {R} gesproken", 1),
+    ("Janssens is iemand anders", ["Jan"], "Janssens is iemand anders", 0),
+    ("gsm 0470 12 34 56", [], f"gsm {R}", 1),
+    ("tel 02/123.45.67", [], f"tel {R}", 1),
+    ("bel +32 470 12 34 56", [], f"bel {R}", 1),
+    ("mail jan@x.be", ["Jan"], f"mail {R}", 1),
+    ("rr 85.07.30-033.28 ok", [], f"rr {R} ok", 1),
+    ("rr 85073003328", [], f"rr {R}", 1),
+    ("iban BE68 5390 0754 7034", [], f"iban {R}", 1),
+    ("gestart op 15/03/2023, 3 dagen", [], "gestart op 15/03/2023, 3 dagen", 0),
+    ("werkt al sinds 2021", [], "werkt al sinds 2021", 0),
+    ("Zoë heeft werk", ["Zoë"], f"{R} heeft werk", 1),
+    # An INSZ written with slashes is an INSZ; a date with slashes stays a date.
+    ("rr 85/07/30/033/28 ok", [], f"rr {R} ok", 1),
+    ("van 15/03/2023 tot 16/03/2023", [], "van 15/03/2023 tot 16/03/2023", 0),
+    # Own names are matched without regard to accents, both ways.
+    ("Aicha belde", ["Aïcha"], f"{R} belde", 1),
+    ("AÏCHA belde", ["Aicha"], f"{R} belde", 1),
+    ("Aïcha belde, zei Aicha", ["Aïcha"], f"{R} belde, zei {R}", 2),
+    ("Ai\u0308cha belde", ["Aïcha"], f"{R} belde", 1),  # decomposed ï in the text
+    ("Çelik en Celikkaya", ["Celik"], f"{R} en Celikkaya", 1),
+    ("naïef gedrag", ["Aïcha"], "naïef gedrag", 0),
+    # Accents elsewhere in the text survive a removal.
+    ("Öztürk wil naar België", ["Ozturk"], f"{R} wil naar België", 1),
+    ("Straße 3 en Strasse 3", ["Strasse 3"], f"{R} en {R}", 2),
+    ("woont Kerkstraat  12, Gent", ["Kerkstraat 12", "Kerkstraat"], f"woont {R}, Gent", 1),
+    ("woont in de Kerkstraat", ["Kerkstraat 12", "Kerkstraat"], f"woont in de {R}", 1),
+    ("geboren 30/07/1985", ["30/07/1985"], f"geboren {R}", 1),
+    ("El  Amrani belde", ["El Amrani"], f"{R} belde", 1),
+]
+
+
+@pytest.mark.parametrize(("text", "own", "expected", "removed"), CASES)
 def test_scrub(text: str, own: list[str], expected: str, removed: int) -> None:
     assert (expected, removed) == scrub.scrub(text, own)
+
+
+def column_scrub(texts: list[str | None], owns: list[list[str | None]]) -> tuple[list[str], int]:
+    width = max((len(o) for o in owns), default=0)
+    rows = [[*o, *[None] * (width - len(o))] for o in owns]
+    own = pl.DataFrame(
+        {f"own{k}": [r[k] for r in rows] for k in range(width)},
+        schema={f"own{k}": pl.String for k in range(width)},
+    )
+    cleaned, removed = scrub.scrub_column(pl.Series("t", texts, dtype=pl.String), own)
+    return cleaned.to_list(), removed
+
+
+def row_by_row(texts: list[str | None], owns: list[list[str | None]]) -> tuple[list[str], int]:
+    out, total = [], 0
+    for text, own in zip(texts, owns, strict=True):
+        if text is None:
+            out.append(None)
+            continue
+        new, n = scrub.scrub(text, own)
+        out.append(new)
+        total += n
+    return out, total
+
+
+def test_the_column_scrub_gives_the_cases_of_the_row_scrub() -> None:
+    """Every case above, as one column: the same texts and the same count."""
+    texts = [c[0] for c in CASES] + [None, "gewoon\ttekst\x1cmet  spaties", "naar Gent"]
+    owns = [list(c[1]) for c in CASES] + [["Jan"], ["tekst"], ["Jan", None]]
+    expected = ([c[2] for c in CASES], sum(c[3] for c in CASES))
+    assert expected == (
+        column_scrub(texts, owns)[0][: len(CASES)],
+        column_scrub(texts, owns)[1] - 1,
+    )
+    assert row_by_row(texts, owns) == column_scrub(texts, owns)
+
+
+def test_fold_expr_is_fold_wherever_fold_gives_ascii() -> None:
+    """The column scrub's Polars fold agrees with :func:`scrub.fold` on every code point
+    that ``fold`` turns into ASCII, so an own value it calls absent from an ASCII text is
+    absent for ``scrub`` too."""
+    points = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    folded = pl.Series(points).to_frame("c").select(scrub.fold_expr(pl.col("c")))
+    polars_fold = folded.to_series().to_list()
+    differ = [
+        (hex(ord(c)), p)
+        for c, p in zip(points, polars_fold, strict=True)
+        if (f := scrub.fold(c)).isascii() and f != p
+    ]
+    assert [] == differ
+
+
+_WORDS = st.sampled_from(
+    ["Jan", "jan", "JAN", "Aïcha", "Aicha", "Straße", "strasse", "Peeters", "el", "Amrani",
+     "at", "AT", "@", "[at]", "(dot)", "dot", ".", ",", "-", "0470", "12", "34", "56",
+     "85.07.30-033.28", "BE68", "x" * 40, "Zoë", "Zoe\u0308", "\t", "\n", "\x1c", "  ",
+     "ﬁ", "６７", "\u00a0", "\u200b", "gent", "kerkstraat", "Kerkstraat 12"]
+)  # fmt: skip
+_OWN = st.sampled_from(
+    [None, "", "J", "Jan", "Aïcha", "Straße", "Peeters", "El Amrani", "0470 12 34 56",
+     "jan@x.be", "Kerkstraat 12", "Kerkstraat", "Zoë", "ﬁne", "K"]
+)  # fmt: skip
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(
+        st.tuples(
+            st.none() | st.lists(_WORDS, max_size=8).map(" ".join) | st.text(max_size=20),
+            st.lists(_OWN, min_size=3, max_size=3),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_the_column_scrub_equals_the_row_scrub(
+    rows: list[tuple[str | None, list[str | None]]],
+) -> None:
+    """Hypothesis: any texts and own values give the same column as :func:`scrub` row by row."""
+    texts = [t for t, _ in rows]
+    owns = [o for _, o in rows]
+    assert row_by_row(texts, owns) == column_scrub(texts, owns)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["x", "a", "at", " ", "@", ".", "+", "-", "_", "[", "]", "(dot)", " dot ", "é", "1"]
+        ),
+        max_size=30,
+    ).map("".join)
+)
+def test_the_linear_email_search_finds_what_the_pattern_finds(text: str) -> None:
+    """The e-mail shape is searched run by run (linear in the text's length on long
+    words); it removes exactly what ``pattern.subn`` removes."""
+    pattern = dict(scrub.PATTERNS)["email"]
+    assert pattern.subn(R, text) == scrub._subn("email", pattern, text)
 
 
 @pytest.mark.parametrize(

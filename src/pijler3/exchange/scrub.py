@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import polars as pl
 
@@ -106,6 +106,46 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# Where an e-mail address can start: its local part, a run of these characters.
+_LOCAL_PART = re.compile(r"[\w.+-]+")
+
+
+def _matches(kind: str, pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    r"""The matches of ``pattern.finditer(text)``, in linear time for e-mail addresses.
+
+    Tried at every character of a long word, the e-mail pattern's local part runs to the
+    word's end each time: quadratic (a word of 5,000 letters took 4 s). A local part
+    always runs to the end of its run of ``[\w.+-]`` (what may follow it, a space, ``@``
+    or a bracket, is not in that class), so a match tried from the first character of
+    a run that fails fails from every later one: the search tries each run once, from
+    where the scan stands, and gives the very matches of ``finditer``.
+    """
+    if kind != "email":
+        yield from pattern.finditer(text)
+        return
+    pos = 0
+    while (run := _LOCAL_PART.search(text, pos)) is not None:
+        match = pattern.match(text, run.start())
+        if match is None:
+            pos = run.end()
+            continue
+        yield match
+        pos = match.end()
+
+
+def _subn(kind: str, pattern: re.Pattern[str], text: str) -> tuple[str, int]:
+    """``pattern.subn(REMOVED, text)``, through :func:`_matches`."""
+    pieces: list[str] = []
+    last = 0
+    for match in _matches(kind, pattern, text):
+        pieces += [text[last : match.start()], REMOVED]
+        last = match.end()
+    if not pieces:
+        return text, 0
+    pieces.append(text[last:])
+    return "".join(pieces), len(pieces) // 2
+
+
 def find_identifiers(text: str) -> list[str]:
     """The kinds of identifier (``iban``, ``email``, ``insz``, ``phone``) found in a text.
 
@@ -113,7 +153,7 @@ def find_identifiers(text: str) -> list[str]:
     do not hide an identifier.
     """
     text = normalise(text)
-    return [kind for kind, pattern in PATTERNS if pattern.search(text)]
+    return [kind for kind, pattern in PATTERNS if next(_matches(kind, pattern, text), None)]
 
 
 # Every combining mark of the Basic Multilingual Plane (what ``codes.fold`` drops after
@@ -183,13 +223,26 @@ def scrub(text: str, own: Iterable[str | None] = ()) -> tuple[str, int]:
     with its house number before the street alone). Returns the cleaned text and the
     number of removals.
     """
-    text = normalise(text)
-    removed = 0
     # Shapes first, so that an e-mail address is removed whole before the person's
     # first name inside it is.
-    for _kind, pattern in PATTERNS:
-        text, n = pattern.subn(REMOVED, text)
+    text, shapes = _remove_shapes(text)
+    text, values = _remove_own(text, own)
+    return text, shapes + values
+
+
+def _remove_shapes(text: str) -> tuple[str, int]:
+    """The text normalised, with every identifier shape removed; the number removed."""
+    text = normalise(text)
+    removed = 0
+    for kind, pattern in PATTERNS:
+        text, n = _subn(kind, pattern, text)
         removed += n
+    return text, removed
+
+
+def _remove_own(text: str, own: Iterable[str | None]) -> tuple[str, int]:
+    """The person's own values removed from a normalised text; the number removed."""
+    removed = 0
     folded = fold(text)
     for raw in own:
         if raw is None:
@@ -208,6 +261,108 @@ def scrub(text: str, own: Iterable[str | None] = ()) -> tuple[str, int]:
             removed += n
             folded = fold(text)
     return text, removed
+
+
+# ------------------------------------------------------------- a column at once
+
+# ASCII white space other than a line break, which :func:`normalise` turns into a space.
+_ASCII_SPACE = r"[\t\x0b\x0c\x1c-\x1f]"
+# ASCII white space as ``str.split`` and ``str.strip`` see it.
+_ASCII_WHITE = r"\t\n\x0b\x0c\r\x1c-\x1f "
+# What every identifier shape needs: a digit (IBAN, INSZ, phone) or an "at" (e-mail).
+_SHAPE_NEEDS = rf"[0-9@]|(?i)[{_ASCII_WHITE}\[({{<](?:at|apenstaart)[{_ASCII_WHITE}\])}}>]"
+
+
+def fold_expr(value: pl.Expr) -> pl.Expr:
+    """:func:`fold` in Polars, where its result is ASCII (``tests/test_scrub.py`` checks
+    it code point by code point); elsewhere it may differ, so callers treat a non-ASCII
+    result as "may match"."""
+    return (
+        value.str.normalize("NFKD")
+        .str.replace_all(r"\p{M}", "")
+        .str.to_lowercase()
+        .str.replace_all("ß", "ss", literal=True)
+    )
+
+
+def _is_ascii(value: pl.Expr) -> pl.Expr:
+    return value.str.contains(r"^[\x00-\x7f]*$")
+
+
+def scrub_column(texts: pl.Series, own: pl.DataFrame) -> tuple[pl.Series, int]:
+    """:func:`scrub` on a column: ``texts[i]`` with the own values ``own.row(i)``.
+
+    Returns the cleaned column (nulls stay null) and the number of removals, exactly as
+    :func:`scrub` row by row would. Polars decides for the whole column at once what
+    needs Python: identifier shapes are removed once per distinct text, and only from
+    texts that are not ASCII or hold a digit, ``@`` or a written "at" (every shape needs
+    one); the others are normalised in Polars (for ASCII text, white space other than a
+    line break becomes a space). Own values are removed row by row only from texts
+    that are not ASCII or hold the first word of one of the person's own values (every
+    word of a value must be in the text for it to be removed); a few rows in a hundred.
+    """
+    own = own.select(pl.all().cast(pl.String))
+    texts = texts.cast(pl.String)
+    text, shaped = pl.col("_text"), pl.col("_shaped")
+    frame = texts.alias("_text").to_frame().hstack(own.get_columns()).with_row_index("_i")
+
+    distinct = frame.select(text.drop_nulls().unique())
+    hard = distinct.filter(~_is_ascii(text) | text.str.contains(_SHAPE_NEEDS))["_text"]
+    done = [_remove_shapes(t) for t in hard.to_list()]
+    distinct = pl.concat(
+        [
+            distinct.filter(~text.is_in(hard.implode())).select(
+                text,
+                text.str.replace_all(_ASCII_SPACE, " ").alias("_shaped"),
+                pl.lit(0).alias("_n"),
+            ),
+            pl.DataFrame(
+                {"_text": hard, "_shaped": [t for t, _ in done], "_n": [n for _, n in done]},
+                schema={"_text": pl.String, "_shaped": pl.String, "_n": pl.Int32},
+            ),
+        ]
+    )
+    frame = frame.join(distinct, on="_text", how="left", maintain_order="left")
+    shapes = int(frame["_n"].sum())
+
+    # Own values: one row per (text, value), each distinct value folded once.
+    candidates = frame.filter(shaped.is_not_null())
+    maybe = candidates.filter(~_is_ascii(shaped)).select("_i")
+    pairs = (
+        candidates.filter(_is_ascii(shaped))
+        .select("_i", shaped.str.to_lowercase().alias("_lower"), *own.columns)
+        .unpivot(index=["_i", "_lower"], value_name="_value")
+        .drop_nulls("_value")
+    )
+    if pairs.height:
+        folded = fold_expr(pl.col("_value"))
+        values = (
+            pairs.select("_value")
+            .unique()
+            .with_columns(
+                (~_is_ascii(folded)).alias("_wide"),
+                folded.str.extract(f"^[{_ASCII_WHITE}]*([^{_ASCII_WHITE}]+)", 1).alias("_first"),
+            )
+        )
+        hits = (
+            pairs.join(values, on="_value")
+            .filter(
+                pl.col("_wide")
+                | pl.col("_lower").str.contains(pl.col("_first"), literal=True).fill_null(False)
+            )
+            .select("_i")
+        )
+        maybe = pl.concat([maybe, hits]).unique()
+    rows = frame.filter(pl.col("_i").is_in(maybe["_i"].implode()))
+    cleaned = [_remove_own(r[0], r[1:]) for r in rows.select("_shaped", *own.columns).iter_rows()]
+    fixed = pl.DataFrame(
+        {"_i": rows["_i"], "_clean": [t for t, _ in cleaned]},
+        schema={"_i": pl.UInt32, "_clean": pl.String},
+    )
+    result = frame.join(fixed, on="_i", how="left", maintain_order="left").select(
+        pl.coalesce("_clean", "_shaped")
+    )
+    return result.to_series().alias(texts.name), shapes + sum(n for _, n in cleaned)
 
 
 # ---------------------------------------------------------------- the allow-list

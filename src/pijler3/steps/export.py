@@ -116,31 +116,16 @@ def _refuse_duplicates(good: pl.DataFrame, kbi: Path) -> None:
 
 
 def scrub_free_text(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """Scrub ``plo_reden`` row by row with the person's own values; count removals.
+    """Scrub ``plo_reden`` with each person's own values; count removals.
 
     Own values: name, first name, phone, e-mail, INSZ (normalised and written with dots
     and a dash), birth date (in the spellings of ``_DATE_SPELLINGS``) and street (with
-    and without house number), each when the table has the column.
+    and without house number), each when the table has the column. The column is
+    scrubbed at once (:func:`pijler3.exchange.scrub.scrub_column`).
     """
-    texts = table["plo_reden"].to_list()
-    own_exprs = _own_values(table)
-    # Column lists zipped together: much faster than asking polars for row tuples.
-    own_table = table.select(own_exprs)
-    owns = (
-        list(zip(*(own_table[name].to_list() for name in own_table.columns), strict=True))
-        if own_exprs
-        else [()] * table.height
-    )
-    removed = 0
-    cleaned: list[str | None] = []
-    for text, own in zip(texts, owns, strict=True):
-        if text is None:
-            cleaned.append(None)
-            continue
-        new, n = scrub.scrub(text, own)
-        removed += n
-        cleaned.append(new)
-    return table.with_columns(pl.Series("plo_reden", cleaned, dtype=pl.String)), removed
+    own = table.select(_own_values(table))
+    cleaned, removed = scrub.scrub_column(table["plo_reden"], own)
+    return table.with_columns(cleaned.alias("plo_reden")), removed
 
 
 def clean_free_text(table: pl.DataFrame, min_persons: int) -> tuple[pl.DataFrame, int, int]:
