@@ -269,6 +269,7 @@ def _remove_own(text: str, own: Iterable[str | None]) -> tuple[str, int]:
 _ASCII_SPACE = r"[\t\x0b\x0c\x1c-\x1f]"
 # ASCII white space as ``str.split`` and ``str.strip`` see it.
 _ASCII_WHITE = r"\t\n\x0b\x0c\r\x1c-\x1f "
+_ASCII_WHITE_CHARS = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
 # What every identifier shape needs: a digit (IBAN, INSZ, phone) or an "at" (e-mail).
 _SHAPE_NEEDS = rf"[0-9@]|(?i)[{_ASCII_WHITE}\[({{<](?:at|apenstaart)[{_ASCII_WHITE}\])}}>]"
 
@@ -286,7 +287,7 @@ def fold_expr(value: pl.Expr) -> pl.Expr:
 
 
 def _is_ascii(value: pl.Expr) -> pl.Expr:
-    return value.str.contains(r"^[\x00-\x7f]*$")
+    return value.str.len_bytes() == value.str.len_chars()
 
 
 def scrub_column(texts: pl.Series, own: pl.DataFrame) -> tuple[pl.Series, int]:
@@ -335,14 +336,26 @@ def scrub_column(texts: pl.Series, own: pl.DataFrame) -> tuple[pl.Series, int]:
         .drop_nulls("_value")
     )
     if pairs.height:
-        folded = fold_expr(pl.col("_value"))
-        values = (
-            pairs.select("_value")
-            .unique()
-            .with_columns(
-                (~_is_ascii(folded)).alias("_wide"),
-                folded.str.extract(f"^[{_ASCII_WHITE}]*([^{_ASCII_WHITE}]+)", 1).alias("_first"),
-            )
+        value = pl.col("_value")
+        distinct_values = pairs.select("_value").unique()
+        # ASCII values (most) fold to their lower case; only the others need NFKD.
+        folded = pl.concat(
+            [
+                distinct_values.filter(_is_ascii(value)).with_columns(
+                    value.str.to_lowercase().alias("_folded")
+                ),
+                distinct_values.filter(~_is_ascii(value)).with_columns(
+                    fold_expr(value).alias("_folded")
+                ),
+            ]
+        )
+        # The first word: up to the first white space after any leading white space.
+        word = pl.col("_folded").str.strip_chars_start(_ASCII_WHITE_CHARS)
+        end = word.str.find(f"[{_ASCII_WHITE}]")
+        values = folded.select(
+            "_value",
+            (~_is_ascii(pl.col("_folded"))).alias("_wide"),
+            pl.when(end.is_null()).then(word).otherwise(word.str.head(end)).alias("_first"),
         )
         hits = (
             pairs.join(values, on="_value")
