@@ -146,6 +146,62 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
         b.close()
 
 
+class Page:
+    """The browser's one page, attached over a flat session, at a given window size."""
+
+    def __init__(self, browser: Browser, width: int = 1280, height: int = 900) -> None:
+        self.browser = browser
+        (target,) = [
+            t
+            for t in browser.send("Target.getTargets")["targetInfos"]
+            if t["type"] == "page" and t["url"] == "about:blank"
+        ]
+        session = browser.send(
+            "Target.attachToTarget", {"targetId": target["targetId"], "flatten": True}
+        )
+        self.sid = session["sessionId"]
+        for domain in ("Network", "Runtime", "Log", "Page"):
+            browser.send(f"{domain}.enable", sessionId=self.sid)
+        self.resize(width, height)
+
+    def send(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        return self.browser.send(method, params, sessionId=self.sid)
+
+    def resize(self, width: int, height: int) -> None:
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
+
+    def open(self, url: str) -> None:
+        self.browser.events.clear()
+        self.send("Page.navigate", {"url": url})
+        self.browser.wait_for("Page.loadEventFired")
+
+    def evaluate(self, expression: str) -> Any:
+        """A script's JSON result (the script returns ``JSON.stringify(...)``)."""
+        return json.loads(
+            self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})[
+                "result"
+            ]["value"]
+        )
+
+    def screenshot(self, path: Path, clip: dict[str, float] | None = None) -> Path:
+        params: dict[str, Any] = {"format": "png", "captureBeyondViewport": True}
+        if clip is not None:
+            params["clip"] = {**clip, "scale": 1}
+        path.write_bytes(base64.b64decode(self.send("Page.captureScreenshot", params)["data"]))
+        return path
+
+    def print_pdf(self) -> bytes:
+        """The page printed as Chromium prints it (its own @page size and margins)."""
+        reply = self.send(
+            "Page.printToPDF",
+            {"preferCSSPageSize": True, "printBackground": True, "displayHeaderFooter": False},
+        )
+        return base64.b64decode(reply["data"])
+
+
 INSPECT = """
 (() => {
   const charts = [...document.querySelectorAll('svg.chart')].map(svg => {

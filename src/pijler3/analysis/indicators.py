@@ -500,6 +500,18 @@ def km_curves(
     day, number at risk just before it)``. A category with nobody gives an empty list.
     The curves are raw: apply :func:`pijler3.analysis.disclosure.truncate_curve` before drawing.
     """
+    return {
+        cat: [(d, s, n) for d, s, n, _ in points]
+        for cat, points in km_curves_se(df, peildatum, event, breakdown).items()
+    }
+
+
+def km_curves_se(
+    df: pl.DataFrame, peildatum: dt.date, event: Event, breakdown: str = TOTAL
+) -> dict[str, list[tuple[int, float, int, float]]]:
+    """:func:`km_curves` with Greenwood's standard error of the survival as a fourth
+    element of each point (0 at the start, NaN where statsmodels leaves it undefined),
+    from which the report draws the pointwise 95% band."""
     if breakdown not in _KINDS:
         raise ValueError(f"unknown breakdown {breakdown!r}; choose one of {', '.join(BREAKDOWNS)}")
     if event not in EVENT_COLUMNS:
@@ -516,14 +528,14 @@ def km_curves(
     )
     fits = _km_per_category(population, pl.col("_cat"), (event,))[event]
     extra = sorted(set(fits) - set(bd.categories))
-    out: dict[str, list[CurvePoint]] = {}
+    out: dict[str, list[tuple[int, float, int, float]]] = {}
     for cat in (*bd.categories, *extra):
         fit = fits.get(cat)
         if fit is None or fit.n == 0:
             out[cat] = []
             continue
-        points: list[CurvePoint] = [(0, 1.0, fit.n)]
-        points += list(zip(fit.times, fit.survival, fit.at_risk, strict=True))
+        points = [(0, 1.0, fit.n, 0.0)]
+        points += list(zip(fit.times, fit.survival, fit.at_risk, fit.survival_se, strict=True))
         out[cat] = points
     return out
 

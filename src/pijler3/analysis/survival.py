@@ -35,6 +35,8 @@ class KaplanMeier:
     times: tuple[int, ...]
     survival: tuple[float, ...]
     at_risk: tuple[int, ...]
+    # Greenwood's standard error of the survival at each time (NaN where undefined).
+    survival_se: tuple[float, ...] = ()
 
 
 def _finite(x: float) -> float | None:
@@ -128,6 +130,7 @@ def _summarise(fit: SurvfuncRight, n: int, events: int) -> KaplanMeier:
         times=tuple(int(x) for x in fit.surv_times),
         survival=tuple(float(x) for x in fit.surv_prob),
         at_risk=tuple(int(x) for x in fit.n_risk),
+        survival_se=tuple(float(x) for x in fit.surv_prob_se),
     )
 
 

@@ -428,7 +428,8 @@ def risk(file: Path, ws_path: Path | None, as_json: bool) -> None:
 @click.option("-o", "--out", type=DIR, required=True, help="Folder for the report files.")
 @now_option
 def report(ws_path: Path, out: Path, now: str | None) -> None:
-    """ABB: write report.html, report.xlsx and indicators.csv from the analysis store."""
+    """ABB: write report.html, report.xlsx, indicators.csv and the fact sheet from the
+    analysis store."""
     from pijler3.report import files as report_mod
 
     ws = open_ws(ws_path, "abb")
@@ -441,6 +442,11 @@ def report(ws_path: Path, out: Path, now: str | None) -> None:
         )
     click.echo(f"Wrote {r.csv} and {r.xlsx}")
     click.echo(f"Report: {r.html}")
+    if r.factsheet is not None:
+        printed = (
+            f" and {r.factsheet_pdf.name}" if r.factsheet_pdf else " (no PDF: Chromium not found)"
+        )
+        click.echo(f"Fact sheet: {r.factsheet}{printed}")
 
 
 # -- audit ---------------------------------------------------------------------------------

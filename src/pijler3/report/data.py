@@ -118,6 +118,8 @@ class OddsResult:
 
 # (day, cumulative share) points of a curve already truncated by rule 4.
 CurvePoints = tuple[tuple[int, float], ...]
+# (day, low, high) of the pointwise 95% band of the cumulative share, on the same days.
+CurveBand = tuple[tuple[int, float, float], ...]
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ class ReportData:
     # Deliveries still in the store but past their retention date, left out of every
     # figure; the header asks to run the purge.
     expired_left_out: int = 0
+    # The 95% bands of the curves, event/breakdown/category, on the curves' days.
+    curve_bands: Mapping[str, Mapping[str, Mapping[str, CurveBand]]] = field(default_factory=dict)
 
     @property
     def latest(self) -> DeliveryInfo:
@@ -207,41 +211,64 @@ def quality_summary(q: Quality, rows: int) -> QualitySummary:
     )
 
 
-def _thin(points: Sequence[tuple[int, float, int]]) -> CurvePoints:
-    """A truncated curve as (day, cumulative share) steps, at most ``KM_POINTS`` of them.
+def _band(survival: float, se: float) -> tuple[float, float]:
+    """The pointwise 95% interval of a cumulative share ``1 - S`` from Greenwood's standard
+    error of ``S``, on the log(-log) scale that statsmodels uses for its intervals
+    (cloglog): it stays inside [0, 1]. No event yet (S = 1): no width."""
+    if survival >= 1.0 or survival <= 0.0 or not math.isfinite(se):
+        return (1.0 - survival, 1.0 - survival)
+    log_s = math.log(survival)
+    half = 1.959963984540054 * se / abs(survival * log_s)
+    s_low, s_high = survival ** math.exp(half), survival ** math.exp(-half)
+    return (1.0 - s_high, 1.0 - s_low)
+
+
+def _thin(points: Sequence[tuple[int, float, int, float]]) -> tuple[CurvePoints, CurveBand]:
+    """A truncated curve as (day, cumulative share) steps and its band, at most
+    ``KM_POINTS`` of them.
 
     A long curve is sampled on a grid of whole days (the share at the last event on or
     before each grid day), which keeps its shape and bounds the size of the page.
     """
-    steps = [(int(d), 1.0 - float(s)) for d, s, _ in points]
-    if len(steps) <= KM_POINTS:
-        return tuple(steps)
-    last = steps[-1][0]
-    grid = max(1, math.ceil(last / KM_POINTS))
-    out: list[tuple[int, float]] = [steps[0]]
-    i = 0
-    for day in range(grid, last + grid, grid):
-        day = min(day, last)
-        while i + 1 < len(steps) and steps[i + 1][0] <= day:
-            i += 1
-        if steps[i][1] != out[-1][1] or day == last:
-            out.append((day, steps[i][1]))
-    return tuple(out)
+    steps = [(int(d), 1.0 - float(s), *_band(float(s), float(se))) for d, s, _, se in points]
+    if len(steps) > KM_POINTS:
+        last = steps[-1][0]
+        grid = max(1, math.ceil(last / KM_POINTS))
+        out = [steps[0]]
+        i = 0
+        for day in range(grid, last + grid, grid):
+            day = min(day, last)
+            while i + 1 < len(steps) and steps[i + 1][0] <= day:
+                i += 1
+            if steps[i][1] != out[-1][1] or day == last:
+                out.append((day, *steps[i][1:]))
+        steps = out
+    return (
+        tuple((d, share) for d, share, _, _ in steps),
+        tuple((d, lo, hi) for d, _, lo, hi in steps),
+    )
 
 
-def _curves(
-    df: pl.DataFrame, peildatum: dt.date, rules: Disclosure
-) -> dict[str, dict[str, dict[str, CurvePoints]]]:
-    out: dict[str, dict[str, dict[str, CurvePoints]]] = {}
+Curves = dict[str, dict[str, dict[str, CurvePoints]]]
+Bands = dict[str, dict[str, dict[str, CurveBand]]]
+
+
+def _curves(df: pl.DataFrame, peildatum: dt.date, rules: Disclosure) -> tuple[Curves, Bands]:
+    out: Curves = {}
+    bands: Bands = {}
     for event in KM_EVENTS:
         per: dict[str, dict[str, CurvePoints]] = {}
+        per_band: dict[str, dict[str, CurveBand]] = {}
         for breakdown in (indicators.TOTAL, *KM_BREAKDOWNS):
-            raw = indicators.km_curves(df, peildatum, event, breakdown)
-            per[breakdown] = {
+            raw = indicators.km_curves_se(df, peildatum, event, breakdown)
+            thinned = {
                 cat: _thin(disclosure.truncate_curve(points, rules)) for cat, points in raw.items()
             }
+            per[breakdown] = {cat: c for cat, (c, _) in thinned.items()}
+            per_band[breakdown] = {cat: b for cat, (_, b) in thinned.items()}
         out[event] = per
-    return out
+        bands[event] = per_band
+    return out, bands
 
 
 def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> ReportData:
@@ -291,7 +318,7 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
     cats = {
         bd: indicators.categories(latest_df, latest.peildatum, bd) for bd in indicators.BREAKDOWNS
     }
-    curves = _curves(latest_df, latest.peildatum, protocol.disclosure)
+    curves, bands = _curves(latest_df, latest.peildatum, protocol.disclosure)
     km_max = max(
         (pts[-1][0] for per in curves.values() for c in per.values() for pts in c.values() if pts),
         default=0,
@@ -318,4 +345,5 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
         km_max_day=km_max,
         risk_rules=protocol.risk,
         expired_left_out=expired,
+        curve_bands=bands,
     )

@@ -7,7 +7,9 @@ each atomically:
 - ``report.xlsx``: every table of the page, typed, for Excel
   (:func:`pijler3.report.xlsx.render_xlsx`);
 - ``report.html``: one self-contained Dutch page, inline CSS and SVG, no network
-  (:func:`pijler3.report.html.render_html`).
+  (:func:`pijler3.report.html.render_html`);
+- ``factsheet.html``: a two-page A4 summary (:mod:`pijler3.report.factsheet`), and
+  ``factsheet.pdf`` printed from it when headless Chromium is installed.
 
 The report holds aggregated, disclosure-controlled figures only: never a pseudonym,
 never a value of one person.
@@ -25,6 +27,7 @@ from pijler3.analysis.store import Store
 from pijler3.contract.errors import UserError
 from pijler3.exchange.atomic import write_atomic
 from pijler3.exchange.workspace import Workspace
+from pijler3.report import factsheet
 from pijler3.report.data import ReportData, build_report
 from pijler3.report.html import render_html
 from pijler3.report.xlsx import render_xlsx
@@ -32,6 +35,8 @@ from pijler3.report.xlsx import render_xlsx
 HTML_NAME = "report.html"
 XLSX_NAME = "report.xlsx"
 CSV_NAME = "indicators.csv"
+FACTSHEET_NAME = "factsheet.html"
+FACTSHEET_PDF_NAME = "factsheet.pdf"
 
 
 @dataclass(frozen=True)
@@ -42,16 +47,37 @@ class ReportResult:
     # Deliveries in the store past their retention date, left out of the report: the
     # CLI warns that 'pijler3 purge' is due when this is not zero.
     expired_left_out: int = 0
+    factsheet: Path | None = None
+    # None when no headless Chromium could print it.
+    factsheet_pdf: Path | None = None
 
 
-def render(data: ReportData, out: Path) -> ReportResult:
-    """Write the three files into ``out``, each atomically."""
+def render(data: ReportData, out: Path, *, pdf: bool = True) -> ReportResult:
+    """Write the files into ``out``, each atomically; ``factsheet.pdf`` only when ``pdf``
+    and a headless Chromium prints it (a stale one from an earlier run is removed)."""
     out.mkdir(parents=True, exist_ok=True)
-    result = ReportResult(out / HTML_NAME, out / XLSX_NAME, out / CSV_NAME, data.expired_left_out)
-    write_atomic(result.csv, render_csv(data.table))
-    write_atomic(result.xlsx, render_xlsx(data))
-    write_atomic(result.html, render_html(data).encode("utf-8"))
-    return result
+    sheet = out / FACTSHEET_NAME
+    write_atomic(out / CSV_NAME, render_csv(data.table))
+    write_atomic(out / XLSX_NAME, render_xlsx(data))
+    write_atomic(out / HTML_NAME, render_html(data).encode("utf-8"))
+    write_atomic(sheet, factsheet.render_factsheet(data).encode("utf-8"))
+    printed = None
+    browser = factsheet.chromium() if pdf else None
+    if browser is not None:
+        printed = factsheet.print_pdf(sheet, browser)
+    pdf_path = out / FACTSHEET_PDF_NAME
+    if printed is not None:
+        write_atomic(pdf_path, printed)
+    else:
+        pdf_path.unlink(missing_ok=True)
+    return ReportResult(
+        out / HTML_NAME,
+        out / XLSX_NAME,
+        out / CSV_NAME,
+        data.expired_left_out,
+        sheet,
+        pdf_path if printed is not None else None,
+    )
 
 
 def write_report(ws: Workspace, out: Path, *, now: dt.datetime) -> ReportResult:

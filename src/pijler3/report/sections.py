@@ -20,7 +20,7 @@ import datetime as dt
 from typing import Any
 
 from pijler3.analysis import indicators
-from pijler3.report import answers, charts
+from pijler3.report import answers, chart_inputs, charts
 from pijler3.report.data import KM_BREAKDOWNS, KM_EVENTS, ReportData
 from pijler3.report.fmt import fmt_date, fmt_days, fmt_int, fmt_num, fmt_pct, fmt_value
 from pijler3.report.labels import (
@@ -95,6 +95,7 @@ def indicator_section(data: ReportData, indicator: str, drawn: DrawnCharts) -> d
     peil = data.latest.peildatum
     (total,) = data.table.rows(indicator, "totaal", peil)
     reference = None if total["suppressed"] else total["value"]
+    scale = chart_inputs.indicator_scale(data.table, indicator)
     figures: list[Figure] = []
     tables: list[DataTable] = []
     for bd in indicators.BREAKDOWNS:
@@ -120,11 +121,12 @@ def indicator_section(data: ReportData, indicator: str, drawn: DrawnCharts) -> d
                 bars(rows, bd),
                 unit=text.unit,
                 reference=reference,
+                v_max=scale,
             )
         )
         figures.append(Figure(chart, BREAKDOWN_NL[bd]))
-    cohort = cohort_figure(data, indicator, drawn)
-    trend = trend_figure(data, indicator, drawn)
+    cohort = cohort_figure(data, indicator, drawn, scale)
+    trend = trend_figure(data, indicator, drawn, scale)
     return {
         "id": indicator,
         "text": text,
@@ -136,37 +138,37 @@ def indicator_section(data: ReportData, indicator: str, drawn: DrawnCharts) -> d
     }
 
 
-def cohort_figure(data: ReportData, indicator: str, drawn: DrawnCharts) -> Figure:
-    """The indicator per cohort (quarter of the contract) of the latest delivery."""
+def cohort_figure(
+    data: ReportData, indicator: str, drawn: DrawnCharts, scale: float | None = None
+) -> Figure:
+    """The indicator per cohort (quarter of the contract) of the latest delivery, its
+    provisional and suppressed cohorts marked (:mod:`pijler3.report.chart_inputs`)."""
     text = INDICATOR_TEXT[indicator]
     peil = data.latest.peildatum
     rows = data.table.rows(indicator, "cohort", peil)
     labels = [cohort_tick(r["category"]) for r in rows]
-    shown = [None if r["suppressed"] or not r["denominator"] else r["value"] for r in rows]
-    series = charts.Series(
-        text.title,
-        shown,
-        [None if v is None else r["ci_low"] for v, r in zip(shown, rows, strict=True)],
-        [None if v is None else r["ci_high"] for v, r in zip(shown, rows, strict=True)],
-    )
+    series = chart_inputs.cohort_series(text.title, indicator, rows, peil)
     chart = drawn.add(
         charts.line_chart(
             f"cohort-{indicator}",
             f"{text.title} per cohort",
             f"Lijndiagram van {text.short} per kwartaal van het inburgeringscontract, "
-            f"met 95%-betrouwbaarheidsintervallen, peildatum {fmt_date(peil)}. Recente "
-            "cohorten hebben nog geen afgesloten opvolgingsperiode en ontbreken.",
+            f"met 95%-betrouwbaarheidsintervallen, peildatum {fmt_date(peil)}. "
+            + chart_inputs.cohort_note(indicator, series, peil),
             labels,
             [series],
             unit=text.unit,
             width=520,
-            height=220,
+            height=240,
+            y_max=scale,
         )
     )
     return Figure(chart, "Per cohort (kwartaal van het contract)")
 
 
-def trend_figure(data: ReportData, indicator: str, drawn: DrawnCharts) -> Figure | None:
+def trend_figure(
+    data: ReportData, indicator: str, drawn: DrawnCharts, scale: float | None = None
+) -> Figure | None:
     """The indicator's total per delivery; None for a single delivery."""
     deliveries = data.deliveries
     if len(deliveries) < 2:
@@ -194,11 +196,13 @@ def trend_figure(data: ReportData, indicator: str, drawn: DrawnCharts) -> Figure
                         r["ci_high"] if v is not None else None
                         for v, r in zip(shown, rows, strict=True)
                     ],
+                    suppressed=[bool(r["suppressed"]) for r in rows],
                 )
             ],
             unit=text.unit,
             width=520,
-            height=220,
+            height=240,
+            y_max=scale,
         )
     )
     table = DataTable(
@@ -231,11 +235,14 @@ def _trend_by_delivery(data: ReportData, drawn: DrawnCharts) -> Figure | None:
         labels = [fmt_date(d.peildatum) for d in data.deliveries]
         series = []
         for ind in props:
-            vals = []
-            for d in data.deliveries:
-                (r,) = data.table.rows(ind, "totaal", d.peildatum)
-                vals.append(None if r["suppressed"] else r["value"])
-            series.append(charts.Series(INDICATOR_TEXT[ind].title, vals))
+            rs = [data.table.rows(ind, "totaal", d.peildatum)[0] for d in data.deliveries]
+            series.append(
+                charts.Series(
+                    INDICATOR_TEXT[ind].title,
+                    [None if r["suppressed"] else r["value"] for r in rs],
+                    suppressed=[bool(r["suppressed"]) for r in rs],
+                )
+            )
         chart = drawn.add(
             charts.line_chart(
                 "trend-leveringen",
@@ -275,12 +282,8 @@ def _trend_by_cohort(data: ReportData, drawn: DrawnCharts) -> Figure:
     cohort_rows = {ind: data.table.rows(ind, "cohort", peil) for ind in props}
     labels = [category_nl("cohort", r["category"]) for r in cohort_rows[props[0]]]
     series = [
-        charts.Series(
-            INDICATOR_TEXT[ind].title,
-            [
-                None if r["suppressed"] or not r["denominator"] else r["value"]
-                for r in cohort_rows[ind]
-            ],
+        chart_inputs.cohort_series(
+            INDICATOR_TEXT[ind].title, ind, cohort_rows[ind], peil, intervals=False
         )
         for ind in props
     ]
@@ -289,7 +292,9 @@ def _trend_by_cohort(data: ReportData, drawn: DrawnCharts) -> Figure:
             "trend-cohorten",
             "Kernindicatoren per cohort",
             f"Lijndiagram van de kernindicatoren per kwartaal van het "
-            f"inburgeringscontract, peildatum {fmt_date(peil)}.",
+            f"inburgeringscontract, peildatum {fmt_date(peil)}. Open rondjes op een "
+            "stippellijn zijn voorlopige cohorten (de opvolging loopt nog); een gearceerd "
+            "blokje op de as is een onderdrukt cijfer.",
             [cohort_tick(r["category"]) for r in cohort_rows[props[0]]],
             series,
             y_max=1.0,
@@ -302,7 +307,11 @@ def _trend_by_cohort(data: ReportData, drawn: DrawnCharts) -> Figure:
             TableRow(
                 lab,
                 tuple(
-                    num_cell(s.values[k], "pct", fmt_pct(s.values[k]))
+                    num_cell(
+                        s.values[k],
+                        "pct",
+                        fmt_pct(s.values[k]) + (" (voorlopig)" if s.is_provisional(k) else ""),
+                    )
                     if s.values[k] is not None
                     else (sup() if cohort_rows[props[j]][k]["suppressed"] else Cell("–"))
                     for j, s in enumerate(series)
@@ -316,19 +325,35 @@ def _trend_by_cohort(data: ReportData, drawn: DrawnCharts) -> Figure:
 
 
 def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
-    """Section 3: a panel per breakdown with the Kaplan-Meier curve of each event."""
+    """Section 3: a panel per breakdown with the Kaplan-Meier curve of each event: the
+    whole population as one curve, a breakdown as small multiples over the total."""
     titles = {"inschrijving": "Tijd tot inschrijving bij VDAB", "werk": "Tijd tot werk"}
     x_max = {"inschrijving": 365, "werk": max(365, data.km_max_day)}
+    median_of = {"inschrijving": "inschrijving_mediaan_dagen", "werk": "werk_mediaan_dagen"}
+    peil = data.latest.peildatum
     panels = []
     for bd in (indicators.TOTAL, *KM_BREAKDOWNS):
         figs = []
         for event in KM_EVENTS:
             per = data.curves[event][bd]
+            bands = data.curve_bands.get(event, {}).get(bd, {})
             curves = [
-                charts.Curve(category_nl(bd, cat) if bd != "totaal" else "Totaal", pts)
+                charts.Curve(
+                    category_nl(bd, cat) if bd != "totaal" else "Totaal", pts, bands.get(cat, ())
+                )
                 for cat, pts in per.items()
                 if len(pts) > 1
             ]
+            # A category without a curve: hidden by rule 4 unless it has nobody at all.
+            people = {
+                r["category"]: r["denominator"] for r in data.table.rows(median_of[event], bd, peil)
+            }
+            hidden = [
+                category_nl(bd, cat)
+                for cat, pts in per.items()
+                if len(pts) <= 1 and bd != "totaal" and people.get(cat) != 0
+            ]
+            total_pts = data.curves[event]["totaal"].get("totaal", ())
             limit = (
                 x_max[event]
                 if event == "werk"
@@ -336,16 +361,25 @@ def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
             )
             what = "bij VDAB ingeschreven" if event == "inschrijving" else "aan het werk"
             chart = drawn.add(
-                charts.step_chart(
+                charts.km_chart(
                     f"km-{event}-{bd}",
                     f"{titles[event]}"
                     + ("" if bd == "totaal" else f" naar {in_text(BREAKDOWN_NL[bd])}"),
                     f"Kaplan–Meier-curve: het geschatte aandeel dat {what} is, per "
-                    "aantal dagen na het inburgeringscontract. Een curve stopt waar "
+                    "aantal dagen na het inburgeringscontract, met de 95%-betrouwbaarheids"
+                    "band en een verticale stippellijn op 60 dagen. "
+                    + (
+                        ""
+                        if bd == "totaal"
+                        else "Eén paneel per groep, met de hele populatie in grijs. "
+                    )
+                    + "Een curve stopt waar "
                     f"minder dan {data.disclosure.km_min_at_risk} personen nog "
-                    "opgevolgd worden.",
+                    "opgevolgd worden" + (f"; onderdrukt: {join_nl(hidden)}." if hidden else "."),
                     curves,
                     x_max=limit,
+                    total=charts.Curve("hele populatie", total_pts) if bd != "totaal" else None,
+                    suppressed=hidden,
                 )
             )
             figs.append(Figure(chart, titles[event], km_table(data, event, bd)))

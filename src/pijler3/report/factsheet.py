@@ -1,0 +1,226 @@
+"""The fact sheet: a two-page A4 summary of the report, ``factsheet.html`` beside
+``report.html`` (and ``factsheet.pdf``, printed by headless Chromium when it is installed).
+
+Page 1 holds the answers to the protocol's three questions, a caution that these are
+outcomes and not measured effects of the policy, and the key figures with their
+intervals; page 2 two charts (the key shares per cohort, the time to work) and a bar
+chart by region. Like the report it is one self-contained page, offline, with
+disclosure-controlled figures only.
+
+The answers are a hook: :func:`render_factsheet` takes any list of Dutch sentences, and
+:func:`default_answers` words the report's own figures when no other answers are given.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import polars as pl
+
+from pijler3.analysis import disparities
+from pijler3.report import chart_inputs, charts
+from pijler3.report.data import ReportData
+from pijler3.report.fmt import fmt_date, fmt_value
+from pijler3.report.labels import BREAKDOWN_NL, INDICATOR_TEXT, cohort_tick, in_text
+from pijler3.report.sections import TREND_INDICATORS, headline
+from pijler3.report.view import bars
+
+KEY_FIGURES = (
+    "toeleiding",
+    "inschrijving_60d",
+    "werk_6m",
+    "werk_12m",
+    "inschrijving_mediaan_dagen",
+    "werk_mediaan_dagen",
+)
+CAUTION = (
+    "Dit zijn uitkomsten, geen gemeten effecten van het beleid: de cijfers tonen wat er "
+    "met de inburgeraars gebeurde, niet wat er zonder de derde pijler gebeurd zou zijn. "
+    "Verschillen tussen groepen zijn samenhangen, geen oorzaken."
+)
+# A guard against a browser that hangs, not a performance limit.
+PRINT_TIMEOUT_S = 120
+
+
+def _figure(data: ReportData, indicator: str) -> str:
+    """A total figure with its interval, worded; "onderdrukt" when hidden."""
+    (row,) = data.table.rows(indicator, "totaal", data.latest.peildatum)
+    unit = INDICATOR_TEXT[indicator].unit
+    if row["suppressed"] or row["value"] is None:
+        return "onderdrukt" if row["suppressed"] else "niet bereikt"
+    value = fmt_value(row["value"], unit) + (" dagen" if unit == "days" else "")
+    if row["ci_low"] is None or row["ci_high"] is None:
+        return value
+    return f"{value} (95%-BI {fmt_value(row['ci_low'], unit)}–{fmt_value(row['ci_high'], unit)})"
+
+
+def default_answers(data: ReportData) -> list[str]:
+    """The three questions of the protocol, each answered with the report's figures."""
+    groups = []
+    for outcome, res in data.odds.items():
+        lower = (
+            res.table.filter(
+                (pl.col("p_value") < disparities.SIGNIFICANCE) & (pl.col("odds_ratio") < 1)
+            )
+            .sort("odds_ratio")
+            .head(1)
+        )
+        if lower.height:
+            groups.append(disparities.summary_nl(lower, res.outcome))
+        else:
+            groups.append(f"{INDICATOR_TEXT[outcome].title}: {res.summary}")
+    return [
+        "Wordt de derde pijler uitgevoerd? "
+        f"{_figure(data, 'toeleiding')} van de inburgeraars is naar VDAB toegeleid; van wie "
+        f"niet vrijgesteld is, schreef {_figure(data, 'inschrijving_60d')} zich binnen 60 "
+        "dagen in bij VDAB.",
+        "Vinden inburgeraars werk? "
+        f"{_figure(data, 'werk_12m')} van wie een jaar opgevolgd kon worden, vond binnen 12 "
+        f"maanden werk; de mediane tijd tot werk is {_figure(data, 'werk_mediaan_dagen')}.",
+        "Welke groepen worden minder goed bereikt? " + " ".join(groups),
+    ]
+
+
+def _charts(data: ReportData) -> list[dict[str, Any]]:
+    """The fact sheet's charts with their titles: cohorts and time to work (page 2),
+    registration by region (page 1)."""
+    peil = data.latest.peildatum
+    out: list[charts.Chart | None] = []
+    rows = {i: data.table.rows(i, "cohort", peil) for i in TREND_INDICATORS}
+    first = rows[TREND_INDICATORS[0]]
+    out.append(
+        charts.line_chart(
+            "fs-cohorten",
+            "Kernindicatoren per cohort",
+            "Lijndiagram van de kernindicatoren per kwartaal van het inburgeringscontract, "
+            f"peildatum {fmt_date(peil)}. Open rondjes op een stippellijn zijn voorlopige "
+            "cohorten; een gearceerd blokje op de as is een onderdrukt cijfer.",
+            [cohort_tick(r["category"]) for r in first],
+            [
+                chart_inputs.cohort_series(
+                    INDICATOR_TEXT[i].title, i, rows[i], peil, intervals=False
+                )
+                for i in TREND_INDICATORS
+            ],
+            width=700,
+            height=270,
+        )
+    )
+    total = data.curves["werk"]["totaal"].get("totaal", ())
+    band = data.curve_bands.get("werk", {}).get("totaal", {}).get("totaal", ())
+    out.append(
+        charts.km_chart(
+            "fs-km-werk",
+            "Tijd tot werk",
+            "Kaplan–Meier-curve: het geschatte aandeel dat aan het werk is, per aantal dagen "
+            "na het inburgeringscontract, met de 95%-betrouwbaarheidsband en een "
+            "stippellijn op 60 dagen.",
+            [charts.Curve("Hele populatie", total, band)],
+            x_max=max(365, data.km_max_day),
+            width=700,
+        )
+    )
+    ind, bd = "inschrijving_60d", "regio"
+    (tot,) = data.table.rows(ind, "totaal", peil)
+    out.append(
+        charts.bar_chart(
+            "fs-bar-regio",
+            f"{INDICATOR_TEXT[ind].title} naar {in_text(BREAKDOWN_NL[bd])}",
+            f"Staafdiagram met 95%-betrouwbaarheidsintervallen per {in_text(BREAKDOWN_NL[bd])}"
+            f", peildatum {fmt_date(peil)}. De stippellijn is het totaal.",
+            bars(data.table.rows(ind, bd, peil), bd),
+            unit=INDICATOR_TEXT[ind].unit,
+            reference=None if tot["suppressed"] else tot["value"],
+            width=700,
+            label_width=200,
+            v_max=chart_inputs.indicator_scale(data.table, ind),
+        )
+    )
+    titles = (
+        "Kernindicatoren per cohort (kwartaal van het contract)",
+        "Tijd tot werk na het inburgeringscontract",
+        f"{INDICATOR_TEXT[ind].title} naar {in_text(BREAKDOWN_NL[bd])}",
+    )
+    return [{"title": t, "chart": c} for t, c in zip(titles, out, strict=True) if c is not None]
+
+
+def render_factsheet(data: ReportData, answers: Sequence[str] | None = None) -> str:
+    """The fact sheet's HTML; ``answers`` replaces :func:`default_answers` when given."""
+    peil = data.latest.peildatum
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(
+            lambda name: (
+                resources.files("pijler3").joinpath("data", "templates", name).read_text("utf-8")
+            )
+        ),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    drawn = _charts(data)
+    figures: list[dict[str, Any]] = [headline(data, i, peil) for i in KEY_FIGURES]
+    return env.get_template("factsheet.html.j2").render(
+        d=data,
+        peil=fmt_date(peil),
+        deliveries=[fmt_date(x.peildatum) for x in data.deliveries],
+        answers=list(answers) if answers is not None else default_answers(data),
+        caution=CAUTION,
+        figures=figures,
+        charts=drawn,
+        chart_count=len(drawn),
+        hatch=charts.HATCH_DEFS,
+    )
+
+
+def chromium() -> str | None:
+    """The headless Chromium on this machine, or None."""
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+
+
+def print_pdf(html: Path, browser: str) -> bytes | None:
+    """``html`` printed to PDF by headless Chromium (A4, from the page's CSS), offline
+    and in a throwaway profile; None when the browser fails."""
+    with tempfile.TemporaryDirectory(prefix="pijler3-print-") as tmp:
+        pdf = Path(tmp) / "out.pdf"
+        try:
+            subprocess.run(
+                [
+                    browser,
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--disable-extensions",
+                    "--no-first-run",
+                    "--no-default-browser-check",
+                    "--no-pdf-header-footer",
+                    f"--user-data-dir={Path(tmp) / 'profile'}",
+                    f"--print-to-pdf={pdf}",
+                    html.resolve().as_uri(),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=PRINT_TIMEOUT_S,
+                check=True,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if not pdf.exists() or not pdf.read_bytes().startswith(b"%PDF"):
+            return None
+        return pdf.read_bytes()
