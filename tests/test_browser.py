@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
+import math
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -245,47 +248,13 @@ SELECT_GESLACHT = """
 def test_report_in_headless_chromium(chain: ChainRun, browser: Browser, tmp_path: Path) -> None:
     """Zero requests to any other origin, no console errors, every announced chart drawn
     with its data, a working curve selector; the screenshot is saved for people."""
-    result = report.write_report(chain.spaces["abb-1"], tmp_path / "report", now=NOW)
-    url = result.html.resolve().as_uri()
-
-    (target,) = [
-        t
-        for t in browser.send("Target.getTargets")["targetInfos"]
-        if t["type"] == "page" and t["url"] == "about:blank"
-    ]
-    session = browser.send(
-        "Target.attachToTarget", {"targetId": target["targetId"], "flatten": True}
-    )
-    sid = session["sessionId"]
-    for domain in ("Network", "Runtime", "Log", "Page"):
-        browser.send(f"{domain}.enable", sessionId=sid)
-    browser.send(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
-        sessionId=sid,
-    )
-    browser.events.clear()
-    browser.send("Page.navigate", {"url": url}, sessionId=sid)
-    browser.wait_for("Page.loadEventFired")
-
-    state = json.loads(
-        browser.send(
-            "Runtime.evaluate", {"expression": INSPECT, "returnByValue": True}, sessionId=sid
-        )["result"]["value"]
-    )
-    shot = browser.send(
-        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, sessionId=sid
-    )
-    screenshot = tmp_path / "report.png"
-    screenshot.write_bytes(base64.b64decode(shot["data"]))
+    result = report.write_report(chain.spaces["abb-1"], tmp_path / "report", now=NOW, pdf=False)
+    page = Page(browser)
+    page.open(result.html.resolve().as_uri())
+    state = page.evaluate(INSPECT)
+    screenshot = page.screenshot(tmp_path / "report.png")
     print(f"screenshot: {screenshot}")
-    selector = json.loads(
-        browser.send(
-            "Runtime.evaluate",
-            {"expression": SELECT_GESLACHT, "returnByValue": True},
-            sessionId=sid,
-        )["result"]["value"]
-    )
+    selector = page.evaluate(SELECT_GESLACHT)
 
     requested = [
         e["params"]["request"]["url"]
@@ -317,3 +286,156 @@ def test_report_in_headless_chromium(chain: ChainRun, browser: Browser, tmp_path
     assert len(shown) > len(charts) / 2
     assert selector == {"geslacht": True, "regio": False, "totaal": True}
     assert screenshot.stat().st_size > 50_000
+
+
+# Every chart as the browser lays it out, with every Kaplan-Meier panel shown: what it
+# declares (suppressed and provisional points), the marks and legend entries drawn for
+# them, its numeric ticks per axis, and the boxes of its texts (SVG user units).
+CHARTS = """
+(() => {
+  document.querySelectorAll('.km-panel').forEach(p => p.classList.remove('off'));
+  const visible = el => { const b = el.getBBox(); return b.width > 0 && b.height > 0; };
+  return JSON.stringify([...document.querySelectorAll('svg.chart')].map(svg => {
+    const texts = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim());
+    const ticks = {};
+    svg.querySelectorAll('text[data-tick]').forEach(t => {
+      const key = t.getAttribute('text-anchor') === 'middle' ? 'x' + t.getAttribute('y')
+                                                             : 'y' + t.getAttribute('x');
+      (ticks[key] = ticks[key] || []).push(Number(t.dataset.tick));
+    });
+    return {
+      id: svg.id,
+      kind: [...svg.classList].find(c => c.startsWith('chart-')).slice(6),
+      suppressed: Number(svg.dataset.suppressed),
+      provisional: Number(svg.dataset.provisional),
+      suppMarks: [...svg.querySelectorAll('.supp-mark')].filter(visible).length,
+      provMarks: [...svg.querySelectorAll('circle.provisional')].filter(visible).length,
+      provLabel: [...svg.querySelectorAll('text.provisional-label')].filter(visible).length,
+      desc: svg.querySelector('desc').textContent,
+      legend: [...svg.querySelectorAll('.legend-box text')].filter(visible)
+                .map(t => t.textContent),
+      ticks: ticks,
+      clipped: texts.filter(t => { const b = t.getBBox(), v = svg.viewBox.baseVal;
+        return b.width > 0 && (b.x < v.x - 0.5 || b.y < v.y - 0.5
+          || b.x + b.width > v.x + v.width + 0.5 || b.y + b.height > v.y + v.height + 0.5);
+      }).map(t => t.textContent),
+      boxes: texts.map(t => { const b = t.getBBox();
+        return [t.textContent, b.x, b.y, b.width, b.height]; }),
+    };
+  }));
+})()
+"""
+
+FITS = """
+(() => {
+  const trends = 'section[aria-labelledby="trends"] .table-wrap';
+  const wraps = [...document.querySelectorAll(trends)];
+  return JSON.stringify({
+    page: document.documentElement.scrollWidth,
+    window: window.innerWidth,
+    tables: wraps.map(w => [w.scrollWidth, w.clientWidth]),
+  });
+})()
+"""
+
+
+def _nice(ticks: list[float]) -> bool:
+    """0, s, 2s, ... with s = 1, 2 or 5 x 10^k; or, on a log axis, the 1-2-5 sequence."""
+    if len(ticks) < 2:
+        return False
+    if ticks[0] == 0:
+        step = ticks[1]
+        mantissa = step / 10 ** math.floor(math.log10(step))
+        return any(math.isclose(mantissa, m) for m in (1, 2, 5)) and all(
+            math.isclose(t, i * step, abs_tol=1e-9) for i, t in enumerate(ticks)
+        )
+    return all(
+        any(math.isclose(t / 10 ** math.floor(math.log10(t)), m) for m in (1, 2, 5)) for t in ticks
+    )
+
+
+def _runs(ticks: list[float]) -> list[list[float]]:
+    """The axes of small multiples share a line of the SVG: one run per rising sequence."""
+    runs: list[list[float]] = []
+    for t in ticks:
+        if runs and t > runs[-1][-1]:
+            runs[-1].append(t)
+        else:
+            runs.append([t])
+    return runs
+
+
+def _overlaps(boxes: list[list[Any]]) -> list[tuple[str, str]]:
+    """Pairs of texts whose boxes intersect by more than a pixel each way."""
+    out = []
+    for (a, ax, ay, aw, ah), (b, bx, by, bw, bh) in itertools.combinations(boxes, 2):
+        if min(ax + aw, bx + bw) - max(ax, bx) > 1 and min(ay + ah, by + bh) - max(ay, by) > 1:
+            out.append((a, b))
+    return out
+
+
+def test_charts_are_honest_and_readable(chain: ChainRun, browser: Browser, tmp_path: Path) -> None:
+    """On the test chain's store (1.500 persons a delivery: small categories are hidden
+    in bars, cohort lines and Kaplan-Meier breakdowns, and the recent cohorts are still
+    in their follow-up window), as Chromium lays the page out at 1280 px:
+
+    - every chart kind that can hide a figure shows each hidden one as a visible
+      hatched marker, with "onderdrukt" in its visible legend;
+    - every provisional cohort is an open circle, with "voorlopig" in the legend, and a
+      chart's description does not call a cohort missing that it draws;
+    - every numeric axis has nice ticks; no two texts of a chart overlap, and none runs
+      off the chart's edge (where print would clip it);
+    - the trends table fits the window without scrolling sideways.
+    """
+    result = report.write_report(chain.spaces["abb-1"], tmp_path / "report", now=NOW, pdf=False)
+    page = Page(browser, 1280, 900)
+    page.open(result.html.resolve().as_uri())
+    fits = page.evaluate(FITS)
+    charts = page.evaluate(CHARTS)
+
+    hiding = {c["kind"] for c in charts if c["suppressed"]}
+    assert hiding == {"bar", "line", "km"}, "the store must hide figures in every kind"
+    assert any(c["provisional"] for c in charts), "the store must have provisional cohorts"
+    for c in charts:
+        if c["suppressed"]:
+            assert c["suppMarks"] == c["suppressed"], c["id"]
+            assert any("onderdrukt" in entry for entry in c["legend"]), c["id"]
+        if c["provisional"]:
+            assert c["provMarks"] == c["provisional"], c["id"]
+            assert any("voorlopig" in entry for entry in c["legend"]), c["id"]
+            assert "ontbreken" not in c["desc"] or "voorlopig" in c["desc"], c["id"]
+        assert c["ticks"], c["id"]
+        for axis, ticks in c["ticks"].items():
+            for run in _runs(ticks):
+                assert _nice(run), (c["id"], axis, ticks)
+        assert _overlaps(c["boxes"]) == [], c["id"]
+        assert c["clipped"] == [], c["id"]  # no text runs off the chart's edge
+    single = [c for c in charts if c["provisional"] and c["id"].startswith("cohort-")]
+    assert single and all(c["provLabel"] == 1 for c in single)
+
+    assert fits["page"] <= fits["window"] == 1280
+    assert fits["tables"] and all(scroll <= client for scroll, client in fits["tables"])
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    """The page objects of a PDF (``/Type /Page``, not ``/Pages``): Chromium writes its
+    page dictionaries uncompressed."""
+    return len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", pdf))
+
+
+def test_factsheet_prints_to_two_a4_pages(chain: ChainRun, tmp_path: Path) -> None:
+    """write_report prints factsheet.pdf with headless Chromium: at most two pages, A4,
+    and the page count is read from the PDF itself. The page holds the answers, the key
+    figures and its charts, and loads nothing."""
+    result = report.write_report(chain.spaces["abb-1"], tmp_path / "report", now=NOW)
+    assert result.factsheet is not None and result.factsheet_pdf is not None
+    pdf = result.factsheet_pdf.read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert 1 <= _pdf_pages(pdf) <= 2
+    # A4 is 595 x 842 points.
+    sizes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    assert sizes and all(abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2 for w, h in sizes)
+    html = result.factsheet.read_text("utf-8")
+    assert 'id="antwoorden"' in html and html.count("<li>") >= 3
+    assert html.count('<svg data-suppressed="') >= 2
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)

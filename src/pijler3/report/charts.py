@@ -153,6 +153,9 @@ def bar_chart(
     if not drawn:
         return None
     n_supp = sum(1 for b in bars if b.suppressed)
+    # Room for the longest label (never clipped at the left edge), up to 40% of the width;
+    # a longer one is shortened with an ellipsis (the bar's tooltip keeps it whole).
+    label_width = min(max(label_width, max(text_width(b.label) for b in bars) + 14), width * 0.4)
     items: list[LegendItem] = []
     if any(b.low is not None for b in drawn):
         items.append(LegendItem("95%-betrouwbaarheidsinterval", INK, "line"))
@@ -181,7 +184,7 @@ def bar_chart(
             f'<line class="grid" x1="{attr(x)}" x2="{attr(x)}" y1="{attr(top_pad - 6)}" '
             f'y2="{attr(axis_y)}" stroke="{GRID}"/>'
         )
-        out.append(text(x, axis_y + 16, tick_label(t, unit), anchor="middle", cls="tick"))
+        out.append(text(x, axis_y + 16, tick_label(t, unit), anchor="middle", cls="tick", tick=t))
     if axis_title:
         out.append(
             text((plot_x0 + plot_x1) / 2, axis_y + 31, axis_title, anchor="middle", cls="axis")
@@ -203,6 +206,11 @@ def bar_chart(
     return Chart(chart_id, Markup("".join(out)), len(drawn), "bar")
 
 
+def _fit_label(label: str, room: float) -> str:
+    most = int(room // text_width("m"))
+    return label if len(label) <= most else label[: max(1, most - 1)].rstrip(" ,") + "…"
+
+
 def _bar_row(
     b: Bar,
     y: float,
@@ -215,7 +223,8 @@ def _bar_row(
 ) -> list[str]:
     """One bar: its label, the bar and its whisker and value, or the suppression mark."""
     cy = y + row / 2
-    out = [text(plot_x0 - 8, cy + 4, b.label, anchor="end", cls="label")]
+    shown = _fit_label(b.label, plot_x0 - 14)
+    out = [text(plot_x0 - 8, cy + 4, shown, anchor="end", cls="label")]
     if b.suppressed:
         out.append(supp_marker(plot_x0 + 7, cy, f"{b.label}: onderdrukt"))
         out.append(text(plot_x0 + 18, cy + 4, "onderdrukt", cls="note"))
@@ -322,7 +331,7 @@ def line_chart(
             f'<line class="grid" x1="{attr(left)}" x2="{attr(width - right)}" '
             f'y1="{attr(y)}" y2="{attr(y)}" stroke="{GRID}"/>'
         )
-        out.append(text(left - 6, y + 4, tick_label(t, unit), anchor="end", cls="tick"))
+        out.append(text(left - 6, y + 4, tick_label(t, unit), anchor="end", cls="tick", tick=t))
     out += [text(4, top - 12, axis_title, cls="axis")] if axis_title else []
     out += _x_ticks(x_labels, sx, step, plot_bottom + 18)
     for k, (s, colour) in enumerate(zip(series, colours, strict=True)):

@@ -72,11 +72,14 @@ def text(
     anchor: str = "start",
     cls: str = "",
     size: float | None = None,
+    tick: float | None = None,
 ) -> str:
+    """An SVG text; ``tick`` is the value of a numeric axis tick (``data-tick``)."""
     extra = f' class="{cls}"' if cls else ""
     font = f' font-size="{attr(size)}"' if size else ""
+    value = f' data-tick="{data_value(tick)}"' if tick is not None else ""
     return (
-        f'<text x="{attr(x)}" y="{attr(y)}" text-anchor="{anchor}"{extra}{font}>'
+        f'<text x="{attr(x)}" y="{attr(y)}" text-anchor="{anchor}"{extra}{font}{value}>'
         f"{escape(words)}</text>"
     )
 
@@ -130,6 +133,19 @@ def nice_ticks(top: float, most: int = 5) -> list[float]:
     return [round(step * i, 12) for i in range(count + 1)]
 
 
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """The ticks of a log axis covering [lo, hi]: ..., 0,2, 0,5, 1, 2, 5, 10, ... (the
+    1-2-5 sequence), from the largest at or below ``lo`` to the smallest at or above ``hi``."""
+    exp = math.floor(math.log10(lo)) - 1
+    seq: list[float] = []
+    while not seq or seq[-1] < hi * (1 - 1e-9):
+        seq += [round(m * 10.0**exp, 12) for m in (1, 2, 5)]
+        exp += 1
+    first = max(i for i, v in enumerate(seq) if v <= lo * (1 + 1e-9))
+    last = min(i for i, v in enumerate(seq) if v >= hi * (1 - 1e-9))
+    return seq[first : last + 1]
+
+
 def share_max(x: float) -> float:
     """The axis maximum of a share: a nice number, never above 100 %."""
     return min(1.0, nice_max(x))
@@ -139,7 +155,7 @@ def tick_label(x: float, unit: Unit) -> str:
     if unit == "pct":
         return f"{fmt_num(x * 100, 0)}{NBSP}%"
     if unit == "ratio":
-        return fmt_num(x, 2 if x < 1 else 1).rstrip("0").rstrip(",")
+        return fmt_num(x, 2 if x < 1 else 1).rstrip("0").rstrip(",") if x % 1 else fmt_int(round(x))
     return fmt_int(round(x))
 
 
@@ -202,14 +218,14 @@ def swatch(kind: Swatch, x: float, y: float, colour: str) -> str:
         )
     if kind == "bar":
         return f'<rect x="{attr(x)}" y="{attr(y)}" width="14" height="10" fill="{colour}"/>'
-    return supp_marker(x + 7, cy, "")
+    return supp_marker(x + 7, cy, "", cls="supp-key")
 
 
-def supp_marker(cx: float, cy: float, title: str) -> str:
+def supp_marker(cx: float, cy: float, title: str, *, cls: str = "supp-mark") -> str:
     """The mark of a suppressed figure: a small hatched square with a grey edge."""
     tip = f"<title>{escape(title)}</title>" if title else ""
     return (
-        f'<rect class="supp-mark" x="{attr(cx - 5)}" y="{attr(cy - 5)}" width="10" '
+        f'<rect class="{cls}" x="{attr(cx - 5)}" y="{attr(cy - 5)}" width="10" '
         f'height="10" fill="url(#hatch)" stroke="{MUTED}" stroke-width="1">{tip}</rect>'
     )
 

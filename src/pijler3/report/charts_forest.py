@@ -21,6 +21,7 @@ from pijler3.report.charts_axes import (
     data_value,
     legend,
     legend_height,
+    log_ticks,
     open_svg,
     text,
     tick_label,
@@ -67,10 +68,8 @@ def forest_plot(
     row, top = 19.0, 14.0
     axis_y = top + row * len(lines)
     height = axis_y + 44 + legend_height(items, width - 16) + 4
-    lo = min(min(r.low for r in rows), 0.9)
-    hi = max(max(r.high for r in rows), 1.1)
-    lo_t = 2.0 ** math.floor(math.log2(lo))
-    hi_t = 2.0 ** math.ceil(math.log2(hi))
+    ticks = log_ticks(min(min(r.low for r in rows), 0.9), max(max(r.high for r in rows), 1.1))
+    lo_t, hi_t = ticks[0], ticks[-1]
     x0, x1 = label_width, width - 70
 
     def sx(v: float) -> float:
@@ -78,15 +77,15 @@ def forest_plot(
 
     out = open_svg(chart_id, "forest", title, desc, width, height, len(rows))
     out[0] = out[0].replace("<svg ", '<svg data-suppressed="0" data-provisional="0" ', 1)
-    t = lo_t
-    while t <= hi_t * 1.0001:
+    for t in ticks:
         x = sx(t)
         out.append(
             f'<line class="grid" x1="{attr(x)}" x2="{attr(x)}" y1="{attr(top)}" '
             f'y2="{attr(axis_y)}" stroke="{GRID}"/>'
         )
-        out.append(text(x, axis_y + 16, tick_label(t, "ratio"), anchor="middle", cls="tick"))
-        t *= 2
+        out.append(
+            text(x, axis_y + 16, tick_label(t, "ratio"), anchor="middle", cls="tick", tick=t)
+        )
     one = sx(1.0)
     out.append(
         f'<line class="ref" x1="{attr(one)}" x2="{attr(one)}" y1="{attr(top)}" '

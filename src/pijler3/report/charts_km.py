@@ -161,11 +161,13 @@ def _axes(f: _Frame, *, big: bool) -> list[str]:
             f'<line class="grid" x1="{attr(f.x0)}" x2="{attr(f.x0 + f.w)}" '
             f'y1="{attr(y)}" y2="{attr(y)}" stroke="{GRID}"/>'
         )
-        out.append(text(f.x0 - 5, y + 4, tick_label(t, "pct"), anchor="end", cls="tick"))
+        out.append(text(f.x0 - 5, y + 4, tick_label(t, "pct"), anchor="end", cls="tick", tick=t))
     step = nice_step(f.x_max, 6 if big else 3)
     d = 0.0
     while d <= f.x_max + 1e-9:
-        out.append(text(f.sx(d), f.y0 + f.h + 15, fmt_int(round(d)), anchor="middle", cls="tick"))
+        out.append(
+            text(f.sx(d), f.y0 + f.h + 15, fmt_int(round(d)), anchor="middle", cls="tick", tick=d)
+        )
         d += step
     x60 = f.sx(REFERENCE_DAY)
     out.append(

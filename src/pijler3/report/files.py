@@ -80,9 +80,10 @@ def render(data: ReportData, out: Path, *, pdf: bool = True) -> ReportResult:
     )
 
 
-def write_report(ws: Workspace, out: Path, *, now: dt.datetime) -> ReportResult:
+def write_report(ws: Workspace, out: Path, *, now: dt.datetime, pdf: bool = True) -> ReportResult:
     """The report of every delivery ABB's analysis store still retains, written into
-    ``out``; :attr:`ReportResult.expired_left_out` counts those past retention."""
+    ``out``; :attr:`ReportResult.expired_left_out` counts those past retention. ``pdf``:
+    print the fact sheet to PDF when headless Chromium is installed."""
     protocol = ws.protocol()
     if not ws.store_path.exists():
         raise UserError(
@@ -91,7 +92,7 @@ def write_report(ws: Workspace, out: Path, *, now: dt.datetime) -> ReportResult:
         )
     with Store(ws.store_path, protocol) as store:
         data = build_report(store, protocol, now=now)
-    return render(data, out)
+    return render(data, out, pdf=pdf)
 
 
 def render_csv(table: PublishedTable) -> bytes:
