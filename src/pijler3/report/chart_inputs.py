@@ -86,6 +86,22 @@ def cohort_series(
     )
 
 
+def missing_note(indicator: str, rows: Sequence[Mapping[str, Any]]) -> str:
+    """A legend line for the cohorts that have no point and are not suppressed, saying
+    why; empty when every cohort has a point or a suppression mark."""
+    missing = [
+        r for r in rows if not r["suppressed"] and (not r["denominator"] or r["value"] is None)
+    ]
+    if not missing:
+        return ""
+    window = indicators.WINDOWS.get(indicator)
+    if window is not None and any(not r["denominator"] for r in missing):
+        return f"geen punt: nog niemand {window[0]} dagen opgevolgd"
+    if INDICATOR_TEXT[indicator].unit == "days":
+        return "geen punt: mediaan nog niet bereikt"
+    return "geen punt: geen personen"
+
+
 def cohort_note(indicator: str, series: charts.Series, peildatum: dt.date) -> str:
     """The sentences of a cohort chart's description about what it marks, so that the
     description never contradicts the drawing."""
@@ -95,10 +111,14 @@ def cohort_note(indicator: str, series: charts.Series, peildatum: dt.date) -> st
     )
     window = indicators.WINDOWS.get(indicator)
     if n_prov and window is not None:
+        which = (
+            "Het recentste getoonde cohort is"
+            if n_prov == 1
+            else f"De {n_prov} recentste getoonde cohorten zijn"
+        )
         parts.append(
-            f"De {n_prov} recentste getoonde cohorten zijn voorlopig (open rondje, "
-            f"stippellijn): niet iedereen had op {fmt_date(peildatum)} al de opvolging van "
-            f"{window[0]} dagen; cohorten waarvoor nog niemand die opvolging had, ontbreken."
+            f"{which} voorlopig (open rondje, stippellijn): niet iedereen had op "
+            f"{fmt_date(peildatum)} al de opvolging van {window[0]} dagen."
         )
     elif n_prov:
         parts.append(
@@ -111,4 +131,14 @@ def cohort_note(indicator: str, series: charts.Series, peildatum: dt.date) -> st
             f"{n_supp} {'punt is' if n_supp == 1 else 'punten zijn'} onderdrukt wegens "
             "kleine aantallen (gearceerd blokje op de as)."
         )
+    n_missing = sum(
+        1 for i, v in enumerate(series.values) if v is None and not series.is_suppressed(i)
+    )
+    if n_missing and window is not None:
+        parts.append(
+            f"Cohorten zonder punt: nog niemand had op {fmt_date(peildatum)} de opvolging "
+            f"van {window[0]} dagen."
+        )
+    elif n_missing:
+        parts.append("Cohorten zonder punt: geen cijfer (zie de legende).")
     return " ".join(parts)

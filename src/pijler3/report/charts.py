@@ -36,6 +36,7 @@ from pijler3.report.charts_axes import (
     BAR,
     GRID,
     INK,
+    LEGEND_ROW,
     MUTED,
     PALETTE,
     PRIMARY,
@@ -126,8 +127,8 @@ def value_max(values: Sequence[float | None], unit: Unit) -> float:
 def _svg_attrs(svg: list[str], suppressed: int, provisional: int = 0) -> None:
     """Count the suppressed and provisional points on the ``<svg>`` tag, for tests."""
     svg[0] = svg[0].replace(
-        "<svg ",
-        f'<svg data-suppressed="{suppressed}" data-provisional="{provisional}" ',
+        " data-marks=",
+        f' data-suppressed="{suppressed}" data-provisional="{provisional}" data-marks=',
         1,
     )
 
@@ -289,8 +290,14 @@ def line_chart(
     width: float = 720,
     height: float = 280,
     y_max: float | None = None,
+    notes: Sequence[str] = (),
+    legend_rows: int = 0,
 ) -> Chart | None:
     """Lines with points (and interval whiskers when given); None when nothing to draw.
+
+    ``notes`` are legend lines without a key (why a point is missing);
+    ``legend_rows`` reserves at least that many legend rows, so that charts side by side
+    have plots of the same height.
 
     A suppressed point is a hatched marker on the x-axis; a provisional one an open
     circle reached by a dashed segment. The legend sits under the axis.
@@ -306,11 +313,12 @@ def line_chart(
     single = len(series) == 1
     colours = [PRIMARY if single else PALETTE[k % len(PALETTE)] for k in range(len(series))]
     items = _line_legend(series, colours, n_prov, n_supp)
+    items += [LegendItem(n, MUTED, "none") for n in notes if n]
     left, right = 52.0, 16.0
     axis_title = AXIS_UNIT.get(unit, "")
     top = 26.0 if axis_title or n_prov else 14.0
-    leg_h = legend_height(items, width - left - right)
-    plot_bottom = height - 40 - (leg_h + 6 if items else 0)
+    leg_h = max(legend_height(items, width - left - right), LEGEND_ROW * legend_rows)
+    plot_bottom = height - 40 - (leg_h + 6 if leg_h else 0)
     vmax = y_max if y_max is not None else value_max(values, unit)
     n = len(x_labels)
     step = (width - left - right) / max(n, 1)

@@ -166,7 +166,7 @@ AXIS_UNIT: dict[str, str] = {"days": "dagen", "count": "aantal"}
 # --- Legend ------------------------------------------------------------------------------
 
 Swatch = Literal[
-    "line", "dashed", "point", "open", "supp", "band", "ref", "bar", "square", "opensquare"
+    "line", "dashed", "point", "open", "supp", "band", "ref", "bar", "square", "opensquare", "none"
 ]
 
 
@@ -180,45 +180,24 @@ class LegendItem:
 def swatch(kind: Swatch, x: float, y: float, colour: str) -> str:
     """A 14 x 10 legend key at (x, y) = its top-left corner."""
     cy = y + 5
-    if kind == "line":
-        return (
-            f'<path d="M{attr(x)} {attr(cy)}H{attr(x + 14)}" stroke="{colour}" stroke-width="2.5"/>'
-        )
-    if kind == "dashed":
-        return (
-            f'<path d="M{attr(x)} {attr(cy)}H{attr(x + 14)}" stroke="{colour}" '
-            f'stroke-width="2" stroke-dasharray="3 2"/>'
-        )
-    if kind == "ref":
-        return (
-            f'<path d="M{attr(x + 7)} {attr(y - 1)}V{attr(y + 11)}" stroke="{colour}" '
-            f'stroke-width="1.5" stroke-dasharray="3 2"/>'
-        )
-    if kind == "point":
-        return f'<circle cx="{attr(x + 7)}" cy="{attr(cy)}" r="3.5" fill="{colour}"/>'
-    if kind == "open":
-        return (
-            f'<circle cx="{attr(x + 7)}" cy="{attr(cy)}" r="3.5" fill="#fff" '
-            f'stroke="{colour}" stroke-width="1.6"/>'
-        )
-    if kind == "square":
-        return (
-            f'<rect x="{attr(x + 3)}" y="{attr(cy - 4)}" width="8" height="8" fill="{colour}" '
-            f'stroke="{colour}" stroke-width="1.4"/>'
-        )
-    if kind == "opensquare":
-        return (
-            f'<rect x="{attr(x + 3)}" y="{attr(cy - 4)}" width="8" height="8" fill="#fff" '
-            f'stroke="{colour}" stroke-width="1.4"/>'
-        )
-    if kind == "band":
-        return (
-            f'<rect x="{attr(x)}" y="{attr(y)}" width="14" height="10" fill="{colour}" '
-            f'fill-opacity="0.18"/>'
-        )
-    if kind == "bar":
-        return f'<rect x="{attr(x)}" y="{attr(y)}" width="14" height="10" fill="{colour}"/>'
-    return supp_marker(x + 7, cy, "", cls="supp-key")
+    line = f'<path d="M{attr(x)} {attr(cy)}H{attr(x + 14)}" stroke="{colour}" '
+    square = f'<rect x="{attr(x + 3)}" y="{attr(cy - 4)}" width="8" height="8" '
+    box = f'<rect x="{attr(x)}" y="{attr(y)}" width="14" height="10" fill="{colour}"'
+    keys: dict[str, str] = {
+        "none": "",
+        "line": line + 'stroke-width="2.5"/>',
+        "dashed": line + 'stroke-width="2" stroke-dasharray="3 2"/>',
+        "ref": f'<path d="M{attr(x + 7)} {attr(y - 1)}V{attr(y + 11)}" stroke="{colour}" '
+        'stroke-width="1.5" stroke-dasharray="3 2"/>',
+        "point": f'<circle cx="{attr(x + 7)}" cy="{attr(cy)}" r="3.5" fill="{colour}"/>',
+        "open": f'<circle cx="{attr(x + 7)}" cy="{attr(cy)}" r="3.5" fill="#fff" '
+        f'stroke="{colour}" stroke-width="1.6"/>',
+        "square": square + f'fill="{colour}" stroke="{colour}" stroke-width="1.4"/>',
+        "opensquare": square + f'fill="#fff" stroke="{colour}" stroke-width="1.4"/>',
+        "band": box + ' fill-opacity="0.18"/>',
+        "bar": box + "/>",
+    }
+    return keys[kind] if kind in keys else supp_marker(x + 7, cy, "", cls="supp-key")
 
 
 def supp_marker(cx: float, cy: float, title: str, *, cls: str = "supp-mark") -> str:
@@ -255,9 +234,10 @@ def legend(items: Sequence[LegendItem], x0: float, y0: float, span: float) -> li
         x = x0
         y = y0 + LEGEND_ROW * r
         for item in row:
+            key = 0 if item.swatch == "none" else 20
             out.append(swatch(item.swatch, x, y + 2, item.colour))
-            out.append(text(x + 20, y + 11, item.name, cls="legend"))
-            x += 20 + text_width(item.name) + 14
+            out.append(text(x + key, y + 11, item.name, cls="legend"))
+            x += key + text_width(item.name) + 14
     out.append("</g>")
     return out
 

@@ -76,7 +76,9 @@ def forest_plot(
         return x0 + (x1 - x0) * (math.log(v) - math.log(lo_t)) / (math.log(hi_t) - math.log(lo_t))
 
     out = open_svg(chart_id, "forest", title, desc, width, height, len(rows))
-    out[0] = out[0].replace("<svg ", '<svg data-suppressed="0" data-provisional="0" ', 1)
+    out[0] = out[0].replace(
+        " data-marks=", ' data-suppressed="0" data-provisional="0" data-marks=', 1
+    )
     for t in ticks:
         x = sx(t)
         out.append(

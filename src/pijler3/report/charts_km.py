@@ -139,7 +139,7 @@ def km_chart(
         legend_y = ph * rows + 26
     svg = open_svg(chart_id, "km", title, desc, width, height, len(drawn))
     svg[0] = svg[0].replace(
-        "<svg ", f'<svg data-suppressed="{len(suppressed)}" data-provisional="0" ', 1
+        " data-marks=", f' data-suppressed="{len(suppressed)}" data-provisional="0" data-marks=', 1
     )
     svg += out
     svg += legend(items, 8, legend_y, width - 16)

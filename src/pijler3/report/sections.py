@@ -161,6 +161,8 @@ def cohort_figure(
             width=520,
             height=240,
             y_max=scale,
+            notes=[chart_inputs.missing_note(indicator, rows)],
+            legend_rows=1,
         )
     )
     return Figure(chart, "Per cohort (kwartaal van het contract)")
@@ -203,6 +205,7 @@ def trend_figure(
             width=520,
             height=240,
             y_max=scale,
+            legend_rows=1,
         )
     )
     table = DataTable(
