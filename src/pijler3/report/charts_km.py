@@ -162,7 +162,7 @@ def _axes(f: _Frame, *, big: bool) -> list[str]:
             f'y1="{attr(y)}" y2="{attr(y)}" stroke="{GRID}"/>'
         )
         out.append(text(f.x0 - 5, y + 4, tick_label(t, "pct"), anchor="end", cls="tick", tick=t))
-    step = nice_step(f.x_max, 6 if big else 3)
+    step = nice_step(f.x_max, 6 if big else 4)
     d = 0.0
     while d <= f.x_max + 1e-9:
         out.append(

@@ -162,7 +162,7 @@ def cohort_figure(
             height=240,
             y_max=scale,
             notes=[chart_inputs.missing_note(indicator, rows)],
-            legend_rows=1,
+            legend_rows=2,
         )
     )
     return Figure(chart, "Per cohort (kwartaal van het contract)")
@@ -205,7 +205,7 @@ def trend_figure(
             width=520,
             height=240,
             y_max=scale,
-            legend_rows=1,
+            legend_rows=2,
         )
     )
     table = DataTable(
