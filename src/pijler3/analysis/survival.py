@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -35,8 +35,9 @@ class KaplanMeier:
     times: tuple[int, ...]
     survival: tuple[float, ...]
     at_risk: tuple[int, ...]
-    # Greenwood's standard error of the survival at each time (NaN where undefined).
-    survival_se: tuple[float, ...] = ()
+    # Greenwood's standard error of the survival at each time (NaN where undefined, so
+    # left out of ==: NaN is never equal to itself).
+    survival_se: tuple[float, ...] = field(default=(), compare=False)
 
 
 def _finite(x: float) -> float | None:

@@ -316,7 +316,7 @@ def line_chart(
     items += [LegendItem(n, MUTED, "none") for n in notes if n]
     left, right = 52.0, 16.0
     axis_title = AXIS_UNIT.get(unit, "")
-    top = 26.0 if axis_title or n_prov else 14.0
+    top = 26.0  # room for the unit or the "voorlopig" label, the same for every chart
     leg_h = max(legend_height(items, width - left - right), LEGEND_ROW * legend_rows)
     plot_bottom = height - 40 - (leg_h + 6 if leg_h else 0)
     vmax = y_max if y_max is not None else value_max(values, unit)
