@@ -25,7 +25,7 @@ from typing import Any
 import jinja2
 import polars as pl
 
-from pijler3.analysis import disparities
+from pijler3.analysis import disparities, indicators
 from pijler3.report import chart_inputs, charts
 from pijler3.report.data import ReportData
 from pijler3.report.fmt import fmt_date, fmt_value
@@ -68,7 +68,9 @@ def default_answers(data: ReportData) -> list[str]:
     for outcome, res in data.odds.items():
         lower = (
             res.table.filter(
-                (pl.col("p_value") < disparities.SIGNIFICANCE) & (pl.col("odds_ratio") < 1)
+                (pl.col("p_value") < disparities.SIGNIFICANCE)
+                & (pl.col("odds_ratio") < 1)
+                & (pl.col("category") != indicators.UNKNOWN)  # not a group, not a finding
             )
             .sort("odds_ratio")
             .head(1)
