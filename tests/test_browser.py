@@ -423,11 +423,29 @@ def _pdf_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", pdf))
 
 
-def test_factsheet_prints_to_two_a4_pages(chain: ChainRun, tmp_path: Path) -> None:
+SHEETS = """
+(() => JSON.stringify([...document.querySelectorAll('.sheet')].map(s => {
+  const mm = 96 / 25.4; const b = s.getBoundingClientRect();
+  return [b.width / mm, b.height / mm];
+})))()
+"""
+
+
+def test_factsheet_prints_to_two_a4_pages(
+    chain: ChainRun, browser: Browser, tmp_path: Path
+) -> None:
     """write_report prints factsheet.pdf with headless Chromium: at most two pages, A4,
-    and the page count is read from the PDF itself. The page holds the answers, the key
-    figures and its charts, and loads nothing."""
+    and the page count is read from the PDF itself. Laid out for print, each of its two
+    sheets fits one A4 page (so that nothing is cut or pushed to a third page). The
+    page holds the answers, the key figures and its charts, and loads nothing."""
     result = report.write_report(chain.spaces["abb-1"], tmp_path / "report", now=NOW)
+    assert result.factsheet is not None
+    page = Page(browser)
+    page.open(result.factsheet.resolve().as_uri())
+    page.send("Emulation.setEmulatedMedia", {"media": "print"})
+    sheets = page.evaluate(SHEETS)
+    assert len(sheets) == 2
+    assert all(w == pytest.approx(210, abs=1) and h <= 297 for w, h in sheets), sheets
     assert result.factsheet is not None and result.factsheet_pdf is not None
     pdf = result.factsheet_pdf.read_bytes()
     assert pdf.startswith(b"%PDF")

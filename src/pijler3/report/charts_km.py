@@ -81,6 +81,7 @@ def km_chart(
     suppressed: Sequence[str] = (),
     x_label: str = "dagen na het inburgeringscontract",
     width: float = 720,
+    height: float = 300,
 ) -> Chart | None:
     """The curves of a breakdown (small multiples) or of the whole population (one panel);
     None when there is nothing to draw."""
@@ -106,8 +107,7 @@ def km_chart(
     leg_h = legend_height(items, width - 16)
     out: list[str] = []
     if single:
-        height = 300 + leg_h
-        frame = _Frame(52, 22, width - 52 - 16, 300 - 22 - 48, x_max, y_top)
+        frame = _Frame(52, 22, width - 52 - 16, height - 22 - 48, x_max, y_top)
         out += _panel(frame, drawn[0], None, big=True)
         out.append(
             text(
@@ -118,7 +118,8 @@ def km_chart(
                 cls="axis",
             )
         )
-        legend_y = 300.0
+        legend_y = height
+        height += leg_h
     else:
         cols = 3
         pw, ph = width / cols, 172.0

@@ -112,7 +112,7 @@ def _charts(data: ReportData) -> list[dict[str, Any]]:
                 )
                 for i in TREND_INDICATORS
             ],
-            width=700,
+            width=800,
             height=270,
         )
     )
@@ -127,7 +127,8 @@ def _charts(data: ReportData) -> list[dict[str, Any]]:
             "stippellijn op 60 dagen.",
             [charts.Curve("Hele populatie", total, band)],
             x_max=max(365, data.km_max_day),
-            width=700,
+            width=800,
+            height=270,
         )
     )
     ind, bd = "inschrijving_60d", "regio"
@@ -141,7 +142,7 @@ def _charts(data: ReportData) -> list[dict[str, Any]]:
             bars(data.table.rows(ind, bd, peil), bd),
             unit=INDICATOR_TEXT[ind].unit,
             reference=None if tot["suppressed"] else tot["value"],
-            width=700,
+            width=800,
             label_width=200,
             v_max=chart_inputs.indicator_scale(data.table, ind),
         )
@@ -168,6 +169,7 @@ def render_factsheet(data: ReportData, answers: Sequence[str] | None = None) -> 
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["lower_first"] = lambda t: t[:1].lower() + t[1:]
     drawn = _charts(data)
     figures: list[dict[str, Any]] = [headline(data, i, peil) for i in KEY_FIGURES]
     return env.get_template("factsheet.html.j2").render(
@@ -177,6 +179,8 @@ def render_factsheet(data: ReportData, answers: Sequence[str] | None = None) -> 
         answers=list(answers) if answers is not None else default_answers(data),
         caution=CAUTION,
         figures=figures,
+        key_ids=KEY_FIGURES,
+        indicator_text=INDICATOR_TEXT,
         charts=drawn,
         chart_count=len(drawn),
         hatch=charts.HATCH_DEFS,
