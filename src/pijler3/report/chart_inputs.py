@@ -51,6 +51,20 @@ def provisional(indicator: str, categories: Sequence[str], peildatum: dt.date) -
     return out
 
 
+def provisional_marks(
+    indicator: str, breakdown: str, rows: Sequence[Mapping[str, Any]], peildatum: dt.date
+) -> list[str]:
+    """ " (voorlopig)" after each provisional cohort with a figure, for a table's row
+    header; empty strings for another breakdown."""
+    if breakdown != "cohort":
+        return [""] * len(rows)
+    flags = provisional(indicator, [r["category"] for r in rows], peildatum)
+    return [
+        " (voorlopig)" if flag and r["value"] is not None and not r["suppressed"] else ""
+        for flag, r in zip(flags, rows, strict=True)
+    ]
+
+
 def indicator_scale(table: PublishedTable, indicator: str) -> float:
     """The one axis maximum of every chart of ``indicator``: its bars, its cohorts and its
     deliveries, from all its published figures and interval bounds."""

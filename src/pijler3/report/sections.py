@@ -105,7 +105,12 @@ def indicator_section(data: ReportData, indicator: str, drawn: DrawnCharts) -> d
         table = DataTable(
             f"{text.title} naar {in_text(BREAKDOWN_NL[bd])}, peildatum {fmt_date(peil)}",
             value_columns(indicator),
-            tuple(TableRow(category_nl(bd, r["category"]), row_cells(r, text.unit)) for r in rows),
+            tuple(
+                TableRow(category_nl(bd, r["category"]) + mark, row_cells(r, text.unit))
+                for r, mark in zip(
+                    rows, chart_inputs.provisional_marks(indicator, bd, rows, peil), strict=True
+                )
+            ),
             sheet=indicator,
         )
         tables.append(table)
