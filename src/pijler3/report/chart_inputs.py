@@ -21,6 +21,7 @@ from typing import Any
 
 from pijler3.analysis import indicators
 from pijler3.analysis.disclosure import PublishedTable
+from pijler3.contract import words
 from pijler3.report import charts
 from pijler3.report.fmt import fmt_date
 from pijler3.report.labels import INDICATOR_TEXT
@@ -60,7 +61,9 @@ def provisional_marks(
         return [""] * len(rows)
     flags = provisional(indicator, [r["category"] for r in rows], peildatum)
     return [
-        " (voorlopig)" if flag and r["value"] is not None and not r["suppressed"] else ""
+        words.word("chart.cohort", "provisional_cell")
+        if flag and r["value"] is not None and not r["suppressed"]
+        else ""
         for flag, r in zip(flags, rows, strict=True)
     ]
 
@@ -110,49 +113,49 @@ def missing_note(indicator: str, rows: Sequence[Mapping[str, Any]]) -> str:
         return ""
     window = indicators.WINDOWS.get(indicator)
     if window is not None and any(not r["denominator"] for r in missing):
-        return f"geen punt: nog niemand {window[0]} dagen opgevolgd"
+        return words.sentence("chart.cohort", "missing_window", days=window[0])
     if INDICATOR_TEXT[indicator].unit == "days":
-        return "geen punt: mediaan nog niet bereikt"
-    return "geen punt: geen personen"
+        return words.word("chart.cohort", "missing_median")
+    return words.word("chart.cohort", "missing_nobody")
 
 
 def cohort_note(indicator: str, series: charts.Series, peildatum: dt.date) -> str:
     """The sentences of a cohort chart's description about what it marks, so that the
     description never contradicts the drawing."""
     parts: list[str] = []
+    peil = fmt_date(peildatum)
     n_prov = sum(
         1 for i, v in enumerate(series.values) if v is not None and series.is_provisional(i)
     )
     window = indicators.WINDOWS.get(indicator)
     if n_prov and window is not None:
-        which = (
-            "Het recentste getoonde cohort is"
-            if n_prov == 1
-            else f"De {n_prov} recentste getoonde cohorten zijn"
-        )
         parts.append(
-            f"{which} voorlopig (open rondje, stippellijn): niet iedereen had op "
-            f"{fmt_date(peildatum)} al de opvolging van {window[0]} dagen."
+            words.sentence("chart.cohort", "provisional_window_one", peildatum=peil, days=window[0])
+            if n_prov == 1
+            else words.sentence(
+                "chart.cohort",
+                "provisional_window_many",
+                n=n_prov,
+                peildatum=peil,
+                days=window[0],
+            )
         )
     elif n_prov:
-        parts.append(
-            "Het nieuwste cohort is voorlopig (open rondje, stippellijn): het liep op de "
-            "peildatum nog geen volledig kwartaal."
-        )
+        parts.append(words.word("chart.cohort", "provisional_newest"))
     n_supp = sum(1 for i in range(len(series.values)) if series.is_suppressed(i))
     if n_supp:
         parts.append(
-            f"{n_supp} {'punt is' if n_supp == 1 else 'punten zijn'} onderdrukt wegens "
-            "kleine aantallen (gearceerd blokje op de as)."
+            words.word("chart.cohort", "suppressed_one")
+            if n_supp == 1
+            else words.sentence("chart.cohort", "suppressed_many", n=n_supp)
         )
     n_missing = sum(
         1 for i, v in enumerate(series.values) if v is None and not series.is_suppressed(i)
     )
     if n_missing and window is not None:
         parts.append(
-            f"Cohorten zonder punt: nog niemand had op {fmt_date(peildatum)} de opvolging "
-            f"van {window[0]} dagen."
+            words.sentence("chart.cohort", "no_point_window", peildatum=peil, days=window[0])
         )
     elif n_missing:
-        parts.append("Cohorten zonder punt: geen cijfer (zie de legende).")
+        parts.append(words.word("chart.cohort", "no_point_other"))
     return " ".join(parts)

@@ -26,6 +26,7 @@ import jinja2
 import polars as pl
 
 from pijler3.analysis import disparities, indicators
+from pijler3.contract import words
 from pijler3.report import chart_inputs, charts
 from pijler3.report.data import ReportData
 from pijler3.report.fmt import fmt_date, fmt_value
@@ -41,11 +42,6 @@ KEY_FIGURES = (
     "inschrijving_mediaan_dagen",
     "werk_mediaan_dagen",
 )
-CAUTION = (
-    "Dit zijn uitkomsten, geen gemeten effecten van het beleid: de cijfers tonen wat er "
-    "met de inburgeraars gebeurde, niet wat er zonder de derde pijler gebeurd zou zijn. "
-    "Verschillen tussen groepen zijn samenhangen, geen oorzaken."
-)
 # A guard against a browser that hangs, not a performance limit.
 PRINT_TIMEOUT_S = 120
 
@@ -54,12 +50,22 @@ def _figure(data: ReportData, indicator: str) -> str:
     """A total figure with its interval, worded; "onderdrukt" when hidden."""
     (row,) = data.table.rows(indicator, "totaal", data.latest.peildatum)
     unit = INDICATOR_TEXT[indicator].unit
-    if row["suppressed"] or row["value"] is None:
-        return "onderdrukt" if row["suppressed"] else "niet bereikt"
-    value = fmt_value(row["value"], unit) + (" dagen" if unit == "days" else "")
+    if row["suppressed"]:
+        return words.word("factsheet", "suppressed")
+    if row["value"] is None:
+        return words.word("factsheet", "not_reached")
+    value = fmt_value(row["value"], unit)
+    if unit == "days":
+        value = words.sentence("factsheet", "days", value=value)
     if row["ci_low"] is None or row["ci_high"] is None:
         return value
-    return f"{value} (95%-BI {fmt_value(row['ci_low'], unit)}–{fmt_value(row['ci_high'], unit)})"
+    return words.sentence(
+        "factsheet",
+        "figure_ci",
+        value=value,
+        low=fmt_value(row["ci_low"], unit),
+        high=fmt_value(row["ci_high"], unit),
+    )
 
 
 def default_answers(data: ReportData) -> list[str]:
@@ -78,16 +84,28 @@ def default_answers(data: ReportData) -> list[str]:
         if lower.height:
             groups.append(disparities.summary_nl(lower, res.outcome))
         else:
-            groups.append(f"{INDICATOR_TEXT[outcome].title}: {res.summary}")
+            groups.append(
+                words.sentence(
+                    "factsheet",
+                    "group_summary",
+                    title=INDICATOR_TEXT[outcome].title,
+                    summary=res.summary,
+                )
+            )
     return [
-        "Wordt de derde pijler uitgevoerd? "
-        f"{_figure(data, 'toeleiding')} van de inburgeraars is naar VDAB toegeleid; van wie "
-        f"niet vrijgesteld is, schreef {_figure(data, 'inschrijving_60d')} zich binnen 60 "
-        "dagen in bij VDAB.",
-        "Vinden inburgeraars werk? "
-        f"{_figure(data, 'werk_12m')} van wie een jaar opgevolgd kon worden, vond binnen 12 "
-        f"maanden werk; de mediane tijd tot werk is {_figure(data, 'werk_mediaan_dagen')}.",
-        "Welke groepen worden minder goed bereikt? " + " ".join(groups),
+        words.sentence(
+            "factsheet",
+            "answer_policy",
+            toeleiding=_figure(data, "toeleiding"),
+            inschrijving=_figure(data, "inschrijving_60d"),
+        ),
+        words.sentence(
+            "factsheet",
+            "answer_work",
+            werk=_figure(data, "werk_12m"),
+            mediaan=_figure(data, "werk_mediaan_dagen"),
+        ),
+        words.sentence("factsheet", "answer_groups", groups=" ".join(groups)),
     ]
 
 
@@ -101,10 +119,8 @@ def _charts(data: ReportData) -> list[dict[str, Any]]:
     out.append(
         charts.line_chart(
             "fs-cohorten",
-            "Kernindicatoren per cohort",
-            "Lijndiagram van de kernindicatoren per kwartaal van het inburgeringscontract, "
-            f"peildatum {fmt_date(peil)}. Open rondjes op een stippellijn zijn voorlopige "
-            "cohorten; een gearceerd blokje op de as is een onderdrukt cijfer.",
+            words.word("factsheet", "chart_cohorts"),
+            words.sentence("factsheet", "desc_cohorts", peildatum=fmt_date(peil)),
             [cohort_tick(r["category"]) for r in first],
             [
                 chart_inputs.cohort_series(
@@ -121,11 +137,9 @@ def _charts(data: ReportData) -> list[dict[str, Any]]:
     out.append(
         charts.km_chart(
             "fs-km-werk",
-            "Tijd tot werk",
-            "Kaplan–Meier-curve: het geschatte aandeel dat aan het werk is, per aantal dagen "
-            "na het inburgeringscontract, met de 95%-betrouwbaarheidsband en een "
-            "stippellijn op 60 dagen.",
-            [charts.Curve("Hele populatie", total, band)],
+            words.word("factsheet", "chart_km"),
+            words.word("factsheet", "desc_km"),
+            [charts.Curve(words.word("factsheet", "curve_total"), total, band)],
             x_max=max(365, data.km_max_day),
             width=800,
             height=270,
@@ -133,12 +147,22 @@ def _charts(data: ReportData) -> list[dict[str, Any]]:
     )
     ind, bd = "inschrijving_60d", "regio"
     (tot,) = data.table.rows(ind, "totaal", peil)
+    bar_title = words.sentence(
+        "factsheet",
+        "title_bar",
+        indicator=INDICATOR_TEXT[ind].title,
+        breakdown=in_text(BREAKDOWN_NL[bd]),
+    )
     out.append(
         charts.bar_chart(
             "fs-bar-regio",
-            f"{INDICATOR_TEXT[ind].title} naar {in_text(BREAKDOWN_NL[bd])}",
-            f"Staafdiagram met 95%-betrouwbaarheidsintervallen per {in_text(BREAKDOWN_NL[bd])}"
-            f", peildatum {fmt_date(peil)}. De stippellijn is het totaal.",
+            bar_title,
+            words.sentence(
+                "factsheet",
+                "desc_bar",
+                breakdown=in_text(BREAKDOWN_NL[bd]),
+                peildatum=fmt_date(peil),
+            ),
             bars(data.table.rows(ind, bd, peil), bd),
             unit=INDICATOR_TEXT[ind].unit,
             reference=None if tot["suppressed"] else tot["value"],
@@ -148,9 +172,9 @@ def _charts(data: ReportData) -> list[dict[str, Any]]:
         )
     )
     titles = (
-        "Kernindicatoren per cohort (kwartaal van het contract)",
-        "Tijd tot werk na het inburgeringscontract",
-        f"{INDICATOR_TEXT[ind].title} naar {in_text(BREAKDOWN_NL[bd])}",
+        words.word("factsheet", "title_cohorts"),
+        words.word("factsheet", "title_km"),
+        bar_title,
     )
     return [{"title": t, "chart": c} for t, c in zip(titles, out, strict=True) if c is not None]
 
@@ -177,7 +201,7 @@ def render_factsheet(data: ReportData, answers: Sequence[str] | None = None) -> 
         peil=fmt_date(peil),
         deliveries=[fmt_date(x.peildatum) for x in data.deliveries],
         answers=list(answers) if answers is not None else default_answers(data),
-        caution=CAUTION,
+        caution=words.word("factsheet", "caution"),
         figures=figures,
         key_ids=KEY_FIGURES,
         indicator_text=INDICATOR_TEXT,
