@@ -36,8 +36,10 @@ from pijler3.report.charts_axes import (
     BAR,
     GRID,
     INK,
+    INTERVAL_LEGEND,
     LEGEND_ROW,
     MUTED,
+    NO_FIGURE,
     PALETTE,
     PRIMARY,
     PROVISIONAL_LABEL,
@@ -45,8 +47,11 @@ from pijler3.report.charts_axes import (
     REFERENCE,
     SUPPRESSED,
     SUPPRESSED_LEGEND,
+    SUPPRESSED_MARK,
     TICK_CHAR_PX,
     TICK_GAP_PX,
+    TOTAL_LABEL,
+    WHOLE_POPULATION,
     Chart,
     LegendItem,
     attr,
@@ -70,6 +75,7 @@ from pijler3.report.fmt import Unit, fmt_value
 __all__ = [
     "SUPPRESSED",
     "TICK_CHAR_PX",
+    "WHOLE_POPULATION",
     "Bar",
     "Chart",
     "Curve",
@@ -144,7 +150,7 @@ def bar_chart(
     *,
     unit: Unit = "pct",
     reference: float | None = None,
-    reference_label: str = "totaal",
+    reference_label: str = TOTAL_LABEL,
     width: float = 520,
     label_width: float = 170,
     v_max: float | None = None,
@@ -159,7 +165,7 @@ def bar_chart(
     label_width = min(max(label_width, max(text_width(b.label) for b in bars) + 14), width * 0.4)
     items: list[LegendItem] = []
     if any(b.low is not None for b in drawn):
-        items.append(LegendItem("95%-betrouwbaarheidsinterval", INK, "line"))
+        items.append(LegendItem(INTERVAL_LEGEND, INK, "line"))
     if reference is not None:
         items.append(LegendItem(reference_label, REFERENCE, "ref"))
     if n_supp:
@@ -227,11 +233,11 @@ def _bar_row(
     shown = _fit_label(b.label, plot_x0 - 14)
     out = [text(plot_x0 - 8, cy + 4, shown, anchor="end", cls="label")]
     if b.suppressed:
-        out.append(supp_marker(plot_x0 + 7, cy, f"{b.label}: onderdrukt"))
-        out.append(text(plot_x0 + 18, cy + 4, "onderdrukt", cls="note"))
+        out.append(supp_marker(plot_x0 + 7, cy, f"{b.label}: {SUPPRESSED_MARK}"))
+        out.append(text(plot_x0 + 18, cy + 4, SUPPRESSED_MARK, cls="note"))
         return out
     if b.value is None:
-        out.append(text(plot_x0 + 4, cy + 4, b.note or "geen cijfer", cls="note"))
+        out.append(text(plot_x0 + 4, cy + 4, b.note or NO_FIGURE, cls="note"))
         return out
     x = sx(b.value)
     out.append(
@@ -347,7 +353,7 @@ def line_chart(
         out += _series_points(s, colour, sx, sy, x_labels, unit)
         for i in range(n):
             if s.is_suppressed(i):
-                tip = f"{s.name}, {_one_line(x_labels[i])}: onderdrukt"
+                tip = f"{s.name}, {_one_line(x_labels[i])}: {SUPPRESSED_MARK}"
                 out.append(supp_marker(sx(i), plot_bottom - 7 - 12 * k, tip))
     out += legend(items, left, height - leg_h - 2, width - left - right)
     out.append("</svg>")

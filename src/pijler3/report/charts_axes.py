@@ -15,6 +15,7 @@ from typing import Literal
 
 from markupsafe import Markup, escape
 
+from pijler3.contract import words
 from pijler3.report.fmt import NBSP, Unit, fmt_int, fmt_num
 
 SUPPRESSED = "x"
@@ -43,10 +44,22 @@ INK = "#1f2937"
 BAND = "#0072b2"
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000")
 
-# The words of the chart legends, in one place.
-SUPPRESSED_LEGEND = "onderdrukt (kleine aantallen)"
-PROVISIONAL_LEGEND = "voorlopig (opvolging loopt nog)"
-PROVISIONAL_LABEL = "voorlopig"
+# The words inside the charts (data/labels-nl.toml, [chart]).
+SUPPRESSED_LEGEND = words.word("chart", "suppressed_legend")
+SUPPRESSED_MARK = words.word("chart", "suppressed_mark")
+PROVISIONAL_LEGEND = words.word("chart", "provisional_legend")
+PROVISIONAL_LABEL = words.word("chart", "provisional_label")
+INTERVAL_LEGEND = words.word("chart", "interval")
+BAND_LEGEND = words.word("chart", "band")
+TOTAL_LABEL = words.word("chart", "total")
+WHOLE_POPULATION = words.word("chart", "whole_population")
+GROUP_LEGEND = words.word("chart", "group")
+NO_FIGURE = words.word("chart", "no_figure")
+KM_AXIS = words.word("chart", "km_axis")
+SIGNIFICANT = words.word("chart", "significant")
+NOT_SIGNIFICANT = words.word("chart", "not_significant")
+LESS_OFTEN = words.word("chart", "less_often")
+MORE_OFTEN = words.word("chart", "more_often")
 
 CHAR_PX = 6.6  # a generous average width of a character of the 11-11.5 px chart text
 TICK_CHAR_PX = CHAR_PX
@@ -160,7 +173,10 @@ def tick_label(x: float, unit: Unit) -> str:
 
 
 # The axis title of a unit, where a tick label does not carry it.
-AXIS_UNIT: dict[str, str] = {"days": "dagen", "count": "aantal"}
+AXIS_UNIT: dict[str, str] = {
+    "days": words.word("chart", "axis_days"),
+    "count": words.word("chart", "axis_count"),
+}
 
 
 # --- Legend ------------------------------------------------------------------------------

@@ -13,8 +13,12 @@ from markupsafe import Markup, escape
 from pijler3.report.charts_axes import (
     GRID,
     INK,
+    LESS_OFTEN,
+    MORE_OFTEN,
     MUTED,
+    NOT_SIGNIFICANT,
     PRIMARY,
+    SIGNIFICANT,
     Chart,
     LegendItem,
     attr,
@@ -47,8 +51,8 @@ def forest_plot(
     *,
     width: float = 720,
     label_width: float = 250,
-    significant_label: str = "verschilt significant (p < 0,05)",
-    other_label: str = "geen significant verschil",
+    significant_label: str = SIGNIFICANT,
+    other_label: str = NOT_SIGNIFICANT,
 ) -> Chart | None:
     """Odds ratios with 95% intervals on a log scale, grouped; None when there are none.
     The legend under the axis says what a filled and an open square mean."""
@@ -94,8 +98,8 @@ def forest_plot(
         f'y2="{attr(axis_y)}" stroke="{INK}" stroke-width="1"/>'
     )
     out.append(
-        text(one - 6, axis_y + 32, "◀ minder vaak", anchor="end", cls="axis")
-        + text(one + 6, axis_y + 32, "vaker ▶", cls="axis")
+        text(one - 6, axis_y + 32, LESS_OFTEN, anchor="end", cls="axis")
+        + text(one + 6, axis_y + 32, MORE_OFTEN, cls="axis")
     )
     for i, (label, maybe) in enumerate(lines):
         cy = top + row * i + row / 2

@@ -17,13 +17,18 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from pijler3.contract import words
 from pijler3.report.charts_axes import (
     BAND,
+    BAND_LEGEND,
     GRID,
+    GROUP_LEGEND,
+    KM_AXIS,
     MUTED,
     PRIMARY,
     REFERENCE,
     SUPPRESSED_LEGEND,
+    SUPPRESSED_MARK,
     Chart,
     LegendItem,
     attr,
@@ -79,7 +84,7 @@ def km_chart(
     x_max: float,
     total: Curve | None = None,
     suppressed: Sequence[str] = (),
-    x_label: str = "dagen na het inburgeringscontract",
+    x_label: str = KM_AXIS,
     width: float = 720,
     height: float = 300,
 ) -> Chart | None:
@@ -96,12 +101,14 @@ def km_chart(
     )
     y_top = share_max(highest * 1.04)
     single = len(drawn) == 1 and not suppressed
-    items = [LegendItem(drawn[0].name if single else "groep", PRIMARY, "line")]
+    items = [LegendItem(drawn[0].name if single else GROUP_LEGEND, PRIMARY, "line")]
     if any(c.band for c in drawn):
-        items.append(LegendItem("95%-betrouwbaarheidsband", BAND, "band"))
+        items.append(LegendItem(BAND_LEGEND, BAND, "band"))
     if total is not None and not single:
         items.append(LegendItem(total.name, MUTED, "line"))
-    items.append(LegendItem(f"{REFERENCE_DAY} dagen", REFERENCE, "ref"))
+    items.append(
+        LegendItem(words.sentence("chart", "reference_day", days=REFERENCE_DAY), REFERENCE, "ref")
+    )
     if suppressed:
         items.append(LegendItem(SUPPRESSED_LEGEND, MUTED, "supp"))
     leg_h = legend_height(items, width - 16)
@@ -222,6 +229,6 @@ def _suppressed_panel(f: _Frame, name: str) -> list[str]:
     return [
         f'<rect x="{attr(f.x0)}" y="{attr(f.y0)}" width="{attr(f.w)}" height="{attr(f.h)}" '
         f'fill="none" stroke="{GRID}"/>',
-        supp_marker(f.x0 + f.w / 2 - 38, f.y0 + f.h / 2, f"{name}: onderdrukt"),
-        text(f.x0 + f.w / 2 - 28, f.y0 + f.h / 2 + 4, "onderdrukt", cls="note"),
+        supp_marker(f.x0 + f.w / 2 - 38, f.y0 + f.h / 2, f"{name}: {SUPPRESSED_MARK}"),
+        text(f.x0 + f.w / 2 - 28, f.y0 + f.h / 2 + 4, SUPPRESSED_MARK, cls="note"),
     ]

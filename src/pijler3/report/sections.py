@@ -386,7 +386,9 @@ def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
                     "opgevolgd worden" + (f"; onderdrukt: {join_nl(hidden)}." if hidden else "."),
                     curves,
                     x_max=limit,
-                    total=charts.Curve("hele populatie", total_pts) if bd != "totaal" else None,
+                    total=charts.Curve(charts.WHOLE_POPULATION, total_pts)
+                    if bd != "totaal"
+                    else None,
                     suppressed=hidden,
                 )
             )
