@@ -1,10 +1,11 @@
 """The fact sheet: a two-page A4 summary of the report, ``factsheet.html`` beside
 ``report.html`` (and ``factsheet.pdf``, printed by headless Chromium when it is installed).
 
-Page 1 holds the answers to the protocol's three questions, a caution that these are
-outcomes and not measured effects of the policy, and the key figures with their
-intervals; page 2 two charts (the key shares per cohort, the time to work) and a bar
-chart by region. Like the report it is one self-contained page, offline, with
+Page 1 holds the answers to the protocol's three questions (those of the report's
+first page, :func:`pijler3.report.answers.answers`), a caution that these are outcomes
+and not measured effects of the policy, and the key figures with their intervals;
+page 2 three charts: the key shares per cohort, the time to work and registration by
+region. Like the report it is one self-contained page, offline, with
 disclosure-controlled figures only.
 
 The answers are a hook: :func:`render_factsheet` takes any list of Dutch sentences, and
@@ -23,13 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import polars as pl
 
-from pijler3.analysis import disparities, indicators
 from pijler3.contract import words
+from pijler3.report import answers as first_page
 from pijler3.report import chart_inputs, charts
 from pijler3.report.data import ReportData
-from pijler3.report.fmt import fmt_date, fmt_value
+from pijler3.report.fmt import fmt_date
 from pijler3.report.labels import BREAKDOWN_NL, INDICATOR_TEXT, cohort_tick, in_text
 from pijler3.report.sections import TREND_INDICATORS, headline
 from pijler3.report.view import bars
@@ -46,72 +46,18 @@ KEY_FIGURES = (
 PRINT_TIMEOUT_S = 120
 
 
-def _figure(data: ReportData, indicator: str) -> str:
-    """A total figure with its interval, worded; "onderdrukt" when hidden."""
-    (row,) = data.table.rows(indicator, "totaal", data.latest.peildatum)
-    unit = INDICATOR_TEXT[indicator].unit
-    if row["suppressed"]:
-        return words.word("factsheet", "suppressed")
-    if row["value"] is None:
-        return words.word("factsheet", "not_reached")
-    value = fmt_value(row["value"], unit)
-    if unit == "days":
-        value = words.sentence("factsheet", "days", value=value)
-    if row["ci_low"] is None or row["ci_high"] is None:
-        return value
-    return words.sentence(
-        "factsheet",
-        "figure_ci",
-        value=value,
-        low=fmt_value(row["ci_low"], unit),
-        high=fmt_value(row["ci_high"], unit),
-    )
-
-
-def default_answers(data: ReportData) -> list[str]:
-    """The three questions of the protocol, each answered with the report's figures."""
-    groups = []
-    for outcome, res in data.odds.items():
-        lower = (
-            res.table.filter(
-                (pl.col("p_value") < disparities.SIGNIFICANCE)
-                & (pl.col("odds_ratio") < 1)
-                & (pl.col("category") != indicators.UNKNOWN)  # not a group, not a finding
-            )
-            .sort("odds_ratio")
-            .head(1)
-        )
-        if lower.height:
-            groups.append(disparities.summary_nl(lower, res.outcome))
-        else:
-            groups.append(
-                words.sentence(
-                    "factsheet",
-                    "group_summary",
-                    title=INDICATOR_TEXT[outcome].title,
-                    summary=res.summary,
-                )
-            )
+def default_answers(data: ReportData) -> list[tuple[str, list[str]]]:
+    """The report's answers to the protocol's three questions
+    (:func:`pijler3.report.answers.answers`) as (question, sentences); the caution
+    stands apart on the sheet, so it is left out here."""
+    caution = words.word("answers", "caution")
     return [
-        words.sentence(
-            "factsheet",
-            "answer_policy",
-            toeleiding=_figure(data, "toeleiding"),
-            inschrijving=_figure(data, "inschrijving_60d"),
-        ),
-        words.sentence(
-            "factsheet",
-            "answer_work",
-            werk=_figure(data, "werk_12m"),
-            mediaan=_figure(data, "werk_mediaan_dagen"),
-        ),
-        words.sentence("factsheet", "answer_groups", groups=" ".join(groups)),
+        (a.question, [s for s in a.sentences if s != caution]) for a in first_page.answers(data)
     ]
 
 
 def _charts(data: ReportData) -> list[dict[str, Any]]:
-    """The fact sheet's charts with their titles: cohorts and time to work (page 2),
-    registration by region (page 1)."""
+    """The fact sheet's charts with their titles (page 2)."""
     peil = data.latest.peildatum
     out: list[charts.Chart | None] = []
     rows = {i: data.table.rows(i, "cohort", peil) for i in TREND_INDICATORS}
@@ -180,7 +126,8 @@ def _charts(data: ReportData) -> list[dict[str, Any]]:
 
 
 def render_factsheet(data: ReportData, answers: Sequence[str] | None = None) -> str:
-    """The fact sheet's HTML; ``answers`` replaces :func:`default_answers` when given."""
+    """The fact sheet's HTML; ``answers`` (one sentence or paragraph per question)
+    replaces :func:`default_answers` when given."""
     peil = data.latest.peildatum
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(
@@ -193,18 +140,15 @@ def render_factsheet(data: ReportData, answers: Sequence[str] | None = None) -> 
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["lower_first"] = lambda t: t[:1].lower() + t[1:]
     drawn = _charts(data)
     figures: list[dict[str, Any]] = [headline(data, i, peil) for i in KEY_FIGURES]
     return env.get_template("factsheet.html.j2").render(
         d=data,
         peil=fmt_date(peil),
         deliveries=[fmt_date(x.peildatum) for x in data.deliveries],
-        answers=list(answers) if answers is not None else default_answers(data),
-        caution=words.word("factsheet", "caution"),
+        answers=[("", [a]) for a in answers] if answers is not None else default_answers(data),
+        caution=words.word("answers", "caution"),
         figures=figures,
-        key_ids=KEY_FIGURES,
-        indicator_text=INDICATOR_TEXT,
         charts=drawn,
         chart_count=len(drawn),
         hatch=charts.HATCH_DEFS,
