@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pijler3.analysis import indicators
@@ -25,6 +26,7 @@ from pijler3.contract import words
 from pijler3.report import charts
 from pijler3.report.fmt import fmt_date
 from pijler3.report.labels import INDICATOR_TEXT
+from pijler3.report.view import Cell
 
 
 def cohort_end(category: str) -> dt.date | None:
@@ -66,6 +68,14 @@ def provisional_marks(
         else ""
         for flag, r in zip(flags, rows, strict=True)
     ]
+
+
+def mark_cells(cells: tuple[Cell, ...], mark: str) -> tuple[Cell, ...]:
+    """A table row's cells with ``mark`` after its figure (the third cell: denominator,
+    numerator, figure, interval), the typed value unchanged."""
+    if not mark:
+        return cells
+    return (*cells[:2], replace(cells[2], text=cells[2].text + mark), *cells[3:])
 
 
 def indicator_scale(table: PublishedTable, indicator: str) -> float:

@@ -106,9 +106,12 @@ def indicator_section(data: ReportData, indicator: str, drawn: DrawnCharts) -> d
             f"{text.title} naar {in_text(BREAKDOWN_NL[bd])}, peildatum {fmt_date(peil)}",
             value_columns(indicator),
             tuple(
-                TableRow(category_nl(bd, r["category"]) + mark, row_cells(r, text.unit))
-                for r, mark in zip(
-                    rows, chart_inputs.provisional_marks(indicator, bd, rows, peil), strict=True
+                TableRow(category_nl(bd, r["category"]), chart_inputs.mark_cells(cells, mark))
+                for r, cells, mark in zip(
+                    rows,
+                    [row_cells(r, text.unit) for r in rows],
+                    chart_inputs.provisional_marks(indicator, bd, rows, peil),
+                    strict=True,
                 )
             ),
             sheet=indicator,
