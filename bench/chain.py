@@ -1,142 +1,187 @@
-"""Benchmark of the exchange chain: per-step time and peak memory, and pseudonym rates.
+"""Benchmark of the whole chain against a naive pandas pipeline, and of the chain at scale.
 
-Usage: python bench/chain.py [--persons 100000 1000000] [--seed 1]
+    .venv/bin/python bench/chain.py                         # 20,000 persons, a quick look
+    .venv/bin/python bench/chain.py --persons 200000 1000000
+    .venv/bin/python bench/chain.py --persons 12000000 --alone --repeat 1
 
-For each size it generates synthetic extracts (not timed), then runs export, link,
-publish and ingest, each in a fresh process so that its peak memory (ru_maxrss) is its
-own. It also measures, in this run and on this machine, the pseudonymisation rate of
-pijler3.exchange.pseudonym and the raw HMAC-SHA256 rate of Python's hmac.digest on the same
-11-byte inputs. Targets: >= 2 million pseudonyms per second per core; the chain for
-1 million persons under 60 s on 2 cores.
+For each size it generates one delivery of synthetic extracts (CSV, Windows-1252, ``;``;
+not timed), then, alternating and ``--repeat`` times (median reported), runs
+
+- the whole chain as the demo runs it: export, link, publish, ingest (one researcher)
+  and the report, each step in a fresh process, so that its peak memory is its own;
+- bench/naive_pandas.py on the same three files: read, link on the INSZ, HMAC-SHA256
+  per row, Parquet, one indicator (what a data steward would otherwise write).
+
+Times are wall-clock per process, interpreter start and imports included, on both
+sides. Peak memory is the child's maximum resident set (``ru_maxrss`` from ``wait4``);
+this parent stays small so that a child does not inherit its peak over exec. It prints
+the chain per step, the naive pipeline, and their ratio (> 1: the chain is faster).
+``--alone`` skips the naive pipeline (for 12,000,000 persons). Before the runs it prints
+the load average: the machine may be shared.
+
+Targets (issue 13): 200,000 persons at least 3x faster than naive pandas; 1,000,000
+persons under 10 s with a peak under 2 GiB per step; 12,000,000 persons under 3
+minutes with a peak under 12 GiB.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import hmac
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import polars as pl
+BENCH = Path(__file__).resolve().parent
+PEILDATUM = "2026-09-30"
+NOW = "2026-10-07T09:00:00+00:00"
+STEPS = ("export", "link", "publish", "ingest", "report")
 
-STEP = r"""
-import datetime as dt, json, sys, time
+# Runs in a child process: one step of the chain, or the set-up.
+CHILD = r"""
+import datetime as dt, json, sys
 from pathlib import Path
-from pijler3.steps import export
-from pijler3.steps import ingest
-from pijler3.steps import link
-from pijler3.steps import publish
-from pijler3.exchange import workspace
 args = json.loads(sys.argv[1])
+root = Path(args["root"])
 now = dt.datetime.fromisoformat(args["now"])
-ws = workspace.open_workspace(Path(args["ws"]))
-t = time.perf_counter()
-if args["step"] == "export":
-    day = dt.date.fromisoformat(args["peildatum"])
-    r = export.export(ws, Path(args["kbi"]), peildatum=day, now=now)
-    out = str(r.package)
-elif args["step"] == "link":
-    r = link.link(ws, Path(args["package"]), Path(args["wz"]), Path(args["ac"]), now=now)
-    out = str(r.package)
-elif args["step"] == "publish":
-    r = publish.publish(ws, Path(args["package"]), now=now)
-    out = str(r.package)
-else:
-    r = ingest.ingest(ws, Path(args["package"]), now=now)
-    out = ""
-secs = time.perf_counter() - t
-# VmHWM is this process's own peak; ru_maxrss would carry the parent's over exec.
-hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
-rss = int(hwm.split()[1]) / 1024
-print(json.dumps({"seconds": secs, "peak_mib": rss, "out": out}))
+day = dt.date.fromisoformat(args["peildatum"])
+state_path = root / "state.json"
+if args["step"] == "generate":
+    from pijler3.extracts import synth
+    r = synth.generate(root / "extracts", persons=args["persons"], peildatum=day,
+                       seed=args["seed"], encoding="cp1252", delimiter=";")
+    state_path.write_text(json.dumps({"kbi": str(r.kbi), "wz": str(r.werkzoekenden),
+                                      "ac": str(r.acties)}))
+    sys.exit(0)
+import importlib, shutil, time
+from pijler3.exchange import workspace
+step = args["step"]
+module = {"setup": "pijler3.demo", "report": "pijler3.report.files"}.get(step, "pijler3.steps." + step)
+mod = importlib.import_module(module)
+t0 = time.perf_counter()  # start-up and imports done
+state = json.loads(state_path.read_text())
+run = root / "run"
+ws = lambda name: workspace.open_workspace(run / "workspaces" / name)
+if step == "setup":
+    shutil.rmtree(run, ignore_errors=True)
+    run.mkdir()
+    mod.setup(run, now)
+elif step == "export":
+    r = mod.export(ws("agii"), Path(state["kbi"]), peildatum=day, now=now)
+    state["export"] = str(r.package)
+elif step == "link":
+    r = mod.link(ws("vdab"), Path(state["export"]), Path(state["wz"]), Path(state["ac"]), now=now)
+    state["link"] = str(r.package)
+elif step == "publish":
+    state["publish"] = str(mod.publish(ws("agii"), Path(state["link"]), now=now).package)
+elif step == "ingest":
+    mod.ingest(ws("abb-1"), Path(state["publish"]), now=now)
+elif step == "report":
+    mod.write_report(ws("abb-1"), run / "report", now=now)
+state_path.write_text(json.dumps(state))
+print(json.dumps({"inside": time.perf_counter() - t0}))
 """
 
 
-def step(name: str, **kw: str) -> dict[str, float | str]:
-    proc = subprocess.run(
-        [sys.executable, "-c", STEP, json.dumps({"step": name, **kw})],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode:
-        raise SystemExit(f"{name} failed:\n{proc.stderr}")
-    result: dict[str, float | str] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+Run = tuple[float, float, float]  # wall-clock s, s after start and imports, peak MiB
 
 
-def rates(n: int = 1_000_000) -> tuple[float, float]:
-    from pijler3.exchange import pseudonym
+def child(argv: list[str]) -> Run:
+    """Run ``argv``: its wall-clock seconds, its seconds after start-up (as it prints
+    them, else the wall-clock) and its peak resident memory in MiB."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        secs = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(argv[:3])} failed:\n{err.read().decode()}")
+        out.seek(0)
+        lines = out.read().decode().strip().splitlines()
+    inside = json.loads(lines[-1])["inside"] if lines and lines[-1].startswith("{") else secs
+    return secs, inside, usage.ru_maxrss / 1024  # KiB on Linux
 
-    key = os.urandom(32)
-    insz = [f"{i:011d}" for i in range(n)]
-    series = pl.Series(insz)
-    t = time.perf_counter()
-    pseudonym.pseudonym_series(key, series)
-    ours = n / (time.perf_counter() - t)
-    data = [s.encode() for s in insz]
-    t = time.perf_counter()
-    for m in data:
-        hmac.digest(key, m, "sha256")
-    raw = n / (time.perf_counter() - t)
-    return ours, raw
+
+def step(name: str, root: Path, **extra: object) -> Run:
+    args = {"step": name, "root": str(root), "now": NOW, "peildatum": PEILDATUM, **extra}
+    return child([sys.executable, "-c", CHILD, json.dumps(args)])
+
+
+def chain(root: Path) -> dict[str, Run]:
+    step("setup", root)
+    return {name: step(name, root) for name in STEPS}
+
+
+def naive(root: Path) -> Run:
+    state = json.loads((root / "state.json").read_text())
+    script = str(BENCH / "naive_pandas.py")
+    return child([sys.executable, script, state["kbi"], state["wz"], state["ac"],
+                  str(root / "naive")])  # fmt: skip
+
+
+def mib(x: float) -> str:
+    return f"{x:8,.0f} MiB"
+
+
+def bench(persons: int, seed: int, repeat: int, alone: bool) -> None:
+    with tempfile.TemporaryDirectory(prefix="pijler3-bench-chain-") as tmp:
+        root = Path(tmp)
+        gen, _, gen_peak = step("generate", root, persons=persons, seed=seed)
+        print(f"\n{persons:,} persons (extracts generated in {gen:.1f} s, peak {mib(gen_peak)};"
+              " not counted)", flush=True)  # fmt: skip
+        chains: list[dict[str, Run]] = []
+        naives: list[Run] = []
+        for i in range(repeat):
+            chains.append(chain(root))
+            total = sum(r[0] for r in chains[-1].values())
+            line = f"  run {i + 1}: chain {total:6.1f} s"
+            if not alone:
+                naives.append(naive(root))
+                line += f"   naive pandas {naives[-1][0]:6.1f} s"
+            print(line, flush=True)
+        print(f"  median of {repeat}: wall-clock per process (start-up and imports included),"
+              " the same without them, and the process's peak resident memory")  # fmt: skip
+        for name in STEPS:
+            wall = statistics.median(c[name][0] for c in chains)
+            inside = statistics.median(c[name][1] for c in chains)
+            peak = max(c[name][2] for c in chains)
+            print(f"    {name:8s} {wall:7.1f} s  {inside:7.1f} s   peak {mib(peak)}")
+        chain_wall = statistics.median(sum(r[0] for r in c.values()) for c in chains)
+        chain_in = statistics.median(sum(r[1] for r in c.values()) for c in chains)
+        chain_peak = max(r[2] for c in chains for r in c.values())
+        print(f"    {'chain':8s} {chain_wall:7.1f} s  {chain_in:7.1f} s   peak {mib(chain_peak)}"
+              " (largest step)")  # fmt: skip
+        if not alone:
+            naive_wall = statistics.median(r[0] for r in naives)
+            naive_in = statistics.median(r[1] for r in naives)
+            naive_peak = max(r[2] for r in naives)
+            print(
+                f"    {'naive':8s} {naive_wall:7.1f} s  {naive_in:7.1f} s   peak {mib(naive_peak)}"
+            )
+            print(f"    ratio naive / chain: {naive_wall / chain_wall:.2f}x wall-clock (five"
+                  f" processes against one), {naive_in / chain_in:.2f}x without start-up"
+                  " (above 1: the chain is faster)")  # fmt: skip
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--persons", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, nargs="+", default=[20_000])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--alone", action="store_true", help="skip the naive pandas pipeline")
     args = parser.parse_args()
-
-    from pijler3 import demo
-    from pijler3.extracts import synth
-
-    ours, raw = rates()
-    print(
-        f"pseudonyms: {ours / 1e6:.2f} M/s on one core "
-        f"(raw hmac.digest HMAC-SHA256 in the same run: {raw / 1e6:.2f} M/s)"
-    )
-    peildatum = dt.date(2026, 9, 30)
-    now = "2026-10-07T09:00:00+00:00"
+    load = os.getloadavg()
+    print(f"{os.cpu_count()} cores; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     for persons in args.persons:
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            text = Path(__file__).parent.parent / "src/pijler3/data/protocol-2023-09-20.toml"
-            spaces = demo.setup(root, dt.datetime.fromisoformat(now), text.read_text("utf-8"))
-            t = time.perf_counter()
-            ex = synth.generate(root / "ex", persons=persons, peildatum=peildatum, seed=args.seed)
-            gen = time.perf_counter() - t
-            e = step(
-                "export",
-                ws=str(spaces["agii"].root),
-                kbi=str(ex.kbi),
-                peildatum=peildatum.isoformat(),
-                now=now,
-            )
-            li = step(
-                "link",
-                ws=str(spaces["vdab"].root),
-                package=str(e["out"]),
-                wz=str(ex.werkzoekenden),
-                ac=str(ex.acties),
-                now=now,
-            )
-            p = step("publish", ws=str(spaces["agii"].root), package=str(li["out"]), now=now)
-            i = step("ingest", ws=str(spaces["abb-1"].root), package=str(p["out"]), now=now)
-            total = sum(float(s["seconds"]) for s in (e, li, p, i))
-            print(
-                f"\n{persons:,} persons (synthetic extracts generated in {gen:.1f} s, not counted)"
-            )
-            for name, s in (("export", e), ("link", li), ("publish", p), ("ingest", i)):
-                secs, peak = float(s["seconds"]), float(s["peak_mib"])
-                print(f"  {name:8s} {secs:7.1f} s   peak {peak:7.0f} MiB")
-            print(f"  {'chain':8s} {total:7.1f} s")
+        bench(persons, args.seed, args.repeat, args.alone)
+    load = os.getloadavg()
+    print(f"\nload average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 if __name__ == "__main__":

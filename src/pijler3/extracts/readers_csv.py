@@ -13,6 +13,8 @@ import csv
 import io
 import re
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from pijler3.contract.errors import ExtractError
@@ -25,6 +27,17 @@ from pijler3.extracts.readers_typing import SAVE_AS, Grid
 _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
+
+
+def _has_utf8_multibyte(data: bytes) -> bool:
+    """Whether ``data`` holds a match of ``_UTF8_MULTIBYTE``, found without scanning it all
+    in Python's regex engine: numpy finds the lead bytes followed by a continuation byte
+    (rare in Windows-1252 text), and the pattern is tried at those places only."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    lead = arr[:-1]
+    nxt = arr[1:]
+    candidates = np.flatnonzero((lead >= 0xC2) & (lead <= 0xF4) & (nxt >= 0x80) & (nxt <= 0xBF))
+    return any(_UTF8_MULTIBYTE.match(data, int(i)) for i in candidates)
 
 
 def _decode(data: bytes, name: str) -> tuple[bytes, str, str]:
@@ -47,7 +60,7 @@ def _decode(data: bytes, name: str) -> tuple[bytes, str, str]:
         return data, data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         bad = exc.start
-    if _UTF8_MULTIBYTE.search(data):
+    if _has_utf8_multibyte(data):
         # Real UTF-8 characters (such as the ï of "Oekraïne") next to a byte that is not
         # UTF-8: a mixed file. Reading it all as Windows-1252 would turn every UTF-8
         # character into two wrong ones without a word, so it is refused.
@@ -116,6 +129,78 @@ def _count_records(
     return count
 
 
+_BLOCK = 1 << 25  # bytes per block of _count_simple: bounds its memory
+_NL, _CR, _QUOTE = ord("\n"), ord("\r"), ord('"')
+
+
+def _count_simple(data: bytes, delimiter: str, width: int, field_limit: int) -> int | None:
+    """The number of CSV records, counted with numpy, when the file is plainly formed.
+
+    Plainly formed: every record has ``width`` fields (or none: a blank line), no field is
+    longer than ``field_limit`` bytes, no lone carriage return, and every double quote
+    opens a field (after a delimiter, a line break or a closing quote) or closes one
+    (before a delimiter, a line break, the end or an escaping quote). The csv module
+    then reads the file as counted here. Otherwise returns None, and
+    :func:`_count_records` reads it with the csv module to count the records or to name
+    the row that is wrong. Blocks of about ``_BLOCK`` bytes, cut at a line break outside
+    quotes, keep the memory bounded.
+    """
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    records = 0
+    start = 0
+    while start < len(data):
+        cut = data.find(b"\n", min(start + _BLOCK, len(data)))
+        quotes = data.count(b'"', start, len(data) if cut == -1 else cut)
+        while cut != -1 and quotes % 2:
+            nxt = data.find(b"\n", cut + 1)
+            quotes += data.count(b'"', cut, len(data) if nxt == -1 else nxt)
+            cut = nxt
+        end = len(data) if cut == -1 else cut + 1
+        block = np.frombuffer(data, np.uint8, end - start, start)
+        counted = _count_block(block, ord(delimiter), width)
+        if counted is None or counted[1] > field_limit:
+            return None
+        records += counted[0]
+        start = end
+    return records
+
+
+def _count_block(arr: npt.NDArray[np.uint8], delim: int, width: int) -> tuple[int, int] | None:
+    """Records and the longest field of one block that ends at a line break (or the end);
+    None when the block is not plainly formed (see :func:`_count_simple`)."""
+    n = len(arr)
+    quotes = np.flatnonzero(arr == _QUOTE)
+    if len(quotes) % 2:
+        return None
+    if len(quotes):
+        before = np.where(quotes > 0, arr[np.maximum(quotes - 1, 0)], _NL)
+        after = np.where(quotes + 1 < n, arr[np.minimum(quotes + 1, n - 1)], _NL)
+        opening = np.arange(len(quotes)) % 2 == 0
+        if not (
+            np.isin(before[opening], (delim, _NL, _QUOTE)).all()
+            and np.isin(after[~opening], (delim, _CR, _NL, _QUOTE)).all()
+        ):
+            return None
+    seps = np.flatnonzero((arr == delim) | (arr == _NL))
+    if len(quotes):
+        # A separator between an opening quote and its closing one is text.
+        seps = seps[np.searchsorted(quotes, seps) % 2 == 0]
+    lines = np.flatnonzero(arr[seps] == _NL)  # indices into seps
+    trailing = arr[-1] != _NL  # a last record without a line break after it
+    ends = np.append(lines, len(seps)) if trailing else lines
+    fields = np.diff(np.concatenate(([-1], ends)))
+    record_end = np.append(seps[lines], n) if trailing else seps[lines]
+    record_start = np.concatenate(([0], seps[lines] + 1))[: len(record_end)]
+    length = record_end - record_start
+    first = arr[np.minimum(record_start, n - 1)]
+    blank = (length == 0) | ((length == 1) & (first == _CR))
+    if not ((fields == width) | blank).all():
+        return None
+    longest = int(np.diff(np.concatenate(([-1], seps, [n]))).max()) - 1
+    return len(record_end), longest
+
+
 def _header_width(text: str, delimiter: str) -> int:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -144,7 +229,9 @@ def read_csv(data: bytes, name: str, field_limit: int = DEFAULT_LIMITS.field_byt
         # Polars says only that something is wrong; the csv module finds the row.
         frame = None
     width = frame.width if frame is not None else _header_width(text, delimiter)
-    records = _count_records(text, delimiter, width, name, field_limit)
+    records = _count_simple(utf8, delimiter, width, field_limit)
+    if records is None:
+        records = _count_records(text, delimiter, width, name, field_limit)
     if frame is None or frame.height != records:
         raise ExtractError(f"{name}: cannot be read as CSV.", hint=SAVE_AS)
     frame.columns = [f"c{i}" for i in range(frame.width)]
