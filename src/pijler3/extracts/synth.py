@@ -49,12 +49,13 @@ is made up (e-mail domains are the reserved ``example.*`` names).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 import polars as pl
@@ -73,6 +74,7 @@ __all__ = [
     "ENCODINGS",
     "FILE_NAMES",
     "FORMAT",
+    "PERSONS_PER_CHUNK",
     "PLANTED_FILE",
     "Planted",
     "SynthError",
@@ -87,6 +89,9 @@ PLANTED_FILE = "planted.json"
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")
 DELIMITERS = (";", ",")
 _CHUNK = 200_000  # rows per CSV chunk: bounds memory when encoding a million rows
+# Persons drawn at a time: a population of up to this many is drawn in one piece (the
+# files of the tests and of the demo), a larger one in chunks of at most this many.
+PERSONS_PER_CHUNK = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -116,20 +121,35 @@ def generate_frames(
     return f.frames["kbi"], f.frames["werkzoekenden"], f.frames["acties"], f.planted
 
 
-def _write_csv(df: pl.DataFrame, path: Path, encoding: str, delimiter: str) -> None:
+def chunk_sizes(persons: int) -> list[int]:
+    """How many persons each chunk draws: as few chunks as ``PERSONS_PER_CHUNK`` allows,
+    of nearly equal size (so that no chunk is too small to hold a valid person)."""
+    k = -(-persons // PERSONS_PER_CHUNK)
+    return [persons // k + (i < persons % k) for i in range(k)]
+
+
+def _write_csv(
+    df: pl.DataFrame, fh: BinaryIO, encoding: str, delimiter: str, *, header: bool
+) -> None:
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
-    with open_atomic(path) as fh:
-        if encoding == "utf-8-sig":
-            fh.write(b"\xef\xbb\xbf")
-        for start in range(0, max(df.height, 1), _CHUNK):
-            text = df.slice(start, _CHUNK).write_csv(
-                include_header=start == 0,
-                separator=delimiter,
-                line_terminator="\r\n",
-                quote_style="necessary",
-                null_value="",
-            )
-            fh.write(text.encode(codec))
+    if header and encoding == "utf-8-sig":
+        fh.write(b"\xef\xbb\xbf")
+    for start in range(0, max(df.height, 1), _CHUNK):
+        text = df.slice(start, _CHUNK).write_csv(
+            include_header=header and start == 0,
+            separator=delimiter,
+            line_terminator="\r\n",
+            quote_style="necessary",
+            null_value="",
+        )
+        fh.write(text.encode(codec))
+
+
+def _add(a: Planted, b: Planted) -> Planted:
+    """The plant of two chunks of one extract."""
+    counts = {k: a.counts.get(k, 0) + b.counts.get(k, 0) for k in a.counts | b.counts}
+    checks = {k: a.checks.get(k, 0) + b.checks.get(k, 0) for k in a.checks | b.checks}
+    return Planted(counts, checks, a.rows + b.rows)
 
 
 def _write_xlsx(
@@ -209,16 +229,21 @@ def generate(
     proto = protocol or protocol_mod.load()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    f = build(persons, peildatum, seed, proto, population_end)
-    paths: dict[str, Path] = {}
-    xlsx_rng = np.random.Generator(np.random.PCG64([seed, 1]))
-    for key, base in FILE_NAMES.items():
-        path = out / f"{base}.{fmt}"
-        if fmt == "csv":
-            _write_csv(f.frames[key], path, encoding, delimiter)
-        else:
+    paths = {key: out / f"{base}.{fmt}" for key, base in FILE_NAMES.items()}
+    if fmt == "xlsx":
+        if persons > PERSONS_PER_CHUNK:
+            raise SynthError(
+                f"an XLSX extract holds at most {PERSONS_PER_CHUNK:,} persons; use CSV.",
+                param="persons",
+            )
+        f = build(persons, peildatum, seed, proto, population_end)
+        xlsx_rng = np.random.Generator(np.random.PCG64([seed, 1]))
+        for key, path in paths.items():
             _write_xlsx(f.frames[key], f.tables[key], f.orders[key], path, xlsx_rng)
-        paths[key] = path
+        planted = f.planted
+    else:
+        planted = _generate_csv(paths, persons, peildatum, seed, proto, population_end,
+                                encoding, delimiter)  # fmt: skip
     meta = {
         "format": FORMAT,
         "note": "Synthetic data: what the generator planted, for tests and benchmarks.",
@@ -230,7 +255,7 @@ def generate(
         "file_format": fmt,
         "encoding": encoding if fmt == "csv" else None,
         "delimiter": delimiter if fmt == "csv" else None,
-        "extracts": {k: {"file": paths[k].name, **p.to_dict()} for k, p in f.planted.items()},
+        "extracts": {k: {"file": paths[k].name, **p.to_dict()} for k, p in planted.items()},
     }
     planted_path = out / PLANTED_FILE
     write_atomic(planted_path, (json.dumps(meta, ensure_ascii=False, indent=2) + "\n").encode())
@@ -238,6 +263,36 @@ def generate(
         kbi=paths["kbi"],
         werkzoekenden=paths["werkzoekenden"],
         acties=paths["acties"],
-        planted=f.planted,
+        planted=planted,
         planted_path=planted_path,
     )
+
+
+def _generate_csv(
+    paths: dict[str, Path],
+    persons: int,
+    peildatum: dt.date,
+    seed: int,
+    proto: Protocol,
+    population_end: dt.date | None,
+    encoding: str,
+    delimiter: str,
+) -> dict[str, Planted]:
+    """Draw the population chunk by chunk and append each chunk's rows to the files.
+
+    Only one chunk's tables are held at a time (about 3 GiB per million persons), so the
+    memory stays bounded whatever the size; the files are written atomically.
+    """
+    planted: dict[str, Planted] = {}
+    taken: list[IntArray] = []
+    with contextlib.ExitStack() as stack:
+        files = {key: stack.enter_context(open_atomic(path)) for key, path in paths.items()}
+        for i, size in enumerate(chunk_sizes(persons)):
+            used = np.sort(np.concatenate(taken)) if taken else None
+            f = build(size, peildatum, seed, proto, population_end, chunk=i, taken=used)
+            taken.append(f.used)
+            for key, fh in files.items():
+                _write_csv(f.frames[key], fh, encoding, delimiter, header=i == 0)
+                planted[key] = _add(planted[key], f.planted[key]) if i else f.planted[key]
+            del f
+    return planted

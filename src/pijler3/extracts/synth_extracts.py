@@ -72,6 +72,8 @@ class Frames:
     frames: dict[str, pl.DataFrame]
     orders: dict[str, IntArray]
     planted: dict[str, Planted]
+    # The first nine digits of every INSZ given out (people, and VDAB-only people).
+    used: IntArray
 
 
 def build(
@@ -80,6 +82,9 @@ def build(
     seed: int,
     proto: Protocol,
     population_end: dt.date | None = None,
+    *,
+    chunk: int = 0,
+    taken: IntArray | None = None,
 ) -> Frames:
     """Draw the population of ``population_end`` and write its snapshot at ``peildatum``.
 
@@ -91,6 +96,10 @@ def build(
     the same seed and ``population_end`` give the same people in every snapshot, and
     without ``population_end`` (or with it equal to ``peildatum``) every row is written
     exactly as before.
+
+    A large population is drawn in chunks (see :mod:`pijler3.extracts.synth`): chunk 0
+    draws from ``PCG64(seed)`` as a population drawn in one piece, chunk ``i`` from
+    ``PCG64([seed, 2, i])``, and ``taken`` holds the INSZs given in earlier chunks.
     """
     if persons < 1:
         raise SynthError("the number of persons must be at least 1.", param="persons")
@@ -101,12 +110,13 @@ def build(
         )
     if population_end is not None and population_end < peildatum:
         raise SynthError("population_end must be on or after the peildatum.")
-    rng = np.random.Generator(np.random.PCG64(seed))
+    rng = np.random.Generator(np.random.PCG64(seed if chunk == 0 else [seed, 2, chunk]))
     # The population is drawn at ``peil``; ``snap`` is the peildatum of the snapshot.
-    people = draw_people(rng, persons, days(population_end or peildatum), days(peildatum))
+    people = draw_people(rng, persons, days(population_end or peildatum), days(peildatum), taken)
+    extra: list[IntArray] = []
     extracts = {
         "kbi": _kbi(rng, proto, people),
-        "werkzoekenden": _werkzoekenden(rng, proto, people),
+        "werkzoekenden": _werkzoekenden(rng, proto, people, taken, extra),
         "acties": _acties(rng, proto, people),
     }
     tables = {k: e.table for k, e in extracts.items()}
@@ -114,7 +124,8 @@ def build(
     orders = {k: e.order[e.keep[e.order]] for k, e in extracts.items()}
     frames = {k: tab.frame(orders[k]) for k, tab in tables.items()}
     planted = {k: e.table.planted(e.keep) for k, e in extracts.items()}
-    return Frames(tables, frames, orders, planted)
+    used = np.concatenate([people.when.insz, *extra]) // 100
+    return Frames(tables, frames, orders, planted, used)
 
 
 def _kbi(rng: np.random.Generator, proto: Protocol, p: People) -> Extract:
@@ -226,7 +237,13 @@ def _kbi(rng: np.random.Generator, proto: Protocol, p: People) -> Extract:
     return Extract(t, p.in_kbi, rng.permutation(n).astype(np.int64))
 
 
-def _werkzoekenden(rng: np.random.Generator, proto: Protocol, p: People) -> Extract:
+def _werkzoekenden(
+    rng: np.random.Generator,
+    proto: Protocol,
+    p: People,
+    taken: IntArray | None,
+    extra_out: list[IntArray],
+) -> Extract:
     peil, snap, insz, v, in_kbi = p.peil, p.snap, p.when.insz, p.vdab, p.in_kbi
     wz_cols = {c.name: c.labels[0] for c in proto.extracts["werkzoekenden"].columns}
     who = np.flatnonzero(v.in_vdab)
@@ -234,9 +251,10 @@ def _werkzoekenden(rng: np.random.Generator, proto: Protocol, p: People) -> Extr
     # People known to VDAB but not in the KBI extract: the link step ignores them.
     extra_birth = peil - (rng.uniform(18, 60, extra) * 365.25).astype(np.int64)
     extra_male = rng.random(extra) < 0.5
-    extra_insz = make_insz(rng, extra_birth, extra_male, ~extra_male)
+    extra_insz = make_insz(rng, extra_birth, extra_male, ~extra_male, taken)
     clash = np.isin(extra_insz // 100, insz // 100)
     extra_insz = extra_insz[~clash]
+    extra_out.append(extra_insz)
     extra = len(extra_insz)
     w_insz = np.concatenate([insz[who], extra_insz])
     w_eerste = np.concatenate([v.eerste[who], peil - rng.integers(30, 900, extra)])

@@ -162,9 +162,21 @@ def _ymd(days: IntArray) -> tuple[IntArray, IntArray, IntArray]:
 
 
 def make_insz(
-    rng: np.random.Generator, birth: IntArray, male: BoolArray, female: BoolArray
+    rng: np.random.Generator,
+    birth: IntArray,
+    male: BoolArray,
+    female: BoolArray,
+    taken: IntArray | None = None,
 ) -> IntArray:
-    """Unique valid INSZs (as integers) for birth dates; a share are BIS numbers."""
+    """Unique valid INSZs (as integers) for birth dates; a share are BIS numbers.
+
+    ``taken``: the first nine digits already given to people of earlier chunks of a
+    large population (see :mod:`pijler3.extracts.synth`); none of them is given again.
+    Past a million people the serial numbers of a birth day run out, so in a later chunk
+    a person whose number keeps colliding gets a BIS number (month plus 20 or 40, the
+    day unknown as a last resort), as people without a national register number do.
+    Without ``taken`` the draws are exactly those of a population drawn in one piece.
+    """
     n = len(birth)
     year, month, day = _ymd(birth)
     bis = rng.random(n) < BIS_SHARE
@@ -183,15 +195,24 @@ def make_insz(
 
     serial = draw_serial(n, male, female)
     first9 = head * 1000 + serial
-    for _ in range(50):
+    for attempt in range(50 if taken is None else 400):
         _, first, inverse, counts = np.unique(
             first9, return_index=True, return_inverse=True, return_counts=True
         )
         dup = counts[inverse] > 1
         dup[first] = False
+        if taken is not None:
+            dup |= np.isin(first9, taken)
         if not dup.any():
             break
         k = int(dup.sum())
+        if taken is not None and attempt >= 10:
+            # Serial numbers of that day used up: a BIS number instead.
+            base = month[dup] % 20
+            month[dup] = base + np.where(rng.random(k) < 0.5, 20, 40)
+            if attempt >= 40:
+                day[dup] = np.where(rng.random(k) < 0.5, 0, day[dup])
+            head[dup] = (year[dup] % 100) * 10_000 + month[dup] * 100 + day[dup]
         first9[dup] = head[dup] * 1000 + draw_serial(k, male[dup], female[dup])
     else:  # pragma: no cover - would need tens of millions of people per birth day
         raise SynthError("could not draw unique INSZs; ask for fewer persons.")
@@ -288,10 +309,13 @@ class People:
 NATIONALITY_CODES = tuple(c for c, _ in _NATIONALITIES)
 
 
-def draw_people(rng: np.random.Generator, n: int, peil: int, snap: int) -> People:
-    """Draw ``n`` people for a delivery at ``peil`` and what is known of them at ``snap``."""
+def draw_people(
+    rng: np.random.Generator, n: int, peil: int, snap: int, taken: IntArray | None = None
+) -> People:
+    """Draw ``n`` people for a delivery at ``peil`` and what is known of them at ``snap``;
+    ``taken``: INSZs (first nine digits) of earlier chunks, see :func:`make_insz`."""
     who = _draw_who(rng, n)
-    when = _draw_when(rng, n, peil, who)
+    when = _draw_when(rng, n, peil, who, taken)
     kbi = _draw_kbi(rng, n, snap, who, when)
     vdab = _draw_vdab(rng, n, peil, snap, who, when, kbi)
     return People(peil, snap, who, when, kbi, vdab)
@@ -316,7 +340,9 @@ def _draw_who(rng: np.random.Generator, n: int) -> Who:
     return Who(nat, group, sex, scholing, verplicht, doelgroep, regio, verblijf)
 
 
-def _draw_when(rng: np.random.Generator, n: int, peil: int, who: Who) -> When:
+def _draw_when(
+    rng: np.random.Generator, n: int, peil: int, who: Who, taken: IntArray | None
+) -> When:
     start = days(CONTRACT_START)
     contract = rng.integers(start, peil + 1, n)
     pre = rng.random(n) < PRE_REFORM_SHARE
@@ -332,7 +358,7 @@ def _draw_when(rng: np.random.Generator, n: int, peil: int, who: Who) -> When:
     high = np.array([18, 25, 35, 45, 55, 65, 80])[age_band]
     age_days = (rng.uniform(low, high) * 365.25).astype(np.int64)
     birth = contract - age_days
-    insz = make_insz(rng, birth, who.male, who.female)
+    insz = make_insz(rng, birth, who.male, who.female, taken)
     return When(contract, aanmelding, doelgroep_date, birth, insz)
 
 
