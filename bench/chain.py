@@ -60,8 +60,8 @@ if args["step"] == "generate":
 import importlib, shutil, time
 from pijler3.exchange import workspace
 step = args["step"]
-module = {"setup": "pijler3.demo", "report": "pijler3.report.files"}.get(step, "pijler3.steps." + step)
-mod = importlib.import_module(module)
+modules = {"setup": "pijler3.demo", "report": "pijler3.report.files"}
+mod = importlib.import_module(modules.get(step, "pijler3.steps." + step))
 t0 = time.perf_counter()  # start-up and imports done
 state = json.loads(state_path.read_text())
 run = root / "run"

@@ -55,6 +55,54 @@ def lookup(values: pl.Series, fn: Callable[[str], Any], dtype: pl.DataType) -> p
     return values.replace_strict(keys, mapped, default=None, return_dtype=dtype)
 
 
+_DATE_SHAPES = (  # codes.parse_date's patterns in ASCII digits: (pattern, day, month, year)
+    (r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", 1, 2, 3),
+    (r"^([0-9]{2})-([0-9]{2})-([0-9]{4})$", 1, 2, 3),
+    (r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$", 3, 2, 1),
+)
+
+
+def parse_dates(text: pl.Series) -> pl.Series:
+    """:func:`pijler3.contract.codes.parse_date` over a whole column.
+
+    Cells in one of its shapes with ASCII digits are parsed with Polars expressions (a
+    day that the month does not have is no date); every other cell, which is rare, goes
+    through ``parse_date`` itself, once per distinct value. So the rule keeps one home.
+    """
+    t = pl.col("t")
+
+    def part(k: int) -> pl.Expr:
+        return pl.coalesce(
+            [t.str.extract(pattern, groups[k]) for pattern, *groups in _DATE_SHAPES]
+        ).cast(pl.Int32)
+
+    day, month, year = part(0), part(1), part(2)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    days_in_month = (
+        pl.when(month == 2)
+        .then(pl.when(leap).then(29).otherwise(28))
+        .when(month.is_in([4, 6, 9, 11]))
+        .then(30)
+        .otherwise(31)
+    )
+    valid = (year >= 1) & month.is_between(1, 12) & day.is_between(1, days_in_month)
+    safe = [pl.when(valid).then(x).otherwise(1) for x in (year, month, day)]
+    frame = (
+        text.alias("t")
+        .to_frame()
+        .with_columns(
+            pl.when(valid).then(pl.date(*safe)).otherwise(None).alias("d"),
+            # Not in one of the shapes: parse_date decides (never for a cell in one).
+            pl.when(day.is_null()).then(t).otherwise(None).alias("rest"),
+        )
+    )
+    parsed = frame["d"]
+    if frame["rest"].null_count() == frame.height:
+        return parsed.alias(text.name)
+    fallback = lookup(frame["rest"], codes.parse_date, pl.Date())
+    return parsed.fill_null(fallback).alias(text.name)
+
+
 def trimmed(raw: pl.Series) -> pl.Series:
     """The raw text trimmed, with empty cells as null."""
     s = raw.str.strip_chars()
@@ -133,7 +181,7 @@ def typed(
     if column.type == "text":
         return [text.alias(column.name)], findings
     rule = _rule(column)
-    values = lookup(text, rule.parse, rule.dtype)
+    values = parse_dates(text) if column.type == "date" else lookup(text, rule.parse, rule.dtype)
     if native is not None and column.type == "date":
         values = values.fill_null(native)
     invalid = present & values.is_null()

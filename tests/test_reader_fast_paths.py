@@ -1,0 +1,101 @@
+"""The readers' column-wise fast paths agree with the plain per-value rules they replace.
+
+- :func:`readers_typing.parse_dates` (Polars expressions over a column) gives what
+  :func:`pijler3.contract.codes.parse_date` gives for each cell;
+- :func:`readers_csv._count_simple` (numpy over the bytes) either declines (None) or
+  counts exactly the records the csv module reads, on files the csv module accepts;
+- :func:`readers_csv._has_utf8_multibyte` finds what the pattern's ``search`` finds.
+
+The oracles are the per-value functions themselves, run in the test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pijler3.contract import codes
+from pijler3.contract.errors import ExtractError
+from pijler3.extracts import readers_csv
+from pijler3.extracts.readers_typing import parse_dates
+
+_day = st.integers(0, 40)
+_month = st.integers(0, 14)
+_year = st.sampled_from([0, 1, 99, 1900, 1996, 2000, 2023, 2024, 2100, 9999, 12345])
+
+
+@st.composite
+def _date_text(draw: st.DrawFn) -> str | None:
+    d, m, y = draw(_day), draw(_month), draw(_year)
+    sep = draw(st.sampled_from("/-."))
+    shaped = draw(
+        st.sampled_from(
+            [
+                f"{d:02d}{sep}{m:02d}{sep}{y:04d}",
+                f"{d}{sep}{m}{sep}{y}",
+                f"{y:04d}{sep}{m:02d}{sep}{d:02d}",
+                f" {d}/{m}/{y} ",
+                f"{d}/{m}/{y}x",
+                "٣/٤/٢٠٢٤",  # Arabic-Indic digits: Python's \d takes them
+                "１/２/２０２４",  # full-width digits
+                "",
+            ]
+        )
+    )
+    return draw(st.one_of(st.just(shaped), st.none(), st.text(max_size=12)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_date_text(), max_size=60))
+def test_parse_dates_is_parse_date_on_every_cell(values: list[str | None]) -> None:
+    got = parse_dates(pl.Series("x", values, dtype=pl.String)).to_list()
+    assert got == [codes.parse_date(v) for v in values]
+
+
+def test_parse_dates_on_every_day_of_four_years_and_impossible_ones() -> None:
+    days = [dt.date(2023, 1, 1) + dt.timedelta(n) for n in range(4 * 366)]
+    values = [d.strftime(f) for d in days for f in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y")]
+    values += ["29/02/2023", "29/02/2024", "29/02/2100", "29/02/2000", "31/04/2024", "00/01/2024"]
+    got = parse_dates(pl.Series("x", values)).to_list()
+    assert got == [codes.parse_date(v) for v in values]
+
+
+_PIECES = ["a", "b", "é", ";", ",", '"', '""', '"x"', "\n", "\r\n", "\r", " "]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.sampled_from(_PIECES), max_size=30),
+    st.sampled_from(";,"),
+    st.integers(1, 4),
+)
+def test_count_simple_counts_as_the_csv_module_or_declines(
+    pieces: list[str], delimiter: str, width: int
+) -> None:
+    text = "".join(pieces)
+    counted = readers_csv._count_simple(text.encode(), delimiter, width, 8)
+    if counted is not None:
+        # Then the csv module accepts the file and counts the same records.
+        assert readers_csv._count_records(text, delimiter, width, "f", 8) == counted
+
+
+def test_count_simple_takes_plain_files_and_declines_a_short_row() -> None:
+    plain = 'a;b;c\r\n1;"x;y";3\r\n\r\n"q""r";;\r\n4;5;6'
+    assert readers_csv._count_simple(plain.encode(), ";", 3, 100) == 5
+    assert readers_csv._count_simple(b"a;b;c\r\n1;2\r\n", ";", 3, 100) is None
+    try:
+        readers_csv._count_records("a;b;c\r\n1;2\r\n", ";", 3, "f", 100)
+    except ExtractError as exc:
+        assert "row 2 has 2 fields" in str(exc)
+    else:
+        raise AssertionError("the csv module should refuse the short row")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40))
+def test_utf8_multibyte_check_is_the_pattern_search(data: bytes) -> None:
+    found = readers_csv._UTF8_MULTIBYTE.search(data) is not None
+    assert readers_csv._has_utf8_multibyte(data) == found
