@@ -55,52 +55,60 @@ def lookup(values: pl.Series, fn: Callable[[str], Any], dtype: pl.DataType) -> p
     return values.replace_strict(keys, mapped, default=None, return_dtype=dtype)
 
 
-_DATE_SHAPES = (  # codes.parse_date's patterns in ASCII digits: (pattern, day, month, year)
-    (r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", 1, 2, 3),
-    (r"^([0-9]{2})-([0-9]{2})-([0-9]{4})$", 1, 2, 3),
-    (r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$", 3, 2, 1),
+# codes.parse_date's patterns, in ASCII digits, as one pattern: the groups hold day,
+# month, year (dd/mm/yyyy or d/m/yyyy), day, month, year (dd-mm-yyyy), year, month, day.
+_DATE_SHAPE = (
+    r"^(?:([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})|([0-9]{2})-([0-9]{2})-([0-9]{4})"
+    r"|([0-9]{4})-([0-9]{2})-([0-9]{2}))$"
 )
 
 
 def parse_dates(text: pl.Series) -> pl.Series:
     """:func:`pijler3.contract.codes.parse_date` over a whole column.
 
-    Cells in one of its shapes with ASCII digits are parsed with Polars expressions (a
-    day that the month does not have is no date); every other cell, which is rare, goes
-    through ``parse_date`` itself, once per distinct value. So the rule keeps one home.
+    Parsed once per distinct value (a column of dates holds few: the days of some
+    years). Values in one of its shapes with ASCII digits are parsed with Polars
+    expressions (a day that the month does not have is no date); every other value,
+    which is rare, goes through ``parse_date`` itself. So the rule keeps one home.
     """
-    t = pl.col("t")
+    keys = text.drop_nulls().unique()
+    dates = _parse_distinct(keys)
+    return text.replace_strict(keys, dates, default=None, return_dtype=pl.Date()).alias(text.name)
 
-    def part(k: int) -> pl.Expr:
-        return pl.coalesce(
-            [t.str.extract(pattern, groups[k]) for pattern, *groups in _DATE_SHAPES]
-        ).cast(pl.Int32)
 
-    day, month, year = part(0), part(1), part(2)
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+def _parse_distinct(text: pl.Series) -> pl.Series:
+    g = pl.col("g").struct
+
+    def part(*fields: int) -> pl.Expr:
+        return pl.coalesce([g.field(str(i)) for i in fields]).cast(pl.Int32)
+
+    parts = (
+        text.alias("t")
+        .to_frame()
+        .with_columns(pl.col("t").str.extract_groups(_DATE_SHAPE).alias("g"))
+        .select("t", part(1, 4, 9).alias("d"), part(2, 5, 8).alias("m"), part(3, 6, 7).alias("y"))
+    )
+    d, m, y = pl.col("d"), pl.col("m"), pl.col("y")
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
     days_in_month = (
-        pl.when(month == 2)
+        pl.when(m == 2)
         .then(pl.when(leap).then(29).otherwise(28))
-        .when(month.is_in([4, 6, 9, 11]))
+        .when(m.is_in([4, 6, 9, 11]))
         .then(30)
         .otherwise(31)
     )
-    valid = (year >= 1) & month.is_between(1, 12) & day.is_between(1, days_in_month)
-    safe = [pl.when(valid).then(x).otherwise(1) for x in (year, month, day)]
-    frame = (
-        text.alias("t")
-        .to_frame()
-        .with_columns(
-            pl.when(valid).then(pl.date(*safe)).otherwise(None).alias("d"),
-            # Not in one of the shapes: parse_date decides (never for a cell in one).
-            pl.when(day.is_null()).then(t).otherwise(None).alias("rest"),
-        )
+    valid = (y >= 1) & m.is_between(1, 12) & d.is_between(1, days_in_month)
+    frame = parts.with_columns(valid.fill_null(False).alias("ok")).select(
+        pl.when("ok")
+        .then(pl.date(*(pl.when("ok").then(x).otherwise(1) for x in (y, m, d))))
+        .alias("date"),
+        # Not in one of the shapes: parse_date decides (never for a cell in one).
+        pl.when(d.is_null()).then("t").alias("rest"),
     )
-    parsed = frame["d"]
+    parsed = frame["date"]
     if frame["rest"].null_count() == frame.height:
-        return parsed.alias(text.name)
-    fallback = lookup(frame["rest"], codes.parse_date, pl.Date())
-    return parsed.fill_null(fallback).alias(text.name)
+        return parsed
+    return parsed.fill_null(lookup(frame["rest"], codes.parse_date, pl.Date()))
 
 
 def trimmed(raw: pl.Series) -> pl.Series:
