@@ -29,6 +29,9 @@ _UTF8_MULTIBYTE = re.compile(
 )
 
 
+_NOT_BLANK = re.compile(rb"[^ \t\r\n\x0b\x0c]")
+
+
 def _has_utf8_multibyte(data: bytes) -> bool:
     """Whether ``data`` holds a match of ``_UTF8_MULTIBYTE``, found without scanning it all
     in Python's regex engine: numpy finds the lead bytes followed by a continuation byte
@@ -40,8 +43,11 @@ def _has_utf8_multibyte(data: bytes) -> bool:
     return any(_UTF8_MULTIBYTE.match(data, int(i)) for i in candidates)
 
 
-def _decode(data: bytes, name: str) -> tuple[bytes, str, str]:
-    """The content as UTF-8 bytes and as text, and the encoding it was read in."""
+def _decode(data: bytes, name: str) -> tuple[bytes, str]:
+    """The content as UTF-8 bytes, and the encoding it was read in.
+
+    The text itself is not kept: a large extract would be held twice more in memory.
+    """
     if b"\x00" in data:
         raise ExtractError(
             f"{name}: is neither a CSV text file nor an XLSX workbook (it holds binary data, "
@@ -51,13 +57,15 @@ def _decode(data: bytes, name: str) -> tuple[bytes, str, str]:
     if data.startswith(codecs.BOM_UTF8):
         body = data[len(codecs.BOM_UTF8) :]
         try:
-            return body, body.decode("utf-8"), "utf-8-sig"
+            body.decode("utf-8")
+            return body, "utf-8-sig"
         except UnicodeDecodeError:
             raise ExtractError(
                 f"{name}: starts with a UTF-8 mark but is not UTF-8 text.", hint=SAVE_AS
             ) from None
     try:
-        return data, data.decode("utf-8"), "utf-8"
+        data.decode("utf-8")
+        return data, "utf-8"
     except UnicodeDecodeError as exc:
         bad = exc.start
     if _has_utf8_multibyte(data):
@@ -73,12 +81,16 @@ def _decode(data: bytes, name: str) -> tuple[bytes, str, str]:
             hint="Correct that character, or save the whole file again as 'CSV UTF-8'.",
         )
     try:
-        text = data.decode("cp1252")
+        # In blocks: a single-byte encoding can be cut anywhere.
+        utf8 = b"".join(
+            data[i : i + _BLOCK].decode("cp1252").encode("utf-8")
+            for i in range(0, len(data), _BLOCK)
+        )
     except UnicodeDecodeError:
         raise ExtractError(
             f"{name}: is neither UTF-8 nor Windows-1252 text.", hint=SAVE_AS
         ) from None
-    return text.encode("utf-8"), text, "cp1252"
+    return utf8, "cp1252"
 
 
 def _delimiter(text: str, name: str) -> str:
@@ -210,10 +222,14 @@ def _header_width(text: str, delimiter: str) -> int:
 
 
 def read_csv(data: bytes, name: str, field_limit: int = DEFAULT_LIMITS.field_bytes) -> Grid:
-    utf8, text, encoding = _decode(data, name)
-    if not text.strip():
+    utf8, encoding = _decode(data, name)
+    first = _NOT_BLANK.search(utf8)  # without copying the file, as strip() would
+    # str.strip also takes \x1c-\x1f and non-ASCII white space: decoded only then.
+    if first is None or (
+        (first[0][0] >= 0x80 or 0x1C <= first[0][0] <= 0x1F) and not utf8.decode().strip()
+    ):
         raise ExtractError(f"{name}: is empty.", hint="Export the extract again.")
-    delimiter = _delimiter(text, name)
+    delimiter = _delimiter(utf8.split(b"\n", 1)[0].decode(), name)
     frame: pl.DataFrame | None
     try:
         frame = pl.read_csv(
@@ -228,10 +244,10 @@ def read_csv(data: bytes, name: str, field_limit: int = DEFAULT_LIMITS.field_byt
     except pl.exceptions.PolarsError:
         # Polars says only that something is wrong; the csv module finds the row.
         frame = None
-    width = frame.width if frame is not None else _header_width(text, delimiter)
+    width = frame.width if frame is not None else _header_width(utf8.decode(), delimiter)
     records = _count_simple(utf8, delimiter, width, field_limit)
     if records is None:
-        records = _count_records(text, delimiter, width, name, field_limit)
+        records = _count_records(utf8.decode(), delimiter, width, name, field_limit)
     if frame is None or frame.height != records:
         raise ExtractError(f"{name}: cannot be read as CSV.", hint=SAVE_AS)
     frame.columns = [f"c{i}" for i in range(frame.width)]
