@@ -33,7 +33,8 @@ unit: $(STAMP) sysdeps
 test: lint typecheck unit
 
 bench: $(STAMP)
-	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done
+	# naive_pandas.py is not a benchmark of its own: chain.py runs it on its extracts.
+	for f in bench/*.py; do [ $$f = bench/naive_pandas.py ] || $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
