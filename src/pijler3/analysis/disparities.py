@@ -45,7 +45,6 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-import statsmodels.api as sm
 from scipy import sparse, special, stats
 from statsmodels.stats.multitest import multipletests
 
@@ -318,6 +317,10 @@ def _fit_statsmodels(
     trials: npt.NDArray[np.float64],
 ) -> Fit:
     """The same model with statsmodels: the reference for :func:`_newton`, and its fallback."""
+    # Imported here: statsmodels.api takes seconds to import, and the report rarely
+    # needs it (only when Newton's method does not converge).
+    import statsmodels.api as sm
+
     endog = np.column_stack([successes, trials - successes])
     with warnings.catch_warnings():
         # Convergence and domain warnings are judged by the caller from the intervals;
