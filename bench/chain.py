@@ -87,12 +87,13 @@ print(json.dumps({"inside": time.perf_counter() - t0}))
 """
 
 
-Run = tuple[float, float, float]  # wall-clock s, s after start and imports, peak MiB
+# Wall-clock s, s after start and imports, peak MiB, CPU s (user + system, all threads).
+Run = tuple[float, float, float, float]
 
 
 def child(argv: list[str]) -> Run:
     """Run ``argv``: its wall-clock seconds, its seconds after start-up (as it prints
-    them, else the wall-clock) and its peak resident memory in MiB."""
+    them, else the wall-clock), its peak resident memory in MiB and its CPU seconds."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(argv, stdout=out, stderr=err)
@@ -105,7 +106,8 @@ def child(argv: list[str]) -> Run:
         out.seek(0)
         lines = out.read().decode().strip().splitlines()
     inside = json.loads(lines[-1])["inside"] if lines and lines[-1].startswith("{") else secs
-    return secs, inside, usage.ru_maxrss / 1024  # KiB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    return secs, inside, usage.ru_maxrss / 1024, cpu  # ru_maxrss: KiB on Linux
 
 
 def step(name: str, root: Path, **extra: object) -> Run:
@@ -132,7 +134,7 @@ def mib(x: float) -> str:
 def bench(persons: int, seed: int, repeat: int, alone: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="pijler3-bench-chain-") as tmp:
         root = Path(tmp)
-        gen, _, gen_peak = step("generate", root, persons=persons, seed=seed)
+        gen, _, gen_peak, _ = step("generate", root, persons=persons, seed=seed)
         print(f"\n{persons:,} persons (extracts generated in {gen:.1f} s, peak {mib(gen_peak)};"
               " not counted)", flush=True)  # fmt: skip
         chains: list[dict[str, Run]] = []
@@ -146,27 +148,33 @@ def bench(persons: int, seed: int, repeat: int, alone: bool) -> None:
                 line += f"   naive pandas {naives[-1][0]:6.1f} s"
             print(line, flush=True)
         print(f"  median of {repeat}: wall-clock per process (start-up and imports included),"
-              " the same without them, and the process's peak resident memory")  # fmt: skip
+              " the same without them, CPU time of the process (less sensitive to the"
+              " load of a shared machine), and its peak resident memory")  # fmt: skip
         for name in STEPS:
             wall = statistics.median(c[name][0] for c in chains)
             inside = statistics.median(c[name][1] for c in chains)
             peak = max(c[name][2] for c in chains)
-            print(f"    {name:8s} {wall:7.1f} s  {inside:7.1f} s   peak {mib(peak)}")
+            cpu = statistics.median(c[name][3] for c in chains)
+            print(
+                f"    {name:8s} {wall:7.1f} s  {inside:7.1f} s  cpu {cpu:7.1f} s   peak {mib(peak)}"
+            )
         chain_wall = statistics.median(sum(r[0] for r in c.values()) for c in chains)
         chain_in = statistics.median(sum(r[1] for r in c.values()) for c in chains)
         chain_peak = max(r[2] for c in chains for r in c.values())
-        print(f"    {'chain':8s} {chain_wall:7.1f} s  {chain_in:7.1f} s   peak {mib(chain_peak)}"
-              " (largest step)")  # fmt: skip
+        chain_cpu = statistics.median(sum(r[3] for r in c.values()) for c in chains)
+        print(f"    {'chain':8s} {chain_wall:7.1f} s  {chain_in:7.1f} s  cpu {chain_cpu:7.1f} s"
+              f"   peak {mib(chain_peak)} (largest step)")  # fmt: skip
         if not alone:
             naive_wall = statistics.median(r[0] for r in naives)
             naive_in = statistics.median(r[1] for r in naives)
             naive_peak = max(r[2] for r in naives)
-            print(
-                f"    {'naive':8s} {naive_wall:7.1f} s  {naive_in:7.1f} s   peak {mib(naive_peak)}"
-            )
-            print(f"    ratio naive / chain: {naive_wall / chain_wall:.2f}x wall-clock (five"
-                  f" processes against one), {naive_in / chain_in:.2f}x without start-up"
-                  " (above 1: the chain is faster)")  # fmt: skip
+            naive_cpu = statistics.median(r[3] for r in naives)
+            print(f"    {'naive':8s} {naive_wall:7.1f} s  {naive_in:7.1f} s  cpu {naive_cpu:7.1f} s"
+                  f"   peak {mib(naive_peak)}")  # fmt: skip
+            print(f"    ratio naive / chain (above 1: the chain is faster): wall-clock"
+                  f" {naive_wall / chain_wall:.2f}x (five processes against one), without"
+                  f" start-up {naive_in / chain_in:.2f}x,"
+                  f" CPU {naive_cpu / chain_cpu:.2f}x")  # fmt: skip
 
 
 def main() -> None:
