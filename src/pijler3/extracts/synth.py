@@ -124,7 +124,7 @@ def generate_frames(
 def chunk_sizes(persons: int) -> list[int]:
     """How many persons each chunk draws: as few chunks as ``PERSONS_PER_CHUNK`` allows,
     of nearly equal size (so that no chunk is too small to hold a valid person)."""
-    k = -(-persons // PERSONS_PER_CHUNK)
+    k = max(1, -(-persons // PERSONS_PER_CHUNK))  # one chunk of 0: build refuses it
     return [persons // k + (i < persons % k) for i in range(k)]
 
 
