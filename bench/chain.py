@@ -13,9 +13,11 @@ not timed), then, alternating and ``--repeat`` times (median reported), runs
   per row, Parquet, one indicator (what a data steward would otherwise write).
 
 Times are wall-clock per process, interpreter start and imports included, on both
-sides. Peak memory is the child's maximum resident set (``ru_maxrss`` from ``wait4``);
-this parent stays small so that a child does not inherit its peak over exec. It prints
-the chain per step, the naive pipeline, and their ratio (> 1: the chain is faster).
+sides, then the same without start-up and imports, and the CPU time (user + system,
+from ``wait4``), which a shared machine's load disturbs less. Peak memory is the
+child's maximum resident set (``ru_maxrss`` from ``wait4``); this parent stays small so
+that a child does not inherit its peak over exec. It prints the chain per step, the
+naive pipeline, and their ratios (> 1: the chain is faster).
 ``--alone`` skips the naive pipeline (for 12,000,000 persons). Before the runs it prints
 the load average: the machine may be shared.
 
