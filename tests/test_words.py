@@ -222,18 +222,23 @@ _DUTCH = frozenset(
 )
 MIN_WORDS = 5  # "a few words" (a label such as "dagen na het contract") may stay in code
 
-# Where the report and governance modules speak to people.
-SCOPE = ("report", "governance", "cli/governance.py", "contract/fmt.py", "contract/words.py")
+# Where the report, governance and disparities modules speak to people.
+SCOPE = (
+    "report",
+    "governance",
+    "cli/governance.py",
+    "contract/fmt.py",
+    "contract/words.py",
+    "analysis/disparities.py",
+)
 
 # Modules whose Dutch sentences are still to move into the data (issue 12, "Words for
 # people in one place"); other work was changing them while the words moved. Remove a
 # module from this list once its sentences are in data/ (the test below insists).
 PENDING = {
     "report/sections.py",
-    "report/quality_section.py",
     "report/xlsx.py",
     "report/view.py",
-    "analysis/disparities.py",
 }
 # Modules other work of issue 12 was changing while the words moved (new legends and
 # notes may hold sentences): left out of the scan until the lead has merged that work.

@@ -49,7 +49,7 @@ from scipy import sparse, special, stats
 from statsmodels.stats.multitest import multipletests
 
 from pijler3.analysis import indicators
-from pijler3.contract import codes, words
+from pijler3.contract import codes, fmt, words
 
 Outcome = Literal["inschrijving_60d", "werk_12m"]
 OUTCOMES: tuple[Outcome, ...] = ("inschrijving_60d", "werk_12m")
@@ -472,28 +472,28 @@ def group_nl(term: str, category: str) -> str:
     if category == indicators.UNKNOWN:
         name = _TERM_NAMES.get(term, term)
         # "onbekend geslacht" (het-woord), "onbekende regio" (de-woord).
-        adjective = "onbekend" if name in _HET_WORDS else "onbekende"
-        return f"inburgeraars met {adjective} {name}"
+        adjective = words.word("disparities", "unknown_het" if name in _HET_WORDS else "unknown_de")
+        return words.sentence("disparities", "group_unknown", adjective=adjective, term=name)
     named = _GROUPS.get(term, {}).get(category)
     if named:
         return named
     if term == "leeftijdscategorie":
-        return f"inburgeraars van {category.replace('-', '–')} jaar"
+        return words.sentence("disparities", "group_age", range=category.replace("-", "–"))
     if term == "nt2_niveau":
-        return f"inburgeraars met NT2-niveau {category}"
+        return words.sentence("disparities", "group_nt2", level=category)
     if term == "oudste_nationaliteit":
         if category == indicators.OTHER:
-            return "inburgeraars met een andere nationaliteit"
-        return f"inburgeraars met nationaliteit {codes.country_name_nl(category)}"
-    return f"inburgeraars met {_TERM_NAMES.get(term, term)} {category}"
+            return words.word("disparities", "group_other_nationality")
+        return words.sentence(
+            "disparities", "group_nationality", country=codes.country_name_nl(category)
+        )
+    return words.sentence(
+        "disparities", "group_other", term=_TERM_NAMES.get(term, term), category=category
+    )
 
 
 def _number(x: float) -> str:
-    return f"{x:.2f}".replace(".", ",")
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}\u00a0%".replace(".", ",")
+    return fmt.fmt_num(x, 2)
 
 
 def comparison_nl(row: Mapping[str, Any]) -> str:
@@ -501,8 +501,13 @@ def comparison_nl(row: Mapping[str, Any]) -> str:
     minder vaak binnen 60 dagen in dan mannen"."""
     more, less = _VERBS[row["outcome"]]
     group = group_nl(row["term"], row["category"])
-    verb = more if row["odds_ratio"] > 1 else less
-    return f"{group[0].upper()}{group[1:]} {verb} {group_nl(row['term'], row['reference'])}"
+    return words.sentence(
+        "disparities",
+        "comparison",
+        group=f"{group[0].upper()}{group[1:]}",
+        verb=more if row["odds_ratio"] > 1 else less,
+        reference=group_nl(row["term"], row["reference"]),
+    )
 
 
 def summary_nl(table: pl.DataFrame, outcome: Outcome | None = None) -> str:
@@ -514,24 +519,31 @@ def summary_nl(table: pl.DataFrame, outcome: Outcome | None = None) -> str:
     55,1 % tegenover 62,0 %; OR 0,71; 95%-BI 0,64–0,79)."
     """
     if table.height == 0:
-        return "Er zijn te weinig gegevens om groepen met elkaar te vergelijken."
+        return words.word("disparities", "too_few")
     which = outcome or str(table["outcome"][0])
     sentences = []
     for row in table.filter(pl.col("finding")).iter_rows(named=True):
         adjusted = (
-            f"gecorrigeerd {_pct(row['margin'])} tegenover {_pct(row['reference_margin'])}; "
+            words.sentence(
+                "disparities",
+                "adjusted",
+                margin=fmt.fmt_pct(row["margin"]),
+                reference_margin=fmt.fmt_pct(row["reference_margin"]),
+            )
             if row["margin"] is not None and row["reference_margin"] is not None
             else ""
         )
         sentences.append(
-            f"{comparison_nl({**row, 'outcome': which})} ({adjusted}OR "
-            f"{_number(row['odds_ratio'])}; 95%-BI {_number(row['ci_low'])}–"
-            f"{_number(row['ci_high'])})."
+            words.sentence(
+                "disparities",
+                "finding",
+                comparison=comparison_nl({**row, "outcome": which}),
+                adjusted=adjusted,
+                odds_ratio=_number(row["odds_ratio"]),
+                ci_low=_number(row["ci_low"]),
+                ci_high=_number(row["ci_high"]),
+            )
         )
     if not sentences:
-        return (
-            "Na correctie voor de andere profielkenmerken verschilt geen enkele groep "
-            "significant van haar referentiegroep (p < 0,05 na Holm-correctie voor "
-            "meervoudig toetsen)."
-        )
+        return words.word("disparities", "no_finding")
     return " ".join(sentences)

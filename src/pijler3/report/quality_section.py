@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pijler3.contract import words
 from pijler3.report import charts
 from pijler3.report.data import MIN_LABEL_COUNT, QualitySummary, ReportData
 from pijler3.report.fmt import fmt_date, fmt_int, fmt_num, fmt_pct
@@ -31,29 +32,36 @@ def _row(header: str, values: Sequence[int | None]) -> TableRow:
 def _main_rows(qs: Sequence[QualitySummary]) -> list[TableRow]:
     """The overview: rows read, quarantined (per reason), kept, linked and the totals."""
     main = [
-        _row("Rijen gelezen in het KBI-extract", [q.rows_read for q in qs]),
-        _row("Rijen in quarantaine (geen geldig INSZ)", [q.quarantined_total for q in qs]),
+        _row(words.word("report.quality", "rows_read"), [q.rows_read for q in qs]),
+        _row(words.word("report.quality", "quarantined"), [q.quarantined_total for q in qs]),
     ]
     reasons = sorted({k for q in qs for k in q.quarantined})
     main += [
         _row(f"– {QUARANTINE_NL.get(k, k)}", [q.quarantined.get(k, 0) for q in qs]) for k in reasons
     ]
     main += [
-        _row("Rijen in de monitoringdataset", [q.rows for q in qs]),
-        _row("Gekoppeld met VDAB", [q.matched for q in qs]),
+        _row(words.word("report.quality", "rows"), [q.rows for q in qs]),
+        _row(words.word("report.quality", "matched"), [q.matched for q in qs]),
         TableRow(
-            "Koppelingsgraad met VDAB",
+            words.word("report.quality", "match_rate"),
             tuple(Cell(fmt_pct(q.match_rate), value=q.match_rate, unit="pct") for q in qs),
         ),
-        _row("Dubbele VDAB-rijen opgelost", [q.duplicates_resolved for q in qs]),
-        _row("VDAB-acties van onbekend type", [q.actions_unknown_type for q in qs]),
-        _row("Identificatoren verwijderd uit vrije tekst", [q.identifiers_removed for q in qs]),
         _row(
-            "Zeldzame woorden en woorden met cijfers verwijderd uit vrije tekst",
+            words.word("report.quality", "duplicates_resolved"), [q.duplicates_resolved for q in qs]
+        ),
+        _row(
+            words.word("report.quality", "actions_unknown_type"),
+            [q.actions_unknown_type for q in qs],
+        ),
+        _row(
+            words.word("report.quality", "identifiers_removed"), [q.identifiers_removed for q in qs]
+        ),
+        _row(
+            words.word("report.quality", "words_removed"),
             [q.words_removed for q in qs],
         ),
-        _row("Ongeldige waarden (alle kolommen behalve INSZ)", [q.invalid_total for q in qs]),
-        _row("Inconsistenties (alle controles)", [q.consistency_total for q in qs]),
+        _row(words.word("report.quality", "invalid_total"), [q.invalid_total for q in qs]),
+        _row(words.word("report.quality", "consistency_total"), [q.consistency_total for q in qs]),
     ]
     return main
 
@@ -100,9 +108,13 @@ def _codes_table(data: ReportData) -> DataTable:
     """The invalid raw codes of the latest delivery, rare ones grouped as "overige"."""
     latest = data.latest.quality
     return DataTable(
-        f"Niet-herkende codes, peildatum {fmt_date(data.latest.peildatum)} (codes die "
-        f"minder dan {MIN_LABEL_COUNT} keer voorkomen, samen als ‘overige’)",
-        ("Ruwe waarde", "Bestand", "Kolom", "Aantal"),
+        words.sentence(
+            "report.quality",
+            "codes_caption",
+            peildatum=fmt_date(data.latest.peildatum),
+            n=MIN_LABEL_COUNT,
+        ),
+        words.words("report.quality", "codes_columns"),
         tuple(
             TableRow(
                 ic.label,
@@ -126,13 +138,8 @@ def _codes_table(data: ReportData) -> DataTable:
 
 
 # The main quality counts shown as rates: (label, attribute of QualitySummary).
-_RATES: tuple[tuple[str, str], ...] = (
-    ("Quarantaine", "quarantined_total"),
-    ("Ongeldige waarden", "invalid_total"),
-    ("Inconsistenties", "consistency_total"),
-    ("Identificatoren verwijderd", "identifiers_removed"),
-    ("Woorden verwijderd", "words_removed"),
-    ("VDAB-acties van onbekend type", "actions_unknown_type"),
+_RATES: tuple[tuple[str, str], ...] = tuple(
+    (label, attr) for attr, label in words.table("report.quality.rate").items()
 )
 
 
@@ -167,11 +174,16 @@ def _rates_table(labels: Sequence[str], qs: Sequence[QualitySummary]) -> DataTab
                 else f"{'+' if d > 0 else '−' if d < 0 else '±'}{fmt_num(abs(d), 2)}"
             )
             cells.append(Cell(text, value=d, unit="rate" if d is not None else ""))
-        rows.append(TableRow(f"{label} per 100 rijen", tuple(cells)))
+        rows.append(
+            TableRow(words.sentence("report.quality", "rate_row", label=label), tuple(cells))
+        )
     return DataTable(
-        "Per 100 rijen, per levering (quarantaine per 100 gelezen KBI-rijen, de rest per "
-        "100 rijen van de monitoringdataset)",
-        ("Kenmerk", *labels, *(["Verschil met de vorige levering"] if trend else [])),
+        words.word("report.quality", "rates_caption"),
+        (
+            words.word("report.quality", "feature"),
+            *labels,
+            *([words.word("report.quality", "trend_column")] if trend else []),
+        ),
         tuple(rows),
         sheet="Kwaliteit",
     )
@@ -186,10 +198,8 @@ def _trend_chart(
     return drawn.add(
         charts.line_chart(
             "quality-trend",
-            "Datakwaliteit per 100 rijen, per levering",
-            "Lijndiagram van het aantal rijen in quarantaine, ongeldige waarden, "
-            "inconsistenties en verwijderde identificatoren per 100 rijen, per levering "
-            "(zo blijven leveringen van verschillende grootte vergelijkbaar).",
+            words.word("report.quality", "trend_title"),
+            words.word("report.quality", "trend_description"),
             labels,
             [charts.Series(label, [rate(q, attr) for q in qs]) for label, attr in _RATES[:4]],
             unit="ratio",
@@ -203,40 +213,46 @@ def quality_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
     ds = data.deliveries
     labels = [fmt_date(d.peildatum) for d in ds]
     qs = [d.quality for d in ds]
-    cols = ("Kenmerk", *labels)
+    cols = (words.word("report.quality", "feature"), *labels)
     chart = _trend_chart(labels, qs, drawn)
     return {
-        "main": DataTable("Overzicht per levering", cols, tuple(_main_rows(qs)), "Kwaliteit"),
+        "main": DataTable(
+            words.word("report.quality", "main_caption"), cols, tuple(_main_rows(qs)), "Kwaliteit"
+        ),
         "rates": _rates_table(labels, qs),
         "consistency": DataTable(
-            "Consistentiecontroles per levering", cols, tuple(_consistency_rows(qs)), "Kwaliteit"
+            words.word("report.quality", "consistency_caption"),
+            cols,
+            tuple(_consistency_rows(qs)),
+            "Kwaliteit",
         ),
         "columns": DataTable(
-            f"Ontbrekende en ongeldige waarden per kolom van de extracten, peildatum "
-            f"{fmt_date(ds[-1].peildatum)}",
-            ("Bestand: kolom", "Ontbrekend (leeg)", "Ongeldig"),
+            words.sentence(
+                "report.quality", "columns_caption", peildatum=fmt_date(ds[-1].peildatum)
+            ),
+            words.words("report.quality", "columns_columns"),
             tuple(_side_by_side(ds[-1].quality)),
             "Kwaliteit",
         ),
         "missing": DataTable(
-            "Ontbrekende waarden per kolom en levering",
+            words.word("report.quality", "missing_caption"),
             cols,
             tuple(_per_delivery(qs, "missing")),
             "Kwaliteit",
         ),
         "invalid": DataTable(
-            "Ongeldige waarden per kolom en levering",
+            words.word("report.quality", "invalid_caption"),
             cols,
             tuple(_per_delivery(qs, "invalid")),
             "Kwaliteit",
         ),
         "empty": DataTable(
-            "Leeg in de monitoringdataset (ontbrekend of ongeldig), per kolom",
+            words.word("report.quality", "empty_caption"),
             cols,
             tuple(_empty_rows(qs)),
             "Kwaliteit",
         ),
         "codes": _codes_table(data),
         "dropped": [field_label(c) for c in ds[-1].quality.identifiers_dropped],
-        "figure": Figure(chart, "Trend per 100 rijen over de leveringen") if chart else None,
+        "figure": Figure(chart, words.word("report.quality", "figure_caption")) if chart else None,
     }
