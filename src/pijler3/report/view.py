@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pijler3.contract import words
 from pijler3.report import charts
 from pijler3.report.fmt import Unit, fmt_int, fmt_value
 from pijler3.report.labels import INDICATOR_TEXT, category_nl
@@ -49,7 +50,7 @@ class Figure:
     chart: charts.Chart | None
     caption: str
     table: DataTable | None = None
-    empty_note: str = "Geen cijfers om te tonen: alle cellen zijn onderdrukt of leeg."
+    empty_note: str = words.word("report.view", "empty_note")
 
 
 def sup() -> Cell:
@@ -87,8 +88,8 @@ def value_columns(indicator: str) -> tuple[str, ...]:
     """The column names of an indicator's table: a share or a median in days."""
     unit = INDICATOR_TEXT[indicator].unit
     if unit == "days":
-        return ("Categorie", "Personen", "Waargenomen", "Mediaan (dagen)", "95%-BI (dagen)")
-    return ("Categorie", "Noemer", "Teller", "Aandeel", "95%-BI")
+        return words.words("report.view", "columns_days")
+    return words.words("report.view", "columns_share")
 
 
 def bars(rows: Sequence[Mapping[str, Any]], breakdown: str) -> list[charts.Bar]:
@@ -99,9 +100,11 @@ def bars(rows: Sequence[Mapping[str, Any]], breakdown: str) -> list[charts.Bar]:
         if r["suppressed"]:
             bars.append(charts.Bar(label, None, suppressed=True))
         elif r["denominator"] == 0:
-            bars.append(charts.Bar(label, None, note="geen personen"))
+            bars.append(charts.Bar(label, None, note=words.word("report.view", "nobody")))
         elif r["value"] is None:
-            bars.append(charts.Bar(label, None, note="mediaan niet bereikt"))
+            bars.append(
+                charts.Bar(label, None, note=words.word("report.view", "median_not_reached"))
+            )
         else:
             bars.append(charts.Bar(label, r["value"], r["ci_low"], r["ci_high"]))
     return bars

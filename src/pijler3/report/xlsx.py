@@ -27,6 +27,7 @@ import polars as pl
 import xlsxwriter
 
 from pijler3.analysis import disclosure, indicators
+from pijler3.contract import words
 from pijler3.report import answers, charts
 from pijler3.report.data import KM_BREAKDOWNS, KM_EVENTS, ReportData
 from pijler3.report.groups_section import odds_table
@@ -130,17 +131,21 @@ def render_xlsx(data: ReportData) -> bytes:
         _indicator_sheet(wb, frame, indicator, f)
     # The views draw charts too; the workbook keeps the tables only.
     trends = [fig.table for fig in trends_overview(data, DrawnCharts()) if fig.table]
-    _tables_sheet(wb, "Trends", "Kernindicatoren per levering en per cohort", trends, f)
+    _tables_sheet(wb, "Trends", words.word("report.xlsx", "trends_title"), trends, f)
     km = [km_table(data, e, bd) for bd in (indicators.TOTAL, *KM_BREAKDOWNS) for e in KM_EVENTS]
-    _tables_sheet(wb, "Overleving", "Kaplan–Meier: geschat aandeel na zoveel dagen", km, f)
+    _tables_sheet(wb, "Overleving", words.word("report.xlsx", "km_title"), km, f)
     odds = [odds_table(INDICATOR_TEXT[o].title, res.table) for o, res in data.odds.items()]
-    _tables_sheet(wb, "Odds ratio's", ODDS_NOTE, odds, f)
+    _tables_sheet(wb, "Odds ratio's", words.word("report.xlsx", "odds_title"), odds, f)
     risk = risk_section(data, DrawnCharts())
     risk_tables = [risk["figures"], risk["figure"].table] if risk else []
-    _tables_sheet(wb, "Risico", "Heridentificatierisico van de laatste levering", risk_tables, f)
+    _tables_sheet(wb, "Risico", words.word("report.xlsx", "risk_title"), risk_tables, f)
     qual = quality_section(data, DrawnCharts())
     _tables_sheet(
-        wb, "Kwaliteit", "Datakwaliteit per levering", [qual[k] for k in QUALITY_TABLES], f
+        wb,
+        "Kwaliteit",
+        words.word("report.xlsx", "quality_title"),
+        [qual[k] for k in QUALITY_TABLES],
+        f,
     )
     _definitions_sheet(wb, data, f)
     wb.close()
@@ -151,34 +156,19 @@ def _info_sheet(wb: Any, data: ReportData, f: _Formats) -> None:
     info = wb.add_worksheet("Toelichting")
     info.set_column(0, 0, 28)
     info.set_column(1, 1, 90)
-    info.write(0, 0, "Monitoring derde pijler inburgering", f.title)
+    info.write(0, 0, words.word("report.xlsx", "info_title"), f.title)
     lines: list[tuple[str, str | dt.date | dt.datetime | tuple[dt.date, ...]]] = [
-        ("Protocol", data.protocol_title),
-        ("Laatste peildatum", data.latest.peildatum),
-        ("Leveringen (peildatums)", tuple(d.peildatum for d in data.deliveries)),
+        (words.word("report.xlsx", "protocol"), data.protocol_title),
+        (words.word("report.xlsx", "latest"), data.latest.peildatum),
+        (words.word("report.xlsx", "deliveries"), tuple(d.peildatum for d in data.deliveries)),
         *(
-            [("Niet opgenomen", expired_note_nl(data.expired_left_out))]
+            [(words.word("report.xlsx", "expired"), expired_note_nl(data.expired_left_out))]
             if data.expired_left_out
             else []
         ),
-        ("Gemaakt op", data.generated_at.replace(tzinfo=None)),
-        ("x", "Onderdrukt: te kleine aantallen (statistische geheimhouding, zie Definities)."),
-        ("Leeg", "Geen cijfer (niemand in de populatie, of een mediaan die niet bereikt is)."),
-        ("Blad Antwoorden", "De antwoorden op de drie vragen van het protocol."),
-        ("Blad Veranderd", "Wat veranderde sinds de vorige levering, met 95%-interval."),
-        ("Blad Referentiepunten", "Gepubliceerde referentiepunten naast het cijfer."),
-        (
-            "Blad Indicatoren",
-            "Alle rijen van indicators.csv (codes, onafgerond), met de Nederlandse namen "
-            "ernaast; voor filters en draaitabellen.",
-        ),
-        ("Bladen per indicator", "Opgemaakt per uitsplitsing en categorie, alle leveringen."),
-        ("Blad Trends", "Kernindicatoren per levering en per cohort."),
-        ("Blad Overleving", "Kaplan–Meier: geschat aandeel na 30 tot 730 dagen."),
-        ("Blad Odds ratio's", "Verschillen tussen groepen, met gecorrigeerde aandelen."),
-        ("Blad Risico", "Heridentificatierisico van de laatste levering."),
-        ("Blad Kwaliteit", "Datakwaliteit per levering: aantallen en per 100 rijen."),
-        ("Blad Definities", "Wat elke indicator meet, en de regels voor kleine aantallen."),
+        (words.word("report.xlsx", "generated"), data.generated_at.replace(tzinfo=None)),
+        # What a cell shows and what each sheet holds.
+        *words.table("report.xlsx.info").items(),
     ]
     for i, (k, v) in enumerate(lines, start=2):
         info.write(i, 0, k, f.head if k == "x" else None)
@@ -193,7 +183,7 @@ def _info_sheet(wb: Any, data: ReportData, f: _Formats) -> None:
 
 def _raw_sheet(wb: Any, frame: pl.DataFrame, f: _Formats) -> None:
     raw = wb.add_worksheet("Indicatoren")
-    names = ("Indicator (naam)", "Uitsplitsing (naam)", "Categorie (naam)")
+    names = words.words("report.xlsx", "raw_names")
     width = len(disclosure.COLUMNS)
     for j, name in enumerate((*disclosure.COLUMNS, *names)):
         raw.write(0, j, name, f.head)
@@ -224,18 +214,15 @@ def _indicator_sheet(wb: Any, frame: pl.DataFrame, indicator: str, f: _Formats) 
     text = INDICATOR_TEXT[indicator]
     ws = wb.add_worksheet(indicator[:31])
     ws.write(0, 0, text.title, f.title)
-    ws.write(1, 0, f"Populatie: {text.population} Succes: {text.success}")
-    head = (
-        "Peildatum",
-        "Uitsplitsing",
-        "Categorie",
-        "Code",
-        "Noemer",
-        "Teller",
-        "Mediaan (dagen)" if text.unit == "days" else "Aandeel",
-        "95%-BI laag",
-        "95%-BI hoog",
-        "Onderdrukt",
+    ws.write(
+        1,
+        0,
+        words.sentence(
+            "report.xlsx", "indicator_note", population=text.population, success=text.success
+        ),
+    )
+    head = words.words(
+        "report.xlsx", "indicator_columns_days" if text.unit == "days" else "indicator_columns"
     )
     for j, h in enumerate(head):
         ws.write(3, j, h, f.head)
@@ -274,22 +261,20 @@ def _indicator_row(ws: Any, i: int, r: dict[str, Any], vfmt: Any, f: _Formats) -
             ws.write_string(i, j, charts.SUPPRESSED, f.supp)
         elif value is not None:
             ws.write_number(i, j, value, fmt)
-    ws.write(i, 9, "ja" if r["suppressed"] else "nee")
-
-
-ODDS_NOTE = (
-    "Gecorrigeerde odds ratio's (logistische regressie op de profielkenmerken), met de "
-    "p-waarde gecorrigeerd voor meervoudig toetsen (Holm) en het gecorrigeerde aandeel "
-    "(predictive margin) van de groep en van de referentiegroep. 'Onbekend' is nooit "
-    "een bevinding."
-)
+    ws.write(
+        i,
+        9,
+        words.word("report.xlsx", "suppressed_yes")
+        if r["suppressed"]
+        else words.word("report.xlsx", "suppressed_no"),
+    )
 
 
 def _answers_sheet(wb: Any, data: ReportData, f: _Formats) -> None:
     ws = wb.add_worksheet("Antwoorden")
     ws.set_column(0, 0, 42)
     ws.set_column(1, 1, 110)
-    ws.write(0, 0, "De drie vragen van het protocol", f.title)
+    ws.write(0, 0, words.word("report.xlsx", "answers_title"), f.title)
     r = 2
     for a in answers.answers(data):
         for i, line in enumerate(a.sentences):
@@ -354,8 +339,8 @@ def _tables_sheet(wb: Any, name: str, title: str, tables: list[DataTable], f: _F
         col = 1
         for j, head in enumerate(table.columns[1:]):
             if split[j]:
-                ws.write(r, col, f"{head} laag", f.head)
-                ws.write(r, col + 1, f"{head} hoog", f.head)
+                ws.write(r, col, words.sentence("report.xlsx", "low", head=head), f.head)
+                ws.write(r, col + 1, words.sentence("report.xlsx", "high", head=head), f.head)
                 col += 2
             else:
                 _label(ws, r, col, head, f.head, f)
@@ -377,8 +362,8 @@ def _definitions_sheet(wb: Any, data: ReportData, f: _Formats) -> None:
     dsh = wb.add_worksheet("Definities")
     dsh.set_column(0, 0, 30)
     dsh.set_column(1, 3, 60)
-    dsh.write(0, 0, "Definities", f.title)
-    for j, h in enumerate(("Indicator", "Naam", "Populatie (noemer)", "Succes (teller)")):
+    dsh.write(0, 0, words.word("report.xlsx", "definitions_title"), f.title)
+    for j, h in enumerate(words.words("report.xlsx", "definitions_columns")):
         dsh.write(2, j, h, f.head)
     for i, ind in enumerate(indicators.INDICATOR_IDS, start=3):
         t = INDICATOR_TEXT[ind]
@@ -387,6 +372,6 @@ def _definitions_sheet(wb: Any, data: ReportData, f: _Formats) -> None:
         dsh.write(i, 2, t.population, f.wrap)
         dsh.write(i, 3, t.success, f.wrap)
     first = 4 + len(indicators.INDICATOR_IDS)
-    dsh.write(first, 0, "Statistische geheimhouding", f.head)
+    dsh.write(first, 0, words.word("report.xlsx", "disclosure_title"), f.head)
     for n, line in enumerate(disclosure_rules_nl(data.disclosure), start=first + 1):
         dsh.write(n, 1, line, f.wrap)
