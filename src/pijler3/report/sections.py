@@ -20,6 +20,7 @@ import datetime as dt
 from typing import Any
 
 from pijler3.analysis import indicators
+from pijler3.contract import words
 from pijler3.report import answers, chart_inputs, charts
 from pijler3.report.data import KM_BREAKDOWNS, KM_EVENTS, ReportData
 from pijler3.report.fmt import fmt_date, fmt_days, fmt_int, fmt_num, fmt_pct, fmt_value
@@ -57,20 +58,33 @@ def headline(data: ReportData, indicator: str, peildatum: dt.date) -> dict[str, 
     matched = answers.reference_for(data, indicator)
     value = None if row["suppressed"] else row["value"]
     if row["suppressed"]:
-        shown = "onderdrukt"
+        shown = words.word("report.sections", "suppressed")
     elif value is None:
-        shown = "niet bereikt" if unit == "days" else "–"
+        shown = words.word("report.sections", "not_reached") if unit == "days" else "–"
     else:
         shown = fmt_pct(value) if unit == "pct" else fmt_days(value)
     ci = ""
     if not row["suppressed"] and row["ci_low"] is not None and row["ci_high"] is not None:
-        ci = f"95%-BI {fmt_value(row['ci_low'], unit)} – {fmt_value(row['ci_high'], unit)}"
-        if unit == "days":
-            ci += " dagen"
+        ci = words.sentence(
+            "report.sections",
+            "ci_days" if unit == "days" else "ci",
+            low=fmt_value(row["ci_low"], unit),
+            high=fmt_value(row["ci_high"], unit),
+        )
     n = (
-        f"{fmt_int(row['numerator'])} van {fmt_int(row['denominator'])} personen"
+        words.sentence(
+            "report.sections",
+            "n_share",
+            numerator=fmt_int(row["numerator"]),
+            denominator=fmt_int(row["denominator"]),
+        )
         if unit == "pct" and not row["suppressed"]
-        else f"{fmt_int(row['denominator'])} personen, {fmt_int(row['numerator'])} waargenomen"
+        else words.sentence(
+            "report.sections",
+            "n_days",
+            numerator=fmt_int(row["numerator"]),
+            denominator=fmt_int(row["denominator"]),
+        )
         if not row["suppressed"]
         else ""
     )
@@ -103,7 +117,13 @@ def indicator_section(data: ReportData, indicator: str, drawn: DrawnCharts) -> d
             continue
         rows = data.table.rows(indicator, bd, peil)
         table = DataTable(
-            f"{text.title} naar {in_text(BREAKDOWN_NL[bd])}, peildatum {fmt_date(peil)}",
+            words.sentence(
+                "report.sections",
+                "by_at",
+                what=text.title,
+                breakdown=in_text(BREAKDOWN_NL[bd]),
+                peildatum=fmt_date(peil),
+            ),
             value_columns(indicator),
             tuple(
                 TableRow(category_nl(bd, r["category"]), chart_inputs.mark_cells(cells, mark))
@@ -122,10 +142,15 @@ def indicator_section(data: ReportData, indicator: str, drawn: DrawnCharts) -> d
         chart = drawn.add(
             charts.bar_chart(
                 f"bar-{indicator}-{bd}",
-                f"{text.title} naar {in_text(BREAKDOWN_NL[bd])}",
-                f"Staafdiagram met 95%-betrouwbaarheidsintervallen per categorie van "
-                f"{in_text(BREAKDOWN_NL[bd])}, peildatum {fmt_date(peil)}. De stippellijn "
-                f"is het totaal. De cijfers staan in de tabel eronder.",
+                words.sentence(
+                    "report.sections", "by", what=text.title, breakdown=in_text(BREAKDOWN_NL[bd])
+                ),
+                words.sentence(
+                    "report.sections",
+                    "bar_description",
+                    breakdown=in_text(BREAKDOWN_NL[bd]),
+                    peildatum=fmt_date(peil),
+                ),
                 bars(rows, bd),
                 unit=text.unit,
                 reference=reference,
@@ -159,10 +184,14 @@ def cohort_figure(
     chart = drawn.add(
         charts.line_chart(
             f"cohort-{indicator}",
-            f"{text.title} per cohort",
-            f"Lijndiagram van {text.short} per kwartaal van het inburgeringscontract, "
-            f"met 95%-betrouwbaarheidsintervallen, peildatum {fmt_date(peil)}. "
-            + chart_inputs.cohort_note(indicator, series, peil),
+            words.sentence("report.sections", "per_cohort", what=text.title),
+            words.sentence(
+                "report.sections",
+                "cohort_description",
+                short=text.short,
+                peildatum=fmt_date(peil),
+                note=chart_inputs.cohort_note(indicator, series, peil),
+            ),
             labels,
             [series],
             unit=text.unit,
@@ -173,7 +202,7 @@ def cohort_figure(
             legend_rows=2,
         )
     )
-    return Figure(chart, "Per cohort (kwartaal van het contract)")
+    return Figure(chart, words.word("report.sections", "cohort_caption"))
 
 
 def trend_figure(
@@ -190,9 +219,8 @@ def trend_figure(
     chart = drawn.add(
         charts.line_chart(
             f"trend-{indicator}",
-            f"{text.title} per levering",
-            f"Lijndiagram van {text.short} voor de hele populatie, één punt per "
-            "bewaarde levering (peildatum), met 95%-betrouwbaarheidsintervallen.",
+            words.sentence("report.sections", "per_delivery", what=text.title),
+            words.sentence("report.sections", "trend_description", short=text.short),
             labels,
             [
                 charts.Series(
@@ -217,15 +245,15 @@ def trend_figure(
         )
     )
     table = DataTable(
-        f"{text.title} per levering",
-        ("Peildatum", *value_columns(indicator)[1:]),
+        words.sentence("report.sections", "per_delivery", what=text.title),
+        (words.word("report.sections", "peildatum"), *value_columns(indicator)[1:]),
         tuple(
             TableRow(fmt_date(d.peildatum), row_cells(r, text.unit))
             for d, r in zip(deliveries, rows, strict=True)
         ),
         sheet=indicator,
     )
-    return Figure(chart, "Per levering (peildatum)", table)
+    return Figure(chart, words.word("report.sections", "trend_caption"), table)
 
 
 # The share indicators of the trends section, one line each.
@@ -257,17 +285,16 @@ def _trend_by_delivery(data: ReportData, drawn: DrawnCharts) -> Figure | None:
         chart = drawn.add(
             charts.line_chart(
                 "trend-leveringen",
-                "Kernindicatoren per levering",
-                "Lijndiagram van toeleiding, inschrijving binnen 60 dagen en uitstroom "
-                "naar werk binnen 6 en 12 maanden, één punt per bewaarde levering.",
+                words.word("report.sections", "key_per_delivery"),
+                words.word("report.sections", "key_per_delivery_description"),
                 labels,
                 series,
                 y_max=1.0,
             )
         )
         table = DataTable(
-            "Kernindicatoren per levering",
-            ("Peildatum", *[INDICATOR_TEXT[i].title for i in props]),
+            words.word("report.sections", "key_per_delivery"),
+            (words.word("report.sections", "peildatum"), *[INDICATOR_TEXT[i].title for i in props]),
             tuple(
                 TableRow(
                     lab,
@@ -282,7 +309,7 @@ def _trend_by_delivery(data: ReportData, drawn: DrawnCharts) -> Figure | None:
             ),
             sheet="Trends",
         )
-        return Figure(chart, "Over de leveringen heen", table)
+        return Figure(chart, words.word("report.sections", "key_per_delivery_caption"), table)
     return None
 
 
@@ -301,19 +328,18 @@ def _trend_by_cohort(data: ReportData, drawn: DrawnCharts) -> Figure:
     chart = drawn.add(
         charts.line_chart(
             "trend-cohorten",
-            "Kernindicatoren per cohort",
-            f"Lijndiagram van de kernindicatoren per kwartaal van het "
-            f"inburgeringscontract, peildatum {fmt_date(peil)}. Open rondjes op een "
-            "stippellijn zijn voorlopige cohorten (de opvolging loopt nog); een gearceerd "
-            "blokje op de as is een onderdrukt cijfer.",
+            words.word("report.sections", "key_per_cohort"),
+            words.sentence(
+                "report.sections", "key_per_cohort_description", peildatum=fmt_date(peil)
+            ),
             [cohort_tick(r["category"]) for r in cohort_rows[props[0]]],
             series,
             y_max=1.0,
         )
     )
     table = DataTable(
-        "Kernindicatoren per cohort",
-        ("Cohort", *[INDICATOR_TEXT[i].title for i in props]),
+        words.word("report.sections", "key_per_cohort"),
+        (words.word("report.sections", "cohort"), *[INDICATOR_TEXT[i].title for i in props]),
         tuple(
             TableRow(
                 lab,
@@ -321,7 +347,12 @@ def _trend_by_cohort(data: ReportData, drawn: DrawnCharts) -> Figure:
                     num_cell(
                         s.values[k],
                         "pct",
-                        fmt_pct(s.values[k]) + (" (voorlopig)" if s.is_provisional(k) else ""),
+                        fmt_pct(s.values[k])
+                        + (
+                            words.word("chart.cohort", "provisional_cell")
+                            if s.is_provisional(k)
+                            else ""
+                        ),
                     )
                     if s.values[k] is not None
                     else (sup() if cohort_rows[props[j]][k]["suppressed"] else Cell("–"))
@@ -332,13 +363,13 @@ def _trend_by_cohort(data: ReportData, drawn: DrawnCharts) -> Figure:
         ),
         sheet="Trends",
     )
-    return Figure(chart, "Per cohort (laatste levering)", table)
+    return Figure(chart, words.word("report.sections", "key_per_cohort_caption"), table)
 
 
 def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
     """Section 3: a panel per breakdown with the Kaplan-Meier curve of each event: the
     whole population as one curve, a breakdown as small multiples over the total."""
-    titles = {"inschrijving": "Tijd tot inschrijving bij VDAB", "werk": "Tijd tot werk"}
+    titles = {e: words.word("report.sections", f"km_title_{e}") for e in ("inschrijving", "werk")}
     x_max = {"inschrijving": 365, "werk": max(365, data.km_max_day)}
     median_of = {"inschrijving": "inschrijving_mediaan_dagen", "werk": "werk_mediaan_dagen"}
     peil = data.latest.peildatum
@@ -350,7 +381,11 @@ def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
             bands = data.curve_bands.get(event, {}).get(bd, {})
             curves = [
                 charts.Curve(
-                    category_nl(bd, cat) if bd != "totaal" else "Totaal", pts, bands.get(cat, ())
+                    category_nl(bd, cat)
+                    if bd != "totaal"
+                    else words.word("report.sections", "total"),
+                    pts,
+                    bands.get(cat, ()),
                 )
                 for cat, pts in per.items()
                 if len(pts) > 1
@@ -370,23 +405,34 @@ def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
                 if event == "werk"
                 else min(x_max[event], max((c.points[-1][0] for c in curves), default=1))
             )
-            what = "bij VDAB ingeschreven" if event == "inschrijving" else "aan het werk"
+            what = words.word("report.sections", f"km_what_{event}")
             chart = drawn.add(
                 charts.km_chart(
                     f"km-{event}-{bd}",
-                    f"{titles[event]}"
-                    + ("" if bd == "totaal" else f" naar {in_text(BREAKDOWN_NL[bd])}"),
-                    f"Kaplan–Meier-curve: het geschatte aandeel dat {what} is, per "
-                    "aantal dagen na het inburgeringscontract, met de 95%-betrouwbaarheids"
-                    "band en een verticale stippellijn op 60 dagen. "
-                    + (
-                        ""
-                        if bd == "totaal"
-                        else "Eén paneel per groep, met de hele populatie in grijs. "
-                    )
-                    + "Een curve stopt waar "
-                    f"minder dan {data.disclosure.km_min_at_risk} personen nog "
-                    "opgevolgd worden" + (f"; onderdrukt: {join_nl(hidden)}." if hidden else "."),
+                    titles[event]
+                    if bd == "totaal"
+                    else words.sentence(
+                        "report.sections",
+                        "by",
+                        what=titles[event],
+                        breakdown=in_text(BREAKDOWN_NL[bd]),
+                    ),
+                    words.sentence(
+                        "report.sections",
+                        "km_description",
+                        what=what,
+                        panels="" if bd == "totaal" else words.word("report.sections", "km_panels"),
+                        stop=words.sentence(
+                            "report.sections",
+                            "km_stop_hidden",
+                            n=data.disclosure.km_min_at_risk,
+                            names=join_nl(hidden),
+                        )
+                        if hidden
+                        else words.sentence(
+                            "report.sections", "km_stop", n=data.disclosure.km_min_at_risk
+                        ),
+                    ),
                     curves,
                     x_max=limit,
                     total=charts.Curve(charts.WHOLE_POPULATION, total_pts)
@@ -418,11 +464,21 @@ def km_table(data: ReportData, event: str, bd: str) -> DataTable:
                 share = s
             cells.append(num_cell(share, "pct", fmt_pct(share)))
         rows.append(TableRow(category_nl(bd, cat), tuple(cells)))
-    what = "Tijd tot inschrijving" if event == "inschrijving" else "Tijd tot werk"
+    what = words.word("report.sections", f"km_table_{event}")
     return DataTable(
-        f"{what}{'' if bd == 'totaal' else ' naar ' + in_text(BREAKDOWN_NL[bd])}: geschat "
-        "aandeel na zoveel dagen (– : niet meer te tonen, te weinig personen)",
-        ("Categorie", *[f"{fmt_int(d)} dagen" for d in days]),
+        words.sentence(
+            "report.sections",
+            "km_table_caption",
+            what=what
+            if bd == "totaal"
+            else words.sentence(
+                "report.sections", "by", what=what, breakdown=in_text(BREAKDOWN_NL[bd])
+            ),
+        ),
+        (
+            words.word("report.sections", "category"),
+            *[words.sentence("report.sections", "day_column", n=fmt_int(d)) for d in days],
+        ),
         tuple(rows),
         sheet="Overleving",
     )
@@ -440,9 +496,8 @@ def risk_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any] | None:
     chart = drawn.add(
         charts.bar_chart(
             "risk-contributions",
-            "Bijdrage van elk quasi-identificerend kenmerk aan de uniciteit",
-            "Staafdiagram: per kenmerk het aantal records dat niet meer uniek is als "
-            "dat kenmerk wordt weggelaten.",
+            words.word("report.sections", "risk_chart_title"),
+            words.word("report.sections", "risk_chart_description"),
             [charts.Bar(field_label(f), float(n)) for f, n in contributions],
             unit="count",
             label_width=210,
@@ -451,8 +506,8 @@ def risk_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any] | None:
         else None
     )
     table = DataTable(
-        "Bijdrage aan de uniciteit per kenmerk",
-        ("Kenmerk", "Unieke records minder zonder dit kenmerk", "Daling gemiddeld risico"),
+        words.word("report.sections", "risk_table_caption"),
+        words.words("report.sections", "risk_table_columns"),
         tuple(
             TableRow(
                 field_label(f),
@@ -466,25 +521,42 @@ def risk_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any] | None:
         sheet="Risico",
     )
     figures = DataTable(
-        f"Kerncijfers van de risicotoets, peildatum {fmt_date(data.latest.peildatum)}",
-        ("Maat", "Waarde"),
+        words.sentence(
+            "report.sections", "risk_figures_caption", peildatum=fmt_date(data.latest.peildatum)
+        ),
+        words.words("report.sections", "risk_figures_columns"),
         (
-            TableRow("k-anonimiteit (kleinste klasse)", (num_cell(r.k, "count", fmt_int(r.k)),)),
-            TableRow("Records", (num_cell(r.records, "count", fmt_int(r.records)),)),
             TableRow(
-                "Unieke records", (num_cell(r.sample_uniques, "count", fmt_int(r.sample_uniques)),)
+                words.word("report.sections", "risk_k"), (num_cell(r.k, "count", fmt_int(r.k)),)
             ),
             TableRow(
-                "Aandeel unieke records",
+                words.word("report.sections", "risk_records"),
+                (num_cell(r.records, "count", fmt_int(r.records)),),
+            ),
+            TableRow(
+                words.word("report.sections", "risk_uniques"),
+                (num_cell(r.sample_uniques, "count", fmt_int(r.sample_uniques)),),
+            ),
+            TableRow(
+                words.word("report.sections", "risk_unique_share"),
                 (num_cell(r.sample_unique_share, "pct", fmt_pct(r.sample_unique_share)),),
             ),
-            TableRow("Gemiddeld risico", (num_cell(r.mean_risk, "num3", fmt_num(r.mean_risk, 3)),)),
-            TableRow("Maximaal risico", (num_cell(r.max_risk, "num3", fmt_num(r.max_risk, 3)),)),
             TableRow(
-                f"Records in klassen kleiner dan {r.k_report}",
+                words.word("report.sections", "risk_mean"),
+                (num_cell(r.mean_risk, "num3", fmt_num(r.mean_risk, 3)),),
+            ),
+            TableRow(
+                words.word("report.sections", "risk_max"),
+                (num_cell(r.max_risk, "num3", fmt_num(r.max_risk, 3)),),
+            ),
+            TableRow(
+                words.sentence("report.sections", "risk_below_k", k=r.k_report),
                 (num_cell(r.records_below_k_report, "count", fmt_int(r.records_below_k_report)),),
             ),
-            TableRow("Klassen", (num_cell(r.classes, "count", fmt_int(r.classes)),)),
+            TableRow(
+                words.word("report.sections", "risk_classes"),
+                (num_cell(r.classes, "count", fmt_int(r.classes)),),
+            ),
         ),
         sheet="Risico",
     )
@@ -499,7 +571,7 @@ def risk_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any] | None:
         "l_div": join_nl(
             [f"{field_label_in_text(k)} {fmt_int(v)}" for k, v in r.l_diversity.items()]
         ),
-        "figure": Figure(chart, "Bijdrage aan de uniciteit", table),
+        "figure": Figure(chart, words.word("report.sections", "risk_figure_caption"), table),
         "figures": figures,
         "breaches": breaches,
         "recorded": recorded,
