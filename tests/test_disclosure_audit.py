@@ -20,6 +20,7 @@ from scipy.optimize import linprog
 
 from pijler3.analysis import disclosure, indicators
 from pijler3.analysis import disclosure_audit as da
+from pijler3.analysis import disclosure_protect as dpr
 from pijler3.analysis import disclosure_publish as dp
 from pijler3.analysis import linked_tables as lt
 from pijler3.contract import protocol
@@ -100,7 +101,7 @@ def test_issue_10_case_leaks_with_per_delivery_rules_and_passes_with_rule_6() ->
     assert not found.passed
     assert any(f.cell.category == "2026-Q2" and f.range.width == 0 for f in found.failures)
 
-    protection = da.protect(deliveries, RULES)
+    protection = dpr.protect(deliveries, RULES)
     assert protection.result.passed
     new = pl.concat([dp.published_indicators(protection, d.raw, RULES) for d in deliveries])
     check_rule6(raw, new, RULES)
@@ -135,7 +136,7 @@ def test_a_protocol_whose_thresholds_cannot_be_met_is_refused() -> None:
         "contract_after_peildatum": 0,
     }
     with pytest.raises(UserError, match="cannot protect"):
-        da.protect([lt.DeliveryCounts(raw, counts)], strict)
+        dpr.protect([lt.DeliveryCounts(raw, counts)], strict)
 
 
 # --- An audit written from the text of rule 6 ------------------------------------------------
@@ -351,7 +352,7 @@ def test_random_stores_pass_an_independent_audit_and_keep_rules_1_to_3(
     every cell rules 1-3 hide in a delivery alone stays hidden (rule 6 only adds)."""
     people = [p for p in people if p[0] < count]
     deliveries = store_from_people(people, count)
-    protection = da.protect(deliveries, RULES)
+    protection = dpr.protect(deliveries, RULES)
     published = pl.concat([dp.published_indicators(protection, d.raw, RULES) for d in deliveries])
     raw = pl.concat([d.raw for d in deliveries])
     check_rule6(raw, published, RULES)
