@@ -10,6 +10,13 @@ each atomically:
   (:func:`pijler3.report.html.render_html`);
 - ``factsheet.html``: a two-page A4 summary (:mod:`pijler3.report.factsheet`), and
   ``factsheet.pdf`` printed from it when headless Chromium is installed.
+- ``disclosure.json``: every count of the three as published (hidden ones empty) with
+  the disclosure audit's figures, from which ``pijler3 audit-disclosure`` re-runs the
+  audit without the raw counts (:func:`pijler3.analysis.disclosure_publish.document`).
+
+The disclosure audit (INDICATORS.md rules 6-7) runs before any file is written; when it
+cannot pass nothing is written. :func:`write_report` records its figures in the
+workspace's audit log (event ``report.written``).
 
 The report holds aggregated, disclosure-controlled figures only: never a pseudonym,
 never a value of one person.
@@ -18,6 +25,7 @@ never a value of one person.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +45,8 @@ XLSX_NAME = "report.xlsx"
 CSV_NAME = "indicators.csv"
 FACTSHEET_NAME = "factsheet.html"
 FACTSHEET_PDF_NAME = "factsheet.pdf"
+DISCLOSURE_NAME = "disclosure.json"
+REPORT_WRITTEN = "report.written"
 
 
 @dataclass(frozen=True)
@@ -50,12 +60,15 @@ class ReportResult:
     factsheet: Path | None = None
     # None when no headless Chromium could print it.
     factsheet_pdf: Path | None = None
+    disclosure: Path | None = None
 
 
 def render(data: ReportData, out: Path, *, pdf: bool = True) -> ReportResult:
     """Write the files into ``out``, each atomically; ``factsheet.pdf`` only when ``pdf``
     and a headless Chromium prints it (a stale one from an earlier run is removed)."""
     out.mkdir(parents=True, exist_ok=True)
+    doc = json.dumps(data.disclosure_document, indent=1, sort_keys=True) + "\n"
+    write_atomic(out / DISCLOSURE_NAME, doc.encode("utf-8"))
     sheet = out / FACTSHEET_NAME
     write_atomic(out / CSV_NAME, render_csv(data.table))
     write_atomic(out / XLSX_NAME, render_xlsx(data))
@@ -77,6 +90,7 @@ def render(data: ReportData, out: Path, *, pdf: bool = True) -> ReportResult:
         data.expired_left_out,
         sheet,
         pdf_path if printed is not None else None,
+        out / DISCLOSURE_NAME,
     )
 
 
@@ -92,7 +106,17 @@ def write_report(ws: Workspace, out: Path, *, now: dt.datetime, pdf: bool = True
         )
     with Store(ws.store_path, protocol) as store:
         data = build_report(store, protocol, now=now)
-    return render(data, out, pdf=pdf)
+    result = render(data, out, pdf=pdf)
+    ws.audit().append(
+        REPORT_WRITTEN,
+        {
+            "deliveries": [d.delivery_id for d in data.deliveries],
+            "disclosure": dict(data.disclosure_audit),
+            "files": [HTML_NAME, XLSX_NAME, CSV_NAME, DISCLOSURE_NAME],
+        },
+        now=now,
+    )
+    return result
 
 
 def render_csv(table: PublishedTable) -> bytes:
