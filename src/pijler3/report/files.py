@@ -29,8 +29,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pijler3.analysis import disclosure
+import polars as pl
+
+from pijler3.analysis import disclosure, disclosure_publish
 from pijler3.analysis.disclosure import PublishedTable
+from pijler3.analysis.disclosure_audit import AuditResult
 from pijler3.analysis.store import Store
 from pijler3.contract.errors import UserError
 from pijler3.exchange.atomic import write_atomic
@@ -124,3 +127,56 @@ def render_csv(table: PublishedTable) -> bytes:
     empty cells for what disclosure control hid."""
     frame = table.frame.select(disclosure.COLUMNS)
     return frame.write_csv(date_format="%Y-%m-%d", null_value="").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class DisclosureCheck:
+    """The disclosure audit of a published folder: the audit re-run from
+    ``disclosure.json`` and the counts of ``indicators.csv`` that the document does not
+    describe (each as one line)."""
+
+    result: AuditResult
+    mismatches: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return self.result.passed and not self.mismatches
+
+
+def audit_published(folder: Path) -> DisclosureCheck:
+    """Re-run the disclosure audit (INDICATORS.md rule 7) on a folder ``pijler3 report``
+    wrote, without the raw counts: every hidden count's range from ``disclosure.json``,
+    and every count of ``indicators.csv`` checked against the document."""
+    path = folder / DISCLOSURE_NAME
+    if not path.is_file():
+        raise UserError(
+            f"{path}: not found; a report folder holds {DISCLOSURE_NAME} next to {CSV_NAME}.",
+            hint="Give the folder that 'pijler3 report' wrote.",
+        )
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+        result = disclosure_publish.audit_document(doc)
+    except (ValueError, UnicodeDecodeError, TypeError, KeyError) as exc:
+        raise UserError(f"{path}: not a disclosure document ({exc}).") from None
+    shown: dict[tuple[str, str, str, str, str], object] = {}
+    for c in doc["cells"]:
+        shown[(c["peildatum"], c["table"], c["breakdown"], c["category"], c["kind"])] = c["value"]
+    mismatches: list[str] = []
+    csv = folder / CSV_NAME
+    if csv.is_file():
+        try:
+            frame = pl.read_csv(csv, schema=dict(disclosure.SCHEMA))
+        except pl.exceptions.PolarsError as exc:
+            raise UserError(f"{csv}: not an indicator table ({exc}).") from None
+        for n, row in enumerate(frame.iter_rows(named=True), start=2):
+            for kind in ("denominator", "numerator"):
+                key = (
+                    row["peildatum"].isoformat(),
+                    row["indicator"],
+                    row["breakdown"],
+                    row["category"],
+                    kind,
+                )
+                if key not in shown or shown[key] != row[kind]:
+                    mismatches.append(f"{csv.name} row {n}, column {kind}")
+    return DisclosureCheck(result, tuple(mismatches))
