@@ -82,8 +82,9 @@ def issue_case() -> list[lt.DeliveryCounts]:
 
 
 def per_delivery_pattern(deliveries: Sequence[lt.DeliveryCounts]) -> pl.DataFrame:
-    """The old output: rules 1-3 applied to each delivery alone."""
-    return pl.concat([disclosure.suppress(d.raw, RULES) for d in deliveries])
+    """The old output: rules 1-3 applied to each delivery alone, by the report's old path
+    (:func:`pijler3.analysis.disclosure.publish_indicators` without rule 6)."""
+    return disclosure.publish_indicators([d.raw for d in deliveries], RULES).frame
 
 
 def test_issue_10_case_leaks_with_per_delivery_rules_and_passes_with_rule_6() -> None:
