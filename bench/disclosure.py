@@ -1,7 +1,7 @@
 """Benchmark of disclosure control across tables and deliveries (INDICATORS.md rules 6-7).
 
 Prints, per scenario, how many published counts rules 1-2, rule 3 and rule 6 hide, the
-narrowest range left, and the time of :func:`pijler3.analysis.disclosure_audit.protect`
+narrowest range left, and the time of :func:`pijler3.analysis.disclosure_protect.protect`
 (rules 1-3 per delivery, then the LP audit and extra suppression until it passes).
 
 Scenarios:
@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from pijler3.analysis import disclosure_audit, indicators, linked_tables
+from pijler3.analysis import disclosure_protect, indicators, linked_tables
 from pijler3.contract import protocol as protocol_mod
 
 _spec = importlib.util.spec_from_file_location(
@@ -67,7 +67,7 @@ def run(name: str, persons: int, deliveries: int) -> None:
             )
         )
     t1 = time.perf_counter()
-    p = disclosure_audit.protect(counts, rules)
+    p = disclosure_protect.protect(counts, rules)
     t2 = time.perf_counter()
     r = p.result
     narrow = (

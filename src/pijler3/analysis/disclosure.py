@@ -32,7 +32,7 @@ for both. The results are the privacy gate of the report: :class:`PublishedTable
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import InitVar, dataclass
 from typing import Any, TypeVar
 
@@ -120,11 +120,19 @@ def _group_masks(
     return hide_den, hide_num
 
 
-def suppress(raw: pl.DataFrame, rules: Disclosure) -> pl.DataFrame:
+# A count of the indicator table: peildatum, indicator, breakdown, category, kind.
+CellKey = tuple[dt.date, str, str, str, str]
+
+
+def suppress(
+    raw: pl.DataFrame, rules: Disclosure, extra: Collection[CellKey] = frozenset()
+) -> pl.DataFrame:
     """The publishable indicator table (DATA.md §4) from the raw one.
 
     Hidden cells are null; ``suppressed`` is true exactly when the numerator is hidden.
     Row order is kept. ``censored`` and ``exempt`` of the raw table are not published.
+    ``extra`` are the counts rule 6 hides on top of rules 1-3 (kind ``denominator`` or
+    ``numerator``; a hidden denominator hides its whole row).
     """
     rows = raw.select(
         "peildatum", "indicator", "breakdown", "category", "denominator", "numerator"
@@ -154,6 +162,12 @@ def suppress(raw: pl.DataFrame, rules: Disclosure) -> pl.DataFrame:
         )
         for pos, a, b in zip(group["_pos"].to_list(), hd, hn, strict=True):
             hide_den[pos], hide_num[pos] = a, b
+    if extra:
+        for pos, peil, ind, bd, cat, _den, _num in rows.iter_rows():
+            if (peil, ind, bd, cat, "denominator") in extra:
+                hide_den[pos] = hide_num[pos] = True
+            elif (peil, ind, bd, cat, "numerator") in extra:
+                hide_num[pos] = True
     den_mask = pl.Series("_hd", hide_den, dtype=pl.Boolean)
     num_mask = pl.Series("_hn", hide_num, dtype=pl.Boolean)
     out = raw.with_columns(den_mask, num_mask)
@@ -215,9 +229,12 @@ class PublishedTable:
         ).to_dicts()
 
 
-def publish_indicators(raws: Sequence[pl.DataFrame], rules: Disclosure) -> PublishedTable:
-    """Disclosure control of each delivery's raw table, concatenated in delivery order."""
-    published = [suppress(raw, rules) for raw in raws]
+def publish_indicators(
+    raws: Sequence[pl.DataFrame], rules: Disclosure, extra: Collection[CellKey] = frozenset()
+) -> PublishedTable:
+    """Disclosure control of each delivery's raw table, concatenated in delivery order;
+    ``extra`` as in :func:`suppress` (rule 6 across tables and deliveries)."""
+    published = [suppress(raw, rules, extra) for raw in raws]
     frame = pl.concat(published, how="vertical") if published else pl.DataFrame(schema=dict(SCHEMA))
     return PublishedTable(frame, _PUBLISH_KEY)
 
@@ -252,38 +269,44 @@ class PublishedCounts:
 _ROW_PARTS = ("base", "contract_missing", "contract_before_start", "contract_after_peildatum")
 
 
-def publish_counts(raw: Mapping[str, Any], rules: Disclosure) -> PublishedCounts:
+def publish_counts(
+    raw: Mapping[str, Any], rules: Disclosure, extra: Collection[str] = frozenset()
+) -> PublishedCounts:
     """Disclosure control of :func:`pijler3.analysis.indicators.population_counts`.
 
     A count of 1 to ``min_numerator - 1`` is hidden; zero is shown. The delivery's row
     count is shown in the quality section anyway, so when exactly one of the parts that
     add up to it is hidden, the smallest shown non-zero part (ties by name) is hidden
-    too, as rule 3 does within a breakdown; one pass settles a single group.
+    too, as rule 3 does within a breakdown; one pass settles a single group. ``extra``
+    names the counts rule 6 hides on top (``base``, ``censored:werk_6m``, ...).
     """
 
     def small(n: int) -> bool:
         return 0 < n < rules.min_numerator
 
-    def shown(n: int, hidden: bool = False) -> int | None:
-        return None if hidden or small(n) else n
+    def shown(n: int, name: str, hidden: bool = False) -> int | None:
+        return None if hidden or small(n) or name in extra else n
 
     rows = int(raw["rows"])
     parts = [int(raw[k]) for k in _ROW_PARTS]
     hidden = [small(n) for n in parts]
     if not small(rows):
         complete_suppression(parts, hidden, _ROW_PARTS)
-    part = {k: shown(n, h) for k, n, h in zip(_ROW_PARTS, parts, hidden, strict=True)}
+    part = {k: shown(n, k, h) for k, n, h in zip(_ROW_PARTS, parts, hidden, strict=True)}
     return PublishedCounts(
-        rows=shown(rows),
+        rows=shown(rows, "rows"),
         base=part["base"],
-        exempt=shown(int(raw["exempt"])),
-        registered=shown(int(raw["registered"])),
+        exempt=shown(int(raw["exempt"]), "exempt"),
+        registered=shown(int(raw["registered"]), "registered"),
         contract_missing=part["contract_missing"],
         contract_before_start=part["contract_before_start"],
         contract_after_peildatum=part["contract_after_peildatum"],
-        censored={str(k): shown(int(v)) for k, v in (raw.get("censored") or {}).items()},
+        censored={
+            str(k): shown(int(v), f"censored:{k}") for k, v in (raw.get("censored") or {}).items()
+        },
         after_peildatum={
-            str(k): shown(int(v)) for k, v in (raw.get("after_peildatum") or {}).items()
+            str(k): shown(int(v), f"after_peildatum:{k}")
+            for k, v in (raw.get("after_peildatum") or {}).items()
         },
         key=_PUBLISH_KEY,
     )

@@ -21,19 +21,11 @@ threshold of its kind (``min_numerator`` for numerators and population counts,
 accepted: zero discloses nothing, rule 5); we ask it of every hidden count because
 which hidden count is primary is itself secret (a complement of 12 and a hidden 3 look
 the same in the output), so that the audit can be re-run from the published output
-alone (:func:`audit_published`) without learning which cells rules 1-2 hid.
+alone (:func:`pijler3.analysis.disclosure_publish.audit_document`) without learning
+which cells rules 1-2 hid.
 
-**Extra suppression (rule 6), deterministic.** First, a variable hidden anywhere is
-hidden everywhere it is published (otherwise it is known), and a hidden denominator
-hides the numerator of its row, as rule 2 does. Then, while the audit fails, the first
-failing variable (in cell order) gets one more hidden neighbour: among the shown
-variables in an equation with it, candidates are ordered by (a ``totaal`` row last,
-fewest cells that would be hidden, smallest count, cell order); the first candidate
-that alone lifts the failing range to its threshold is taken, else the one that widens
-it most. Zeros are never hidden (rule 5) except as the numerator of a hidden row, the
-rows of a delivery are never hidden (the quality section shows them anyway), and no cell
-that rules 1-3 hid is ever shown. When no candidate is left the audit cannot pass and
-:func:`protect` raises a :class:`~pijler3.contract.errors.UserError`.
+**Extra suppression (rule 6)** is :mod:`pijler3.analysis.disclosure_protect`; its
+outcome is a :class:`Protection`.
 """
 
 from __future__ import annotations
@@ -46,28 +38,24 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linprog
+from scipy.sparse import csc_array, csr_array, vstack
+
+try:  # scipy's own HiGHS bindings, for warm re-solves; linprog alone when absent
+    from scipy.optimize._highspy import _core as _highs
+except ImportError:  # pragma: no cover - depends on the scipy build
+    _highs = None
 
 from pijler3.analysis.linked_tables import (
-    ROWS,
     RULE3,
     RULE6,
     RULE12,
-    SHOWN,
-    TOTAL,
     Cell,
-    DeliveryCounts,
     LinkedTables,
-    build,
-    start_pattern,
 )
-from pijler3.contract.errors import UserError
-from pijler3.contract.protocol import Disclosure
 
 # Below this width a range holds at most one integer: the count is exactly derivable.
 EXACT = 1.0
 TOL = 1e-6
-# Candidates tried one by one before taking the one that widens a failing range most.
-LOOKAHEAD = 8
 
 
 # --- The audit ------------------------------------------------------------------------------
@@ -88,13 +76,70 @@ class _Component:
     """One connected component's LP: columns, ``A_eq x = b_eq``, ``A_ub x <= b_ub``."""
 
     col: dict[int, int]
-    a_eq: npt.NDArray[np.float64] | None
+    a_eq: csr_array | None
     b_eq: npt.NDArray[np.float64] | None
-    a_ub: npt.NDArray[np.float64] | None
+    a_ub: csr_array | None
     b_ub: npt.NDArray[np.float64] | None
     eq_constraints: list[int]  # the constraint behind each row of a_eq
     ub_constraints: list[int]  # and of a_ub
     ranges: dict[int, Range] = field(default_factory=dict)
+    # Per solved variable: the constraints that hold its smallest or largest value where
+    # it is (non-zero dual value at either optimum).
+    binding: dict[int, set[int]] = field(default_factory=dict)
+    model: _WarmModel | None = None
+
+
+class _WarmModel:
+    """One component's LP held in HiGHS (scipy's own bindings), solved again for each
+    objective from the previous basis: the ranges of a component's variables then cost a
+    few simplex iterations each instead of a fresh solve."""
+
+    def __init__(self, comp: _Component) -> None:
+        parts = [a for a in (comp.a_eq, comp.a_ub) if a is not None]
+        matrix = csc_array(vstack(parts)) if parts else csc_array((0, len(comp.col)))
+        n_eq = 0 if comp.b_eq is None else len(comp.b_eq)
+        b = np.concatenate([x for x in (comp.b_eq, comp.b_ub) if x is not None] or [np.zeros(0)])
+        lower = b.copy()
+        lower[n_eq:] = -_highs.kHighsInf
+        lp = _highs.HighsLp()
+        lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
+        lp.col_cost_ = np.zeros(lp.num_col_)
+        lp.col_lower_ = np.zeros(lp.num_col_)
+        lp.col_upper_ = np.full(lp.num_col_, _highs.kHighsInf)
+        lp.row_lower_, lp.row_upper_ = lower, b
+        lp.a_matrix_.format_ = _highs.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr
+        lp.a_matrix_.index_ = matrix.indices
+        lp.a_matrix_.value_ = matrix.data
+        self.h = _highs._Highs()
+        self.h.setOptionValue("output_flag", False)
+        # Presolve would rebuild the problem on every run and lose the basis.
+        self.h.setOptionValue("presolve", "off")
+        self.h.setOptionValue("solver", "simplex")
+        self.h.passModel(lp)
+        self.n = lp.num_col_
+        self.rows = [*comp.eq_constraints, *comp.ub_constraints]
+        self.last: int | None = None
+
+    def solve(self, j: int, sign: float) -> tuple[float | None, set[int]] | None:
+        """min (``sign`` 1) or max (-1) of column ``j``: its value (None when unbounded)
+        and the binding constraints; None when HiGHS does not finish (use linprog)."""
+        if self.last != j:
+            cost = np.zeros(self.n)
+            cost[j] = 1.0
+            self.h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
+            self.last = j
+        sense = _highs.ObjSense.kMinimize if sign > 0 else _highs.ObjSense.kMaximize
+        self.h.changeObjectiveSense(sense)
+        self.h.run()
+        status = self.h.getModelStatus()
+        if status == _highs.HighsModelStatus.kUnbounded and sign < 0:
+            return None, set()
+        if status != _highs.HighsModelStatus.kOptimal:
+            return None
+        duals = self.h.getSolution().row_dual
+        binding = {k for k, m in zip(self.rows, duals, strict=True) if abs(m) > TOL}
+        return float(self.h.getInfo().objective_function_value), binding
 
 
 @dataclass
@@ -107,6 +152,8 @@ class _Solver:
     lp_count: int = 0
     # The equation that determined each propagated variable (set by known_values).
     why: dict[int, int] = field(default_factory=dict)
+    # The component of each variable solved by :meth:`ranges`.
+    comp_of: dict[int, _Component] = field(default_factory=dict)
 
     def known_values(self) -> list[float | None]:
         """Shown values, plus every unknown an equation with one unknown determines."""
@@ -178,20 +225,22 @@ class _Solver:
                 rhs[con.equal].append(-sum(known))
         n = len(comp)
 
-        def dense(which: bool) -> npt.NDArray[np.float64] | None:
+        def sparse(which: bool) -> csr_array | None:
             if not rows[which]:
                 return None
-            a = np.zeros((len(rows[which]), n))
+            merged: dict[tuple[int, int], float] = {}
             for i, row in enumerate(rows[which]):
                 for j, c in row:
-                    a[i, j] += c
-            return a
+                    merged[(i, j)] = merged.get((i, j), 0.0) + c
+            ij = np.array(list(merged), dtype=np.int64).reshape(-1, 2)
+            data = np.array(list(merged.values()), dtype=np.float64)
+            return csr_array((data, (ij[:, 0], ij[:, 1])), shape=(len(rows[which]), n))
 
         got = _Component(
             col,
-            dense(True),
+            sparse(True),
             np.asarray(rhs[True]) if rhs[True] else None,
-            dense(False),
+            sparse(False),
             np.asarray(rhs[False]) if rhs[False] else None,
             order[True],
             order[False],
@@ -200,35 +249,28 @@ class _Solver:
         return got
 
     def solve_var(self, comp: _Component, v: int) -> Range:
-        """The range of ``v`` within its component: two LPs, remembered."""
+        """The range of ``v`` within its component: two LPs, remembered with the
+        constraints that bind at either end."""
         if v in comp.ranges:
             return comp.ranges[v]
+        if comp.model is None and _highs is not None:
+            comp.model = _WarmModel(comp)
         bounds: list[float] = []
+        binding: set[int] = set()
         for sign in (1.0, -1.0):
-            c = np.zeros(len(comp.col))
-            c[comp.col[v]] = sign
             self.lp_count += 1
-            res = linprog(
-                c,
-                A_ub=comp.a_ub,
-                b_ub=comp.b_ub,
-                A_eq=comp.a_eq,
-                b_eq=comp.b_eq,
-                bounds=(0, None),
-                method="highs",
-            )
-            if res.status == 3:  # unbounded: only possible when maximising
-                bounds.append(float("inf"))
-            elif res.status != 0:
-                raise RuntimeError(f"disclosure audit: the LP failed ({res.message})")
-            else:
-                bounds.append(sign * float(res.fun))
+            got = comp.model.solve(comp.col[v], sign) if comp.model is not None else None
+            if got is None:
+                got = _linprog(comp, comp.col[v], sign)
+            value, bind = got
+            bounds.append(float("inf") if value is None else value)
+            binding |= bind
         comp.ranges[v] = Range(bounds[0], bounds[1])
+        comp.binding[v] = binding
         return comp.ranges[v]
 
-    def ranges(self, first_failure_only: bool = False) -> dict[int, Range]:
-        """Every hidden published variable's range; with ``first_failure_only``, each
-        component is solved only up to its first failing variable."""
+    def ranges(self) -> dict[int, Range]:
+        """Every hidden published variable's range."""
         vals = self.known_values()
         out: dict[int, Range] = {}
         for v in range(self.tables.n_vars):
@@ -237,43 +279,20 @@ class _Solver:
         for members in self.components(vals):
             comp = self._lp(members, vals)
             for v in members:
-                if not self._published(v):
-                    continue
-                out[v] = self.solve_var(comp, v)
-                if first_failure_only and _fails(self.tables, v, out[v]):
-                    break
+                self.comp_of[v] = comp
+                if self._published(v):
+                    out[v] = self.solve_var(comp, v)
         return out
 
     def binding(self, v: int) -> set[int]:
-        """The constraints that hold ``v``'s smallest or largest value where it is (those
-        with a non-zero dual value at either optimum); empty when ``v`` is determined by
-        an equation alone or is unbounded."""
-        vals = self.known_values()
-        if vals[v] is not None:
+        """The constraints that hold ``v``'s range where it is (see
+        :attr:`_Component.binding`), after :meth:`ranges`; empty when an equation alone
+        determines ``v``."""
+        comp = self.comp_of.get(v)
+        if comp is None:
             return set()
-        members = next(m for m in self.components(vals) if v in m)
-        comp = self._lp(members, vals)
-        out: set[int] = set()
-        for sign in (1.0, -1.0):
-            c = np.zeros(len(comp.col))
-            c[comp.col[v]] = sign
-            res = linprog(
-                c,
-                A_ub=comp.a_ub,
-                b_ub=comp.b_ub,
-                A_eq=comp.a_eq,
-                b_eq=comp.b_eq,
-                bounds=(0, None),
-                method="highs",
-            )
-            if res.status != 0:
-                continue
-            for ks, marg in (
-                (comp.eq_constraints, res.eqlin.marginals if comp.a_eq is not None else []),
-                (comp.ub_constraints, res.ineqlin.marginals if comp.a_ub is not None else []),
-            ):
-                out.update(k for k, m in zip(ks, marg, strict=True) if abs(m) > TOL)
-        return out
+        self.solve_var(comp, v)
+        return comp.binding[v]
 
     def range_of(self, v: int) -> Range:
         vals = self.known_values()
@@ -286,6 +305,32 @@ class _Solver:
 
     def _published(self, v: int) -> bool:
         return any(self.tables.cells[i].published for i in self.tables.var_cells[v])
+
+
+def _linprog(comp: _Component, j: int, sign: float) -> tuple[float | None, set[int]]:
+    """One end of a range by a fresh solve (scipy's linprog, HiGHS)."""
+    c = np.zeros(len(comp.col))
+    c[j] = sign
+    res = linprog(
+        c,
+        A_ub=comp.a_ub,
+        b_ub=comp.b_ub,
+        A_eq=comp.a_eq,
+        b_eq=comp.b_eq,
+        bounds=(0, None),
+        method="highs",
+    )
+    if res.status == 3:  # unbounded: only possible when maximising
+        return None, set()
+    if res.status != 0:
+        raise RuntimeError(f"disclosure audit: the LP failed ({res.message})")
+    binding: set[int] = set()
+    for ks, marg in (
+        (comp.eq_constraints, res.eqlin.marginals if comp.a_eq is not None else []),
+        (comp.ub_constraints, res.ineqlin.marginals if comp.a_ub is not None else []),
+    ):
+        binding.update(k for k, m in zip(ks, marg, strict=True) if abs(m) > TOL)
+    return sign * float(res.fun), binding
 
 
 def _known(value: float | None) -> float:
@@ -404,30 +449,7 @@ def _first_published(tables: LinkedTables, v: int) -> int:
     return next(i for i in tables.var_cells[v] if tables.cells[i].published)
 
 
-# --- Extra suppression ------------------------------------------------------------------------
-
-
-def _hide_var(tables: LinkedTables, v: int, hidden: list[bool], rule: list[int]) -> list[int]:
-    """Hide every published cell of ``v`` and the numerators of its rows; the cells that
-    changed, recursively closed under "hidden somewhere means hidden everywhere"."""
-    changed: list[int] = []
-    todo = [v]
-    while todo:
-        u = todo.pop()
-        for i in tables.var_cells[u]:
-            for j in (i, tables.row_numerator.get(i)):
-                if j is None or not tables.cells[j].published or hidden[j]:
-                    continue
-                hidden[j] = True
-                rule[j] = RULE6
-                changed.append(j)
-                todo.append(tables.cells[j].var)
-    return changed
-
-
-def _cost(tables: LinkedTables, v: int, hidden: Sequence[bool]) -> int:
-    trial = list(hidden)
-    return len(_hide_var(tables, v, trial, [0] * len(trial)))
+# --- The outcome of protection -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -445,135 +467,3 @@ class Protection:
             for c, h in zip(self.tables.cells, self.hidden, strict=True)
             if h and c.published
         }
-
-
-def protect(deliveries: Sequence[DeliveryCounts], rules: Disclosure) -> Protection:
-    """Rules 1-3 per delivery, then rule 6 across everything, audited (rule 7).
-
-    Raises :class:`UserError` when no more cells can be hidden and the audit still fails.
-    """
-    start = time.perf_counter()
-    tables = build(deliveries, rules)
-    rule, _primary = start_pattern(tables, deliveries, rules)
-    hidden = [r != SHOWN for r in rule]
-    for i in range(len(hidden)):
-        if hidden[i]:
-            _hide_var(tables, tables.cells[i].var, hidden, rule)
-    raws = [c.raw for c in tables.cells]
-    cache: dict[frozenset[int], _Component] = {}
-    lps = 0
-    while True:
-        solver = _Solver(tables, _values(tables, hidden, raws), cache)
-        ranges = solver.ranges(first_failure_only=True)
-        lps += solver.lp_count
-        fails = _failures(tables, ranges)
-        if not fails:
-            break
-        # One more hidden variable for the first failure, in cell order, then audit
-        # again: a pick often mends several failures at once, so picking for every
-        # failure of a round would hide more than needed. Components that did not
-        # change are not solved again (the cache).
-        for v, r in fails[:1]:
-            pick = _choose(tables, v, r, hidden, raws, cache)
-            if pick is None:
-                cell = tables.cells[_first_published(tables, v)]
-                raise UserError(
-                    f"disclosure control cannot protect {cell.table} {cell.breakdown} "
-                    f"{cell.category} of {cell.peildatum:%d/%m/%Y}: a hidden count can still "
-                    f"be narrowed to a range of {r.width:g} (at least "
-                    f"{tables.var_threshold[v]} is needed) and no further count can be "
-                    "hidden; nothing was written.",
-                    hint="Check the protocol's disclosure thresholds.",
-                )
-            _hide_var(tables, pick, hidden, rule)
-    result = _result(tables, hidden, ranges, rule, lps, time.perf_counter() - start)
-    return Protection(tables, tuple(hidden), tuple(rule), result)
-
-
-# The candidate search is one ordered scan over several kinds of cell; split, its
-# order of preference would be spread over helpers and harder to check.
-def _choose(  # noqa: C901, PLR0912
-    tables: LinkedTables,
-    v: int,
-    r: Range,
-    hidden: Sequence[bool],
-    raws: Sequence[int | None],
-    cache: dict[frozenset[int], _Component],
-) -> int | None:
-    """The shown variable to hide next for failing variable ``v`` (module docstring)."""
-    need = max(EXACT, float(tables.var_threshold[v])) - TOL
-    values = _values(tables, hidden, raws)
-    # First the shown counts in the constraints that hold v's range where it is (the
-    # LP's binding constraints); else, when an equation alone determines v, the shown
-    # counts in equations with v or with the unknowns of those equations, nearest first.
-    solver = _Solver(tables, values, cache)
-    binding = solver.binding(v)
-    solver.known_values()
-    if v in solver.why:
-        # Exact by propagation: the shown counts of its derivation (the equation that
-        # determined it, and recursively those that determined its unknown parts), so
-        # that hiding one of them breaks the chain where it is cheapest.
-        binding, todo = set(), [v]
-        while todo and len(binding) < 64:
-            u = todo.pop()
-            k = solver.why.get(u)
-            if k is None or k in binding:
-                continue
-            binding.add(k)
-            todo += [w for w, _c in tables.constraints[k].terms if values[w] is None]
-    ring = sorted(
-        {
-            w
-            for k in binding
-            for w, _c in tables.constraints[k].terms
-            if values[w] is not None and _hideable(tables, w, hidden)
-        }
-    )
-    frontier, seen_vars = [v], {v}
-    for _ in range(4):
-        if ring:
-            break
-        nxt: list[int] = []
-        for u in frontier:
-            for k in tables.var_constraints[u]:
-                for w, _c in tables.constraints[k].terms:
-                    if w not in seen_vars:
-                        seen_vars.add(w)
-                        nxt.append(w)
-        ring = [w for w in nxt if values[w] is not None and _hideable(tables, w, hidden)]
-        frontier = [w for w in nxt if values[w] is None]
-        if not frontier:
-            break
-    if not ring:
-        return None
-
-    def order(w: int) -> tuple[bool, int, float, int]:
-        cells = [i for i in tables.var_cells[w] if tables.cells[i].published]
-        is_total = any(tables.cells[i].breakdown == TOTAL for i in cells)
-        return (is_total, _cost(tables, w, hidden), float(values[w] or 0), cells[0])
-
-    ranked = sorted(ring, key=order)
-    # A totaal is tried only when no other count widens the range at all.
-    inner = [w for w in ranked if not order(w)[0]][:LOOKAHEAD]
-    totals = [w for w in ranked if order(w)[0]][:LOOKAHEAD]
-    best, best_width = ranked[0], r.width
-    for group in (inner, totals):
-        for w in group:
-            trial_hidden = list(hidden)
-            _hide_var(tables, w, trial_hidden, [0] * len(trial_hidden))
-            width = _Solver(tables, _values(tables, trial_hidden, raws), cache).range_of(v).width
-            if width >= need:
-                return w
-            if width > best_width + TOL:
-                best, best_width = w, width
-        if best_width > r.width + TOL:
-            return best
-    return best
-
-
-def _hideable(tables: LinkedTables, w: int, hidden: Sequence[bool]) -> bool:
-    cells = [i for i in tables.var_cells[w] if tables.cells[i].published]
-    if not cells or any(tables.cells[i].quantity == ROWS for i in cells):
-        return False
-    raw = tables.cells[cells[0]].raw
-    return bool(raw) and not all(hidden[i] for i in cells)

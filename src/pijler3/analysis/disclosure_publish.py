@@ -18,8 +18,6 @@ from pijler3.analysis import disclosure
 from pijler3.analysis.disclosure_audit import AuditResult, Protection, audit
 from pijler3.analysis.linked_tables import (
     COUNT,
-    DENOMINATOR,
-    NUMERATOR,
     POPULATION,
     TOTAL,
     from_document,
@@ -36,26 +34,17 @@ def published_indicators(
     """The publishable indicator table of one delivery (DATA.md §4 columns) with every
     cell that rules 1-3 or rule 6 hide left empty; ``suppressed`` is true exactly when
     the numerator is hidden, and a hidden denominator hides its whole row."""
-    hidden = protection.hidden_keys()
-    base = disclosure.suppress(raw, rules)
-    keys = base.select("peildatum", "indicator", "breakdown", "category").rows()
-    hide_den = [(p, i, b, c, DENOMINATOR) in hidden for p, i, b, c in keys]
-    hide_num = [
-        h or (p, i, b, c, NUMERATOR) in hidden
-        for h, (p, i, b, c) in zip(hide_den, keys, strict=True)
-    ]
-    out = base.with_columns(
-        pl.Series("_hd", hide_den, dtype=pl.Boolean), pl.Series("_hn", hide_num, dtype=pl.Boolean)
-    )
+    return disclosure.suppress(raw, rules, protection.hidden_keys())
 
-    def blank(column: str, mask: str) -> pl.Expr:
-        return pl.when(pl.col(mask)).then(None).otherwise(pl.col(column)).alias(column)
 
-    return out.with_columns(
-        blank("denominator", "_hd"),
-        *[blank(c, "_hn") for c in ("numerator", "value", "ci_low", "ci_high")],
-        (pl.col("suppressed") | pl.col("_hn")).alias("suppressed"),
-    ).select(disclosure.COLUMNS)
+def population_hidden(protection: Protection, peildatum: dt.date) -> set[str]:
+    """The population counts of one delivery that rule 6 (or rules 1-3) hide, by the
+    names :func:`pijler3.analysis.disclosure.publish_counts` takes."""
+    return {
+        cat
+        for peil, table, _bd, cat, _kind in protection.hidden_keys()
+        if peil == peildatum and table == POPULATION
+    }
 
 
 def published_populations(

@@ -449,6 +449,42 @@ def report(ws_path: Path, out: Path, now: str | None) -> None:
         click.echo(f"Fact sheet: {r.factsheet}{printed}")
 
 
+@cli.command("audit-disclosure")
+@click.argument("folder", type=DIR)
+def audit_disclosure(folder: Path) -> None:
+    """Re-run the disclosure audit on a report folder (no raw counts needed); exit 1 on a leak."""
+    from pijler3.report import files as report_mod
+
+    check = report_mod.audit_published(folder)
+    r = check.result
+    click.echo(
+        f"{folder}: {r.cells:,} published counts; hidden by rules 1-2: {r.hidden_rules12:,},"
+        f" by rule 3: {r.hidden_rule3:,}, by rule 6: {r.hidden_rule6:,}."
+    )
+    if r.narrowest is not None and r.narrowest_cell is not None:
+        c = r.narrowest_cell
+        click.echo(
+            f"Narrowest range left: {r.narrowest.width:g} ({c.table} {c.breakdown} {c.category}"
+            f" {c.kind}, {c.peildatum:%d/%m/%Y})."
+        )
+    for f in r.failures[:20]:
+        c = f.cell
+        click.echo(
+            f"  LEAK: {c.table} {c.breakdown} {c.category} {c.kind} of {c.peildatum:%d/%m/%Y}"
+            f" lies between {f.range.low:g} and {f.range.high:g} (needs a range of"
+            f" {f.threshold})."
+        )
+    for line in check.mismatches[:20]:
+        click.echo(f"  NOT IN disclosure.json: {line}")
+    if not check.passed:
+        click.echo(
+            f"Audit FAILED: {len(r.failures)} hidden count(s) can be narrowed down,"
+            f" {len(check.mismatches)} published count(s) differ from the document."
+        )
+        raise SystemExit(1)
+    click.echo("Audit passed: no hidden count can be narrowed below the protocol's thresholds.")
+
+
 # -- audit ---------------------------------------------------------------------------------
 
 

@@ -22,8 +22,15 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from pijler3.analysis import disclosure, disparities, indicators
+from pijler3.analysis import (
+    disclosure,
+    disclosure_protect,
+    disclosure_publish,
+    disparities,
+    indicators,
+)
 from pijler3.analysis.disclosure import PublishedCounts, PublishedTable
+from pijler3.analysis.linked_tables import DeliveryCounts
 from pijler3.analysis.risk import RiskGate
 from pijler3.analysis.store import Delivery, Store
 from pijler3.contract.errors import UserError
@@ -146,6 +153,14 @@ class ReportData:
     expired_left_out: int = 0
     # The 95% bands of the curves, event/breakdown/category, on the curves' days.
     curve_bands: Mapping[str, Mapping[str, Mapping[str, CurveBand]]] = field(default_factory=dict)
+    # The disclosure audit of everything above (rules 6 and 7): the machine-readable
+    # document written as disclosure.json, and its figures (disclosure_publish.summary).
+    disclosure_document: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def disclosure_audit(self) -> Mapping[str, Any]:
+        audit = self.disclosure_document.get("audit")
+        return audit if isinstance(audit, Mapping) else {}
 
     @property
     def latest(self) -> DeliveryInfo:
@@ -312,9 +327,17 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
         )
         latest_df = df
     assert latest_df is not None
-    table = disclosure.publish_indicators(raws, protocol.disclosure)
-    del raws  # the raw counts go no further than this function
     latest = held[-1]
+    rules = protocol.disclosure
+    pop = indicators.population_counts(latest_df, latest.peildatum)
+    # Rules 1-3 per delivery, then rule 6 across every table of every delivery, audited
+    # by LP before anything is written (a UserError when it cannot pass).
+    protection = disclosure_protect.protect(
+        [DeliveryCounts(r, pop if r is raws[-1] else None) for r in raws], rules
+    )
+    hidden = protection.hidden_keys()
+    table = disclosure.publish_indicators(raws, rules, hidden)
+    del raws  # the raw counts go no further than this function
     cats = {
         bd: indicators.categories(latest_df, latest.peildatum, bd) for bd in indicators.BREAKDOWNS
     }
@@ -325,7 +348,9 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
     )
     odds: dict[str, OddsResult] = {}
     for outcome in disparities.OUTCOMES:
-        ors = disparities.odds_ratios(latest_df, latest.peildatum, outcome)
+        ors = _hide_group_sizes(
+            disparities.odds_ratios(latest_df, latest.peildatum, outcome), table, latest.peildatum
+        )
         odds[outcome] = OddsResult(outcome, ors, disparities.summary_nl(ors, outcome))
     risk = _typed(latest, "risk", RiskGate.from_manifest) if latest.manifest.get("risk") else None
     return ReportData(
@@ -339,11 +364,37 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
         curves=curves,
         odds=odds,
         populations=disclosure.publish_counts(
-            indicators.population_counts(latest_df, latest.peildatum), protocol.disclosure
+            pop, rules, disclosure_publish.population_hidden(protection, latest.peildatum)
         ),
         risk=risk,
         km_max_day=km_max,
         risk_rules=protocol.risk,
         expired_left_out=expired,
         curve_bands=bands,
+        disclosure_document=disclosure_publish.document(protection, rules),
+    )
+
+
+def _hide_group_sizes(ors: pl.DataFrame, table: PublishedTable, peil: dt.date) -> pl.DataFrame:
+    """The odds table with the group sizes (``n``) of a profile field left empty when
+    any denominator of the outcome by that field, or its ``totaal``, is hidden.
+
+    A model's group size is at most the indicator's denominator of that group, and the
+    sizes of one field add up to the model's size: shown next to a hidden denominator
+    they could narrow it. With every denominator of the field shown they add nothing an
+    attacker could use (any hidden count stays free), so they need no audit of their own.
+    """
+    if ors.height == 0:
+        return ors
+    frame = table.frame.filter(pl.col("peildatum") == peil)
+    blank: set[str] = set()
+    for outcome, term in ors.select("outcome", "term").unique().iter_rows():
+        rows = frame.filter(
+            (pl.col("indicator") == outcome) & pl.col("breakdown").is_in([term, "totaal"])
+        )
+        if rows.height == 0 or rows["denominator"].null_count():
+            blank.add(f"{outcome}\x00{term}")
+    key = pl.concat_str("outcome", pl.lit("\x00"), "term")
+    return ors.with_columns(
+        pl.when(key.is_in(list(blank))).then(None).otherwise(pl.col("n")).alias("n")
     )

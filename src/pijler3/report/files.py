@@ -10,6 +10,13 @@ each atomically:
   (:func:`pijler3.report.html.render_html`);
 - ``factsheet.html``: a two-page A4 summary (:mod:`pijler3.report.factsheet`), and
   ``factsheet.pdf`` printed from it when headless Chromium is installed.
+- ``disclosure.json``: every count of the three as published (hidden ones empty) with
+  the disclosure audit's figures, from which ``pijler3 audit-disclosure`` re-runs the
+  audit without the raw counts (:func:`pijler3.analysis.disclosure_publish.document`).
+
+The disclosure audit (INDICATORS.md rules 6-7) runs before any file is written; when it
+cannot pass nothing is written. :func:`write_report` records its figures in the
+workspace's audit log (event ``report.written``).
 
 The report holds aggregated, disclosure-controlled figures only: never a pseudonym,
 never a value of one person.
@@ -18,11 +25,15 @@ never a value of one person.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pijler3.analysis import disclosure
+import polars as pl
+
+from pijler3.analysis import disclosure, disclosure_publish
 from pijler3.analysis.disclosure import PublishedTable
+from pijler3.analysis.disclosure_audit import AuditResult
 from pijler3.analysis.store import Store
 from pijler3.contract.errors import UserError
 from pijler3.exchange.atomic import write_atomic
@@ -37,6 +48,8 @@ XLSX_NAME = "report.xlsx"
 CSV_NAME = "indicators.csv"
 FACTSHEET_NAME = "factsheet.html"
 FACTSHEET_PDF_NAME = "factsheet.pdf"
+DISCLOSURE_NAME = "disclosure.json"
+REPORT_WRITTEN = "report.written"
 
 
 @dataclass(frozen=True)
@@ -50,12 +63,15 @@ class ReportResult:
     factsheet: Path | None = None
     # None when no headless Chromium could print it.
     factsheet_pdf: Path | None = None
+    disclosure: Path | None = None
 
 
 def render(data: ReportData, out: Path, *, pdf: bool = True) -> ReportResult:
     """Write the files into ``out``, each atomically; ``factsheet.pdf`` only when ``pdf``
     and a headless Chromium prints it (a stale one from an earlier run is removed)."""
     out.mkdir(parents=True, exist_ok=True)
+    doc = json.dumps(data.disclosure_document, indent=1, sort_keys=True) + "\n"
+    write_atomic(out / DISCLOSURE_NAME, doc.encode("utf-8"))
     sheet = out / FACTSHEET_NAME
     write_atomic(out / CSV_NAME, render_csv(data.table))
     write_atomic(out / XLSX_NAME, render_xlsx(data))
@@ -77,6 +93,7 @@ def render(data: ReportData, out: Path, *, pdf: bool = True) -> ReportResult:
         data.expired_left_out,
         sheet,
         pdf_path if printed is not None else None,
+        out / DISCLOSURE_NAME,
     )
 
 
@@ -92,7 +109,17 @@ def write_report(ws: Workspace, out: Path, *, now: dt.datetime, pdf: bool = True
         )
     with Store(ws.store_path, protocol) as store:
         data = build_report(store, protocol, now=now)
-    return render(data, out, pdf=pdf)
+    result = render(data, out, pdf=pdf)
+    ws.audit().append(
+        REPORT_WRITTEN,
+        {
+            "deliveries": [d.delivery_id for d in data.deliveries],
+            "disclosure": dict(data.disclosure_audit),
+            "files": [HTML_NAME, XLSX_NAME, CSV_NAME, DISCLOSURE_NAME],
+        },
+        now=now,
+    )
+    return result
 
 
 def render_csv(table: PublishedTable) -> bytes:
@@ -100,3 +127,56 @@ def render_csv(table: PublishedTable) -> bytes:
     empty cells for what disclosure control hid."""
     frame = table.frame.select(disclosure.COLUMNS)
     return frame.write_csv(date_format="%Y-%m-%d", null_value="").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class DisclosureCheck:
+    """The disclosure audit of a published folder: the audit re-run from
+    ``disclosure.json`` and the counts of ``indicators.csv`` that the document does not
+    describe (each as one line)."""
+
+    result: AuditResult
+    mismatches: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return self.result.passed and not self.mismatches
+
+
+def audit_published(folder: Path) -> DisclosureCheck:
+    """Re-run the disclosure audit (INDICATORS.md rule 7) on a folder ``pijler3 report``
+    wrote, without the raw counts: every hidden count's range from ``disclosure.json``,
+    and every count of ``indicators.csv`` checked against the document."""
+    path = folder / DISCLOSURE_NAME
+    if not path.is_file():
+        raise UserError(
+            f"{path}: not found; a report folder holds {DISCLOSURE_NAME} next to {CSV_NAME}.",
+            hint="Give the folder that 'pijler3 report' wrote.",
+        )
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+        result = disclosure_publish.audit_document(doc)
+    except (ValueError, UnicodeDecodeError, TypeError, KeyError) as exc:
+        raise UserError(f"{path}: not a disclosure document ({exc}).") from None
+    shown: dict[tuple[str, str, str, str, str], object] = {}
+    for c in doc["cells"]:
+        shown[(c["peildatum"], c["table"], c["breakdown"], c["category"], c["kind"])] = c["value"]
+    mismatches: list[str] = []
+    csv = folder / CSV_NAME
+    if csv.is_file():
+        try:
+            frame = pl.read_csv(csv, schema=dict(disclosure.SCHEMA))
+        except pl.exceptions.PolarsError as exc:
+            raise UserError(f"{csv}: not an indicator table ({exc}).") from None
+        for n, row in enumerate(frame.iter_rows(named=True), start=2):
+            for kind in ("denominator", "numerator"):
+                key = (
+                    row["peildatum"].isoformat(),
+                    row["indicator"],
+                    row["breakdown"],
+                    row["category"],
+                    kind,
+                )
+                if key not in shown or shown[key] != row[kind]:
+                    mismatches.append(f"{csv.name} row {n}, column {kind}")
+    return DisclosureCheck(result, tuple(mismatches))

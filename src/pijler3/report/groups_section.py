@@ -17,7 +17,7 @@ from pijler3.report import charts
 from pijler3.report.data import ReportData
 from pijler3.report.fmt import fmt_int, fmt_num, fmt_pct
 from pijler3.report.labels import BREAKDOWN_NL, INDICATOR_TEXT, category_nl, in_text, join_nl
-from pijler3.report.view import Cell, DataTable, DrawnCharts, Figure, TableRow, num_cell
+from pijler3.report.view import Cell, DataTable, DrawnCharts, Figure, TableRow, num_cell, sup
 
 
 def _p(p: float | None) -> str:
@@ -55,7 +55,8 @@ def odds_table(title: str, table: pl.DataFrame) -> DataTable:
                         interval=(r["margin_low"], r["margin_high"]),
                     ),
                     num_cell(r["reference_margin"], "pct", fmt_pct(r["reference_margin"])),
-                    num_cell(r["n"], "count", fmt_int(r["n"])),
+                    # Hidden beside a hidden denominator (report.data._hide_group_sizes).
+                    num_cell(r["n"], "count", fmt_int(r["n"])) if r["n"] is not None else sup(),
                     Cell("ja" if r["finding"] else "nee", numeric=False),
                 ),
             )

@@ -17,6 +17,7 @@ from pijler3.report.groups_section import odds_section
 from pijler3.report.labels import (
     BREAKDOWN_NL,
     INDICATOR_TEXT,
+    disclosure_audit_nl,
     disclosure_rules_nl,
     expired_note_nl,
     field_label,
@@ -111,6 +112,7 @@ def render_html(data: ReportData) -> str:
         populations=data.populations,
         format=FORMAT,
         disclosure_rules=disclosure_rules_nl(data.disclosure),
+        disclosure_audit=disclosure_audit_nl(data.disclosure_audit, data.disclosure),
         expired_note=expired_note_nl(data.expired_left_out) if data.expired_left_out else "",
         min_numerator=data.disclosure.min_numerator,
         min_or_rows=disparities.MIN_CATEGORY_ROWS,

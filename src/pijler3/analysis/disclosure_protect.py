@@ -1,0 +1,346 @@
+"""Extra suppression until the audit passes: rule 6 of INDICATORS.md, deterministic.
+
+:func:`protect` starts from rules 1-3 of each delivery computed alone
+(:func:`pijler3.analysis.linked_tables.start_pattern`) and only ever adds hidden cells.
+Every step below hides whole *variables* (a count hidden somewhere is hidden everywhere
+it is published, otherwise it is known) and a hidden denominator hides the numerator of
+its row, as rule 2 does. Zeros are never hidden (rule 5) except as the numerator of a
+hidden row, and the rows of a delivery are never hidden (the quality section shows them).
+
+1. **Exact counts, without LPs.** An equation with one unknown left determines it. For
+   every hidden count determined that way (not 0), one shown count of the equation that
+   determined it is hidden (or of the equations that determined its unknown parts).
+   The choice among shown counts: a ``totaal`` last, then one published in the same
+   deliveries as the exact count (one change of both then fits every delivery), the
+   nearest equation, fewest published cells, smallest count, first in cell order: rule 3
+   generalised to every equation of the model. One pick per equation per round,
+   repeated until no hidden count is exact.
+2. **The LP audit** (:mod:`pijler3.analysis.disclosure_audit`) of every hidden count.
+   While some count's range is narrower than its threshold, each failing count escalates
+   one level per round, in cell order:
+
+   - level 1: one shown count of the constraints that bind its range (the LP's non-zero
+     dual values), chosen as in step 1;
+   - level 2: its *category across every linked table*: every count of the same delivery,
+     breakdown and category (all indicators, E, the censored), in every delivery where
+     the count is the same, with the category of that breakdown that has the fewest
+     people (``toeleiding``'s denominator; ties by code) as its complement;
+   - level 3: the whole breakdown of those deliveries (every category, every count);
+   - level 4: the whole breakdown in every delivery that has it;
+   - level 5: the ``totaal`` of its quantity in those deliveries (a count that appears
+     between two deliveries, such as a cohort whose window closed, is otherwise the
+     difference of two shown totals);
+
+   then step 1 again. A count that still fails after level 5, or one that is exact and
+   has no shown count left to hide, means the thresholds cannot be met: :func:`protect`
+   raises a :class:`~pijler3.contract.errors.UserError` and nothing is published.
+
+Termination: every round either hides a cell or raises a failing count's level, and
+both are bounded (the cells; five levels per count). Determinism: every choice is
+ordered by counts, codes and cell order, never by a hash or a clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pijler3.analysis.disclosure_audit import (
+    TOL,
+    Protection,
+    Range,
+    _Component,
+    _failures,
+    _first_published,
+    _result,
+    _Solver,
+    _values,
+)
+from pijler3.analysis.linked_tables import (
+    POPULATION,
+    ROWS,
+    RULE6,
+    SHOWN,
+    TOTAL,
+    DeliveryCounts,
+    LinkedTables,
+    build,
+    start_pattern,
+)
+from pijler3.contract.errors import UserError
+from pijler3.contract.protocol import Disclosure
+
+LEVELS = 5
+# How far step 1 follows the chain of equations behind an exact count.
+CHAIN = 64
+
+Place = tuple[dt.date, str, str]  # delivery, breakdown, category
+
+
+@dataclass
+class _Pattern:
+    """The hiding pattern being built, with the indexes the steps need."""
+
+    tables: LinkedTables
+    hidden: list[bool]
+    rule: list[int]
+    raws: list[int | None]
+    places: dict[Place, list[int]] = field(default_factory=dict)
+    breakdowns: dict[tuple[dt.date, str], list[Place]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for i, c in enumerate(self.tables.cells):
+            place = _place(c.peildatum, c.table, c.breakdown, c.category)
+            if place not in self.places:
+                self.places[place] = []
+                self.breakdowns.setdefault((place[0], place[1]), []).append(place)
+            self.places[place].append(i)
+
+    def values(self) -> list[float | None]:
+        return _values(self.tables, self.hidden, self.raws)
+
+    def hide_var(self, v: int) -> int:
+        """Hide every published cell of ``v`` and the numerators of its rows, closed
+        under "hidden somewhere means hidden everywhere"; the number of cells hidden."""
+        tables, n = self.tables, 0
+        todo = [v]
+        while todo:
+            u = todo.pop()
+            for i in tables.var_cells[u]:
+                for j in (i, tables.row_numerator.get(i)):
+                    if j is None or not tables.cells[j].published or self.hidden[j]:
+                        continue
+                    self.hidden[j] = True
+                    self.rule[j] = RULE6
+                    n += 1
+                    todo.append(tables.cells[j].var)
+        return n
+
+    def hideable(self, w: int) -> bool:
+        """A shown variable that may be hidden: published, not the rows, not zero."""
+        cells = [i for i in self.tables.var_cells[w] if self.tables.cells[i].published]
+        if not cells or any(self.tables.cells[i].quantity == ROWS for i in cells):
+            return False
+        return bool(self.raws[cells[0]]) and not all(self.hidden[i] for i in cells)
+
+    def order(self, w: int) -> tuple[bool, int, int, int]:
+        """Which shown count to hide first: not a ``totaal``, fewest published cells,
+        smallest count, first in cell order."""
+        cells = [i for i in self.tables.var_cells[w] if self.tables.cells[i].published]
+        is_total = any(self.tables.cells[i].breakdown == TOTAL for i in cells)
+        return (is_total, len(cells), int(self.raws[cells[0]] or 0), cells[0])
+
+    def span(self, w: int) -> frozenset[dt.date]:
+        """The deliveries in which ``w`` is published."""
+        return frozenset(
+            self.tables.cells[i].peildatum
+            for i in self.tables.var_cells[w]
+            if self.tables.cells[i].published
+        )
+
+    def key(self, w: int, v: int, depth: int = 0) -> tuple[bool, bool, int, int, int, int]:
+        """The order of candidates for failing ``v``: not a ``totaal``; published in the
+        same deliveries as ``v`` (so that one change of both fits every delivery);
+        nearest; fewest cells; smallest; first."""
+        o = self.order(w)
+        return (o[0], self.span(w) != self.span(v), depth, *o[1:])
+
+    def best(self, candidates: set[int], v: int) -> int | None:
+        ok = [w for w in candidates if self.hideable(w)]
+        return min(ok, key=lambda w: self.key(w, v)) if ok else None
+
+    def hide_place(self, place: Place) -> int:
+        n = 0
+        for i in self.places.get(place, []):
+            c = self.tables.cells[i]
+            if c.published and not self.hidden[i] and self.hideable(c.var):
+                n += self.hide_var(c.var)
+        return n
+
+    def complement(self, place: Place, v: int) -> Place | None:
+        """The category of the same breakdown to hide with ``place``: one where ``v``'s
+        quantity is not zero and published in the same deliveries as ``v`` if there is
+        one, then the fewest people (``toeleiding``'s denominator), then by code."""
+        if place[1] == TOTAL:
+            return None
+        quantity = self.tables.cells[self.tables.var_cells[v][0]].quantity
+        best: tuple[bool, int, str, Place] | None = None
+        for other in self.breakdowns[(place[0], place[1])]:
+            if other == place:
+                continue
+            same = [i for i in self.places[other] if self.tables.cells[i].quantity == quantity]
+            if not same or not self.raws[same[0]]:
+                continue
+            people = [int(self.raws[i] or 0) for i in self.places[other] if self._is_base(i)]
+            key = (
+                self.span(self.tables.cells[same[0]].var) != self.span(v),
+                people[0] if people else 0,
+                other[2],
+                other,
+            )
+            if best is None or key < best:
+                best = key
+        return best[3] if best else None
+
+    def _is_base(self, i: int) -> bool:
+        c = self.tables.cells[i]
+        return c.quantity == "B" and c.table != POPULATION
+
+    def places_of(self, v: int) -> list[Place]:
+        out: dict[Place, None] = {}
+        for i in self.tables.var_cells[v]:
+            c = self.tables.cells[i]
+            out[_place(c.peildatum, c.table, c.breakdown, c.category)] = None
+        return list(out)
+
+
+def _place(peildatum: dt.date, table: str, breakdown: str, category: str) -> Place:
+    # A population count is its quantity's totaal.
+    return (peildatum, breakdown, TOTAL if table == POPULATION else category)
+
+
+def _cannot(tables: LinkedTables, v: int, r: Range) -> UserError:
+    cell = tables.cells[_first_published(tables, v)]
+    return UserError(
+        f"disclosure control cannot protect {cell.table} {cell.breakdown} {cell.category} "
+        f"of {cell.peildatum:%d/%m/%Y}: a hidden count can still be narrowed to a range of "
+        f"{r.width:g} (at least {tables.var_threshold[v]} is needed) and hiding more does "
+        "not help; nothing was written.",
+        hint="Check the protocol's disclosure thresholds.",
+    )
+
+
+def _mend_exact(p: _Pattern) -> None:
+    """Step 1 of the module docstring, to a fixpoint."""
+    tables = p.tables
+    while True:
+        values = p.values()
+        solver = _Solver(tables, values)
+        known = solver.known_values()
+        picks: set[int] = set()
+        broken: set[int] = set()
+        exact = [
+            v
+            for v in range(tables.n_vars)
+            if values[v] is None
+            and known[v] is not None
+            and abs(known[v] or 0.0) > TOL
+            and any(tables.cells[i].published for i in tables.var_cells[v])
+        ]
+        exact.sort(key=lambda v: tables.var_cells[v][0])
+        for v in exact:
+            if solver.why.get(v) in broken:
+                continue
+            pick, used = _exact_pick(p, solver, values, v)
+            if pick is None:
+                raise _cannot(tables, v, Range(known[v] or 0.0, known[v] or 0.0))
+            broken |= used
+            picks.add(pick)
+        if not picks:
+            return
+        for w in sorted(picks):
+            p.hide_var(w)
+
+
+def _exact_pick(
+    p: _Pattern, solver: _Solver, values: Sequence[float | None], v: int
+) -> tuple[int | None, set[int]]:
+    """The shown count to hide so that ``v`` is no longer determined, and the equations
+    looked at: those of its derivation (the equation that determined ``v``, then those
+    behind its unknowns, breadth first). A count that is not a ``totaal`` is taken from
+    anywhere in the derivation before a ``totaal``; otherwise the nearest equation wins."""
+    tables = p.tables
+    seen: set[int] = set()
+    best: tuple[tuple[bool, bool, int, int, int, int], int] | None = None
+    todo, depth = [v], 0
+    while todo and len(seen) < CHAIN:
+        nxt: list[int] = []
+        for u in todo:
+            k = solver.why.get(u)
+            if k is None or k in seen:
+                continue
+            seen.add(k)
+            for w, _c in tables.constraints[k].terms:
+                if values[w] is None:
+                    if w != u:
+                        nxt.append(w)
+                elif p.hideable(w):
+                    key = p.key(w, v, depth)
+                    if best is None or key < best[0]:
+                        best = (key, w)
+        todo, depth = nxt, depth + 1
+    return (best[1] if best else None), seen
+
+
+def _escalate(p: _Pattern, solver: _Solver, v: int, level: int) -> int:
+    """Hide more for failing ``v`` at ``level`` (module docstring); the cells hidden."""
+    tables = p.tables
+    if level == 1:
+        terms = {w for k in solver.binding(v) for w, _c in tables.constraints[k].terms}
+        values = p.values()
+        pick = p.best({w for w in terms if values[w] is not None}, v)
+        return p.hide_var(pick) if pick is not None else 0
+    places = p.places_of(v)
+    if level == 2:
+        n = 0
+        for place in places:
+            comp = p.complement(place, v)
+            n += p.hide_place(place) + (p.hide_place(comp) if comp is not None else 0)
+        return n
+    if level == LEVELS:
+        return _hide_totals(p, v, places)
+    if level == 3:
+        groups = {(pl[0], pl[1]) for pl in places}
+    else:
+        names = {pl[1] for pl in places}
+        groups = {g for g in p.breakdowns if g[1] in names}
+    return sum(p.hide_place(place) for g in sorted(groups) for place in p.breakdowns[g])
+
+
+def _hide_totals(p: _Pattern, v: int, places: Sequence[Place]) -> int:
+    """The ``totaal`` of ``v``'s quantity in its deliveries: a count that appears
+    between two deliveries (a cohort whose window closed) is otherwise the difference
+    of two shown totals."""
+    tables, n = p.tables, 0
+    quantity = tables.cells[tables.var_cells[v][0]].quantity
+    for pl in places:
+        for i in p.places.get((pl[0], TOTAL, TOTAL), []):
+            if tables.cells[i].quantity == quantity and p.hideable(tables.cells[i].var):
+                n += p.hide_var(tables.cells[i].var)
+    return n
+
+
+def protect(deliveries: Sequence[DeliveryCounts], rules: Disclosure) -> Protection:
+    """Rules 1-3 per delivery, then rule 6 across everything, audited (rule 7).
+
+    Raises :class:`UserError` when the audit cannot pass however much is hidden.
+    """
+    start = time.perf_counter()
+    tables = build(deliveries, rules)
+    rule, _primary = start_pattern(tables, deliveries, rules)
+    hidden = [r != SHOWN for r in rule]
+    p = _Pattern(tables, hidden, rule, [c.raw for c in tables.cells])
+    for i in range(len(hidden)):
+        if hidden[i]:
+            p.hide_var(tables.cells[i].var)
+    cache: dict[frozenset[int], _Component] = {}
+    level: dict[int, int] = {}
+    lps = 0
+    while True:
+        _mend_exact(p)
+        solver = _Solver(tables, p.values(), cache)
+        ranges = solver.ranges()
+        lps += solver.lp_count
+        fails = _failures(tables, ranges)
+        if not fails:
+            break
+        for v, r in fails:
+            lv = level.get(v, 0) + 1
+            if lv > LEVELS:
+                raise _cannot(tables, v, r)
+            level[v] = lv
+            _escalate(p, solver, v, lv)
+    result = _result(tables, p.hidden, ranges, p.rule, lps, time.perf_counter() - start)
+    return Protection(tables, tuple(p.hidden), tuple(p.rule), result)
