@@ -308,25 +308,26 @@ def disclosure_audit_nl(audit: Mapping[str, object], rules: Disclosure) -> str:
 
     def n(key: str) -> str:
         value = audit.get(key)
-        return f"{value:,}".replace(",", ".") if isinstance(value, int) else "?"
+        return fmt_int(value) if isinstance(value, int) else "?"
 
     narrow = audit.get("narrowest_range")
     left = (
-        f"Het smalste bereik dat voor een verborgen aantal overblijft, is "
-        f"{str(round(narrow, 1)).replace('.', ',').removesuffix(',0')} personen breed."
+        words.sentence(
+            "disclosure",
+            "audit_narrowest",
+            width=fmt_num(narrow, 0 if float(narrow).is_integer() else 1),
+        )
         if isinstance(narrow, int | float)
-        else "Geen verborgen aantal is tot een begrensd bereik terug te brengen."
+        else words.word("disclosure", "audit_unbounded")
     )
-    return (
-        "Over alle tabellen en leveringen heen (regels 6 en 7): wie alle gepubliceerde "
-        "cijfers samen leest, ook die van eerdere leveringen, mag geen verborgen aantal "
-        "kunnen afleiden. Een lineair programma (de HiGHS-solver) berekent voor elk "
-        "verborgen aantal de kleinste en de grootste waarde die met alles wat gepubliceerd "
-        f"is verenigbaar zijn; die liggen minstens {rules.min_numerator} (tellers) of "
-        f"{rules.min_denominator} (noemers) uit elkaar, en waar dat niet zo was, zijn er "
-        f"meer aantallen verborgen. Van de {n('cells')} gepubliceerde aantallen verborgen "
-        f"regels 1 en 2 er {n('hidden_rules12')}, regel 3 er {n('hidden_rule3')} en regel 6 "
-        f"er nog {n('hidden_rule6')}. {left} De controle is geslaagd; "
-        "disclosure.json bij dit rapport bevat alle gepubliceerde aantallen, zodat "
-        "iedereen ze opnieuw kan nakijken (pijler3 audit-disclosure)."
+    return words.sentence(
+        "disclosure",
+        "audit",
+        min_numerator=rules.min_numerator,
+        min_denominator=rules.min_denominator,
+        cells=n("cells"),
+        rules12=n("hidden_rules12"),
+        rule3=n("hidden_rule3"),
+        rule6=n("hidden_rule6"),
+        left=left,
     )
