@@ -14,7 +14,10 @@ hidden row, and the rows of a delivery are never hidden (the quality section sho
    deliveries as the exact count (one change of both then fits every delivery), the
    nearest equation, fewest published cells, smallest count, first in cell order: rule 3
    generalised to every equation of the model. One pick per equation per round,
-   repeated until no hidden count is exact.
+   repeated until no hidden count is exact. When there is none to hide and rule 6
+   alone hid the count (say the base population when every other part of the rows is
+   zero, and the rows are never hidden), it is shown again and never hidden again:
+   hiding it protects nothing, showing it tells nothing new.
 2. **The LP audit** (:mod:`pijler3.analysis.disclosure_audit`) of every hidden count.
    While some count's range is narrower than its threshold, each failing count escalates
    one level per round, in cell order:
@@ -31,12 +34,13 @@ hidden row, and the rows of a delivery are never hidden (the quality section sho
      between two deliveries, such as a cohort whose window closed, is otherwise the
      difference of two shown totals);
 
-   then step 1 again. A count that still fails after level 5, or one that is exact and
-   has no shown count left to hide, means the thresholds cannot be met: :func:`protect`
-   raises a :class:`~pijler3.contract.errors.UserError` and nothing is published.
+   then step 1 again. A count that still fails after level 5, or one that rules 1-3 hid
+   and that is exact with no shown count left to hide, means the thresholds cannot be
+   met: :func:`protect` raises a :class:`~pijler3.contract.errors.UserError` and nothing
+   is published.
 
-Termination: every round either hides a cell or raises a failing count's level, and
-both are bounded (the cells; five levels per count). Determinism: every choice is
+Termination: every round hides a cell, shows one for good or raises a failing count's
+level, and all three are bounded (the cells; five levels per count). Determinism: every choice is
 ordered by counts, codes and cell order, never by a hash or a clock.
 """
 
@@ -89,6 +93,9 @@ class _Pattern:
     raws: list[int | None]
     places: dict[Place, list[int]] = field(default_factory=dict)
     breakdowns: dict[tuple[dt.date, str], list[Place]] = field(default_factory=dict)
+    # Counts shown again by step 1 (exact from counts that may not be hidden): never
+    # hidden again, which also bounds the number of rounds.
+    pinned: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         for i, c in enumerate(self.tables.cells):
@@ -118,10 +125,28 @@ class _Pattern:
                     todo.append(tables.cells[j].var)
         return n
 
+    def rule6_only(self, v: int) -> bool:
+        """Whether rule 6 alone hid ``v`` (no cell of it hidden by rules 1-3)."""
+        cells = [i for i in self.tables.var_cells[v] if self.hidden[i]]
+        return bool(cells) and all(self.rule[i] == RULE6 for i in cells)
+
+    def show_exact(self, v: int) -> None:
+        """Show ``v`` again, rule 6 alone having hidden it: it is exact from what is
+        shown, so hiding it protects nothing and showing it tells nothing new."""
+        for i in self.tables.var_cells[v]:
+            if not self.hidden[i]:
+                continue
+            self.hidden[i] = False
+            self.rule[i] = SHOWN
+        self.pinned.add(v)
+
     def hideable(self, w: int) -> bool:
-        """A shown variable that may be hidden: published, not the rows, not zero."""
+        """A shown variable that may be hidden: published, not the rows, not zero, not
+        shown again by :meth:`show_exact`."""
         cells = [i for i in self.tables.var_cells[w] if self.tables.cells[i].published]
-        if not cells or any(self.tables.cells[i].quantity == ROWS for i in cells):
+        if not cells or w in self.pinned:
+            return False
+        if any(self.tables.cells[i].quantity == ROWS for i in cells):
             return False
         return bool(self.raws[cells[0]]) and not all(self.hidden[i] for i in cells)
 
@@ -220,6 +245,7 @@ def _mend_exact(p: _Pattern) -> None:
         solver = _Solver(tables, values)
         known = solver.known_values()
         picks: set[int] = set()
+        shows: list[int] = []
         broken: set[int] = set()
         exact = [
             v
@@ -234,11 +260,16 @@ def _mend_exact(p: _Pattern) -> None:
             if solver.why.get(v) in broken:
                 continue
             pick, used = _exact_pick(p, solver, values, v)
+            if pick is None and p.rule6_only(v):
+                shows.append(v)
+                continue
             if pick is None:
                 raise _cannot(tables, v, Range(known[v] or 0.0, known[v] or 0.0))
             broken |= used
             picks.add(pick)
-        if not picks:
+        for v in shows:
+            p.show_exact(v)
+        if not picks and not shows:
             return
         for w in sorted(picks):
             p.hide_var(w)
