@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from conftest import cli_error, run_chain
 from test_disclosure_audit import check_rule6
 
 from pijler3 import demo
@@ -28,6 +29,14 @@ from pijler3.exchange import audit, workspace
 from pijler3.report import files
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
+NAMES = (
+    files.HTML_NAME,
+    files.XLSX_NAME,
+    files.CSV_NAME,
+    files.FACTSHEET_NAME,
+    files.FACTSHEET_PDF_NAME,
+    files.DISCLOSURE_NAME,
+)
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +126,44 @@ def test_a_tampered_csv_fails_the_audit_command(demo_out: Path, tmp_path: Path) 
     run = CliRunner().invoke(cli, ["audit-disclosure", str(folder)])
     assert run.exit_code == 1
     assert "Audit FAILED" in run.output
+
+
+def test_a_report_whose_disclosure_audit_cannot_pass_is_refused_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    """``pijler3 --protocol STRICT report``: a protocol asking a range of 100,000 for
+    every hidden denominator cannot be met (the rows of a delivery are always shown and
+    bound every count), so the command exits 1 with one ``Error:`` line that says why,
+    and the folder keeps the previous report byte for byte, with no file added."""
+    chain = run_chain(tmp_path / "chain", persons=100)
+    ws = chain.spaces["abb-1"]
+    text = ws.protocol_path.read_text("utf-8")
+    strict_text, n = re.subn(r"(?m)^min_denominator = 10\b", "min_denominator = 100000", text)
+    assert n == 1
+    strict = tmp_path / "strict.toml"
+    strict.write_text(strict_text, "utf-8")
+    out = tmp_path / "report"
+    out.mkdir()
+    # The previous report in the folder (its content does not matter, only that it stays).
+    before = {name: f"previous {name}\n".encode() for name in NAMES}
+    for name, data in before.items():
+        (out / name).write_bytes(data)
+    run = CliRunner().invoke(
+        cli,
+        [
+            "--protocol",
+            str(strict),
+            "report",
+            "--ws",
+            str(ws.root),
+            "-o",
+            str(out),
+            "--now",
+            "2026-11-29",
+        ],
+    )
+    line = cli_error(run, "disclosure control cannot protect", "nothing was written")
+    assert "100000" in line  # it names the threshold that cannot be met
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    written = [e for e in audit.events(ws.audit_path) if e["event"] == files.REPORT_WRITTEN]
+    assert written == []

@@ -98,7 +98,8 @@ class _WarmModel:
         parts = [a for a in (comp.a_eq, comp.a_ub) if a is not None]
         matrix = csc_array(vstack(parts)) if parts else csc_array((0, len(comp.col)))
         n_eq = 0 if comp.b_eq is None else len(comp.b_eq)
-        b = np.concatenate([x for x in (comp.b_eq, comp.b_ub) if x is not None] or [np.zeros(0)])
+        parts_b = [x for x in (comp.b_eq, comp.b_ub) if x is not None]
+        b = np.concatenate(parts_b or [np.zeros(0)]).astype(np.float64)
         lower = b.copy()
         lower[n_eq:] = -_highs.kHighsInf
         lp = _highs.HighsLp()
@@ -239,9 +240,9 @@ class _Solver:
         got = _Component(
             col,
             sparse(True),
-            np.asarray(rhs[True]) if rhs[True] else None,
+            np.asarray(rhs[True], dtype=np.float64) if rhs[True] else None,
             sparse(False),
-            np.asarray(rhs[False]) if rhs[False] else None,
+            np.asarray(rhs[False], dtype=np.float64) if rhs[False] else None,
             order[True],
             order[False],
         )
