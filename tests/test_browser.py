@@ -326,6 +326,20 @@ CHARTS = """
 })()
 """
 
+ANSWERS = """
+(() => JSON.stringify(['uitgevoerd', 'werkt', 'groepen'].map(key => {
+  const a = document.getElementById('antwoord-' + key);
+  if (!a) return null;
+  const b = a.getBoundingClientRect();
+  return {
+    question: a.querySelector('h3') ? a.querySelector('h3').innerText : '',
+    sentences: [...a.querySelectorAll('li')].map(li => li.innerText),
+    top: b.top + window.scrollY, height: b.height,
+    firstSection: !!a.closest('section[aria-labelledby="samenvatting"]'),
+  };
+})))()
+"""
+
 FITS = """
 (() => {
   const trends = 'section[aria-labelledby="trends"] .table-wrap';
@@ -385,13 +399,16 @@ def test_charts_are_honest_and_readable(chain: ChainRun, browser: Browser, tmp_p
       chart's description does not call a cohort missing that it draws;
     - every numeric axis has nice ticks; no two texts of a chart overlap, and none runs
       off the chart's edge (where print would clip it);
-    - the trends table fits the window without scrolling sideways.
+    - the trends table fits the window without scrolling sideways;
+    - the first section answers the protocol's three questions, each a visible question
+      with sentences that carry a figure, on the first screenful.
     """
     result = report.write_report(chain.spaces["abb-1"], tmp_path / "report", now=NOW, pdf=False)
     page = Page(browser, 1280, 900)
     page.open(result.html.resolve().as_uri())
     fits = page.evaluate(FITS)
     charts = page.evaluate(CHARTS)
+    answers = page.evaluate(ANSWERS)
 
     hiding = {c["kind"] for c in charts if c["suppressed"]}
     assert hiding == {"bar", "line", "km"}, "the store must hide figures in every kind"
@@ -413,6 +430,12 @@ def test_charts_are_honest_and_readable(chain: ChainRun, browser: Browser, tmp_p
     single = [c for c in charts if c["provisional"] and c["id"].startswith("cohort-")]
     assert single and all(c["provLabel"] == 1 for c in single)
 
+    assert all(answers), "the three answers (antwoord-uitgevoerd/-werkt/-groepen)"
+    for a in answers:
+        assert a["firstSection"] and a["question"].endswith("?"), a
+        assert a["height"] > 0 and a["top"] < 900, a  # visible, on the first screen
+        assert a["sentences"] and any(re.search(r"\d", t) for t in a["sentences"]), a
+    assert "geen gemeten effecten" in " ".join(answers[1]["sentences"])
     assert fits["page"] <= fits["window"] == 1280
     assert fits["tables"] and all(scroll <= client for scroll, client in fits["tables"])
 
