@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,14 @@ def run_chain(root: Path, persons: int = 1500) -> ChainRun:
         for name in ("abb-1", "abb-2"):
             run.ingested[day] = ingest.ingest(spaces[name], run.published[day].package, now=at)
     return run
+
+
+def abb_copy(chain: ChainRun, root: Path) -> workspace.Workspace:
+    """A copy of ABB's workspace of the shared chain, for a test that writes a report:
+    the report appends to the workspace's audit log, which never goes back in time, so
+    writing into the shared one would make the order of tests matter."""
+    shutil.copytree(chain.spaces["abb-1"].root, root)
+    return workspace.open_workspace(root)
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NOW, ChainRun
+from conftest import NOW, ChainRun, abb_copy
 
 from pijler3.report import files as report
 
@@ -248,7 +248,9 @@ SELECT_GESLACHT = """
 def test_report_in_headless_chromium(chain: ChainRun, browser: Browser, tmp_path: Path) -> None:
     """Zero requests to any other origin, no console errors, every announced chart drawn
     with its data, a working curve selector; the screenshot is saved for people."""
-    result = report.write_report(chain.spaces["abb-1"], tmp_path / "report", now=NOW, pdf=False)
+    result = report.write_report(
+        abb_copy(chain, tmp_path / "abb"), tmp_path / "report", now=NOW, pdf=False
+    )
     page = Page(browser)
     page.open(result.html.resolve().as_uri())
     state = page.evaluate(INSPECT)
@@ -403,7 +405,9 @@ def test_charts_are_honest_and_readable(chain: ChainRun, browser: Browser, tmp_p
     - the first section answers the protocol's three questions, each a visible question
       with sentences that carry a figure, on the first screenful.
     """
-    result = report.write_report(chain.spaces["abb-1"], tmp_path / "report", now=NOW, pdf=False)
+    result = report.write_report(
+        abb_copy(chain, tmp_path / "abb"), tmp_path / "report", now=NOW, pdf=False
+    )
     page = Page(browser, 1280, 900)
     page.open(result.html.resolve().as_uri())
     fits = page.evaluate(FITS)
@@ -461,7 +465,7 @@ def test_factsheet_prints_to_two_a4_pages(
     and the page count is read from the PDF itself. Laid out for print, each of its two
     sheets fits one A4 page (so that nothing is cut or pushed to a third page). The
     page holds the answers, the key figures and its charts, and loads nothing."""
-    result = report.write_report(chain.spaces["abb-1"], tmp_path / "report", now=NOW)
+    result = report.write_report(abb_copy(chain, tmp_path / "abb"), tmp_path / "report", now=NOW)
     assert result.factsheet is not None
     page = Page(browser)
     page.open(result.factsheet.resolve().as_uri())

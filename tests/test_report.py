@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
-from conftest import NOW, ChainRun
+from conftest import NOW, ChainRun, abb_copy
 
 from pijler3.analysis import dataset, disclosure, indicators
 from pijler3.analysis.risk import RiskReport
@@ -234,8 +234,8 @@ def test_html_uses_nl_be_formatting(small: tuple[pl.DataFrame, report.ReportResu
 
 def test_html_holds_no_pseudonym(chain: ChainRun, tmp_path: Path) -> None:
     """A report on the real chain's store names no pseudonym of any delivery."""
-    ws = chain.spaces["abb-1"]
-    result = report.write_report(ws, tmp_path, now=NOW)
+    ws = abb_copy(chain, tmp_path / "abb")
+    result = report.write_report(ws, tmp_path / "report", now=NOW)
     html = result.html.read_text("utf-8")
     xlsx_text = result.xlsx.read_bytes()
     with Store(ws.store_path, ws.protocol()) as store:
@@ -250,8 +250,8 @@ def test_html_holds_no_pseudonym(chain: ChainRun, tmp_path: Path) -> None:
 
 def test_report_covers_every_retained_delivery(chain: ChainRun, tmp_path: Path) -> None:
     """indicators.csv has the rows of each retained delivery; the HTML names each."""
-    ws = chain.spaces["abb-1"]
-    result = report.write_report(ws, tmp_path, now=NOW)
+    ws = abb_copy(chain, tmp_path / "abb")
+    result = report.write_report(ws, tmp_path / "report", now=NOW)
     rows = read_csv(result.csv)
     days = sorted({r["peildatum"] for r in rows})
     with Store(ws.store_path, ws.protocol()) as store:
