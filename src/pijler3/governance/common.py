@@ -1,6 +1,9 @@
-"""Checks every governance command shares: the workspace's role and free text."""
+"""What every governance command shares: the checks of the workspace's role and of free
+text, and the settings of the templates it renders (letters, the published protocol)."""
 
 from __future__ import annotations
+
+import jinja2
 
 from pijler3.contract.errors import GovernanceError
 from pijler3.exchange import scrub
@@ -32,3 +35,16 @@ def check_text(value: str, param: str, what: str) -> str:
             param=param,
         )
     return value.strip()
+
+
+def templates(folder: str, *, autoescape: bool) -> jinja2.Environment:
+    """The Jinja environment of the package's templates in ``folder``: a missing value
+    is an error, block tags leave no blank lines, the last newline is kept."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("pijler3", folder),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )

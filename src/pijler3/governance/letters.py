@@ -14,6 +14,7 @@ import jinja2
 
 from pijler3.contract import words
 from pijler3.contract.fmt import fmt_iso_date, fmt_moment
+from pijler3.governance.common import templates
 
 DESTRUCTION = "destruction.txt.j2"
 DESTRUCTION_COPIES = "destruction-copies.txt.j2"
@@ -28,14 +29,8 @@ def _minute(iso: str) -> str:
 
 @cache
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("pijler3", "data/templates/letters"),
-        autoescape=False,  # plain text: a value is written as it is
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    # Plain text: a value is written as it is.
+    env = templates("data/templates/letters", autoescape=False)
     env.filters["date_nl"] = fmt_iso_date
     env.filters["moment"] = fmt_moment
     env.filters["minute"] = _minute

@@ -41,6 +41,7 @@ from pijler3.contract.fmt import fmt_date
 from pijler3.contract.protocol import Protocol
 from pijler3.exchange.atomic import write_atomic
 from pijler3.governance import markdown
+from pijler3.governance.common import templates
 
 # The Dutch words of part 2 are data (data/labels-nl.toml, [protocol]).
 SOURCES: Mapping[str, str] = words.table("protocol.sources")
@@ -81,14 +82,7 @@ def _is_str(value: object) -> bool:
 
 
 def _env(autoescape: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("pijler3", "data/templates"),
-        autoescape=autoescape,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = templates("data/templates", autoescape=autoescape)
     env.filters["d"] = _d
     env.filters["md"] = _md
     env.filters["number"] = _number

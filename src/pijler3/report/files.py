@@ -65,6 +65,12 @@ class ReportResult:
     factsheet_pdf: Path | None = None
     disclosure: Path | None = None
 
+    @property
+    def files(self) -> list[Path]:
+        """Every file written, the fact sheet and its PDF included when there are."""
+        extra = (self.factsheet, self.factsheet_pdf, self.disclosure)
+        return [self.html, self.xlsx, self.csv, *(p for p in extra if p is not None)]
+
 
 def render(data: ReportData, out: Path, *, pdf: bool = True) -> ReportResult:
     """Write the files into ``out``, each atomically; ``factsheet.pdf`` only when ``pdf``
@@ -115,7 +121,7 @@ def write_report(ws: Workspace, out: Path, *, now: dt.datetime, pdf: bool = True
         {
             "deliveries": [d.delivery_id for d in data.deliveries],
             "disclosure": dict(data.disclosure_audit),
-            "files": [HTML_NAME, XLSX_NAME, CSV_NAME, DISCLOSURE_NAME],
+            "files": [p.name for p in result.files],
         },
         now=now,
     )
