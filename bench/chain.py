@@ -9,6 +9,8 @@ not timed), then, alternating and ``--repeat`` times (median reported), runs
 
 - the whole chain as the demo runs it: export, link, publish, ingest (one researcher)
   and the report, each step in a fresh process, so that its peak memory is its own;
+- the same chain in one process (set-up included), as ``pijler3 demo --kbi ...`` runs
+  it: start-up and imports are paid once, as in the naive script;
 - bench/naive_pandas.py on the same three files: read, link on the INSZ, HMAC-SHA256
   per row, Parquet, one indicator (what a data steward would otherwise write).
 
@@ -61,29 +63,33 @@ if args["step"] == "generate":
     sys.exit(0)
 import importlib, shutil, time
 from pijler3.exchange import workspace
-step = args["step"]
+ALL = ["setup", "export", "link", "publish", "ingest", "report"]
+steps = ALL if args["step"] == "all" else [args["step"]]
 modules = {"setup": "pijler3.demo", "report": "pijler3.report.files"}
-mod = importlib.import_module(modules.get(step, "pijler3.steps." + step))
+mods = {step: importlib.import_module(modules.get(step, "pijler3.steps." + step)) for step in steps}
 t0 = time.perf_counter()  # start-up and imports done
 state = json.loads(state_path.read_text())
 run = root / "run"
 ws = lambda name: workspace.open_workspace(run / "workspaces" / name)
-if step == "setup":
-    shutil.rmtree(run, ignore_errors=True)
-    run.mkdir()
-    mod.setup(run, now)
-elif step == "export":
-    r = mod.export(ws("agii"), Path(state["kbi"]), peildatum=day, now=now)
-    state["export"] = str(r.package)
-elif step == "link":
-    r = mod.link(ws("vdab"), Path(state["export"]), Path(state["wz"]), Path(state["ac"]), now=now)
-    state["link"] = str(r.package)
-elif step == "publish":
-    state["publish"] = str(mod.publish(ws("agii"), Path(state["link"]), now=now).package)
-elif step == "ingest":
-    mod.ingest(ws("abb-1"), Path(state["publish"]), now=now)
-elif step == "report":
-    mod.write_report(ws("abb-1"), run / "report", now=now)
+for step in steps:
+    mod = mods[step]
+    if step == "setup":
+        shutil.rmtree(run, ignore_errors=True)
+        run.mkdir()
+        mod.setup(run, now)
+    elif step == "export":
+        r = mod.export(ws("agii"), Path(state["kbi"]), peildatum=day, now=now)
+        state["export"] = str(r.package)
+    elif step == "link":
+        extracts = (Path(state["export"]), Path(state["wz"]), Path(state["ac"]))
+        r = mod.link(ws("vdab"), *extracts, now=now)
+        state["link"] = str(r.package)
+    elif step == "publish":
+        state["publish"] = str(mod.publish(ws("agii"), Path(state["link"]), now=now).package)
+    elif step == "ingest":
+        mod.ingest(ws("abb-1"), Path(state["publish"]), now=now)
+    elif step == "report":
+        mod.write_report(ws("abb-1"), run / "report", now=now)
 state_path.write_text(json.dumps(state))
 print(json.dumps({"inside": time.perf_counter() - t0}))
 """
@@ -140,11 +146,13 @@ def bench(persons: int, seed: int, repeat: int, alone: bool) -> None:
         print(f"\n{persons:,} persons (extracts generated in {gen:.1f} s, peak {mib(gen_peak)};"
               " not counted)", flush=True)  # fmt: skip
         chains: list[dict[str, Run]] = []
+        ones: list[Run] = []
         naives: list[Run] = []
         for i in range(repeat):
             chains.append(chain(root))
             total = sum(r[0] for r in chains[-1].values())
-            line = f"  run {i + 1}: chain {total:6.1f} s"
+            ones.append(step("all", root))
+            line = f"  run {i + 1}: chain {total:6.1f} s   in one process {ones[-1][0]:6.1f} s"
             if not alone:
                 naives.append(naive(root))
                 line += f"   naive pandas {naives[-1][0]:6.1f} s"
@@ -166,6 +174,12 @@ def bench(persons: int, seed: int, repeat: int, alone: bool) -> None:
         chain_cpu = statistics.median(sum(r[3] for r in c.values()) for c in chains)
         print(f"    {'chain':8s} {chain_wall:7.1f} s  {chain_in:7.1f} s  cpu {chain_cpu:7.1f} s"
               f"   peak {mib(chain_peak)} (largest step)")  # fmt: skip
+        one_wall = statistics.median(r[0] for r in ones)
+        one_in = statistics.median(r[1] for r in ones)
+        one_cpu = statistics.median(r[3] for r in ones)
+        print(f"    {'one proc':8s} {one_wall:7.1f} s  {one_in:7.1f} s  cpu {one_cpu:7.1f} s"
+              f"   peak {mib(max(r[2] for r in ones))} (the same chain in one process, set-up"
+              " included, as `pijler3 demo --kbi ...` runs it)")  # fmt: skip
         if not alone:
             naive_wall = statistics.median(r[0] for r in naives)
             naive_in = statistics.median(r[1] for r in naives)
@@ -177,6 +191,8 @@ def bench(persons: int, seed: int, repeat: int, alone: bool) -> None:
                   f" {naive_wall / chain_wall:.2f}x (five processes against one), without"
                   f" start-up {naive_in / chain_in:.2f}x,"
                   f" CPU {naive_cpu / chain_cpu:.2f}x")  # fmt: skip
+            print(f"    ratio naive / chain in one process: wall-clock"
+                  f" {naive_wall / one_wall:.2f}x, CPU {naive_cpu / one_cpu:.2f}x")  # fmt: skip
 
 
 def main() -> None:
