@@ -112,7 +112,7 @@ def test_table_fits_per_category_equal_fits_on_each_categorys_rows() -> None:
             _same(fit, ref)
 
 
-def _random_patterns(seed: int, n: int) -> pl.DataFrame:
+def _random_patterns(seed: int, n: int) -> disparities._Patterns:
     """Covariate patterns of random rows, with one category that only occurs with another
     (so that a dummy is a combination of others and must be dropped)."""
     rng = np.random.default_rng(seed)
@@ -127,10 +127,18 @@ def _random_patterns(seed: int, n: int) -> pl.DataFrame:
     eta = -0.3 + 0.5 * (data["regio"] == "c1") - 0.4 * (data["geslacht"] == "c1")  # type: ignore[operator]
     y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int64)
     frame = pl.DataFrame({**data, "_y": y})
-    return (
+    patterns = (
         frame.group_by(list(disparities.COVARIATES))
         .agg(pl.len().cast(pl.Int64).alias("_n"), pl.col("_y").sum().cast(pl.Int64).alias("_k"))
         .sort(list(disparities.COVARIATES))
+    )
+    labels = tuple(sorted(patterns[t].unique().to_list()) for t in disparities.COVARIATES)
+    codes = tuple(
+        patterns[t].cast(pl.Enum(cats)).to_physical().to_numpy().astype(np.int64)
+        for t, cats in zip(disparities.COVARIATES, labels, strict=True)
+    )
+    return disparities._Patterns(
+        labels, codes, patterns["_n"].to_numpy(), patterns["_k"].to_numpy()
     )
 
 
@@ -141,7 +149,7 @@ def test_counted_design_products_equal_the_dense_ones(seed: int) -> None:
     patterns = _random_patterns(seed, 30_000)
     d, _, _ = disparities._design(patterns)
     x = disparities._dense(d)
-    trials = patterns["_n"].to_numpy().astype(np.float64)
+    trials = patterns.n.astype(np.float64)
     assert np.array_equal(disparities._gram(d, trials), x.T @ (x * trials[:, None]))
     keep = disparities._estimable(disparities._gram(d, trials))
     assert len(keep) == d.width - 1  # exactly the duplicated dummy is dropped
@@ -164,8 +172,8 @@ def test_counted_newton_fit_equals_statsmodels_glm(seed: int) -> None:
     call it) estimates, intervals and p-values to 1e-9 relative."""
     patterns = _random_patterns(seed, 30_000)
     d, _, _ = disparities._design(patterns)
-    trials = patterns["_n"].to_numpy().astype(np.float64)
-    successes = patterns["_k"].to_numpy().astype(np.float64)
+    trials = patterns.n.astype(np.float64)
+    successes = patterns.k.astype(np.float64)
     kd = disparities._keep(d, disparities._estimable(disparities._gram(d, trials)))
     fast = disparities._newton(kd, successes, trials)
     assert fast is not None
@@ -188,7 +196,7 @@ def test_counted_category_sums_equal_polars_group_by_sums() -> None:
         values = (rng.random(n) < rng.random()).tolist()
         data[name] = [None if rng.random() < 0.05 else v for v in values]
     b = pl.DataFrame(data)
-    labels, code = indicators._codes(b, pl.col("grp"))
+    labels, code = indicators.category_codes(b, pl.col("grp"))
     fast = indicators._category_sums(labels, code, indicators._signatures(b))
     ref = b.group_by(pl.col("grp").alias("_cat")).agg(indicators._aggregations()).sort("_cat")
     assert fast.equals(ref.select(fast.columns))

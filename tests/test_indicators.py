@@ -342,7 +342,7 @@ def random_delivery(n: int, seed: int) -> pl.DataFrame:
     }
     proto = protocol.load()
     for name in indicators.BREAKDOWNS:
-        kind = indicators._KINDS[name]
+        kind = indicators.KINDS[name]
         if kind == "code":
             choices = [*codes.codelist(name).codes, None]
             cols[name] = [choices[i] for i in rng.integers(0, len(choices), n)]

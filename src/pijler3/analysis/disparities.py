@@ -45,10 +45,11 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from scipy import sparse, special, stats
-from statsmodels.stats.multitest import multipletests
+from scipy import special
 
 from pijler3.analysis import indicators
+from pijler3.analysis.population import Prepared
+from pijler3.analysis.survival import Z_975
 from pijler3.contract import codes, fmt, words
 
 Outcome = Literal["inschrijving_60d", "werk_12m"]
@@ -99,22 +100,63 @@ def _population(df: pl.DataFrame, peildatum: dt.date, outcome: Outcome) -> pl.Da
     )
 
 
-def _drop_small(patterns: pl.DataFrame) -> pl.DataFrame:
+@dataclass(frozen=True)
+class _Patterns:
+    """The covariate patterns of the model's population: for each covariate the sorted
+    categories (``labels``) and each pattern's index among them (``codes``); the rows
+    (``n``) and successes (``k``) of every pattern. Patterns are in the order of their
+    categories, covariate by covariate (the order a sort on the category texts gives)."""
+
+    labels: tuple[list[str], ...]
+    codes: tuple[npt.NDArray[np.int64], ...]
+    n: npt.NDArray[np.int64]
+    k: npt.NDArray[np.int64]
+
+    def subset(self, keep: npt.NDArray[np.bool_]) -> _Patterns:
+        codes_ = tuple(c[keep] for c in self.codes)
+        return _Patterns(self.labels, codes_, self.n[keep], self.k[keep])
+
+
+def _patterns(prep: Prepared, outcome: Outcome) -> _Patterns:
+    """Count the rows of the population per covariate pattern: one mixed-radix number per
+    row from the breakdowns' category codes, then one ``np.unique``."""
+    rows = prep.rows
+    keep = (~rows["_exempt"] & rows[f"_closed_{outcome}"]).to_numpy()
+    y = rows[f"_hit_{outcome}"].to_numpy()[keep].astype(np.int64)
+    labels = tuple(prep.breakdowns[t].labels for t in COVARIATES)
+    codes_ = [prep.breakdowns[t].code[keep] for t in COVARIATES]
+    out: list[npt.NDArray[np.int64]] = []
+    if np.prod([float(max(len(x), 1)) for x in labels]) < 2.0**62:
+        key = np.zeros(len(y), dtype=np.int64)
+        for code, cats in zip(codes_, labels, strict=True):
+            key = key * len(cats) + code
+        distinct, inverse = np.unique(key, return_inverse=True)
+        for cats in reversed(labels):
+            out.append(distinct % len(cats))
+            distinct = distinct // len(cats)
+        out.reverse()
+    else:  # pragma: no cover - some 2**62 combinations of categories
+        table = np.column_stack(codes_)
+        rows_, inverse = np.unique(table, axis=0, return_inverse=True)
+        out = [rows_[:, i] for i in range(len(labels))]
+    inverse = inverse.ravel()
+    n = np.bincount(inverse, minlength=len(out[0])).astype(np.int64)
+    k = np.bincount(inverse, weights=y, minlength=len(out[0])).astype(np.int64)
+    return _Patterns(labels, tuple(out), n, k)
+
+
+def _drop_small(patterns: _Patterns) -> _Patterns:
     """Remove the rows of categories too small to estimate, until none is left."""
-    while patterns.height:
-        bad: list[pl.Expr] = []
-        for term in COVARIATES:
-            sizes = patterns.group_by(term).agg(pl.col("_n").sum(), pl.col("_k").sum())
-            small = sizes.filter(
-                (pl.col("_n") < MIN_CATEGORY_ROWS)
-                | (pl.col("_k") == 0)
-                | (pl.col("_k") == pl.col("_n"))
-            )[term].to_list()
-            if small:
-                bad.append(pl.col(term).is_in(small))
-        if not bad:
+    while len(patterns.n):
+        bad = np.zeros(len(patterns.n), dtype=np.bool_)
+        for code, cats in zip(patterns.codes, patterns.labels, strict=True):
+            size = np.bincount(code, weights=patterns.n, minlength=len(cats))
+            hits = np.bincount(code, weights=patterns.k, minlength=len(cats))
+            small = (size > 0) & ((size < MIN_CATEGORY_ROWS) | (hits == 0) | (hits == size))
+            bad |= small[code]
+        if not bad.any():
             break
-        patterns = patterns.filter(~pl.any_horizontal(bad))
+        patterns = patterns.subset(~bad)
     return patterns
 
 
@@ -133,7 +175,7 @@ class _Dummies:
 
 
 def _design(
-    patterns: pl.DataFrame,
+    patterns: _Patterns,
 ) -> tuple[_Dummies, list[tuple[str, str, str]], dict[tuple[str, str], int]]:
     """Intercept and treatment dummies; the (term, category, reference) of each dummy."""
     codes_: list[npt.NDArray[np.int64]] = []
@@ -143,21 +185,21 @@ def _design(
     labels: list[tuple[str, str, str]] = []
     sizes: dict[tuple[str, str], int] = {}
     width = 1
-    for term in COVARIATES:
-        counts = (
-            patterns.group_by(term)
-            .agg(pl.col("_n").sum())
-            .sort(["_n", term], descending=[True, False])
-        )
-        cats = counts[term].to_list()
-        for cat, n in zip(cats, counts["_n"].to_list(), strict=True):
-            sizes[(term, cat)] = int(n)
+    for term, code, names in zip(COVARIATES, patterns.codes, patterns.labels, strict=True):
+        size = np.bincount(code, weights=patterns.n, minlength=len(names)).astype(np.int64)
+        # The categories present, largest first, ties by category (names are sorted).
+        order = sorted(np.flatnonzero(size > 0).tolist(), key=lambda i: (-int(size[i]), i))
+        cats = [names[i] for i in order]
+        for i in order:
+            sizes[(term, names[i])] = int(size[i])
         if len(cats) < 2:
             continue
         known = [c for c in cats if c not in (indicators.UNKNOWN, indicators.OTHER)]
         reference = known[0] if known else cats[0]
         index = {c: i for i, c in enumerate(cats)}
-        codes_.append(patterns[term].replace_strict(index, return_dtype=pl.Int64).to_numpy().copy())
+        recode = np.full(len(names), -1, dtype=np.int64)
+        recode[order] = np.arange(len(order))
+        codes_.append(recode[code])
         column = np.full(len(cats), -1, dtype=np.int64)
         for cat in _ordered(term, [c for c in cats if c != reference]):
             column[index[cat]] = width
@@ -305,9 +347,9 @@ def _newton(
         bse = np.sqrt(np.diag(cov))
         if not np.all(np.isfinite(bse)):
             return None
-        q = stats.norm.ppf(1 - 0.05 / 2)
+        q = Z_975  # statsmodels' norm.ppf(1 - 0.05 / 2)
         ci = np.column_stack([beta - q * bse, beta + q * bse])
-        pvalues = stats.norm.sf(np.abs(beta / bse)) * 2
+        pvalues = special.ndtr(-np.abs(beta / bse)) * 2  # norm.sf(|z|) * 2, as scipy has it
     return beta, ci, np.asarray(pvalues, dtype=np.float64)
 
 
@@ -350,15 +392,7 @@ def _margins(
     cov = np.linalg.inv(_gram(d, trials * mu * (1.0 - mu)))
     total = trials.sum()
     padded = np.append(beta, 0.0)  # column -1 (the reference) reads this zero
-    n = len(trials)
-    rows, cols = [np.arange(n)], [np.zeros(n, dtype=np.int64)]
-    for code, column in zip(d.codes, d.columns, strict=True):
-        col = column[code]
-        rows.append(np.flatnonzero(col >= 0))
-        cols.append(col[rows[-1]])
-    r_, c_ = np.concatenate(rows), np.concatenate(cols)
-    xt = sparse.csr_matrix((np.ones(len(r_)), (c_, r_)), shape=(d.width, n))
-    q = stats.norm.ppf(1 - 0.05 / 2)
+    q = Z_975  # statsmodels' norm.ppf(1 - 0.05 / 2)
     out: dict[tuple[str, str], tuple[float, float, float]] = {}
     for code, column, term, cats in zip(d.codes, d.columns, d.terms, d.levels, strict=True):
         shift = padded[column]  # each category's coefficient
@@ -368,7 +402,7 @@ def _margins(
             p = 1.0 / (1.0 + base[:, None] * np.exp(-shift)[None, :])
         margin = trials @ p / total
         r = trials[:, None] * p * (1.0 - p)
-        grad = np.asarray(xt @ r)
+        grad = _xt_columns(d, r)
         own = column >= 0
         grad[column[own], :] = 0.0
         grad[column[own], np.flatnonzero(own)] = grad[0][own]
@@ -380,19 +414,46 @@ def _margins(
     return out
 
 
+def _xt_columns(d: _Dummies, r: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """X'r for every column of ``r`` (patterns x k) by counting: each sum adds the
+    patterns in their order, as the sparse product X' @ r does."""
+    k = r.shape[1]
+    out = np.zeros((d.width, k))
+    out[0] = r.sum(axis=0)
+    flat = r.ravel()
+    offsets = np.arange(k)
+    for code, column in zip(d.codes, d.columns, strict=True):
+        has = column >= 0
+        cells = (code[:, None] * k + offsets).ravel()
+        sums = np.bincount(cells, weights=flat, minlength=len(column) * k)
+        out[column[has]] = sums.reshape(len(column), k)[has]
+    return out
+
+
+def holm(p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Holm's step-down adjusted p-values: statsmodels' ``multipletests(method="holm")``
+    written out (``tests/test_disparities.py`` checks it), without importing statsmodels."""
+    order = np.argsort(p)
+    adjusted = np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1))
+    adjusted[adjusted > 1] = 1
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
+    return out
+
+
 def _holm(table: pl.DataFrame) -> pl.DataFrame:
     """The Holm-adjusted p-values over the rows that can be findings, and ``finding``."""
     can = ~pl.col("category").is_in(list(NOT_A_FINDING))
     p = table.filter(can)["p_value"].to_numpy()
-    adjusted = multipletests(p, alpha=SIGNIFICANCE, method="holm")[1] if len(p) else p
+    adjusted = holm(p) if len(p) else p
     it = iter(adjusted.tolist())
-    holm = [next(it) if c not in NOT_A_FINDING else None for c in table["category"]]
-    return table.with_columns(pl.Series("p_holm", holm, dtype=pl.Float64)).with_columns(
+    column = [next(it) if c not in NOT_A_FINDING else None for c in table["category"]]
+    return table.with_columns(pl.Series("p_holm", column, dtype=pl.Float64)).with_columns(
         (pl.col("p_holm") < SIGNIFICANCE).fill_null(False).alias("finding")
     )
 
 
-def odds_ratios(df: pl.DataFrame, peildatum: dt.date, outcome: Outcome) -> pl.DataFrame:
+def odds_ratios(df: pl.DataFrame | Prepared, peildatum: dt.date, outcome: Outcome) -> pl.DataFrame:
     """Adjusted odds ratios with 95% intervals and Wald p-values, one row per category.
 
     Columns: ``outcome``, ``term`` (the profile field), ``category``, ``reference``,
@@ -400,21 +461,18 @@ def odds_ratios(df: pl.DataFrame, peildatum: dt.date, outcome: Outcome) -> pl.Da
     the model), ``p_holm`` and ``finding`` (Holm's correction; never for ``ONBEKEND``),
     ``margin`` with ``margin_low``/``margin_high`` (the adjusted percentage) and the
     reference's ``reference_margin`` and ``reference_n``. Reference categories have no
-    row of their own.
+    row of their own. ``df`` may be the delivery's :func:`indicators.prepare` instead.
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}; choose one of {', '.join(OUTCOMES)}")
-    pop = _population(df, peildatum, outcome)
-    patterns = pop.group_by(list(COVARIATES)).agg(
-        pl.len().cast(pl.Int64).alias("_n"), pl.col("_y").sum().cast(pl.Int64).alias("_k")
-    )
-    patterns = _drop_small(patterns).sort(list(COVARIATES))
+    prep = df if isinstance(df, Prepared) else indicators.prepare(df, peildatum)
+    patterns = _drop_small(_patterns(prep, outcome))
     empty = pl.DataFrame(schema=dict(SCHEMA))
-    if patterns.height == 0:
+    if len(patterns.n) == 0:
         return empty
     dummies, labels, sizes = _design(patterns)
-    trials = patterns["_n"].to_numpy().astype(np.float64)
-    successes = patterns["_k"].to_numpy().astype(np.float64)
+    trials = patterns.n.astype(np.float64)
+    successes = patterns.k.astype(np.float64)
     keep = _estimable(_gram(dummies, trials))
     if len(keep) < 2:
         return empty

@@ -35,22 +35,35 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from statsmodels.stats.proportion import proportion_confint
 
-from pijler3.analysis.survival import KaplanMeier, fits_per_category
-from pijler3.contract import codes
-
-START = dt.date(2022, 3, 1)
-EXEMPT_DECISIONS = ("WERKT_AL", "GEEN_TOEGANG_ARBEIDSMARKT")
-UNKNOWN = "ONBEKEND"
-OTHER = "OVERIG"
-TOTAL = "totaal"
-TOP_NATIONALITIES = 10
+from pijler3.analysis.population import ACTIONS as ACTIONS
+from pijler3.analysis.population import BREAKDOWNS as BREAKDOWNS
+from pijler3.analysis.population import EVENT_COLUMNS as EVENT_COLUMNS
+from pijler3.analysis.population import EXEMPT_DECISIONS as EXEMPT_DECISIONS
+from pijler3.analysis.population import INDICATOR_DATES as INDICATOR_DATES
+from pijler3.analysis.population import KINDS as KINDS
+from pijler3.analysis.population import OTHER as OTHER
+from pijler3.analysis.population import START as START
+from pijler3.analysis.population import TOP_NATIONALITIES as TOP_NATIONALITIES
+from pijler3.analysis.population import TOTAL as TOTAL
+from pijler3.analysis.population import UNKNOWN as UNKNOWN
+from pijler3.analysis.population import WINDOWS as WINDOWS
+from pijler3.analysis.population import BreakdownSpec as BreakdownSpec
+from pijler3.analysis.population import Event as Event
+from pijler3.analysis.population import Prepared as Prepared
+from pijler3.analysis.population import base as base
+from pijler3.analysis.population import breakdown_specs as breakdown_specs
+from pijler3.analysis.population import category_codes as category_codes
+from pijler3.analysis.population import cohorts as cohorts
+from pijler3.analysis.population import flag_exprs as flag_exprs
+from pijler3.analysis.population import flags as flags
+from pijler3.analysis.population import prepare as prepare
+from pijler3.analysis.population import top_nationalities as top_nationalities
+from pijler3.analysis.survival import KaplanMeier, event_times, fits_from_codes, fits_per_category
 
 INDICATOR_IDS = (
     "toeleiding",
@@ -65,46 +78,6 @@ INDICATOR_IDS = (
     "actie_solliciteren",
 )
 MEDIAN_INDICATORS = ("inschrijving_mediaan_dagen", "werk_mediaan_dagen")
-
-# Breakdown -> how its categories are formed. "code" breakdowns use the code list of the
-# same name (every one of them is named after its field).
-BreakdownKind = Literal["total", "code", "bool", "nationality", "cohort"]
-_KINDS: dict[str, BreakdownKind] = {
-    "totaal": "total",
-    "leeftijdscategorie": "code",
-    "geslacht": "code",
-    "scholingsniveau": "code",
-    "oudste_nationaliteit": "nationality",
-    "doelgroep": "code",
-    "regio": "code",
-    "trajecttype": "code",
-    "verblijfsstatus": "code",
-    "ocmw_leefloon": "bool",
-    "nt2_niveau": "code",
-    "taalleervermogen": "code",
-    "plo_besluit": "code",
-    "cohort": "cohort",
-}
-BREAKDOWNS = tuple(_KINDS)
-
-# The windows of the windowed indicators, in days: indicator -> (window, event column).
-WINDOWS: Mapping[str, tuple[int, str]] = {
-    "inschrijving_60d": (60, "vdab_datum_eerste_inschrijving"),
-    "werk_6m": (182, "datum_uitstroom_werk"),
-    "werk_12m": (365, "datum_uitstroom_werk"),
-}
-Event = Literal["inschrijving", "werk"]
-EVENT_COLUMNS: Mapping[str, str] = {
-    "inschrijving": "vdab_datum_eerste_inschrijving",
-    "werk": "datum_uitstroom_werk",
-}
-ACTIONS = ("orientatie", "context", "competentieversterking", "solliciteren")
-# The dates whose value after peildatum counts as missing for an indicator.
-INDICATOR_DATES = (
-    "datum_toeleiding_vdab",
-    "vdab_datum_eerste_inschrijving",
-    "datum_uitstroom_werk",
-)
 
 RAW_SCHEMA: Mapping[str, type[pl.DataType] | pl.DataType] = {
     "peildatum": pl.Date,
@@ -123,129 +96,6 @@ RAW_SCHEMA: Mapping[str, type[pl.DataType] | pl.DataType] = {
 CurvePoint = tuple[int, float, int]
 
 
-# --- Populations -------------------------------------------------------------------------
-
-
-def _valid(column: str, peildatum: dt.date) -> pl.Expr:
-    """A date column with every date after ``peildatum`` read as missing (INDICATORS.md)."""
-    col = pl.col(column)
-    return pl.when(col <= peildatum).then(col).otherwise(None)
-
-
-def _days(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
-    return (later - earlier).dt.total_days()
-
-
-def base(df: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
-    """B: rows with a contract date from 2022-03-01 up to and including ``peildatum``."""
-    c = pl.col("datum_inburgeringscontract")
-    return df.filter(c.is_not_null() & (c >= START) & (c <= peildatum))
-
-
-def flags(b: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
-    """Per-row flags of every indicator on B, plus the KM times and statuses."""
-    return b.with_columns(_flag_exprs(peildatum))
-
-
-def _flag_exprs(peildatum: dt.date) -> list[pl.Expr]:
-    c = pl.col("datum_inburgeringscontract")
-    pd = pl.lit(peildatum)
-    exprs: list[pl.Expr] = [
-        pl.col("plo_besluit").is_in(EXEMPT_DECISIONS).fill_null(False).alias("_exempt"),
-        _valid("datum_toeleiding_vdab", peildatum).is_not_null().alias("_toeleiding"),
-        _valid("vdab_datum_eerste_inschrijving", peildatum).is_not_null().alias("_registered"),
-    ]
-    for indicator, (window, column) in WINDOWS.items():
-        closed = c + pl.duration(days=window) <= pd
-        event = _valid(column, peildatum)
-        hit = event.is_not_null() & (event <= c + pl.duration(days=window))
-        exprs += [closed.alias(f"_closed_{indicator}"), hit.alias(f"_hit_{indicator}")]
-    for event_name, column in EVENT_COLUMNS.items():
-        event = _valid(column, peildatum)
-        exprs += [
-            event.is_not_null().alias(f"_status_{event_name}"),
-            pl.when(event.is_not_null())
-            .then(pl.max_horizontal(_days(event, c), pl.lit(0)))
-            .otherwise(_days(pd, c))
-            .alias(f"_time_{event_name}"),
-        ]
-    for action in ACTIONS:
-        exprs.append(pl.col(f"vdab_actie_{action}").fill_null(False).alias(f"_actie_{action}"))
-    return exprs
-
-
-# --- Categories --------------------------------------------------------------------------
-
-
-def top_nationalities(b: pl.DataFrame) -> tuple[str, ...]:
-    """The ten most frequent non-missing nationality codes in B, ties broken by code."""
-    counts = (
-        b.select(pl.col("oudste_nationaliteit").drop_nulls())
-        .group_by("oudste_nationaliteit")
-        .len()
-        .sort(["len", "oudste_nationaliteit"], descending=[True, False])
-        .head(TOP_NATIONALITIES)
-    )
-    return tuple(counts["oudste_nationaliteit"].to_list())
-
-
-def cohorts(peildatum: dt.date) -> tuple[str, ...]:
-    """Every quarter from that of 2022-03-01 up to that of ``peildatum``."""
-    out: list[str] = []
-    year, quarter = START.year, (START.month - 1) // 3
-    last = (peildatum.year, (peildatum.month - 1) // 3)
-    while (year, quarter) <= last:
-        out.append(f"{year}-Q{quarter + 1}")
-        year, quarter = (year + 1, 0) if quarter == 3 else (year, quarter + 1)
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class BreakdownSpec:
-    name: str
-    expr: pl.Expr  # the category of each row
-    categories: tuple[str, ...]  # the fixed list, before any unexpected codes
-
-
-def breakdown_specs(
-    b: pl.DataFrame, peildatum: dt.date, names: Sequence[str] = BREAKDOWNS
-) -> list[BreakdownSpec]:
-    out = []
-    for name in names:
-        kind = _KINDS[name]
-        if kind == "total":
-            out.append(BreakdownSpec(name, pl.lit(TOTAL), (TOTAL,)))
-        elif kind == "code":
-            listed = codes.codelist(name).codes
-            cats = listed if UNKNOWN in listed else (*listed, UNKNOWN)
-            out.append(BreakdownSpec(name, pl.col(name).fill_null(UNKNOWN), cats))
-        elif kind == "bool":
-            expr = (
-                pl.when(pl.col(name).is_null())
-                .then(pl.lit(UNKNOWN))
-                .when(pl.col(name))
-                .then(pl.lit("true"))
-                .otherwise(pl.lit("false"))
-            )
-            out.append(BreakdownSpec(name, expr, ("true", "false", UNKNOWN)))
-        elif kind == "nationality":
-            top = top_nationalities(b)
-            col = pl.col(name)
-            expr = (
-                pl.when(col.is_null())
-                .then(pl.lit(UNKNOWN))
-                .when(col.is_in(top))
-                .then(col)
-                .otherwise(pl.lit(OTHER))
-            )
-            out.append(BreakdownSpec(name, expr, (*top, OTHER, UNKNOWN)))
-        else:
-            c = pl.col("datum_inburgeringscontract")
-            expr = pl.format("{}-Q{}", c.dt.year(), c.dt.quarter())
-            out.append(BreakdownSpec(name, expr, cohorts(peildatum)))
-    return out
-
-
 def _with_categories(
     counts: pl.DataFrame, breakdown: BreakdownSpec, fill: Mapping[str, int]
 ) -> pl.DataFrame:
@@ -260,19 +110,31 @@ def _with_categories(
 # --- Statistics ---------------------------------------------------------------------------
 
 
+# statsmodels' norm.isf(0.05 / 2), the Wilson interval's critical value (tests check it).
+WILSON_Z = np.float64(1.9599639845400545)
+
+
 def wilson(
     numerator: npt.ArrayLike, denominator: npt.ArrayLike
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """95% Wilson intervals without continuity correction; NaN where the denominator is 0."""
+    """95% Wilson intervals without continuity correction; NaN where the denominator is 0.
+
+    statsmodels' ``proportion_confint(method="wilson")`` written out operation for
+    operation (so bit for bit the same numbers, ``tests/test_indicators.py``) without
+    importing statsmodels, which takes a second.
+    """
     num = np.asarray(numerator, dtype=np.float64)
     den = np.asarray(denominator, dtype=np.float64)
-    safe = np.where(den > 0, den, 1.0)
-    low, high = proportion_confint(num, safe, alpha=0.05, method="wilson")
+    nobs = np.where(den > 0, den, 1.0)
+    q = num / nobs
+    crit2 = WILSON_Z**2
+    denom = 1 + crit2 / nobs
+    center = (q + crit2 / (2 * nobs)) / denom
+    dist = WILSON_Z * np.sqrt(q * (1.0 - q) / nobs + crit2 / (4.0 * nobs**2))
+    dist /= denom
+    low, high = np.clip(center - dist, 0, 1), np.clip(center + dist, 0, 1)
     empty = den <= 0
-    return (
-        np.where(empty, np.nan, np.asarray(low, dtype=np.float64)),
-        np.where(empty, np.nan, np.asarray(high, dtype=np.float64)),
-    )
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
 
 
 # --- The table ----------------------------------------------------------------------------
@@ -309,15 +171,6 @@ def _aggregations() -> list[pl.Expr]:
         else expr.sum().cast(pl.Int64).alias(name)
         for name, expr in _summands()
     ]
-
-
-def _codes(frame: pl.DataFrame, category: pl.Expr) -> tuple[list[str], npt.NDArray[np.int64]]:
-    """The sorted distinct categories of the rows and each row's index among them."""
-    # with_columns, not select: a literal category (totaal) must fill every row.
-    cats = frame.with_columns(category.alias("_cat"))["_cat"]
-    labels = sorted(cats.unique().to_list())
-    code = cats.cast(pl.Enum(labels)).to_physical().to_numpy().astype(np.int64)
-    return labels, code
 
 
 @dataclass(frozen=True)
@@ -362,20 +215,38 @@ def compute_raw(df: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
     (see the module docstring). Rows in ``INDICATOR_IDS`` order, then ``BREAKDOWNS``
     order, then category order.
     """
-    b = flags(base(df, peildatum), peildatum)
-    breakdowns = breakdown_specs(b, peildatum)
+    return compute(prepare(df, peildatum)).raw
+
+
+KM_EVENTS: tuple[Event, ...] = ("inschrijving", "werk")
+# breakdown -> event -> category -> fit on B minus E
+Fits = Mapping[str, Mapping[str, Mapping[str, KaplanMeier]]]
+
+
+@dataclass(frozen=True)
+class Computed:
+    """:func:`compute_raw`'s table and the Kaplan-Meier fits behind its medians, which
+    are also the curves of :func:`km_curves_se` (one computation for both)."""
+
+    prepared: Prepared
+    raw: pl.DataFrame
+    fits: Fits
+
+
+def compute(prep: Prepared) -> Computed:
+    """The raw table (:func:`compute_raw`) and the Kaplan-Meier fits of a prepared delivery."""
+    b = prep.rows
     frames: list[pl.DataFrame] = []
-    exempt = b["_exempt"].to_numpy()
-    not_exempt = b.filter(~pl.col("_exempt"))
-    km_events = ("inschrijving", "werk")
+    exempt = prep.exempt()
+    times = event_times(b.filter(~pl.col("_exempt")), KM_EVENTS)
     sig = _signatures(b)
-    for bd in breakdowns:
-        labels, code = _codes(b, bd.expr)
-        grouped = _category_sums(labels, code, sig)
+    fits: dict[str, Mapping[str, Mapping[str, KaplanMeier]]] = {}
+    for name, bd in prep.breakdowns.items():
+        grouped = _category_sums(bd.labels, bd.code, sig)
         zero = {c: 0 for c in grouped.columns if c != "_cat"}
-        counts = _with_categories(grouped, bd, zero)
-        km = fits_per_category(not_exempt, labels, code[~exempt], km_events)
-        frames.append(_rows(counts, bd.name, km))
+        counts = _with_categories(grouped, bd.spec, zero)
+        fits[name] = fits_from_codes(bd.labels, bd.code[~exempt], times)
+        frames.append(_rows(counts, name, fits[name]))
     long = pl.concat(frames, how="vertical")
     order = {name: i for i, name in enumerate(INDICATOR_IDS)}
     long = (
@@ -399,8 +270,9 @@ def compute_raw(df: pl.DataFrame, peildatum: dt.date) -> pl.DataFrame:
     )
     long = long.with_columns(
         [pl.col(c).fill_nan(None) for c in ("value", "ci_low", "ci_high")]
-    ).with_columns(pl.lit(peildatum).alias("peildatum"))
-    return long.select([pl.col(c).cast(t) for c, t in RAW_SCHEMA.items()])
+    ).with_columns(pl.lit(prep.peildatum).alias("peildatum"))
+    raw = long.select([pl.col(c).cast(t) for c, t in RAW_SCHEMA.items()])
+    return Computed(prep, raw, fits)
 
 
 def _km_per_category(
@@ -409,7 +281,7 @@ def _km_per_category(
     """KM fits per event and category (:func:`pijler3.analysis.survival.fits_per_category`)."""
     if population.height == 0:
         return {event: {} for event in events}
-    labels, code = _codes(population, category)
+    labels, code = category_codes(population, category)
     return fits_per_category(population, labels, code, events)
 
 
@@ -512,7 +384,7 @@ def km_curves_se(
     """:func:`km_curves` with Greenwood's standard error of the survival as a fourth
     element of each point (0 at the start, NaN where statsmodels leaves it undefined),
     from which the report draws the pointwise 95% band."""
-    if breakdown not in _KINDS:
+    if breakdown not in KINDS:
         raise ValueError(f"unknown breakdown {breakdown!r}; choose one of {', '.join(BREAKDOWNS)}")
     if event not in EVENT_COLUMNS:
         raise ValueError(f"unknown event {event!r}; choose inschrijving or werk")
@@ -521,15 +393,31 @@ def km_curves_se(
     # Lazily, so that only the flags this curve needs are computed.
     population = (
         b.lazy()
-        .with_columns(_flag_exprs(peildatum))
+        .with_columns(flag_exprs(peildatum))
         .filter(~pl.col("_exempt"))
         .select(bd.expr.alias("_cat"), f"_time_{event}", f"_status_{event}")
         .collect()
     )
     fits = _km_per_category(population, pl.col("_cat"), (event,))[event]
-    extra = sorted(set(fits) - set(bd.categories))
+    return curve_points(bd.categories, fits)
+
+
+def computed_curves(
+    computed: Computed, event: Event, breakdown: str = TOTAL
+) -> dict[str, list[tuple[int, float, int, float]]]:
+    """:func:`km_curves_se` from the fits :func:`compute` made for the table: the same
+    fits (B minus E, the same categories), so the same curves without a second pass."""
+    bd = computed.prepared.breakdowns[breakdown]
+    return curve_points(bd.spec.categories, computed.fits[breakdown][event])
+
+
+def curve_points(
+    categories: Sequence[str], fits: Mapping[str, KaplanMeier]
+) -> dict[str, list[tuple[int, float, int, float]]]:
+    """The points of :func:`km_curves_se` per category, in table order, from the fits."""
+    extra = sorted(set(fits) - set(categories))
     out: dict[str, list[tuple[int, float, int, float]]] = {}
-    for cat in (*bd.categories, *extra):
+    for cat in (*categories, *extra):
         fit = fits.get(cat)
         if fit is None or fit.n == 0:
             out[cat] = []
@@ -540,7 +428,9 @@ def km_curves_se(
     return out
 
 
-def population_counts(df: pl.DataFrame, peildatum: dt.date) -> dict[str, int | dict[str, int]]:
+def population_counts(
+    df: pl.DataFrame, peildatum: dt.date, prepared: Prepared | None = None
+) -> dict[str, int | dict[str, int]]:
     """The sizes behind the table, for the report's methodology section.
 
     ``rows``: rows in the delivery; ``base`` (|B|), ``exempt`` (|E|), ``registered`` (the
@@ -548,6 +438,7 @@ def population_counts(df: pl.DataFrame, peildatum: dt.date) -> dict[str, int | d
     ``contract_before_start``, ``contract_after_peildatum``); ``censored`` per windowed
     indicator (B minus E, window not closed); ``after_peildatum``: per indicator date, the
     rows of B whose date lies after ``peildatum`` and so counts as missing.
+    ``prepared``: :func:`prepare` of the same ``df`` and ``peildatum``, when at hand.
     """
     c = pl.col("datum_inburgeringscontract")
     outside = df.select(
@@ -555,7 +446,7 @@ def population_counts(df: pl.DataFrame, peildatum: dt.date) -> dict[str, int | d
         (c < START).sum().alias("before"),
         (c > peildatum).sum().alias("after"),
     ).row(0, named=True)
-    b = flags(base(df, peildatum), peildatum)
+    b = prepared.rows if prepared is not None else flags(base(df, peildatum), peildatum)
     not_exempt = ~pl.col("_exempt")
     sums = b.select(
         pl.col("_exempt").sum().alias("exempt"),

@@ -1,10 +1,12 @@
-"""Kaplan-Meier fits for the median indicators and the curves, with statsmodels.
+"""Kaplan-Meier fits for the median indicators and the curves, as statsmodels fits them.
 
 :func:`kaplan_meier` is statsmodels' ``SurvfuncRight`` on one row per person, with its
 defaults: the median and its Brookmeyer-Crowley interval (cloglog), and the curve.
-:func:`kaplan_meier_counts` gives the very same fit from counts per day, which is what
-the indicator table uses: a delivery has a million rows but at most a few thousand
-distinct days, and every breakdown category needs its own fit.
+:func:`kaplan_meier_counts` gives the very same fit, bit for bit, from counts per day,
+which is what the indicator table uses: a delivery has a million rows but at most a few
+thousand distinct days, and every breakdown category needs its own fit. It is
+statsmodels' computation written out in numpy, so the report does not import statsmodels
+(a second of start-up); statsmodels stays the reference it is tested against.
 
 Where INDICATORS.md leaves a choice open: a Kaplan-Meier interval bound that statsmodels
 reports as infinite (the interval runs past the last event) is left empty, like a median
@@ -14,13 +16,16 @@ the curve does not reach.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from statsmodels.duration.survfunc import SurvfuncRight
+
+if TYPE_CHECKING:
+    from statsmodels.duration.survfunc import SurvfuncRight
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,9 @@ def kaplan_meier(time: npt.ArrayLike, status: npt.ArrayLike) -> KaplanMeier:
     straightforward fit on one row per person; the table uses :func:`kaplan_meier_counts`,
     which gives the same numbers from counts (``tests/test_indicators.py`` checks that).
     """
+    # Imported here: statsmodels takes a second to import and is the reference only.
+    from statsmodels.duration.survfunc import SurvfuncRight
+
     # Whole days as integers: np.unique inside statsmodels sorts them faster than floats.
     t = np.asarray(time, dtype=np.int64)
     s = np.asarray(status, dtype=np.float64)
@@ -70,34 +78,66 @@ def kaplan_meier_counts(
     """The fit of :func:`kaplan_meier` from counts: at each distinct ``time`` (ascending,
     whole days), ``events`` observed events among ``total`` rows (the rest censored there).
 
-    The counts go to ``SurvfuncRight`` as one row per (day, status) with its count as
-    ``freq_weights``. That gives the curve, the risk sets and the events of the fit on
-    rows exactly (the same integer sums, so the same floating-point numbers), but with
-    weights statsmodels switches the curve's standard error from Greenwood's formula to
-    Tsiatis', which changes ``quantile_ci``. So Greenwood's standard error, which the fit
-    on rows uses, is put in its place (:func:`_greenwood_se`) before statsmodels' own
-    ``quantile`` and ``quantile_ci`` are applied; ``tests/test_fast_paths.py`` checks
-    that every number is bit for bit the one of the fit on rows.
+    This is statsmodels' ``SurvfuncRight`` on the rows (``_calc_survfunc_right`` without
+    weights, Greenwood's standard error, ``quantile`` and ``quantile_ci`` with the
+    defaults), written out operation for operation on the counts per day: the risk sets
+    are the same integer sums and every step the same floating-point operation, so every
+    number is bit for bit the one of the fit on rows (``tests/test_fast_paths.py``),
+    without sorting a row per person and without importing statsmodels.
     """
     days = np.asarray(time, dtype=np.int64)
     hits = np.asarray(events, dtype=np.int64)
     rows = np.asarray(total, dtype=np.int64)
     if len(days) == 0 or rows.sum() == 0:
         return KaplanMeier(0, 0, None, None, None, (), (), ())
-    censored = rows - hits
-    with_events, with_censored = hits > 0, censored > 0
-    t = np.concatenate([days[with_events], days[with_censored]])
-    status = np.concatenate([np.ones(with_events.sum()), np.zeros(with_censored.sum())])
-    weights = np.concatenate([hits[with_events], censored[with_censored]]).astype(np.float64)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fit = SurvfuncRight(t, status, freq_weights=weights)
-        fit.surv_prob_se = _greenwood_se(fit.surv_prob, fit.n_risk, fit.n_events)
-    return _summarise(fit, int(rows.sum()), int(hits.sum()))
+    at_risk = np.cumsum(rows[::-1])[::-1]
+    keep = np.flatnonzero(hits > 0)
+    n, d, times = at_risk[keep], hits[keep].astype(np.float64), days[keep]
+    with np.errstate(all="ignore"):
+        surv = 1 - d / n.astype(np.float64)
+        tiny = surv < 1e-16
+        surv[tiny] = 1e-16
+        surv = np.exp(np.cumsum(np.log(surv)))
+        surv[tiny] = 0
+        se = _greenwood_se(surv, n, d)
+        median, low, high = _median_ci(times, surv, se)
+    reached = np.isfinite(median)
+    return KaplanMeier(
+        n=int(rows.sum()),
+        events=int(hits.sum()),
+        median=float(median) if reached else None,
+        ci_low=_finite(low) if reached else None,
+        ci_high=_finite(high) if reached else None,
+        times=tuple(times.tolist()),
+        survival=tuple(surv.tolist()),
+        at_risk=tuple(n.tolist()),
+        survival_se=tuple(se.tolist()),
+    )
+
+
+# statsmodels' norm.ppf(1 - 0.05 / 2), the bound of quantile_ci (tests/test_fast_paths.py).
+Z_975 = 1.959963984540054
+
+
+def _median_ci(
+    times: npt.NDArray[np.int64], surv: npt.NDArray[np.float64], se: npt.NDArray[np.float64]
+) -> tuple[float, float, float]:
+    """``SurvfuncRight.quantile(0.5)`` and ``quantile_ci(0.5)`` (cloglog, alpha 0.05), as
+    statsmodels writes them: NaN for a median not reached, inf for an open bound."""
+    below = np.flatnonzero(surv < 1 - 0.5)
+    median = float(times[below[0]]) if len(below) else np.nan
+    r = np.log(-np.log(surv)) - np.log(-np.log(1 - 0.5))
+    r /= (-1 / (surv * np.log(surv))) * se
+    inside = np.flatnonzero(np.abs(r) <= Z_975)
+    if len(inside) == 0:
+        return median, np.nan, np.nan
+    low = float(times[inside[0]])
+    high = np.inf if inside[-1] == len(times) - 1 else float(times[inside[-1] + 1])
+    return median, low, high
 
 
 def _greenwood_se(
-    surv: npt.NDArray[np.float64], at_risk: npt.NDArray[np.float64], deaths: npt.NDArray[np.float64]
+    surv: npt.NDArray[np.float64], at_risk: npt.NDArray[np.int64], deaths: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
     """Greenwood's standard error of a Kaplan-Meier curve, ``S(t) * sqrt(sum d / (n (n - d)))``.
 
@@ -106,7 +146,7 @@ def _greenwood_se(
     everyone at risk has the event on, and NaN where the curve is zero.
     """
     n, d = at_risk, deaths
-    term = d / np.clip(n * (n - d), 1e-12, np.inf)
+    term = d / np.clip(n * (n - d), 1e-12, np.inf).astype(np.float64)
     term[(n == d) | (n == 0)] = np.nan
     se: npt.NDArray[np.float64] = np.sqrt(np.cumsum(term))
     defined = np.isfinite(se) | (surv != 0)
@@ -116,7 +156,8 @@ def _greenwood_se(
 
 
 def _summarise(fit: SurvfuncRight, n: int, events: int) -> KaplanMeier:
-    """Median, interval and curve of a fit, with statsmodels' defaults."""
+    """Median, interval and curve of a fit, with statsmodels' own methods (the reference
+    that :func:`kaplan_meier_counts` is checked against)."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         median = fit.quantile(0.5)
@@ -135,36 +176,59 @@ def _summarise(fit: SurvfuncRight, n: int, events: int) -> KaplanMeier:
     )
 
 
+# Per event: each row's time in whole days since the earliest, the number of days
+# spanned, the earliest day, and each row's status (1 for an observed event).
+EventTimes = Mapping[str, tuple[npt.NDArray[np.int64], int, int, npt.NDArray[np.int64]]]
+
+
+def event_times(population: pl.DataFrame, events: Sequence[str]) -> EventTimes:
+    """The columns ``_time_<event>`` and ``_status_<event>`` of ``population`` as
+    :data:`EventTimes`, read once for every breakdown's fits."""
+    out = {}
+    for event in events:
+        time = population[f"_time_{event}"].to_numpy().astype(np.int64)
+        status = population[f"_status_{event}"].to_numpy().astype(np.int64)
+        first = int(time.min()) if len(time) else 0
+        span = int(time.max()) - first + 1 if len(time) else 0
+        out[event] = (time - first, span, first, status)
+    return out
+
+
+def fits_from_codes(
+    labels: Sequence[str], code: npt.NDArray[np.int64], times: EventTimes
+) -> dict[str, dict[str, KaplanMeier]]:
+    """KM fits per event and category, from counts per (category, day, status).
+
+    Each row's category is given as an index into ``labels``. Each row is counted once
+    into a (category x day x status) table, and each category's fit is
+    :func:`kaplan_meier_counts` on its days with anyone, instead of sorting its rows: the
+    same numbers as :func:`kaplan_meier` on the rows (see ``tests/test_fast_paths.py``),
+    in a fraction of the time. A label without rows gets no fit.
+    """
+    out: dict[str, dict[str, KaplanMeier]] = {event: {} for event in times}
+    for event, (day, span, first, status) in times.items():
+        if len(day) == 0:
+            continue
+        cell = (code * span + day) * 2 + status
+        counts = np.bincount(cell, minlength=len(labels) * span * 2).reshape(len(labels), span, 2)
+        total = counts.sum(axis=2)
+        for i, label in enumerate(labels):
+            days = np.flatnonzero(total[i])
+            if len(days) == 0:
+                continue
+            hits = counts[i, days, 1]
+            out[event][label] = kaplan_meier_counts(days + first, hits, total[i, days])
+    return out
+
+
 def fits_per_category(
     population: pl.DataFrame,
     labels: list[str],
     code: npt.NDArray[np.int64],
     events: Sequence[str],
 ) -> dict[str, dict[str, KaplanMeier]]:
-    """KM fits per event and category, from counts per (category, day).
-
-    Each row's category is given as an index into ``labels``; ``population`` holds the
-    columns ``_time_<event>`` and ``_status_<event>``. Each row is counted once into a
-    (category x day) table of rows and of events, and each category's fit is
-    :func:`kaplan_meier_counts` on its days with anyone, instead of sorting its rows: the
-    same numbers as :func:`kaplan_meier` on the rows (see ``tests/test_fast_paths.py``),
-    in a fraction of the time. A label without rows in ``population`` gets no fit.
-    """
-    out: dict[str, dict[str, KaplanMeier]] = {event: {} for event in events}
+    """:func:`fits_from_codes` of the rows of ``population``, which holds the columns
+    ``_time_<event>`` and ``_status_<event>``."""
     if population.height == 0:
-        return out
-    for event in events:
-        time = population[f"_time_{event}"].to_numpy().astype(np.int64)
-        status = population[f"_status_{event}"].to_numpy().astype(np.float64)
-        first = int(time.min())
-        span = int(time.max()) - first + 1
-        cell = code * span + (time - first)
-        size = len(labels) * span
-        total = np.bincount(cell, minlength=size).reshape(len(labels), span)
-        hits = np.bincount(cell, weights=status, minlength=size).reshape(len(labels), span)
-        for i, label in enumerate(labels):
-            days = np.flatnonzero(total[i])
-            if len(days) == 0:
-                continue
-            out[event][label] = kaplan_meier_counts(days + first, hits[i, days], total[i, days])
-    return out
+        return {event: {} for event in events}
+    return fits_from_codes(labels, code, event_times(population, events))

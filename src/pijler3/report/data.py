@@ -268,14 +268,14 @@ Curves = dict[str, dict[str, dict[str, CurvePoints]]]
 Bands = dict[str, dict[str, dict[str, CurveBand]]]
 
 
-def _curves(df: pl.DataFrame, peildatum: dt.date, rules: Disclosure) -> tuple[Curves, Bands]:
+def _curves(computed: indicators.Computed, rules: Disclosure) -> tuple[Curves, Bands]:
     out: Curves = {}
     bands: Bands = {}
     for event in KM_EVENTS:
         per: dict[str, dict[str, CurvePoints]] = {}
         per_band: dict[str, dict[str, CurveBand]] = {}
         for breakdown in (indicators.TOTAL, *KM_BREAKDOWNS):
-            raw = indicators.km_curves_se(df, peildatum, event, breakdown)
+            raw = indicators.computed_curves(computed, event, breakdown)
             thinned = {
                 cat: _thin(disclosure.truncate_curve(points, rules)) for cat, points in raw.items()
             }
@@ -312,9 +312,11 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
     raws: list[pl.DataFrame] = []
     infos: list[DeliveryInfo] = []
     latest_df: pl.DataFrame | None = None
+    computed: indicators.Computed | None = None
     for d in held:
         df = store.dataset(d.delivery_id)
-        raws.append(indicators.compute_raw(df, d.peildatum))
+        computed = indicators.compute(indicators.prepare(df, d.peildatum))
+        raws.append(computed.raw)
         infos.append(
             DeliveryInfo(
                 d.delivery_id,
@@ -326,10 +328,11 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
             )
         )
         latest_df = df
-    assert latest_df is not None
+    assert latest_df is not None and computed is not None
+    prepared = computed.prepared  # B of the latest delivery, its flags and categories
     latest = held[-1]
     rules = protocol.disclosure
-    pop = indicators.population_counts(latest_df, latest.peildatum)
+    pop = indicators.population_counts(latest_df, latest.peildatum, prepared)
     # Rules 1-3 per delivery, then rule 6 across every table of every delivery, audited
     # by LP before anything is written (a UserError when it cannot pass).
     protection = disclosure_protect.protect(
@@ -338,10 +341,8 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
     hidden = protection.hidden_keys()
     table = disclosure.publish_indicators(raws, rules, hidden)
     del raws  # the raw counts go no further than this function
-    cats = {
-        bd: indicators.categories(latest_df, latest.peildatum, bd) for bd in indicators.BREAKDOWNS
-    }
-    curves, bands = _curves(latest_df, latest.peildatum, protocol.disclosure)
+    cats = {bd: prepared.breakdowns[bd].spec.categories for bd in indicators.BREAKDOWNS}
+    curves, bands = _curves(computed, protocol.disclosure)
     km_max = max(
         (pts[-1][0] for per in curves.values() for c in per.values() for pts in c.values() if pts),
         default=0,
@@ -349,7 +350,7 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
     odds: dict[str, OddsResult] = {}
     for outcome in disparities.OUTCOMES:
         ors = _hide_group_sizes(
-            disparities.odds_ratios(latest_df, latest.peildatum, outcome), table, latest.peildatum
+            disparities.odds_ratios(prepared, latest.peildatum, outcome), table, latest.peildatum
         )
         odds[outcome] = OddsResult(outcome, ors, disparities.summary_nl(ors, outcome))
     risk = _typed(latest, "risk", RiskGate.from_manifest) if latest.manifest.get("risk") else None
