@@ -31,19 +31,17 @@ outcome is a :class:`Protection`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linprog
-from scipy.sparse import csc_array, csr_array, vstack
 
-try:  # scipy's own HiGHS bindings, for warm re-solves; linprog alone when absent
-    from scipy.optimize._highspy import _core as _highs
-except ImportError:  # pragma: no cover - depends on the scipy build
-    _highs = None
+if TYPE_CHECKING:
+    from scipy.sparse import csr_array
 
 from pijler3.analysis.linked_tables import (
     RULE3,
@@ -52,6 +50,21 @@ from pijler3.analysis.linked_tables import (
     Cell,
     LinkedTables,
 )
+
+
+@functools.cache
+def _scipy_highs() -> Any:
+    """scipy's own HiGHS bindings, for warm re-solves; None when absent (linprog alone).
+
+    scipy.optimize and scipy.sparse are imported on the first LP, not with this module:
+    they take about a second to import and most reports need no LP at all.
+    """
+    try:
+        from scipy.optimize._highspy import _core
+    except ImportError:  # pragma: no cover - depends on the scipy build
+        return None
+    return _core
+
 
 # Below this width a range holds at most one integer: the count is exactly derivable.
 EXACT = 1.0
@@ -95,6 +108,9 @@ class _WarmModel:
     few simplex iterations each instead of a fresh solve."""
 
     def __init__(self, comp: _Component) -> None:
+        from scipy.sparse import csc_array, vstack
+
+        _highs = self.highs = _scipy_highs()
         parts = [a for a in (comp.a_eq, comp.a_ub) if a is not None]
         matrix = csc_array(vstack(parts)) if parts else csc_array((0, len(comp.col)))
         n_eq = 0 if comp.b_eq is None else len(comp.b_eq)
@@ -130,6 +146,7 @@ class _WarmModel:
             cost[j] = 1.0
             self.h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
             self.last = j
+        _highs = self.highs
         sense = _highs.ObjSense.kMinimize if sign > 0 else _highs.ObjSense.kMaximize
         self.h.changeObjectiveSense(sense)
         self.h.run()
@@ -227,6 +244,8 @@ class _Solver:
         n = len(comp)
 
         def sparse(which: bool) -> csr_array | None:
+            from scipy.sparse import csr_array
+
             if not rows[which]:
                 return None
             merged: dict[tuple[int, int], float] = {}
@@ -254,7 +273,7 @@ class _Solver:
         constraints that bind at either end."""
         if v in comp.ranges:
             return comp.ranges[v]
-        if comp.model is None and _highs is not None:
+        if comp.model is None and _scipy_highs() is not None:
             comp.model = _WarmModel(comp)
         bounds: list[float] = []
         binding: set[int] = set()
@@ -310,6 +329,8 @@ class _Solver:
 
 def _linprog(comp: _Component, j: int, sign: float) -> tuple[float | None, set[int]]:
     """One end of a range by a fresh solve (scipy's linprog, HiGHS)."""
+    from scipy.optimize import linprog
+
     c = np.zeros(len(comp.col))
     c[j] = sign
     res = linprog(

@@ -312,6 +312,14 @@ TOLERANCE = 1e-8  # statsmodels' default for Newton's method: the largest change
 def _newton(
     d: _Dummies, successes: npt.NDArray[np.float64], trials: npt.NDArray[np.float64]
 ) -> Fit | None:
+    """:func:`_newton_cov` without the covariance."""
+    got = _newton_cov(d, successes, trials)
+    return None if got is None else got[0]
+
+
+def _newton_cov(
+    d: _Dummies, successes: npt.NDArray[np.float64], trials: npt.NDArray[np.float64]
+) -> tuple[Fit, npt.NDArray[np.float64]] | None:
     """The binomial GLM (logit link) by Newton-Raphson on the analytic Hessian, formed by
     counting; ``None`` when it does not converge (then statsmodels' IRLS decides).
 
@@ -320,7 +328,8 @@ def _newton(
     then covariance inv(H) at the estimate (scale 1), Wald z, two-sided normal p-values,
     intervals estimate +- z_0.975 x standard error. Newton converges quadratically, so
     the estimate agrees with statsmodels' to rounding (``tests/test_fast_paths.py``).
-    Returns the parameters, the intervals (k x 2) and the p-values, intercept first.
+    Returns the parameters, the intervals (k x 2) and the p-values, intercept first,
+    and the covariance (which :func:`_margins` needs too).
     """
     beta = np.zeros(d.width)
     with np.errstate(all="ignore"):
@@ -350,7 +359,7 @@ def _newton(
         q = Z_975  # statsmodels' norm.ppf(1 - 0.05 / 2)
         ci = np.column_stack([beta - q * bse, beta + q * bse])
         pvalues = special.ndtr(-np.abs(beta / bse)) * 2  # norm.sf(|z|) * 2, as scipy has it
-    return beta, ci, np.asarray(pvalues, dtype=np.float64)
+    return (beta, ci, np.asarray(pvalues, dtype=np.float64)), cov
 
 
 def _fit_statsmodels(
@@ -380,18 +389,34 @@ def _fit_statsmodels(
 
 
 def _margins(
-    d: _Dummies, beta: npt.NDArray[np.float64], trials: npt.NDArray[np.float64]
+    d: _Dummies,
+    beta: npt.NDArray[np.float64],
+    trials: npt.NDArray[np.float64],
+    cov: npt.NDArray[np.float64] | None = None,
 ) -> dict[tuple[str, str], tuple[float, float, float]]:
     """Predictive margins of each (term, category) and their delta-method 95% intervals
     (covariance: the inverse Hessian at ``beta``). All categories of a term at once:
     category i replaces the term's contribution to the linear predictor by its
     coefficient; the gradient is X'r (X sparse) with the term's own columns replaced by
-    the total of r (the intercept's row) at i's column."""
+    the total of r (the intercept's row) at i's column. ``cov``: the inverse Hessian at
+    ``beta`` when :func:`_newton_cov` has it already."""
+    # Imported here: only the margins need a sparse product (X' r for many r).
+    from scipy import sparse
+
     eta = _xb(d, beta)
-    mu = special.expit(eta)
-    cov = np.linalg.inv(_gram(d, trials * mu * (1.0 - mu)))
+    if cov is None:
+        mu = special.expit(eta)
+        cov = np.linalg.inv(_gram(d, trials * mu * (1.0 - mu)))
     total = trials.sum()
     padded = np.append(beta, 0.0)  # column -1 (the reference) reads this zero
+    n = len(trials)
+    rows, cols = [np.arange(n)], [np.zeros(n, dtype=np.int64)]
+    for code, column in zip(d.codes, d.columns, strict=True):
+        col = column[code]
+        rows.append(np.flatnonzero(col >= 0))
+        cols.append(col[rows[-1]])
+    r_, c_ = np.concatenate(rows), np.concatenate(cols)
+    xt = sparse.csr_matrix((np.ones(len(r_)), (c_, r_)), shape=(d.width, n))
     q = Z_975  # statsmodels' norm.ppf(1 - 0.05 / 2)
     out: dict[tuple[str, str], tuple[float, float, float]] = {}
     for code, column, term, cats in zip(d.codes, d.columns, d.terms, d.levels, strict=True):
@@ -402,7 +427,7 @@ def _margins(
             p = 1.0 / (1.0 + base[:, None] * np.exp(-shift)[None, :])
         margin = trials @ p / total
         r = trials[:, None] * p * (1.0 - p)
-        grad = _xt_columns(d, r)
+        grad = np.asarray(xt @ r)
         own = column >= 0
         grad[column[own], :] = 0.0
         grad[column[own], np.flatnonzero(own)] = grad[0][own]
@@ -411,22 +436,6 @@ def _margins(
         for i, cat in enumerate(cats):
             m = float(margin[i])
             out[(term, cat)] = (m, m - q * float(se[i]), m + q * float(se[i]))
-    return out
-
-
-def _xt_columns(d: _Dummies, r: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """X'r for every column of ``r`` (patterns x k) by counting: each sum adds the
-    patterns in their order, as the sparse product X' @ r does."""
-    k = r.shape[1]
-    out = np.zeros((d.width, k))
-    out[0] = r.sum(axis=0)
-    flat = r.ravel()
-    offsets = np.arange(k)
-    for code, column in zip(d.codes, d.columns, strict=True):
-        has = column >= 0
-        cells = (code[:, None] * k + offsets).ravel()
-        sums = np.bincount(cells, weights=flat, minlength=len(column) * k)
-        out[column[has]] = sums.reshape(len(column), k)[has]
     return out
 
 
@@ -478,10 +487,11 @@ def odds_ratios(df: pl.DataFrame | Prepared, peildatum: dt.date, outcome: Outcom
         return empty
     dummies = _keep(dummies, keep)
     kept = [labels[j - 1] for j in keep[1:]]
-    fitted = _newton(dummies, successes, trials)
+    newton = _newton_cov(dummies, successes, trials)
+    fitted, cov = newton if newton is not None else (None, None)
     if fitted is None:
         fitted = _fit_statsmodels(_dense(dummies), successes, trials)
-    margins = _margins(dummies, fitted[0], trials)
+    margins = _margins(dummies, fitted[0], trials, cov)
     params, ci, pvalues = (v[1:] for v in fitted)
     rows = [
         {

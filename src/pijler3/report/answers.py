@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from statsmodels.stats.proportion import confint_proportions_2indep
 
 from pijler3.analysis import disparities, indicators
 from pijler3.contract import words
@@ -214,6 +213,10 @@ def _change(indicator: str, before: Mapping[str, Any], after: Mapping[str, Any])
             None,
             words.sentence("changes", "missing", title=title),
         )
+    # Imported here: statsmodels takes a second to import, and only a report of two or
+    # more deliveries needs it.
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
     low, high = confint_proportions_2indep(
         after["numerator"],
         after["denominator"],
