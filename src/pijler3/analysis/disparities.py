@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -124,19 +124,19 @@ def _patterns(prep: Prepared, outcome: Outcome) -> _Patterns:
     keep = (~rows["_exempt"] & rows[f"_closed_{outcome}"]).to_numpy()
     y = rows[f"_hit_{outcome}"].to_numpy()[keep].astype(np.int64)
     labels = tuple(prep.breakdowns[t].labels for t in COVARIATES)
-    codes_ = [prep.breakdowns[t].code[keep] for t in COVARIATES]
     out: list[npt.NDArray[np.int64]] = []
     if np.prod([float(max(len(x), 1)) for x in labels]) < 2.0**62:
-        key = np.zeros(len(y), dtype=np.int64)
-        for code, cats in zip(codes_, labels, strict=True):
-            key = key * len(cats) + code
-        distinct, inverse = np.unique(key, return_inverse=True)
+        key = np.zeros(rows.height, dtype=np.int64)
+        for term, cats in zip(COVARIATES, labels, strict=True):
+            key *= len(cats)
+            key += prep.breakdowns[term].code
+        distinct, inverse = np.unique(key[keep], return_inverse=True)
         for cats in reversed(labels):
             out.append(distinct % len(cats))
             distinct = distinct // len(cats)
         out.reverse()
     else:  # pragma: no cover - some 2**62 combinations of categories
-        table = np.column_stack(codes_)
+        table = np.column_stack([prep.breakdowns[t].code[keep] for t in COVARIATES])
         rows_, inverse = np.unique(table, axis=0, return_inverse=True)
         out = [rows_[:, i] for i in range(len(labels))]
     inverse = inverse.ravel()
@@ -172,6 +172,16 @@ class _Dummies:
     # The covariate of each entry of ``codes`` and its categories (by category index).
     terms: tuple[str, ...] = ()
     levels: tuple[tuple[str, ...], ...] = ()
+    # For each pair of covariates (a before b), each pattern's cell of their a x b table:
+    # the same in every Newton step, so formed once (and shared with :func:`_keep`).
+    pair_cells: list[npt.NDArray[np.int64]] = field(default_factory=list, compare=False)
+
+    def pairs(self) -> list[npt.NDArray[np.int64]]:
+        if not self.pair_cells:
+            for a, code_a in enumerate(self.codes):
+                for code_b, col_b in zip(self.codes[a + 1 :], self.columns[a + 1 :], strict=True):
+                    self.pair_cells.append(code_a * len(col_b) + code_b)
+        return self.pair_cells
 
 
 def _design(
@@ -234,6 +244,7 @@ def _gram(d: _Dummies, weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float
     gram = np.zeros((d.width, d.width))
     gram[0, 0] = weights.sum()
     terms = list(zip(d.codes, d.columns, strict=True))
+    cells = iter(d.pairs())
     for a, (code_a, col_a) in enumerate(terms):
         ka = len(col_a)
         has_a = col_a >= 0
@@ -241,10 +252,10 @@ def _gram(d: _Dummies, weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float
         gram[0, col_a[has_a]] = margin[has_a]
         gram[col_a[has_a], 0] = margin[has_a]
         gram[col_a[has_a], col_a[has_a]] = margin[has_a]
-        for code_b, col_b in terms[a + 1 :]:
+        for _, col_b in terms[a + 1 :]:
             kb = len(col_b)
             has_b = col_b >= 0
-            block = np.bincount(code_a * kb + code_b, weights=weights, minlength=ka * kb)
+            block = np.bincount(next(cells), weights=weights, minlength=ka * kb)
             block = block.reshape(ka, kb)[np.ix_(has_a, has_b)]
             gram[np.ix_(col_a[has_a], col_b[has_b])] = block
             gram[np.ix_(col_b[has_b], col_a[has_a])] = block.T
@@ -275,7 +286,8 @@ def _keep(d: _Dummies, keep: list[int]) -> _Dummies:
     """The design restricted to the columns ``keep`` (which start with the intercept)."""
     new = np.full(d.width + 1, -1, dtype=np.int64)
     new[keep] = np.arange(len(keep))
-    return _Dummies(d.codes, tuple(new[c] for c in d.columns), len(keep), d.terms, d.levels)
+    columns = tuple(new[c] for c in d.columns)
+    return _Dummies(d.codes, columns, len(keep), d.terms, d.levels, d.pair_cells)
 
 
 def _ordered(term: str, cats: list[str]) -> list[str]:
@@ -422,11 +434,15 @@ def _margins(
     for code, column, term, cats in zip(d.codes, d.columns, d.terms, d.levels, strict=True):
         shift = padded[column]  # each category's coefficient
         # p = 1 / (1 + exp(-base) exp(-shift)): one exp per pattern (expit per cell is slow)
+        # (in place where it can: the same operations, fewer large temporaries)
         with np.errstate(over="ignore"):
             base = np.exp(shift[code] - eta)
-            p = 1.0 / (1.0 + base[:, None] * np.exp(-shift)[None, :])
+            p = base[:, None] * np.exp(-shift)[None, :]
+            p += 1.0
+            np.divide(1.0, p, out=p)
         margin = trials @ p / total
-        r = trials[:, None] * p * (1.0 - p)
+        r = trials[:, None] * p
+        r *= 1.0 - p
         grad = np.asarray(xt @ r)
         own = column >= 0
         grad[column[own], :] = 0.0
