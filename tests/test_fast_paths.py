@@ -11,13 +11,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_indicators import frame
 
 from pijler3.analysis import disparities, indicators, survival
+from pijler3.contract import codes
 
 
 def _expand(
@@ -200,3 +204,67 @@ def test_counted_category_sums_equal_polars_group_by_sums() -> None:
     fast = indicators._category_sums(labels, code, indicators._signatures(b))
     ref = b.group_by(pl.col("grp").alias("_cat")).agg(indicators._aggregations()).sort("_cat")
     assert fast.equals(ref.select(fast.columns))
+
+
+def test_wilson_and_holm_are_statsmodels_bit_for_bit() -> None:
+    """The Wilson interval and Holm's correction, written out in numpy so that the report
+    does not import statsmodels, equal statsmodels' own functions exactly (ties, zeros,
+    p-values that Holm would push past 1 included), and so do the normal quantiles."""
+    from scipy.stats import norm
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.stats.proportion import proportion_confint
+
+    rng = np.random.default_rng(5)
+    den = np.concatenate([rng.integers(1, 2_000_000, 2000), np.arange(1, 60)])
+    num = np.minimum(rng.integers(0, 2_000_000, len(den)) % (den + 1), den)
+    num[:50] = 0
+    num[50:100] = den[50:100]
+    low, high = indicators.wilson(num, den)
+    ref_low, ref_high = proportion_confint(num, den, alpha=0.05, method="wilson")
+    assert np.array_equal(low, ref_low) and np.array_equal(high, ref_high)
+    assert np.isnan(indicators.wilson([0], [0])[0]).all()
+    assert norm.isf(0.05 / 2) == indicators.WILSON_Z
+    assert norm.ppf(1 - 0.05 / 2) == survival.Z_975
+    p = np.concatenate([rng.random(40) ** 3, [0.01, 0.01, 0.5, 0.5, 0.9, 1.0, 0.0]])
+    assert np.array_equal(disparities.holm(p), multipletests(p, method="holm")[1])
+    z = rng.normal(scale=4, size=500)
+    from scipy import special
+
+    assert np.array_equal(special.ndtr(-np.abs(z)) * 2, norm.sf(np.abs(z)) * 2)
+
+
+COUNTRIES = ["SY", "AF", "MA", "UA", "TR", "ER", "SO", "IQ", "IR", "PS", "NL", "BE"]
+
+
+def test_known_category_codes_equal_the_distinct_categories_of_the_rows() -> None:
+    """prepare() numbers each breakdown's rows by its fixed categories (no search for the
+    distinct ones); mapped through the labels, each row gets the category that the
+    breakdown's own expression gives, for every breakdown, with missing values, a code
+    list's own ONBEKEND, and a code outside the code list (which takes the slow path)."""
+    from pijler3.analysis import population
+
+    rng = np.random.default_rng(11)
+    n = 5_000
+    start = np.datetime64("2022-03-01")
+    data: dict[str, object] = {
+        "datum_inburgeringscontract": (start + rng.integers(0, 1300, n)).astype("datetime64[D]"),
+        "oudste_nationaliteit": rng.choice([*COUNTRIES, None], n),
+        "ocmw_leefloon": rng.choice([True, False, None], n),
+        "plo_besluit": rng.choice(["WERKT_AL", "STUDEERT", None], n),
+    }
+    for name, kind in population.KINDS.items():
+        if kind == "code":
+            listed = list(codes.codelist(name).codes)
+            data[name] = rng.choice([*listed, None], n)
+    data["scholingsniveau"] = rng.choice(["LAAG", "ONBEKEND", None], n)
+    data["regio"] = rng.choice(["LIMBURG", "NIET_IN_DE_LIJST", None], n)  # takes the slow path
+    peildatum = dt.date(2025, 9, 30)
+    columns = pl.DataFrame(data).with_columns(pl.col("datum_inburgeringscontract").cast(pl.Date))
+    b = frame(columns.to_dict(as_series=False), peildatum)
+    prep = population.prepare(b, peildatum)
+    for spec in population.breakdown_specs(b, peildatum):
+        # with_columns: a literal category (totaal) fills every row
+        expected = b.with_columns(spec.expr.alias("_c"))["_c"].to_list()
+        got = prep.breakdowns[spec.name]
+        assert [got.labels[i] for i in got.code] == expected, spec.name
+        assert got.labels == sorted(got.labels)

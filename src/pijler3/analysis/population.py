@@ -235,6 +235,37 @@ def prepare(df: pl.DataFrame, peildatum: dt.date) -> Prepared:
     b = flags(base(df, peildatum), peildatum)
     out = {}
     for spec in breakdown_specs(b, peildatum):
-        labels, code = category_codes(b, spec.expr)
+        labels, code = _known_codes(b, spec) or category_codes(b, spec.expr)
         out[spec.name] = Categories(spec, labels, code)
     return Prepared(peildatum, b, out)
+
+
+def _known_codes(
+    b: pl.DataFrame, spec: BreakdownSpec
+) -> tuple[list[str], npt.NDArray[np.int64]] | None:
+    """:func:`category_codes` without finding the distinct categories first: the labels
+    are the breakdown's fixed categories, sorted (some may have no row, which counts as
+    nothing anywhere); None when a row's category is not among them (then
+    :func:`category_codes` decides)."""
+    kind = KINDS[spec.name]
+    labels = sorted(set(spec.categories))
+    if kind == "total":
+        return labels, np.zeros(b.height, dtype=np.int64)
+    if kind == "cohort":
+        c = b["datum_inburgeringscontract"]
+        quarter = c.dt.year().cast(pl.Int64) * 4 + c.dt.quarter().cast(pl.Int64) - 1
+        code = (quarter - (START.year * 4 + (START.month - 1) // 3)).to_numpy()
+        if len(code) and (code.min() < 0 or code.max() >= len(labels)):
+            return None
+        return labels, code.astype(np.int64)  # "2022-Q1" < "2022-Q2" < ... < "2023-Q1"
+    if kind == "code":
+        column = b[spec.name]
+        enum = column.cast(pl.Enum(labels), strict=False)
+        if enum.null_count() != column.null_count():
+            return None  # a code outside the code list
+        physical = enum.to_physical().cast(pl.Int64)
+        return labels, physical.fill_null(labels.index(UNKNOWN)).to_numpy()
+    got = b.select(spec.expr.cast(pl.Enum(labels), strict=False).to_physical())[:, 0]
+    if got.null_count():
+        return None
+    return labels, got.to_numpy().astype(np.int64)
