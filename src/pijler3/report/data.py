@@ -245,22 +245,25 @@ def _thin(points: Sequence[tuple[int, float, int, float]]) -> tuple[CurvePoints,
     A long curve is sampled on a grid of whole days (the share at the last event on or
     before each grid day), which keeps its shape and bounds the size of the page.
     """
-    steps = [(int(d), 1.0 - float(s), *_band(float(s), float(se))) for d, s, _, se in points]
-    if len(steps) > KM_POINTS:
-        last = steps[-1][0]
+    days = [int(d) for d, _, _, _ in points]
+    shares = [1.0 - float(s) for _, s, _, _ in points]
+    # (index of the point drawn, day it is drawn at); the band is worked out for those alone.
+    chosen = list(enumerate(days))
+    if len(points) > KM_POINTS:
+        last = days[-1]
         grid = max(1, math.ceil(last / KM_POINTS))
-        out = [steps[0]]
+        chosen = chosen[:1]
         i = 0
         for day in range(grid, last + grid, grid):
             day = min(day, last)
-            while i + 1 < len(steps) and steps[i + 1][0] <= day:
+            while i + 1 < len(days) and days[i + 1] <= day:
                 i += 1
-            if steps[i][1] != out[-1][1] or day == last:
-                out.append((day, *steps[i][1:]))
-        steps = out
+            if shares[i] != shares[chosen[-1][0]] or day == last:
+                chosen.append((i, day))
+    bands = {i: _band(float(points[i][1]), float(points[i][3])) for i, _ in chosen}
     return (
-        tuple((d, share) for d, share, _, _ in steps),
-        tuple((d, lo, hi) for d, _, lo, hi in steps),
+        tuple((d, shares[i]) for i, d in chosen),
+        tuple((d, *bands[i]) for i, d in chosen),
     )
 
 

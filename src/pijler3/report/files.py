@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,14 +80,16 @@ def render(data: ReportData, out: Path, *, pdf: bool = True) -> ReportResult:
     doc = json.dumps(data.disclosure_document, indent=1, sort_keys=True) + "\n"
     write_atomic(out / DISCLOSURE_NAME, doc.encode("utf-8"))
     sheet = out / FACTSHEET_NAME
-    write_atomic(out / CSV_NAME, render_csv(data.table))
-    write_atomic(out / XLSX_NAME, render_xlsx(data))
-    write_atomic(out / HTML_NAME, render_html(data).encode("utf-8"))
     write_atomic(sheet, factsheet.render_factsheet(data).encode("utf-8"))
-    printed = None
     browser = factsheet.chromium() if pdf else None
-    if browser is not None:
-        printed = factsheet.print_pdf(sheet, browser)
+    # Chromium prints the fact sheet while the other files are rendered (it waits in a
+    # thread; the browser is a process of its own).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        printing = pool.submit(factsheet.print_pdf, sheet, browser) if browser else None
+        write_atomic(out / CSV_NAME, render_csv(data.table))
+        write_atomic(out / XLSX_NAME, render_xlsx(data))
+        write_atomic(out / HTML_NAME, render_html(data).encode("utf-8"))
+        printed = printing.result() if printing is not None else None
     pdf_path = out / FACTSHEET_PDF_NAME
     if printed is not None:
         write_atomic(pdf_path, printed)
