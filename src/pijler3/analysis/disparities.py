@@ -428,21 +428,28 @@ def _margins(
         rows.append(np.flatnonzero(col >= 0))
         cols.append(col[rows[-1]])
     r_, c_ = np.concatenate(rows), np.concatenate(cols)
-    xt = sparse.csr_matrix((np.ones(len(r_)), (c_, r_)), shape=(d.width, n))
+    # X' as the transpose of X by patterns: X' @ r then walks r once, pattern by pattern,
+    # adding each pattern's row into its columns' sums in pattern order (the very sums,
+    # in the very order, of X' by columns, which would walk r once per column).
+    xt = sparse.csr_matrix((np.ones(len(r_)), (r_, c_)), shape=(n, d.width)).T
     q = Z_975  # statsmodels' norm.ppf(1 - 0.05 / 2)
     out: dict[tuple[str, str], tuple[float, float, float]] = {}
+    # Buffers for the patterns x categories arrays, reused from term to term.
+    most = max((len(c) for c in d.columns), default=0)
+    buffers = np.empty(n * most), np.empty(n * most), np.empty(n * most)
     for code, column, term, cats in zip(d.codes, d.columns, d.terms, d.levels, strict=True):
         shift = padded[column]  # each category's coefficient
+        p, r, rest = (b[: n * len(column)].reshape(n, len(column)) for b in buffers)
         # p = 1 / (1 + exp(-base) exp(-shift)): one exp per pattern (expit per cell is slow)
-        # (in place where it can: the same operations, fewer large temporaries)
         with np.errstate(over="ignore"):
             base = np.exp(shift[code] - eta)
-            p = base[:, None] * np.exp(-shift)[None, :]
+            np.multiply(base[:, None], np.exp(-shift)[None, :], out=p)
             p += 1.0
             np.divide(1.0, p, out=p)
         margin = trials @ p / total
-        r = trials[:, None] * p
-        r *= 1.0 - p
+        np.multiply(trials[:, None], p, out=r)  # r = trials p (1 - p)
+        np.subtract(1.0, p, out=rest)
+        r *= rest
         grad = np.asarray(xt @ r)
         own = column >= 0
         grad[column[own], :] = 0.0
