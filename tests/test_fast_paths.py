@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_indicators import frame
 
-from pijler3.analysis import disparities, indicators, survival
+from pijler3.analysis import disparities, indicators, pattern_glm, survival
 from pijler3.contract import codes
 
 
@@ -152,22 +152,20 @@ def test_counted_design_products_equal_the_dense_ones(seed: int) -> None:
     columns are kept) and to rounding for real weights; X'r and Xb match too."""
     patterns = _random_patterns(seed, 30_000)
     d, _, _ = disparities._design(patterns)
-    x = disparities._dense(d)
+    x = pattern_glm.dense(d)
     trials = patterns.n.astype(np.float64)
-    assert np.array_equal(disparities._gram(d, trials), x.T @ (x * trials[:, None]))
-    keep = disparities._estimable(disparities._gram(d, trials))
+    assert np.array_equal(pattern_glm.gram(d, trials), x.T @ (x * trials[:, None]))
+    keep = pattern_glm.estimable(pattern_glm.gram(d, trials))
     assert len(keep) == d.width - 1  # exactly the duplicated dummy is dropped
-    kd = disparities._keep(d, keep)
-    kx = disparities._dense(kd)
+    kd = pattern_glm.keep(d, keep)
+    kx = pattern_glm.dense(kd)
     assert np.array_equal(kx, x[:, keep])
     rng = np.random.default_rng(seed)
     w = rng.random(len(trials))
-    np.testing.assert_allclose(disparities._gram(kd, w), kx.T @ (kx * w[:, None]), rtol=1e-12)
-    np.testing.assert_allclose(
-        disparities._xt(kd, w - 0.5), kx.T @ (w - 0.5), rtol=1e-10, atol=1e-9
-    )
+    np.testing.assert_allclose(pattern_glm.gram(kd, w), kx.T @ (kx * w[:, None]), rtol=1e-12)
+    np.testing.assert_allclose(pattern_glm.xt(kd, w - 0.5), kx.T @ (w - 0.5), rtol=1e-10, atol=1e-9)
     beta = rng.normal(size=kd.width)
-    np.testing.assert_allclose(disparities._xb(kd, beta), kx @ beta, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(pattern_glm.xb(kd, beta), kx @ beta, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -178,10 +176,10 @@ def test_counted_newton_fit_equals_statsmodels_glm(seed: int) -> None:
     d, _, _ = disparities._design(patterns)
     trials = patterns.n.astype(np.float64)
     successes = patterns.k.astype(np.float64)
-    kd = disparities._keep(d, disparities._estimable(disparities._gram(d, trials)))
-    fast = disparities._newton(kd, successes, trials)
+    kd = pattern_glm.keep(d, pattern_glm.estimable(pattern_glm.gram(d, trials)))
+    fast = pattern_glm.newton(kd, successes, trials)
     assert fast is not None
-    ref = disparities._fit_statsmodels(disparities._dense(kd), successes, trials)
+    ref = pattern_glm.fit_statsmodels(pattern_glm.dense(kd), successes, trials)
     for a, b in zip(fast, ref, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 

@@ -1,0 +1,276 @@
+"""The binomial GLM (logit link) of :mod:`pijler3.analysis.disparities`, fitted on
+covariate patterns by counting.
+
+The design is one intercept and treatment dummies of categorical covariates; the data
+are the patterns (combinations of categories) with their trials and successes. X'WX,
+X'r and X b are formed from each pattern's category indices (:class:`Dummies`) without
+the design matrix; Newton's method on them gives statsmodels' GLM to rounding
+(``tests/test_fast_paths.py``), which stays the reference and the fallback.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from scipy import special
+
+from pijler3.analysis.survival import Z_975
+
+
+@dataclass(frozen=True)
+class Dummies:
+    """The dummy columns of the design without the matrix: for each covariate, the
+    category index of every pattern and the design column of every category (-1 for the
+    reference). Enough to form X'WX, X'r and X b by counting."""
+
+    codes: tuple[npt.NDArray[np.int64], ...]
+    columns: tuple[npt.NDArray[np.int64], ...]
+    width: int  # columns of the design, the intercept included
+    # The covariate of each entry of ``codes`` and its categories (by category index).
+    terms: tuple[str, ...] = ()
+    levels: tuple[tuple[str, ...], ...] = ()
+    # For each pair of covariates (a before b), each pattern's cell of their a x b table:
+    # the same in every Newton step, so formed once (and shared with :func:`keep`).
+    pair_cells: list[npt.NDArray[np.int64]] = field(default_factory=list, compare=False)
+
+    def pairs(self) -> list[npt.NDArray[np.int64]]:
+        if not self.pair_cells:
+            for a, code_a in enumerate(self.codes):
+                for code_b, col_b in zip(self.codes[a + 1 :], self.columns[a + 1 :], strict=True):
+                    self.pair_cells.append(code_a * len(col_b) + code_b)
+        return self.pair_cells
+
+
+def dense(d: Dummies) -> npt.NDArray[np.float64]:
+    """The design matrix itself (for tests and the statsmodels fallback)."""
+    n = len(d.codes[0]) if d.codes else 0
+    x = np.zeros((n, d.width), order="F")
+    x[:, 0] = 1.0
+    for code, column in zip(d.codes, d.columns, strict=True):
+        col = column[code]
+        rows = np.flatnonzero(col >= 0)
+        x[rows, col[rows]] = 1.0
+    return x
+
+
+def gram(d: Dummies, weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """X'WX of the dummy design by counting: the weight of every pair of categories.
+
+    The dense product costs n x k^2 operations in BLAS, and a multi-threaded BLAS slows
+    down badly when the two cores are shared with polars or another process; counting
+    costs n per pair of covariates and is single-threaded.
+    """
+    gram = np.zeros((d.width, d.width))
+    gram[0, 0] = weights.sum()
+    terms = list(zip(d.codes, d.columns, strict=True))
+    cells = iter(d.pairs())
+    for a, (code_a, col_a) in enumerate(terms):
+        ka = len(col_a)
+        has_a = col_a >= 0
+        margin = np.bincount(code_a, weights=weights, minlength=ka)
+        gram[0, col_a[has_a]] = margin[has_a]
+        gram[col_a[has_a], 0] = margin[has_a]
+        gram[col_a[has_a], col_a[has_a]] = margin[has_a]
+        for _, col_b in terms[a + 1 :]:
+            kb = len(col_b)
+            has_b = col_b >= 0
+            block = np.bincount(next(cells), weights=weights, minlength=ka * kb)
+            block = block.reshape(ka, kb)[np.ix_(has_a, has_b)]
+            gram[np.ix_(col_a[has_a], col_b[has_b])] = block
+            gram[np.ix_(col_b[has_b], col_a[has_a])] = block.T
+    return gram
+
+
+def xt(d: Dummies, r: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """X'r by counting."""
+    out = np.zeros(d.width)
+    out[0] = r.sum()
+    for code, column in zip(d.codes, d.columns, strict=True):
+        has = column >= 0
+        out[column[has]] = np.bincount(code, weights=r, minlength=len(column))[has]
+    return out
+
+
+def xb(d: Dummies, beta: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """X b by look-up: the intercept plus each pattern's category coefficients."""
+    padded = np.append(beta, 0.0)  # column -1 (the reference) reads this zero
+    n = len(d.codes[0]) if d.codes else 0
+    eta = np.full(n, beta[0])
+    for code, column in zip(d.codes, d.columns, strict=True):
+        eta += padded[column][code]
+    return eta
+
+
+def keep(d: Dummies, keep: list[int]) -> Dummies:
+    """The design restricted to the columns ``keep`` (which start with the intercept)."""
+    new = np.full(d.width + 1, -1, dtype=np.int64)
+    new[keep] = np.arange(len(keep))
+    columns = tuple(new[c] for c in d.columns)
+    return Dummies(d.codes, columns, len(keep), d.terms, d.levels, d.pair_cells)
+
+
+def estimable(gram: npt.NDArray[np.float64]) -> list[int]:
+    """Columns kept greedily, left to right, while each adds to the rank of X'WX.
+
+    With the trials as weights every entry of X'WX is a sum of integers, exact in
+    float64 whatever the order of summation, so :func:`gram` gives the very matrix
+    ``x.T @ (x * w)`` gives and the same columns are kept.
+    """
+    keep: list[int] = []
+    rank = 0
+    for j in range(gram.shape[1]):
+        trial = [*keep, j]
+        r = int(np.linalg.matrix_rank(gram[np.ix_(trial, trial)]))
+        if r > rank:
+            keep.append(j)
+            rank = r
+    return keep
+
+
+Fit = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+MAX_ITERATIONS = 100
+TOLERANCE = 1e-8  # statsmodels' default for Newton's method: the largest change of a parameter
+
+
+def newton(
+    d: Dummies, successes: npt.NDArray[np.float64], trials: npt.NDArray[np.float64]
+) -> Fit | None:
+    """:func:`newton_cov` without the covariance."""
+    got = newton_cov(d, successes, trials)
+    return None if got is None else got[0]
+
+
+def newton_cov(
+    d: Dummies, successes: npt.NDArray[np.float64], trials: npt.NDArray[np.float64]
+) -> tuple[Fit, npt.NDArray[np.float64]] | None:
+    """The binomial GLM (logit link) by Newton-Raphson on the analytic Hessian, formed by
+    counting; ``None`` when it does not converge (then statsmodels' IRLS decides).
+
+    This is what ``sm.GLM(..., Binomial()).fit(method="newton", max_start_irls=0)`` does:
+    start at zero, step by H^-1 g until no parameter changes by more than ``TOLERANCE``;
+    then covariance inv(H) at the estimate (scale 1), Wald z, two-sided normal p-values,
+    intervals estimate +- z_0.975 x standard error. Newton converges quadratically, so
+    the estimate agrees with statsmodels' to rounding (``tests/test_fast_paths.py``).
+    Returns the parameters, the intervals (k x 2) and the p-values, intercept first,
+    and the covariance (which :func:`margins` needs too).
+    """
+    beta = np.zeros(d.width)
+    with np.errstate(all="ignore"):
+        for _ in range(MAX_ITERATIONS):
+            mu = special.expit(xb(d, beta))
+            hessian = gram(d, trials * mu * (1.0 - mu))
+            score = xt(d, successes - trials * mu)
+            try:
+                step = np.linalg.solve(hessian, score)
+            except np.linalg.LinAlgError:
+                return None
+            if not np.all(np.isfinite(step)):
+                return None
+            beta = beta + step
+            if np.max(np.abs(step)) < TOLERANCE:
+                break
+        else:
+            return None
+        mu = special.expit(xb(d, beta))
+        try:
+            cov = np.linalg.inv(gram(d, trials * mu * (1.0 - mu)))
+        except np.linalg.LinAlgError:
+            return None
+        bse = np.sqrt(np.diag(cov))
+        if not np.all(np.isfinite(bse)):
+            return None
+        q = Z_975  # statsmodels' norm.ppf(1 - 0.05 / 2)
+        ci = np.column_stack([beta - q * bse, beta + q * bse])
+        pvalues = special.ndtr(-np.abs(beta / bse)) * 2  # norm.sf(|z|) * 2, as scipy has it
+    return (beta, ci, np.asarray(pvalues, dtype=np.float64)), cov
+
+
+def fit_statsmodels(
+    x: npt.NDArray[np.float64],
+    successes: npt.NDArray[np.float64],
+    trials: npt.NDArray[np.float64],
+) -> Fit:
+    """The same model with statsmodels: the reference for :func:`newton`, and its fallback."""
+    # Imported here: statsmodels.api takes seconds to import, and the report rarely
+    # needs it (only when Newton's method does not converge).
+    import statsmodels.api as sm
+
+    endog = np.column_stack([successes, trials - successes])
+    with warnings.catch_warnings():
+        # Convergence and domain warnings are judged by the caller from the intervals;
+        # they must not reach the log with figures from the data in them.
+        warnings.simplefilter("ignore")
+        model = sm.GLM(endog, np.asfortranarray(x), family=sm.families.Binomial())
+        fit = model.fit(method="newton", max_start_irls=0)
+        if not fit.mle_retvals.get("converged", False):
+            fit = model.fit()
+    return (
+        np.asarray(fit.params, dtype=np.float64),
+        np.asarray(fit.conf_int(alpha=0.05), dtype=np.float64),
+        np.asarray(fit.pvalues, dtype=np.float64),
+    )
+
+
+def margins(
+    d: Dummies,
+    beta: npt.NDArray[np.float64],
+    trials: npt.NDArray[np.float64],
+    cov: npt.NDArray[np.float64] | None = None,
+) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """Predictive margins of each (term, category) and their delta-method 95% intervals
+    (covariance: the inverse Hessian at ``beta``). All categories of a term at once:
+    category i replaces the term's contribution to the linear predictor by its
+    coefficient; the gradient is X'r (X sparse) with the term's own columns replaced by
+    the total of r (the intercept's row) at i's column. ``cov``: the inverse Hessian at
+    ``beta`` when :func:`newton_cov` has it already."""
+    # Imported here: only the margins need a sparse product (X' r for many r).
+    from scipy import sparse
+
+    eta = xb(d, beta)
+    if cov is None:
+        mu = special.expit(eta)
+        cov = np.linalg.inv(gram(d, trials * mu * (1.0 - mu)))
+    total = trials.sum()
+    padded = np.append(beta, 0.0)  # column -1 (the reference) reads this zero
+    n = len(trials)
+    rows, cols = [np.arange(n)], [np.zeros(n, dtype=np.int64)]
+    for code, column in zip(d.codes, d.columns, strict=True):
+        col = column[code]
+        rows.append(np.flatnonzero(col >= 0))
+        cols.append(col[rows[-1]])
+    r_, c_ = np.concatenate(rows), np.concatenate(cols)
+    # X' as the transpose of X by patterns: X' @ r then walks r once, pattern by pattern,
+    # adding each pattern's row into its columns' sums in pattern order (the very sums,
+    # in the very order, of X' by columns, which would walk r once per column).
+    xt = sparse.csr_matrix((np.ones(len(r_)), (r_, c_)), shape=(n, d.width)).T
+    q = Z_975  # statsmodels' norm.ppf(1 - 0.05 / 2)
+    out: dict[tuple[str, str], tuple[float, float, float]] = {}
+    # Buffers for the patterns x categories arrays, reused from term to term.
+    most = max((len(c) for c in d.columns), default=0)
+    buffers = np.empty(n * most), np.empty(n * most), np.empty(n * most)
+    for code, column, term, cats in zip(d.codes, d.columns, d.terms, d.levels, strict=True):
+        shift = padded[column]  # each category's coefficient
+        p, r, rest = (b[: n * len(column)].reshape(n, len(column)) for b in buffers)
+        # p = 1 / (1 + exp(-base) exp(-shift)): one exp per pattern (expit per cell is slow)
+        with np.errstate(over="ignore"):
+            base = np.exp(shift[code] - eta)
+            np.multiply(base[:, None], np.exp(-shift)[None, :], out=p)
+            p += 1.0
+            np.divide(1.0, p, out=p)
+        margin = trials @ p / total
+        np.multiply(trials[:, None], p, out=r)  # r = trials p (1 - p)
+        np.subtract(1.0, p, out=rest)
+        r *= rest
+        grad = np.asarray(xt @ r)
+        own = column >= 0
+        grad[column[own], :] = 0.0
+        grad[column[own], np.flatnonzero(own)] = grad[0][own]
+        grad /= total
+        se = np.sqrt(np.maximum(np.einsum("ik,ij,jk->k", grad, cov, grad), 0.0))
+        for i, cat in enumerate(cats):
+            m = float(margin[i])
+            out[(term, cat)] = (m, m - q * float(se[i]), m + q * float(se[i]))
+    return out
