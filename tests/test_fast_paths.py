@@ -146,10 +146,14 @@ def _random_patterns(seed: int, n: int) -> disparities._Patterns:
     )
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_counted_design_products_equal_the_dense_ones(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "cells"), [(1, 1 << 18), (2, 1 << 18), (3, 256), (1, 64), (2, 1)])
+def test_counted_design_products_equal_the_dense_ones(
+    seed: int, cells: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """X'WX by counting equals x.T @ (x * w) exactly for integer weights (so the same
-    columns are kept) and to rounding for real weights; X'r and Xb match too."""
+    columns are kept) and to rounding for real weights; X'r and Xb match too. The
+    covariates are counted in one group, in a few, or one by one (``cells``)."""
+    monkeypatch.setattr(pattern_glm, "GROUP_CELLS", cells)
     patterns = _random_patterns(seed, 30_000)
     d, _, _ = disparities._design(patterns)
     x = pattern_glm.dense(d)
@@ -158,6 +162,13 @@ def test_counted_design_products_equal_the_dense_ones(seed: int) -> None:
     keep = pattern_glm.estimable(pattern_glm.gram(d, trials))
     assert len(keep) == d.width - 1  # exactly the duplicated dummy is dropped
     kd = pattern_glm.keep(d, keep)
+    groups = len(kd.groups().members)
+    if cells == 1 << 18:
+        assert groups == 1
+    elif cells == 1:
+        assert groups == len(kd.codes)
+    else:
+        assert 1 < groups < len(kd.codes)
     kx = pattern_glm.dense(kd)
     assert np.array_equal(kx, x[:, keep])
     rng = np.random.default_rng(seed)

@@ -32,16 +32,64 @@ class Dummies:
     # The covariate of each entry of ``codes`` and its categories (by category index).
     terms: tuple[str, ...] = ()
     levels: tuple[tuple[str, ...], ...] = ()
-    # For each pair of covariates (a before b), each pattern's cell of their a x b table:
-    # the same in every Newton step, so formed once (and shared with :func:`keep`).
-    pair_cells: list[npt.NDArray[np.int64]] = field(default_factory=list, compare=False)
+    # The covariates in groups and each pattern's cell of every pair of groups' table
+    # (:func:`_groups`): the same in every Newton step, so formed once (and shared with
+    # :func:`keep`, which keeps the codes).
+    grouped: list[_Groups] = field(default_factory=list, compare=False)
 
-    def pairs(self) -> list[npt.NDArray[np.int64]]:
-        if not self.pair_cells:
-            for a, code_a in enumerate(self.codes):
-                for code_b, col_b in zip(self.codes[a + 1 :], self.columns[a + 1 :], strict=True):
-                    self.pair_cells.append(code_a * len(col_b) + code_b)
-        return self.pair_cells
+    def groups(self) -> _Groups:
+        if not self.grouped:
+            self.grouped.append(_groups(self))
+        return self.grouped[0]
+
+
+# The most cells of the table of two groups of covariates (a bincount's output, 2 MiB).
+GROUP_CELLS = 1 << 18
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """Covariates (indices into :attr:`Dummies.codes`) gathered in a few groups whose
+    combined categories make small tables: one pass over the patterns per pair of groups
+    counts the weight of every pair of categories of their covariates at once."""
+
+    members: list[list[int]]
+    shapes: list[tuple[int, ...]]  # the categories of each member, per group
+    # (g, h, each pattern's cell of the table of groups g < h); (0, 0, ...) for one group
+    cells: list[tuple[int, int, npt.NDArray[np.int64]]]
+
+
+def _groups(d: Dummies) -> _Groups:
+    """The fewest groups (largest covariates first, each to the group with the fewest
+    cells) whose pairwise tables have at most :data:`GROUP_CELLS` cells."""
+    sizes = [len(c) for c in d.columns]
+    order = sorted(range(len(sizes)), key=lambda t: (-sizes[t], t))
+    members: list[list[int]] = [[t] for t in order]  # one covariate per group: always fits
+    for count in range(1, len(order) + 1):
+        trial: list[list[int]] = [[] for _ in range(count)]
+        cells = [1] * count
+        for t in order:
+            g = min(range(count), key=lambda i: (cells[i], i))
+            trial[g].append(t)
+            cells[g] *= sizes[t]
+        pairs = [cells[g] * cells[h] for g in range(count) for h in range(g + 1, count)]
+        if max(pairs, default=cells[0]) <= GROUP_CELLS:
+            members = trial
+            break
+    shapes = [tuple(sizes[t] for t in m) for m in members]
+    codes: list[npt.NDArray[np.int64]] = []
+    for m in members:
+        code = np.zeros(len(d.codes[0]), dtype=np.int64)
+        for t in m:
+            code = code * sizes[t] + d.codes[t]
+        codes.append(code)
+    if len(members) == 1:
+        return _Groups(members, shapes, [(0, 0, codes[0])])
+    cells_ = []
+    for g in range(len(members)):
+        for h in range(g + 1, len(members)):
+            cells_.append((g, h, codes[g] * int(np.prod(shapes[h])) + codes[h]))
+    return _Groups(members, shapes, cells_)
 
 
 def dense(d: Dummies) -> npt.NDArray[np.float64]:
@@ -60,28 +108,56 @@ def gram(d: Dummies, weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float64
     """X'WX of the dummy design by counting: the weight of every pair of categories.
 
     The dense product costs n x k^2 operations in BLAS, and a multi-threaded BLAS slows
-    down badly when the two cores are shared with polars or another process; counting
-    costs n per pair of covariates and is single-threaded.
+    down badly when the two cores are shared with polars or another process. Counting
+    costs one pass over the patterns per pair of groups of covariates (:func:`_groups`,
+    three passes for the nine covariates of a delivery) and is single-threaded; every
+    entry is then a sum of the table's cells. With whole weights (the trials) the sums
+    are exact, so the very matrix ``x.T @ (x * w)`` gives (``tests/test_fast_paths.py``).
     """
     gram = np.zeros((d.width, d.width))
     gram[0, 0] = weights.sum()
-    terms = list(zip(d.codes, d.columns, strict=True))
-    cells = iter(d.pairs())
-    for a, (code_a, col_a) in enumerate(terms):
-        ka = len(col_a)
-        has_a = col_a >= 0
-        margin = np.bincount(code_a, weights=weights, minlength=ka)
-        gram[0, col_a[has_a]] = margin[has_a]
-        gram[col_a[has_a], 0] = margin[has_a]
-        gram[col_a[has_a], col_a[has_a]] = margin[has_a]
-        for _, col_b in terms[a + 1 :]:
-            kb = len(col_b)
-            has_b = col_b >= 0
-            block = np.bincount(next(cells), weights=weights, minlength=ka * kb)
-            block = block.reshape(ka, kb)[np.ix_(has_a, has_b)]
-            gram[np.ix_(col_a[has_a], col_b[has_b])] = block
-            gram[np.ix_(col_b[has_b], col_a[has_a])] = block.T
+    groups = d.groups()
+    # Per group: its members' table (summed over the other group of a pair's table).
+    own: dict[int, npt.NDArray[np.float64]] = {}
+    for g, h, cells in groups.cells:
+        if g == h:
+            size = int(np.prod(groups.shapes[g]))
+            counted = np.bincount(cells, weights=weights, minlength=size)
+            own[g] = counted.astype(np.float64).reshape(groups.shapes[g])
+            continue
+        shape = (*groups.shapes[g], *groups.shapes[h])
+        table = np.bincount(cells, weights=weights, minlength=int(np.prod(shape))).reshape(shape)
+        ng = len(groups.shapes[g])
+        own.setdefault(g, table.sum(axis=tuple(range(ng, len(shape)))))
+        own.setdefault(h, table.sum(axis=tuple(range(ng))))
+        for i, a in enumerate(groups.members[g]):
+            for j, b in enumerate(groups.members[h]):
+                other = tuple(x for x in range(len(shape)) if x not in (i, ng + j))
+                _put(gram, d, a, b, table.sum(axis=other))
+    for g, mine in own.items():
+        axes = range(mine.ndim)
+        for i, a in enumerate(groups.members[g]):
+            margin = mine.sum(axis=tuple(x for x in axes if x != i))
+            col = d.columns[a]
+            has = col >= 0
+            gram[0, col[has]] = margin[has]
+            gram[col[has], 0] = margin[has]
+            gram[col[has], col[has]] = margin[has]
+            for j in range(i + 1, mine.ndim):
+                block = mine.sum(axis=tuple(x for x in axes if x not in (i, j)))
+                _put(gram, d, a, groups.members[g][j], block)
     return gram
+
+
+def _put(
+    gram: npt.NDArray[np.float64], d: Dummies, a: int, b: int, block: npt.NDArray[np.float64]
+) -> None:
+    """The block of covariates a x b (categories x categories) into X'WX, both ways."""
+    col_a, col_b = d.columns[a], d.columns[b]
+    has_a, has_b = col_a >= 0, col_b >= 0
+    block = block[np.ix_(has_a, has_b)]
+    gram[np.ix_(col_a[has_a], col_b[has_b])] = block
+    gram[np.ix_(col_b[has_b], col_a[has_a])] = block.T
 
 
 def xt(d: Dummies, r: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -109,7 +185,7 @@ def keep(d: Dummies, keep: list[int]) -> Dummies:
     new = np.full(d.width + 1, -1, dtype=np.int64)
     new[keep] = np.arange(len(keep))
     columns = tuple(new[c] for c in d.columns)
-    return Dummies(d.codes, columns, len(keep), d.terms, d.levels, d.pair_cells)
+    return Dummies(d.codes, columns, len(keep), d.terms, d.levels, d.grouped)
 
 
 def estimable(gram: npt.NDArray[np.float64]) -> list[int]:
