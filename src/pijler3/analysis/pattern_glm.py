@@ -312,16 +312,18 @@ def margins(
     total = trials.sum()
     padded = np.append(beta, 0.0)  # column -1 (the reference) reads this zero
     n = len(trials)
-    rows, cols = [np.arange(n)], [np.zeros(n, dtype=np.int64)]
-    for code, column in zip(d.codes, d.columns, strict=True):
-        col = column[code]
-        rows.append(np.flatnonzero(col >= 0))
-        cols.append(col[rows[-1]])
-    r_, c_ = np.concatenate(rows), np.concatenate(cols)
-    # X' as the transpose of X by patterns: X' @ r then walks r once, pattern by pattern,
-    # adding each pattern's row into its columns' sums in pattern order (the very sums,
-    # in the very order, of X' by columns, which would walk r once per column).
-    xt = sparse.csr_matrix((np.ones(len(r_)), (r_, c_)), shape=(n, d.width)).T
+    # X by patterns (each row: the intercept, then the dummies that are 1), transposed:
+    # X' @ r then walks r once, pattern by pattern, adding each pattern's row into its
+    # columns' sums in pattern order (the very sums, in the very order, of X' by
+    # columns, which would walk r once per column).
+    cols = np.zeros((n, 1 + len(d.codes)), dtype=np.int64)
+    for t, (code, column) in enumerate(zip(d.codes, d.columns, strict=True)):
+        cols[:, t + 1] = column[code]
+    ones = cols >= 0
+    indptr = np.concatenate([[0], np.cumsum(ones.sum(axis=1))])
+    indices = cols[ones]
+    x = sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(n, d.width))
+    xt = x.T
     q = Z_975  # statsmodels' norm.ppf(1 - 0.05 / 2)
     out: dict[tuple[str, str], tuple[float, float, float]] = {}
     # Buffers for the patterns x categories arrays, reused from term to term.
