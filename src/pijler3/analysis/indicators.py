@@ -185,8 +185,9 @@ class _Signatures:
 
 def _signatures(b: pl.DataFrame) -> _Signatures:
     terms = _summands()
-    bits = b.select([e.fill_null(False).cast(pl.Int64).alias(n) for n, e in terms]).to_numpy()
-    packed = bits @ (np.int64(1) << np.arange(len(terms), dtype=np.int64))
+    # Each row's terms as the bits of one number, formed by polars in one pass.
+    bits = [e.fill_null(False).cast(pl.Int64) * (1 << i) for i, (_, e) in enumerate(terms)]
+    packed = b.select(pl.sum_horizontal(bits).alias("_sig"))["_sig"].to_numpy()
     distinct, index = np.unique(packed, return_inverse=True)
     values = (distinct[:, None] >> np.arange(len(terms), dtype=np.int64)) & 1
     names = tuple(n for n, _ in terms)

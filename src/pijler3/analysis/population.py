@@ -231,41 +231,62 @@ class Prepared:
 
 
 def prepare(df: pl.DataFrame, peildatum: dt.date) -> Prepared:
-    """B, its flags and the categories of every breakdown of a delivery's dataset."""
-    b = flags(base(df, peildatum), peildatum)
+    """B, its flags and the categories of every breakdown of a delivery's dataset.
+
+    Only the columns the indicators read are kept (not the pseudonyms nor the free
+    text, which would be copied by the filter for nothing)."""
+    used = {
+        "datum_inburgeringscontract",
+        "plo_besluit",
+        *INDICATOR_DATES,
+        *EVENT_COLUMNS.values(),
+        *(f"vdab_actie_{a}" for a in ACTIONS),
+        *(name for name, kind in KINDS.items() if kind not in ("total", "cohort")),
+    }
+    b = flags(base(df.select([c for c in df.columns if c in used]), peildatum), peildatum)
+    specs = breakdown_specs(b, peildatum)
+    known = _known_codes(b, specs)
     out = {}
-    for spec in breakdown_specs(b, peildatum):
-        labels, code = _known_codes(b, spec) or category_codes(b, spec.expr)
+    for spec in specs:
+        labels, code = known.get(spec.name) or category_codes(b, spec.expr)
         out[spec.name] = Categories(spec, labels, code)
     return Prepared(peildatum, b, out)
 
 
 def _known_codes(
-    b: pl.DataFrame, spec: BreakdownSpec
-) -> tuple[list[str], npt.NDArray[np.int64]] | None:
-    """:func:`category_codes` without finding the distinct categories first: the labels
-    are the breakdown's fixed categories, sorted (some may have no row, which counts as
-    nothing anywhere); None when a row's category is not among them (then
-    :func:`category_codes` decides)."""
-    kind = KINDS[spec.name]
-    labels = sorted(set(spec.categories))
-    if kind == "total":
-        return labels, np.zeros(b.height, dtype=np.int64)
-    if kind == "cohort":
-        c = b["datum_inburgeringscontract"]
-        quarter = c.dt.year().cast(pl.Int64) * 4 + c.dt.quarter().cast(pl.Int64) - 1
-        code = (quarter - (START.year * 4 + (START.month - 1) // 3)).to_numpy()
-        if len(code) and (code.min() < 0 or code.max() >= len(labels)):
-            return None
-        return labels, code.astype(np.int64)  # "2022-Q1" < "2022-Q2" < ... < "2023-Q1"
-    if kind == "code":
-        column = b[spec.name]
-        enum = column.cast(pl.Enum(labels), strict=False)
-        if enum.null_count() != column.null_count():
-            return None  # a code outside the code list
-        physical = enum.to_physical().cast(pl.Int64)
-        return labels, physical.fill_null(labels.index(UNKNOWN)).to_numpy()
-    got = b.select(spec.expr.cast(pl.Enum(labels), strict=False).to_physical())[:, 0]
-    if got.null_count():
-        return None
-    return labels, got.to_numpy().astype(np.int64)
+    b: pl.DataFrame, specs: Sequence[BreakdownSpec]
+) -> dict[str, tuple[list[str], npt.NDArray[np.int64]]]:
+    """:func:`category_codes` without finding the distinct categories first, for every
+    breakdown in one pass: the labels are the breakdown's fixed categories, sorted (some
+    may have no row, which counts as nothing anywhere). A breakdown with a row whose
+    category is not among them is left out (then :func:`category_codes` decides)."""
+    labels = {spec.name: sorted(set(spec.categories)) for spec in specs}
+    exprs: dict[str, pl.Expr] = {}
+    for spec in specs:
+        kind = KINDS[spec.name]
+        enum = pl.Enum(labels[spec.name])
+        if kind == "code":  # missing stays null here, and is ONBEKEND below
+            exprs[spec.name] = pl.col(spec.name).cast(enum, strict=False).to_physical()
+        elif kind == "cohort":  # "2022-Q1" < "2022-Q2" < ... < "2023-Q1": by quarter
+            c = pl.col("datum_inburgeringscontract")
+            first = START.year * 4 + (START.month - 1) // 3
+            quarter = c.dt.year().cast(pl.Int64) * 4 + c.dt.quarter().cast(pl.Int64) - 1
+            exprs[spec.name] = quarter - first
+        elif kind != "total":
+            exprs[spec.name] = spec.expr.cast(enum, strict=False).to_physical()
+    got = b.select([e.cast(pl.Int64).alias(name) for name, e in exprs.items()])
+    out: dict[str, tuple[list[str], npt.NDArray[np.int64]]] = {}
+    for spec in specs:
+        cats, kind = labels[spec.name], KINDS[spec.name]
+        if kind == "total":
+            out[spec.name] = (cats, np.zeros(b.height, dtype=np.int64))
+            continue
+        column = got[spec.name]
+        if kind == "code":
+            if column.null_count() != b[spec.name].null_count():
+                continue  # a code outside the code list
+            column = column.fill_null(cats.index(UNKNOWN))
+        elif column.null_count() or not column.is_between(0, len(cats) - 1).all():
+            continue
+        out[spec.name] = (cats, column.to_numpy())
+    return out
