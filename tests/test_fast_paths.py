@@ -277,3 +277,26 @@ def test_known_category_codes_equal_the_distinct_categories_of_the_rows() -> Non
         got = prep.breakdowns[spec.name]
         assert [got.labels[i] for i in got.code] == expected, spec.name
         assert got.labels == sorted(got.labels)
+
+
+def test_patterns_from_category_codes_equal_a_polars_group_by_of_the_rows() -> None:
+    """The covariate patterns counted with numpy from prepare()'s category codes are, in
+    the same order, polars' group-by of the model's rows sorted by the category texts
+    (how they were formed before), with the same rows and successes."""
+    from test_disparities import P, simulate
+
+    df = simulate(8_000, 3, 0.7, 0.9)
+    prep = indicators.prepare(df, P)
+    for outcome in disparities.OUTCOMES:
+        got = disparities._patterns(prep, outcome)
+        ref = (
+            disparities._population(df, P, outcome)
+            .group_by(list(disparities.COVARIATES))
+            .agg(pl.len().alias("_n"), pl.col("_y").sum().alias("_k"))
+            .sort(list(disparities.COVARIATES))
+        )
+        assert ref.height > 50
+        for term, labels, code in zip(disparities.COVARIATES, got.labels, got.codes, strict=True):
+            assert [labels[i] for i in code] == ref[term].to_list()
+        assert got.n.tolist() == ref["_n"].to_list()
+        assert got.k.tolist() == ref["_k"].to_list()

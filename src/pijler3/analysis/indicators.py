@@ -239,7 +239,8 @@ def compute(prep: Prepared) -> Computed:
     b = prep.rows
     frames: list[pl.DataFrame] = []
     exempt = prep.exempt()
-    times = event_times(b.filter(~pl.col("_exempt")), KM_EVENTS)
+    columns = [f"_{kind}_{event}" for event in KM_EVENTS for kind in ("time", "status")]
+    times = event_times(b.select("_exempt", *columns).filter(~pl.col("_exempt")), KM_EVENTS)
     sig = _signatures(b)
     fits: dict[str, Mapping[str, Mapping[str, KaplanMeier]]] = {}
     for name, bd in prep.breakdowns.items():
