@@ -43,6 +43,8 @@ class Dummies:
         return self.grouped[0]
 
 
+# Patterns per step of :func:`margins`.
+MARGIN_CHUNK = 4096
 # The most cells of the table of two groups of covariates (a bincount's output, 2 MiB).
 GROUP_CELLS = 1 << 18
 
@@ -314,8 +316,7 @@ def margins(
     n = len(trials)
     # X by patterns (each row: the intercept, then the dummies that are 1), transposed:
     # X' @ r then walks r once, pattern by pattern, adding each pattern's row into its
-    # columns' sums in pattern order (the very sums, in the very order, of X' by
-    # columns, which would walk r once per column).
+    # columns' sums (instead of walking r once per column of X).
     cols = np.zeros((n, 1 + len(d.codes)), dtype=np.int64)
     for t, (code, column) in enumerate(zip(d.codes, d.columns, strict=True)):
         cols[:, t + 1] = column[code]
@@ -323,26 +324,38 @@ def margins(
     indptr = np.concatenate([[0], np.cumsum(ones.sum(axis=1))])
     indices = cols[ones]
     x = sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(n, d.width))
-    xt = x.T
+    terms = list(zip(d.codes, d.columns, strict=True))
+    sums = [np.zeros(len(column)) for _, column in terms]  # trials x p, per category
+    grads = [np.zeros((d.width, len(column))) for _, column in terms]
+    # A few thousand patterns at a time, so that the patterns x categories arrays stay
+    # in the processor's cache (with buffers reused from term to term).
+    most = max((len(c) for c in d.columns), default=0)
+    buffers = [np.empty(MARGIN_CHUNK * most) for _ in range(3)]
+    for lo in range(0, n, MARGIN_CHUNK):
+        hi = min(lo + MARGIN_CHUNK, n)
+        part, t_part = eta[lo:hi], trials[lo:hi]
+        xt = x[lo:hi].T
+        for (code, column), total_p, grad in zip(terms, sums, grads, strict=True):
+            shift = padded[column]  # each category's coefficient
+            shape = (hi - lo, len(column))
+            p, r, rest = (b[: shape[0] * shape[1]].reshape(shape) for b in buffers)
+            # p = 1 / (1 + exp(-base) exp(-shift)): one exp per pattern (expit per cell is slow)
+            with np.errstate(over="ignore"):
+                base = np.exp(shift[code[lo:hi]] - part)
+                np.multiply(base[:, None], np.exp(-shift)[None, :], out=p)
+                p += 1.0
+                np.divide(1.0, p, out=p)
+            total_p += t_part @ p
+            np.multiply(t_part[:, None], p, out=r)  # r = trials p (1 - p)
+            np.subtract(1.0, p, out=rest)
+            r *= rest
+            grad += xt @ r
     q = Z_975  # statsmodels' norm.ppf(1 - 0.05 / 2)
     out: dict[tuple[str, str], tuple[float, float, float]] = {}
-    # Buffers for the patterns x categories arrays, reused from term to term.
-    most = max((len(c) for c in d.columns), default=0)
-    buffers = np.empty(n * most), np.empty(n * most), np.empty(n * most)
-    for code, column, term, cats in zip(d.codes, d.columns, d.terms, d.levels, strict=True):
-        shift = padded[column]  # each category's coefficient
-        p, r, rest = (b[: n * len(column)].reshape(n, len(column)) for b in buffers)
-        # p = 1 / (1 + exp(-base) exp(-shift)): one exp per pattern (expit per cell is slow)
-        with np.errstate(over="ignore"):
-            base = np.exp(shift[code] - eta)
-            np.multiply(base[:, None], np.exp(-shift)[None, :], out=p)
-            p += 1.0
-            np.divide(1.0, p, out=p)
-        margin = trials @ p / total
-        np.multiply(trials[:, None], p, out=r)  # r = trials p (1 - p)
-        np.subtract(1.0, p, out=rest)
-        r *= rest
-        grad = np.asarray(xt @ r)
+    for (_, column), total_p, grad, term, cats in zip(
+        terms, sums, grads, d.terms, d.levels, strict=True
+    ):
+        margin = total_p / total
         own = column >= 0
         grad[column[own], :] = 0.0
         grad[column[own], np.flatnonzero(own)] = grad[0][own]
