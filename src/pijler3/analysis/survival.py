@@ -176,9 +176,9 @@ def _summarise(fit: SurvfuncRight, n: int, events: int) -> KaplanMeier:
     )
 
 
-# Per event: each row's time in whole days since the earliest, the number of days
-# spanned, the earliest day, and each row's status (1 for an observed event).
-EventTimes = Mapping[str, tuple[npt.NDArray[np.int64], int, int, npt.NDArray[np.int64]]]
+# Per event: each row's cell of a (day x status) table (2 x its day since the earliest,
+# plus 1 for an observed event), the number of days spanned and the earliest day.
+EventTimes = Mapping[str, tuple[npt.NDArray[np.int64], int, int]]
 
 
 def event_times(population: pl.DataFrame, events: Sequence[str]) -> EventTimes:
@@ -190,7 +190,7 @@ def event_times(population: pl.DataFrame, events: Sequence[str]) -> EventTimes:
         status = population[f"_status_{event}"].to_numpy().astype(np.int64)
         first = int(time.min()) if len(time) else 0
         span = int(time.max()) - first + 1 if len(time) else 0
-        out[event] = (time - first, span, first, status)
+        out[event] = ((time - first) * 2 + status, span, first)
     return out
 
 
@@ -206,10 +206,10 @@ def fits_from_codes(
     in a fraction of the time. A label without rows gets no fit.
     """
     out: dict[str, dict[str, KaplanMeier]] = {event: {} for event in times}
-    for event, (day, span, first, status) in times.items():
-        if len(day) == 0:
+    for event, (day_status, span, first) in times.items():
+        if len(day_status) == 0:
             continue
-        cell = (code * span + day) * 2 + status
+        cell = code * (span * 2) + day_status
         counts = np.bincount(cell, minlength=len(labels) * span * 2).reshape(len(labels), span, 2)
         total = counts.sum(axis=2)
         for i, label in enumerate(labels):
