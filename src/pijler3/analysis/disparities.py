@@ -34,8 +34,6 @@ Choices made where INDICATORS.md is silent:
   (``tests/test_fast_paths.py``); should it not converge, statsmodels' GLM is fitted
   instead. The patterns are counted with numpy from the category codes of
   :func:`pijler3.analysis.population.prepare`, which the report computes once.
-- p-values are Holm-adjusted as statsmodels' ``multipletests`` does it (:func:`holm`,
-  the same numbers without importing statsmodels).
 """
 
 from __future__ import annotations
@@ -208,14 +206,12 @@ def _ordered(term: str, cats: list[str]) -> list[str]:
 
 
 def holm(p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Holm's step-down adjusted p-values: statsmodels' ``multipletests(method="holm")``
-    written out (``tests/test_disparities.py`` checks it), without importing statsmodels."""
-    order = np.argsort(p)
-    adjusted = np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1))
-    adjusted[adjusted > 1] = 1
-    out = np.empty_like(adjusted)
-    out[order] = adjusted
-    return out
+    """Holm's step-down adjusted p-values: statsmodels' ``multipletests(method="holm")``."""
+    # Imported here: statsmodels takes a second to import (see indicators.wilson).
+    from statsmodels.stats.multitest import multipletests
+
+    adjusted: npt.NDArray[np.float64] = multipletests(p, alpha=SIGNIFICANCE, method="holm")[1]
+    return adjusted
 
 
 def _holm(table: pl.DataFrame) -> pl.DataFrame:

@@ -17,8 +17,6 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from pijler3.analysis.survival import Z_975
-
 
 @dataclass(frozen=True)
 class Dummies:
@@ -210,6 +208,9 @@ def estimable(gram: npt.NDArray[np.float64]) -> list[int]:
 
 Fit = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
 MAX_ITERATIONS = 100
+# scipy's norm.ppf(1 - 0.05 / 2), the bound of statsmodels' 95% intervals
+# (tests/test_fast_paths.py holds it equal).
+Z_975 = 1.959963984540054
 TOLERANCE = 1e-8  # statsmodels' default for Newton's method: the largest change of a parameter
 
 

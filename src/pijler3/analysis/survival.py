@@ -1,12 +1,11 @@
-"""Kaplan-Meier fits for the median indicators and the curves, as statsmodels fits them.
+"""Kaplan-Meier fits for the median indicators and the curves, with statsmodels.
 
 :func:`kaplan_meier` is statsmodels' ``SurvfuncRight`` on one row per person, with its
 defaults: the median and its Brookmeyer-Crowley interval (cloglog), and the curve.
-:func:`kaplan_meier_counts` gives the very same fit, bit for bit, from counts per day,
-which is what the indicator table uses: a delivery has a million rows but at most a few
-thousand distinct days, and every breakdown category needs its own fit. It is
-statsmodels' computation written out in numpy, so the report does not import statsmodels
-(a second of start-up); statsmodels stays the reference it is tested against.
+:func:`kaplan_meier_counts` gives the very same fit, bit for bit, from counts per day
+(statsmodels again, with frequency weights), which is what the indicator table uses: a
+delivery has a million rows but at most a few thousand distinct days, and every
+breakdown category needs its own fit.
 
 Where INDICATORS.md leaves a choice open: a Kaplan-Meier interval bound that statsmodels
 reports as infinite (the interval runs past the last event) is left empty, like a median
@@ -56,7 +55,7 @@ def kaplan_meier(time: npt.ArrayLike, status: npt.ArrayLike) -> KaplanMeier:
     straightforward fit on one row per person; the table uses :func:`kaplan_meier_counts`,
     which gives the same numbers from counts (``tests/test_indicators.py`` checks that).
     """
-    # Imported here: statsmodels takes a second to import and is the reference only.
+    # Imported here: statsmodels takes a second to import (see kaplan_meier_counts).
     from statsmodels.duration.survfunc import SurvfuncRight
 
     # Whole days as integers: np.unique inside statsmodels sorts them faster than floats.
@@ -78,62 +77,34 @@ def kaplan_meier_counts(
     """The fit of :func:`kaplan_meier` from counts: at each distinct ``time`` (ascending,
     whole days), ``events`` observed events among ``total`` rows (the rest censored there).
 
-    This is statsmodels' ``SurvfuncRight`` on the rows (``_calc_survfunc_right`` without
-    weights, Greenwood's standard error, ``quantile`` and ``quantile_ci`` with the
-    defaults), written out operation for operation on the counts per day: the risk sets
-    are the same integer sums and every step the same floating-point operation, so every
-    number is bit for bit the one of the fit on rows (``tests/test_fast_paths.py``),
-    without sorting a row per person and without importing statsmodels.
+    The counts go to ``SurvfuncRight`` as one row per (day, status) with its count as
+    ``freq_weights``. That gives the curve, the risk sets and the events of the fit on
+    rows exactly (the same integer sums, so the same floating-point numbers), but with
+    weights statsmodels switches the curve's standard error from Greenwood's formula to
+    Tsiatis', which changes ``quantile_ci``. So Greenwood's standard error, which the fit
+    on rows uses, is put in its place (:func:`_greenwood_se`) before statsmodels' own
+    ``quantile`` and ``quantile_ci`` are applied; ``tests/test_fast_paths.py`` checks
+    that every number is bit for bit the one of the fit on rows.
     """
     days = np.asarray(time, dtype=np.int64)
     hits = np.asarray(events, dtype=np.int64)
     rows = np.asarray(total, dtype=np.int64)
     if len(days) == 0 or rows.sum() == 0:
         return KaplanMeier(0, 0, None, None, None, (), (), ())
-    at_risk = np.cumsum(rows[::-1])[::-1]
-    keep = np.flatnonzero(hits > 0)
-    n, d, times = at_risk[keep], hits[keep].astype(np.float64), days[keep]
-    with np.errstate(all="ignore"):
-        surv = 1 - d / n.astype(np.float64)
-        tiny = surv < 1e-16
-        surv[tiny] = 1e-16
-        surv = np.exp(np.cumsum(np.log(surv)))
-        surv[tiny] = 0
-        se = _greenwood_se(surv, n, d)
-        median, low, high = _median_ci(times, surv, se)
-    reached = np.isfinite(median)
-    return KaplanMeier(
-        n=int(rows.sum()),
-        events=int(hits.sum()),
-        median=float(median) if reached else None,
-        ci_low=_finite(low) if reached else None,
-        ci_high=_finite(high) if reached else None,
-        times=tuple(times.tolist()),
-        survival=tuple(surv.tolist()),
-        at_risk=tuple(n.tolist()),
-        survival_se=tuple(se.tolist()),
-    )
+    censored = rows - hits
+    with_events, with_censored = hits > 0, censored > 0
+    t = np.concatenate([days[with_events], days[with_censored]])
+    status = np.concatenate([np.ones(with_events.sum()), np.zeros(with_censored.sum())])
+    weights = np.concatenate([hits[with_events], censored[with_censored]]).astype(np.float64)
+    # Imported here: statsmodels takes a second to import, which a step without a fit
+    # (or a report without a delivery) does not need to pay.
+    from statsmodels.duration.survfunc import SurvfuncRight
 
-
-# statsmodels' norm.ppf(1 - 0.05 / 2), the bound of quantile_ci (tests/test_fast_paths.py).
-Z_975 = 1.959963984540054
-
-
-def _median_ci(
-    times: npt.NDArray[np.int64], surv: npt.NDArray[np.float64], se: npt.NDArray[np.float64]
-) -> tuple[float, float, float]:
-    """``SurvfuncRight.quantile(0.5)`` and ``quantile_ci(0.5)`` (cloglog, alpha 0.05), as
-    statsmodels writes them: NaN for a median not reached, inf for an open bound."""
-    below = np.flatnonzero(surv < 1 - 0.5)
-    median = float(times[below[0]]) if len(below) else np.nan
-    r = np.log(-np.log(surv)) - np.log(-np.log(1 - 0.5))
-    r /= (-1 / (surv * np.log(surv))) * se
-    inside = np.flatnonzero(np.abs(r) <= Z_975)
-    if len(inside) == 0:
-        return median, np.nan, np.nan
-    low = float(times[inside[0]])
-    high = np.inf if inside[-1] == len(times) - 1 else float(times[inside[-1] + 1])
-    return median, low, high
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fit = SurvfuncRight(t, status, freq_weights=weights)
+        fit.surv_prob_se = _greenwood_se(fit.surv_prob, fit.n_risk, fit.n_events)
+    return _summarise(fit, int(rows.sum()), int(hits.sum()))
 
 
 def _greenwood_se(
@@ -156,8 +127,7 @@ def _greenwood_se(
 
 
 def _summarise(fit: SurvfuncRight, n: int, events: int) -> KaplanMeier:
-    """Median, interval and curve of a fit, with statsmodels' own methods (the reference
-    that :func:`kaplan_meier_counts` is checked against)."""
+    """Median, interval and curve of a fit, with statsmodels' defaults."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         median = fit.quantile(0.5)
