@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 
 import polars as pl
 
@@ -105,6 +105,8 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 
+
+_KINDS = frozenset(kind for kind, _ in PATTERNS)
 
 # Where an e-mail address can start: its local part, a run of these characters.
 _LOCAL_PART = re.compile(r"[\w.+-]+")
@@ -230,13 +232,17 @@ def scrub(text: str, own: Iterable[str | None] = ()) -> tuple[str, int]:
     return text, shapes + values
 
 
-def _remove_shapes(text: str) -> tuple[str, int]:
-    """The text normalised, with every identifier shape removed; the number removed."""
+def _remove_shapes(text: str, kinds: Container[str] = _KINDS) -> tuple[str, int]:
+    """The text normalised, with every identifier shape removed; the number removed.
+
+    ``kinds`` leaves out the patterns that cannot match (:func:`scrub_column` knows).
+    """
     text = normalise(text)
     removed = 0
     for kind, pattern in PATTERNS:
-        text, n = _subn(kind, pattern, text)
-        removed += n
+        if kind in kinds:
+            text, n = _subn(kind, pattern, text)
+            removed += n
     return text, removed
 
 
@@ -269,9 +275,26 @@ def _remove_own(text: str, own: Iterable[str | None]) -> tuple[str, int]:
 _ASCII_SPACE = r"[\t\x0b\x0c\x1c-\x1f]"
 # ASCII white space as ``str.split`` and ``str.strip`` see it.
 _ASCII_WHITE = r"\t\n\x0b\x0c\r\x1c-\x1f "
-_ASCII_WHITE_CHARS = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
-# What every identifier shape needs: a digit (IBAN, INSZ, phone) or an "at" (e-mail).
-_SHAPE_NEEDS = rf"[0-9@]|(?i)[{_ASCII_WHITE}\[({{<](?:at|apenstaart)[{_ASCII_WHITE}\])}}>]"
+# What each identifier shape needs in an ASCII text, so that a pattern runs only on the
+# texts it may match: an IBAN two letters and two digits, an e-mail address an "@" or
+# a written "at" (between spaces or brackets), an INSZ eleven digits and a phone number
+# nine. A removal never creates what a need asks for (the marker holds no digit, "@"
+# or "at"; its brackets close after "at" and open before it only as ``]`` and ``[``),
+# so the needs of the text before the first pattern hold for the later ones.
+_AT_NEEDS = rf"@|(?i)[{_ASCII_WHITE}\[({{<](?:at|apenstaart)[{_ASCII_WHITE}\])}}>]"
+_NEEDS: tuple[tuple[str, str, int], ...] = (
+    # (kind, a pattern the text must hold, at least this many digits)
+    ("iban", r"[A-Za-z]{2}[0-9]{2}", 0),
+    ("email", _AT_NEEDS, 0),
+    ("insz", r"[0-9]", 11),
+    ("phone", r"[0-9]", 9),
+)
+# A word of an ASCII value, as ``str.split`` sees it.
+_WORD = rf"[^{_ASCII_WHITE}]+"
+# Not printable ASCII: white space, a control character, or not ASCII; and the same
+# allowing spaces.
+_NOT_PLAIN = r"[^!-~]"
+_NOT_SPACED = r"[^ -~]"
 
 
 def fold_expr(value: pl.Expr) -> pl.Expr:
@@ -290,92 +313,181 @@ def _is_ascii(value: pl.Expr) -> pl.Expr:
     return value.str.len_bytes() == value.str.len_chars()
 
 
+def _shaped_texts(texts: pl.Series) -> pl.DataFrame:
+    """Every distinct text with its shapes removed (``_text``, ``_shaped``, ``_n``, ``_rows``,
+    ``_lower``).
+
+    Polars decides which texts need Python, and for which patterns: a non-ASCII text
+    needs all of them; an ASCII text only those whose needs (``_NEEDS``) it meets.
+    The others are normalised in Polars (for ASCII text, white space other than a line
+    break becomes a space). ``_rows`` is the number of rows holding the text; ``_lower`` the
+    shaped text in lower case (its fold) where it is ASCII, else null.
+    """
+    text = pl.col("_text")
+    ascii_ = _is_ascii(text)
+    digits = text.str.count_matches("[0-9]")
+    distinct = (
+        texts.alias("_text")
+        .drop_nulls()
+        .value_counts(name="_rows")
+        .with_columns(
+            pl.when(ascii_)
+            .then(
+                pl.concat_list(
+                    [
+                        pl.when(text.str.contains(need) & (digits >= at_least)).then(pl.lit(kind))
+                        for kind, need, at_least in _NEEDS
+                    ]
+                ).list.drop_nulls()
+            )
+            .alias("_kinds")
+        )
+    )
+    hard = distinct.filter(pl.col("_kinds").is_null() | (pl.col("_kinds").list.len() > 0))
+    done = [
+        _remove_shapes(t, _KINDS if kinds is None else kinds)
+        for t, kinds in hard.select("_text", "_kinds").iter_rows()
+    ]
+    easy = distinct.filter(pl.col("_kinds").list.len() == 0).select(
+        "_text",
+        text.str.replace_all(_ASCII_SPACE, " ").alias("_shaped"),
+        pl.lit(0, pl.Int64).alias("_n"),
+        "_rows",
+    )
+    shaped = pl.col("_shaped")
+    return pl.concat(
+        [
+            easy,
+            hard.select(
+                "_text",
+                pl.Series("_shaped", [t for t, _ in done], pl.String),
+                pl.Series("_n", [n for _, n in done], pl.Int64),
+                "_rows",
+            ),
+        ]
+    ).with_columns(pl.when(_is_ascii(shaped)).then(shaped.str.to_lowercase()).alias("_lower"))
+
+
+def _odd_key_words(values: pl.Series) -> pl.Series:
+    """For own values that are not printable ASCII, a word of each that a text must hold
+    for :func:`_remove_own` to remove it (see :func:`_may_hold_own`), or null.
+
+    Printable ASCII with spaces: the longer of its first and last words, in lower case
+    ("smet" of "De Smet", "kerkstraat" of "Kerkstraat 12"). The others (other white
+    space, a control character, not ASCII): the longest word of its fold, or the empty
+    word (which every text holds) when that is not ASCII; names repeat, so each
+    distinct value is folded once.
+    """
+    value = pl.col("_value")
+    words = value.str.to_lowercase().str.strip_chars(" ").str.split(" ")
+    first, last = words.list.first(), words.list.last()
+    longer = pl.when(first.str.len_bytes() > last.str.len_bytes()).then(first).otherwise(last)
+    rest = values.alias("_value").to_frame()
+    spaced = rest.select(
+        (~value.str.contains(_NOT_SPACED)).alias("_spaced"),
+        pl.when(longer != "").then(longer).alias("_key"),
+    )
+    key = spaced.to_series(1)
+    others = spaced.to_series(0).not_().arg_true()
+    if len(others):
+        folded = fold_expr(value)
+        words = folded.str.extract_all(_WORD)
+        longest = words.list.get(
+            words.list.eval(pl.element().str.len_bytes()).list.arg_max(), null_on_oob=True
+        )
+        hard = rest[others]
+        found = hard.unique().with_columns(
+            pl.when(_is_ascii(folded)).then(longest).otherwise(pl.lit("")).alias("_key")
+        )
+        found = hard.join(found, on="_value", how="left", maintain_order="left")
+        key = key.scatter(others, found.to_series(1))
+    return key
+
+
+def _may_hold_own(shaped: pl.Series, lower: pl.Series, own: pl.DataFrame) -> pl.Series:
+    """Per row, whether its shaped text may hold one of its own values.
+
+    :func:`_remove_own` removes a value only where every word of its fold is in the
+    folded text, which for an ASCII text is its lower case (``lower``, null for a text
+    that is not ASCII: it may hold any value). So a row may hold a value only if its
+    text holds a word of the value: for a value of printable ASCII without spaces
+    (most) the whole value in lower case, for the others :func:`_odd_key_words`. Values
+    under two characters are skipped, as :func:`_remove_own` skips them.
+    """
+    names = [f"_own{k}" for k in range(own.width)]
+    text = pl.col("_lower")
+    odd = [pl.col(n).str.contains(_NOT_PLAIN) for n in names]
+    plain = [
+        pl.when(~o & (pl.col(n).str.len_bytes() >= 2)).then(pl.col(n).str.to_lowercase())
+        for n, o in zip(names, odd, strict=True)
+    ]
+    columns = own.rename(dict(zip(own.columns, names, strict=True))).get_columns()
+    flags = (
+        pl.DataFrame([lower.alias("_lower"), shaped.is_not_null().alias("_present"), *columns])
+        .lazy()
+        .select(
+            (
+                (pl.col("_present") & text.is_null())
+                | pl.any_horizontal(
+                    pl.lit(False), *[text.str.contains(k, literal=True) for k in plain]
+                )
+            )
+            .fill_null(False)
+            .alias("_may"),
+            *[
+                (o & text.is_not_null()).fill_null(False).alias(f"_odd{n}")
+                for n, o in zip(names, odd, strict=True)
+            ],
+        )
+        .collect()
+    )
+    may = flags["_may"]
+    for name, column in zip(names, own.columns, strict=True):
+        where = (flags[f"_odd{name}"] & ~may).arg_true()
+        if len(where):
+            keys = _odd_key_words(own[column].gather(where))
+            hit = lower.gather(where).str.contains(keys, literal=True).fill_null(False)
+            may = may.scatter(where.filter(hit), True)
+    return may
+
+
 def scrub_column(texts: pl.Series, own: pl.DataFrame) -> tuple[pl.Series, int]:
     """:func:`scrub` on a column: ``texts[i]`` with the own values ``own.row(i)``.
 
     Returns the cleaned column (nulls stay null) and the number of removals, exactly as
-    :func:`scrub` row by row would. Polars decides for the whole column at once what
-    needs Python: identifier shapes are removed once per distinct text, and only from
-    texts that are not ASCII or hold a digit, ``@`` or a written "at" (every shape needs
-    one); the others are normalised in Polars (for ASCII text, white space other than a
-    line break becomes a space). Own values are removed row by row only from texts
-    that are not ASCII or hold the first word of one of the person's own values (every
-    word of a value must be in the text for it to be removed); a few rows in a hundred.
+    :func:`scrub` row by row would. Python works only where Polars, deciding for the
+    whole column at once, finds something to remove: identifier shapes are removed once
+    per distinct text, only from texts that are not ASCII or hold what a shape needs
+    (``_NEEDS``), and with only the patterns whose needs they meet; own values are
+    removed only from rows whose text may hold one (:func:`_may_hold_own`): a few rows
+    in a hundred.
     """
     own = own.select(pl.all().cast(pl.String))
     texts = texts.cast(pl.String)
-    text, shaped = pl.col("_text"), pl.col("_shaped")
-    frame = texts.alias("_text").to_frame().hstack(own.get_columns()).with_row_index("_i")
-
-    distinct = frame.select(text.drop_nulls().unique())
-    hard = distinct.filter(~_is_ascii(text) | text.str.contains(_SHAPE_NEEDS))["_text"]
-    done = [_remove_shapes(t) for t in hard.to_list()]
-    distinct = pl.concat(
-        [
-            distinct.filter(~text.is_in(hard.implode())).select(
-                text,
-                text.str.replace_all(_ASCII_SPACE, " ").alias("_shaped"),
-                pl.lit(0).alias("_n"),
-            ),
-            pl.DataFrame(
-                {"_text": hard, "_shaped": [t for t, _ in done], "_n": [n for _, n in done]},
-                schema={"_text": pl.String, "_shaped": pl.String, "_n": pl.Int32},
-            ),
-        ]
-    )
-    frame = frame.join(distinct, on="_text", how="left", maintain_order="left")
-    shapes = int(frame["_n"].sum())
-
-    # Own values: one row per (text, value), each distinct value folded once.
-    candidates = frame.filter(shaped.is_not_null())
-    maybe = candidates.filter(~_is_ascii(shaped)).select("_i")
-    pairs = (
-        candidates.filter(_is_ascii(shaped))
-        .select("_i", shaped.str.to_lowercase().alias("_lower"), *own.columns)
-        .unpivot(index=["_i", "_lower"], value_name="_value")
-        .drop_nulls("_value")
-    )
-    if pairs.height:
-        value = pl.col("_value")
-        distinct_values = pairs.select("_value").unique()
-        # ASCII values (most) fold to their lower case; only the others need NFKD.
-        folded = pl.concat(
-            [
-                distinct_values.filter(_is_ascii(value)).with_columns(
-                    value.str.to_lowercase().alias("_folded")
-                ),
-                distinct_values.filter(~_is_ascii(value)).with_columns(
-                    fold_expr(value).alias("_folded")
-                ),
-            ]
+    shapes = _shaped_texts(texts)
+    removed = int(shapes.select((pl.col("_n") * pl.col("_rows")).sum()).item())
+    rows = (
+        texts.alias("_text")
+        .to_frame()
+        .join(
+            shapes.select("_text", "_shaped", "_lower"),
+            on="_text",
+            how="left",
+            maintain_order="left",
         )
-        # The first word: up to the first white space after any leading white space.
-        word = pl.col("_folded").str.strip_chars_start(_ASCII_WHITE_CHARS)
-        end = word.str.find(f"[{_ASCII_WHITE}]")
-        values = folded.select(
-            "_value",
-            (~_is_ascii(pl.col("_folded"))).alias("_wide"),
-            pl.when(end.is_null()).then(word).otherwise(word.str.head(end)).alias("_first"),
-        )
-        hits = (
-            pairs.join(values, on="_value")
-            .filter(
-                pl.col("_wide")
-                | pl.col("_lower").str.contains(pl.col("_first"), literal=True).fill_null(False)
+    )
+    shaped = rows["_shaped"]
+    where = _may_hold_own(shaped, rows["_lower"], own).arg_true()
+    if len(where):
+        cleaned = [
+            _remove_own(text, values)
+            for text, values in zip(
+                shaped.gather(where).to_list(), own[where].iter_rows(), strict=True
             )
-            .select("_i")
-        )
-        maybe = pl.concat([maybe, hits]).unique()
-    rows = frame.filter(pl.col("_i").is_in(maybe["_i"].implode()))
-    cleaned = [_remove_own(r[0], r[1:]) for r in rows.select("_shaped", *own.columns).iter_rows()]
-    fixed = pl.DataFrame(
-        {"_i": rows["_i"], "_clean": [t for t, _ in cleaned]},
-        schema={"_i": pl.UInt32, "_clean": pl.String},
-    )
-    result = frame.join(fixed, on="_i", how="left", maintain_order="left").select(
-        pl.coalesce("_clean", "_shaped")
-    )
-    return result.to_series().alias(texts.name), shapes + sum(n for _, n in cleaned)
+        ]
+        removed += sum(n for _, n in cleaned)
+        shaped = shaped.scatter(where, pl.Series([t for t, _ in cleaned], dtype=pl.String))
+    return shaped.alias(texts.name), removed
 
 
 # ---------------------------------------------------------------- the allow-list
