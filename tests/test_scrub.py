@@ -110,11 +110,14 @@ _WORDS = st.sampled_from(
     ["Jan", "jan", "JAN", "Aïcha", "Aicha", "Straße", "strasse", "Peeters", "el", "Amrani",
      "at", "AT", "@", "[at]", "(dot)", "dot", ".", ",", "-", "0470", "12", "34", "56",
      "85.07.30-033.28", "BE68", "x" * 40, "Zoë", "Zoe\u0308", "\t", "\n", "\x1c", "  ",
-     "ﬁ", "６７", "\u00a0", "\u200b", "gent", "kerkstraat", "Kerkstraat 12"]
+     "ﬁ", "６７", "\u00a0", "\u200b", "gent", "kerkstraat", "Kerkstraat 12", "de", "smet",
+     "van", "Damme", "ozturk", "Öztürk", "ali", "\x01", "cha"]
 )  # fmt: skip
 _OWN = st.sampled_from(
     [None, "", "J", "Jan", "Aïcha", "Straße", "Peeters", "El Amrani", "0470 12 34 56",
-     "jan@x.be", "Kerkstraat 12", "Kerkstraat", "Zoë", "ﬁne", "K"]
+     "jan@x.be", "Kerkstraat 12", "Kerkstraat", "Zoë", "ﬁne", "K", " El Amrani ",
+     "De Smet", "Van\tDamme", "van  damme", "Öztürk Ali", "Aïcha Ben", "\x01", "\x01 \x01",
+     "Jan\x01", "12 Kerkstraat", "ＪＡＮ", "Іван", "ß"]
 )  # fmt: skip
 
 

@@ -291,10 +291,9 @@ _NEEDS: tuple[tuple[str, str, int], ...] = (
 )
 # A word of an ASCII value, as ``str.split`` sees it.
 _WORD = rf"[^{_ASCII_WHITE}]+"
-# Not printable ASCII: white space, a control character, or not ASCII; and the same
-# allowing spaces.
+# Not printable ASCII: white space, a control character, or not ASCII.
 _NOT_PLAIN = r"[^!-~]"
-_NOT_SPACED = r"[^ -~]"
+_NOT_PLAIN_CHARS = "".join(chr(c) for c in range(128) if not 0x21 <= c <= 0x7E)
 
 
 def fold_expr(value: pl.Expr) -> pl.Expr:
@@ -372,35 +371,41 @@ def _odd_key_words(values: pl.Series) -> pl.Series:
     """For own values that are not printable ASCII, a word of each that a text must hold
     for :func:`_remove_own` to remove it (see :func:`_may_hold_own`), or null.
 
-    Printable ASCII with spaces: the longer of its first and last words, in lower case
-    ("smet" of "De Smet", "kerkstraat" of "Kerkstraat 12"). The others (other white
-    space, a control character, not ASCII): the longest word of its fold, or the empty
-    word (which every text holds) when that is not ASCII; names repeat, so each
-    distinct value is folded once.
+    Any run of printable ASCII in a value's lower case is in its fold, within one word:
+    for an ASCII value, the longer of its first and last runs ("smet" of "De Smet",
+    "kerkstraat" of "Kerkstraat 12"). A value that is not ASCII is folded, each distinct
+    one once (names repeat): the longest word of its fold, or the empty word (which
+    every text holds) when that is not ASCII.
     """
     value = pl.col("_value")
-    words = value.str.to_lowercase().str.strip_chars(" ").str.split(" ")
-    first, last = words.list.first(), words.list.last()
-    longer = pl.when(first.str.len_bytes() > last.str.len_bytes()).then(first).otherwise(last)
-    rest = values.alias("_value").to_frame()
-    spaced = rest.select(
-        (~value.str.contains(_NOT_SPACED)).alias("_spaced"),
-        pl.when(longer != "").then(longer).alias("_key"),
+    lower = value.str.to_lowercase()
+    first = lower.str.extract(r"[!-~]+", 0)
+    last = lower.str.extract(r"[!-~]+[^!-~]*$", 0).str.strip_chars_end(_NOT_PLAIN_CHARS)
+    frame = values.alias("_value").to_frame()
+    keys = frame.select(
+        # No run at all (white space or control characters only): any text may hold it.
+        pl.when(first.is_null())
+        .then(pl.lit(""))
+        .when(first.str.len_bytes() >= last.str.len_bytes())
+        .then(first)
+        .otherwise(last)
+        .alias("_key"),
+        (value.str.len_bytes() != value.str.len_chars()).alias("_wide"),
     )
-    key = spaced.to_series(1)
-    others = spaced.to_series(0).not_().arg_true()
-    if len(others):
+    key = keys.to_series(0)
+    wide = keys.to_series(1).arg_true()
+    if len(wide):
         folded = fold_expr(value)
         words = folded.str.extract_all(_WORD)
         longest = words.list.get(
             words.list.eval(pl.element().str.len_bytes()).list.arg_max(), null_on_oob=True
         )
-        hard = rest[others]
+        hard = frame[wide]
         found = hard.unique().with_columns(
             pl.when(_is_ascii(folded)).then(longest).otherwise(pl.lit("")).alias("_key")
         )
         found = hard.join(found, on="_value", how="left", maintain_order="left")
-        key = key.scatter(others, found.to_series(1))
+        key = key.scatter(wide, found.to_series(1))
     return key
 
 

@@ -95,6 +95,11 @@ def _refuse_duplicates(good: pl.DataFrame, kbi: Path) -> None:
     Link would carry both rows and publish would stop at the repeated pseudonym, where
     no row number is known any more; the KBI administrators can only mend it here.
     """
+    # An INSZ is eleven digits: as numbers they are told apart far faster. Should some
+    # not be (or two become one), the exact count below decides.
+    numbers = good.select(pl.col("insz").cast(pl.Int64, strict=False).n_unique()).item()
+    if numbers == good.height:
+        return
     groups = (
         good.group_by("insz")
         .agg(pl.col("_row").sort())
@@ -123,9 +128,12 @@ def scrub_free_text(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     and without house number), each when the table has the column. The column is
     scrubbed at once (:func:`pijler3.exchange.scrub.scrub_column`).
     """
-    own = table.select(_own_values(table))
-    cleaned, removed = scrub.scrub_column(table["plo_reden"], own)
-    return table.with_columns(cleaned.alias("plo_reden")), removed
+    texts = table["plo_reden"]
+    present = texts.is_not_null()
+    # Own values only for the rows that have a text (a third in a typical extract).
+    rows = table.lazy().filter(present).select(_own_values(table)).collect()
+    cleaned, removed = scrub.scrub_column(texts.filter(present), rows)
+    return table.with_columns(texts.clone().scatter(present.arg_true(), cleaned)), removed
 
 
 def clean_free_text(table: pl.DataFrame, min_persons: int) -> tuple[pl.DataFrame, int, int]:
@@ -193,7 +201,7 @@ def _export(
     )
     table = read.table
 
-    bad = table.filter(pl.col("insz").is_null())
+    bad = table.lazy().filter(pl.col("insz").is_null()).select("_row", "insz_problem").collect()
     reasons = Counter(bad["insz_problem"].to_list())
     # AgII's staff open the quarantine file in a spreadsheet: written as a CSV for people.
     quarantine_csv = peoplecsv.render(("rij", "reden"), bad.select("_row", "insz_problem").rows())
