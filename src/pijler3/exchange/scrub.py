@@ -547,8 +547,12 @@ def _counted_pieces(
     count of a person who wrote several distinct texts holding it (few do, so that
     correction is computed on their rows only).
     """
-    rows = frame.select(pl.col(person).alias("_person"), pl.col(text).alias("_text")).filter(
-        pl.col("_text").is_not_null()
+    # Lazily: an eager select would first align the chunks of every column of the frame.
+    rows = (
+        frame.lazy()
+        .select(pl.col(person).alias("_person"), pl.col(text).alias("_text"))
+        .filter(pl.col("_text").is_not_null())
+        .collect()
     )
     # Most persons have one row: only the rows of persons with several are deduplicated,
     # and a text's persons are its rows less the repeated rows of one person.
@@ -618,9 +622,11 @@ def keep_common_words(
     removed = int(texts.select((pl.col("_rows") * pl.col("_dropped").fill_null(0)).sum()).item())
     # An empty text has no pieces: the join leaves it as it was.
     cleaned = (
-        frame.select(pl.col(text).alias("_text"))
-        .join(texts.select("_text", "_clean"), on="_text", how="left", maintain_order="left")
+        frame.lazy()
+        .select(pl.col(text).alias("_text"))
+        .join(texts.lazy().select("_text", "_clean"), on="_text", how="left", maintain_order="left")
         .select(pl.coalesce("_clean", "_text"))
+        .collect()
         .to_series()
     )
     return frame.with_columns(cleaned.alias(text)), removed

@@ -50,30 +50,26 @@ class ExportResult:
     words_removed: int = 0
 
 
-def _own_values(table: pl.DataFrame) -> list[pl.Expr]:
-    """Per row, the person's own values to remove from ``plo_reden``, longest first.
+def _own_values(table: pl.DataFrame) -> list[tuple[pl.Expr, bool]]:
+    """Per row, the person's own values to remove from ``plo_reden``, longest first, each
+    with whether it holds digits.
 
     Values with digits are only offered when the text holds a digit (the birth date
-    only when it holds the year): the test runs on whole columns at once, and spares
-    the row-by-row loop most of its work.
+    only when it holds the year): :func:`scrub_free_text` computes them for those rows
+    alone, and spares the rest of the work most rows.
     """
     cols = set(table.columns)
     c = pl.col
     text = c("plo_reden")
-    has_digit = text.str.contains(r"\d")
-
-    def when(gate: pl.Expr, value: pl.Expr) -> pl.Expr:
-        return pl.when(gate).then(value).otherwise(None)
-
-    exprs: list[pl.Expr] = []
+    values: list[tuple[pl.Expr, bool]] = []
     if "straat" in cols and "huisnummer" in cols:
         street = c("straat").str.strip_chars()
         number = c("huisnummer").str.strip_chars()
-        exprs += [
-            when(has_digit, pl.concat_str(street, number, separator=" ")),
-            when(has_digit, pl.concat_str(number, street, separator=" ")),
+        values += [
+            (pl.concat_str(street, number, separator=" "), True),
+            (pl.concat_str(number, street, separator=" "), True),
         ]
-    exprs += [c(name) for name in _OWN_VALUES if name in cols and name != "insz"]
+    values += [(c(name), False) for name in _OWN_VALUES if name in cols and name != "insz"]
     if "insz" in cols:
         # The normalised INSZ is in the table; its usual written form is added too.
         i = c("insz")
@@ -81,12 +77,15 @@ def _own_values(table: pl.DataFrame) -> list[pl.Expr]:
             i.str.slice(0, 2), pl.lit("."), i.str.slice(2, 2), pl.lit("."), i.str.slice(4, 2),
             pl.lit("-"), i.str.slice(6, 3), pl.lit("."), i.str.slice(9, 2),
         )  # fmt: skip
-        exprs += [when(has_digit, i), when(has_digit, formatted)]
+        values += [(i, True), (formatted, True)]
     if "geboortedatum" in cols and table.schema["geboortedatum"] == pl.Date:
         birth = c("geboortedatum")
         has_year = text.str.contains(birth.dt.year().cast(pl.String), literal=True)
-        exprs += [when(has_year, birth.dt.strftime(f)) for f in _DATE_SPELLINGS]
-    return [e.alias(f"own{k}") for k, e in enumerate(exprs)]
+        values += [
+            (pl.when(has_year).then(birth.dt.strftime(f)).otherwise(None), True)
+            for f in _DATE_SPELLINGS
+        ]
+    return values
 
 
 def _refuse_duplicates(good: pl.DataFrame, kbi: Path) -> None:
@@ -130,9 +129,28 @@ def scrub_free_text(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """
     texts = table["plo_reden"]
     present = texts.is_not_null()
-    # Own values only for the rows that have a text (a third in a typical extract).
-    rows = table.lazy().filter(present).select(_own_values(table)).collect()
-    cleaned, removed = scrub.scrub_column(texts.filter(present), rows)
+    values = _own_values(table)
+    names = [f"own{k}" for k in range(len(values))]
+    # Own values only for the rows that have a text (a third in a typical extract), and
+    # those with digits only for the rows whose text holds one (a few in a hundred).
+    rows = table.lazy().filter(present)
+    digit = pl.col("plo_reden").str.contains(r"\d")
+    plain = rows.select(
+        digit.alias("_digit"),
+        *[e.alias(n) for n, (e, d) in zip(names, values, strict=True) if not d],
+    ).collect()
+    gated = rows.filter(digit).select(
+        [e.alias(n) for n, (e, d) in zip(names, values, strict=True) if d]
+    )
+    where = plain["_digit"].arg_true()
+    with_digits = gated.collect()
+    own = pl.DataFrame(
+        [
+            with_digits[n].clear(plain.height).scatter(where, with_digits[n]) if d else plain[n]
+            for n, (_, d) in zip(names, values, strict=True)
+        ]
+    )
+    cleaned, removed = scrub.scrub_column(texts.filter(present), own)
     return table.with_columns(texts.clone().scatter(present.arg_true(), cleaned)), removed
 
 
@@ -210,7 +228,8 @@ def _export(
     progress("removing identifiers from free text")
     good, removed, words_removed = clean_free_text(good, protocol.free_text.min_persons)
     schema = dataset.export_schema(protocol)
-    out = good.select(list(schema.names()))
+    # Lazily: an eager select would first align the chunks of the cleaned column and the rest.
+    out = good.lazy().select(list(schema.names())).collect()
     dataset.check_schema(out, schema, f"{kbi}")
     payload = dataset.to_parquet(out, "export")
 
