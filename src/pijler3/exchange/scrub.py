@@ -451,7 +451,7 @@ def _may_hold_own(shaped: pl.Series, lower: pl.Series, own: pl.DataFrame) -> pl.
         where = (flags[f"_odd{name}"] & ~may).arg_true()
         if len(where):
             keys = _odd_key_words(own[column].gather(where))
-            hit = lower.gather(where).str.contains(keys, literal=True).fill_null(False)
+            hit = lower.gather(where).str.contains(pl.lit(keys), literal=True).fill_null(False)
             may = may.scatter(where.filter(hit), True)
     return may
 

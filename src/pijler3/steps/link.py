@@ -60,33 +60,79 @@ def age_category_expr(birth: str, on: pl.Expr) -> pl.Expr:
     return result
 
 
-def dedupe_jobseekers(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """One row per INSZ: the latest recentste inschrijving wins, ties to the later row."""
-    valid = table.filter(pl.col("insz").is_not_null())
-    ordered = valid.sort(["insz", "vdab_datum_recentste_inschrijving", "_row"], nulls_last=False)
-    kept = ordered.group_by("insz", maintain_order=True).last()
+def dedupe_jobseekers(table: pl.DataFrame, key: str = "insz") -> tuple[pl.DataFrame, int]:
+    """One row per INSZ: the latest recentste inschrijving wins, ties to the later row.
+
+    ``key`` names the column that tells persons apart (see :func:`_person_key`). Only
+    the persons with several rows need a choice; the rows that lose it are dropped and
+    the others keep their order.
+    """
+    valid = table.filter(pl.col(key).is_not_null())
+    date = "vdab_datum_recentste_inschrijving"
+    losers = (
+        valid.lazy()
+        .select(key, date, "_row")
+        .with_row_index("_i")
+        .filter(pl.col(key).is_duplicated())
+        .sort([key, date, "_row"], nulls_last=False)
+        .filter(~pl.col(key).is_last_distinct())
+        .select("_i")
+        .collect()
+    )
+    if losers.height == 0:
+        return valid, 0
+    kept = (
+        valid.lazy()
+        .with_row_index("_i")
+        .filter(~pl.col("_i").is_in(losers["_i"].implode()))
+        .drop("_i")
+        .collect()
+    )
     return kept, valid.height - kept.height
 
 
 def actions_per_person(
-    acties: pl.DataFrame, peildatum: dt.date, missing_type: int = 0
+    acties: pl.DataFrame, peildatum: dt.date, missing_type: int = 0, key: str = "insz"
 ) -> tuple[pl.DataFrame, int]:
     """The four action booleans per INSZ; rows of unknown type are ignored and counted.
 
     ``missing_type`` is the number of rows whose type cell was empty (the reader counts
     those as missing); they are not "of unknown type" and are not counted here again.
+    ``key`` names the column that tells persons apart (see :func:`_person_key`).
     """
-    unknown = acties.filter(pl.col("actietype").is_null()).height - missing_type
-    usable = acties.filter(
-        pl.col("insz").is_not_null()
-        & pl.col("actietype").is_not_null()
-        & pl.col("startdatum").is_not_null()
-        & (pl.col("startdatum") <= peildatum)
-    )
-    flags = usable.group_by("insz").agg(
-        [(pl.col("actietype") == code).any().alias(col) for code, col in ACTION_COLUMNS.items()]
+    unknown = acties.select(pl.col("actietype").is_null().sum()).item() - missing_type
+    flags = (
+        acties.lazy()
+        .filter(
+            pl.col(key).is_not_null()
+            & pl.col("actietype").is_not_null()
+            & pl.col("startdatum").is_not_null()
+            & (pl.col("startdatum") <= peildatum)
+        )
+        .group_by(key)
+        .agg(
+            [(pl.col("actietype") == code).any().alias(col) for code, col in ACTION_COLUMNS.items()]
+        )
+        .collect()
     )
     return flags, unknown
+
+
+def _person_key(*frames: pl.DataFrame) -> pl.Expr:
+    """What tells persons apart in joins and groups: the INSZ as a number when every INSZ
+    of ``frames`` is eleven digits (the readers normalise them so), else the INSZ itself.
+
+    Numbers join and group several times faster than text. Eleven digits without a sign
+    (Polars reads ``+1234567890`` as a number too) make a number of only one INSZ.
+    """
+    insz = pl.col("insz")
+    number = insz.cast(pl.Int64, strict=False)
+    odd = insz.is_not_null() & (
+        number.is_null() | (insz.str.len_bytes() != 11) | insz.str.starts_with("+")
+    )
+    if any(f.lazy().select(odd.any()).collect().item() for f in frames):
+        return insz
+    return number
 
 
 def link(
@@ -127,35 +173,61 @@ def _link(
     ac = readers.read_extract(
         acties, protocol.extracts["acties"], limits=protocol.limits, today=now.date()
     )
-    jobseekers, duplicates = dedupe_jobseekers(wz.table)
+    person = _person_key(kbi, wz.table, ac.table).alias("_person")
+    jobseekers, duplicates = dedupe_jobseekers(wz.table.with_columns(person), key="_person")
     missing_type = sum(
         f.count for f in ac.findings if f.reason == quality.MISSING and f.column == "actietype"
     )
-    flags, unknown_actions = actions_per_person(ac.table, peildatum, missing_type)
+    flags, unknown_actions = actions_per_person(
+        ac.table.with_columns(person), peildatum, missing_type, key="_person"
+    )
 
     vdab_cols = [
         f.name
         for f in protocol.fields
         if f.source == "VDAB" and f.name not in ACTION_COLUMNS.values()
     ]
-    linked = kbi.join(
-        jobseekers.select("insz", *vdab_cols), on="insz", how="left", coalesce=True
-    ).join(flags, on="insz", how="left", coalesce=True)
-    linked = linked.with_columns([pl.col(c).fill_null(False) for c in ACTION_COLUMNS.values()])
-    matched = kbi.join(jobseekers.select("insz"), on="insz", how="semi").height
-
+    progress("linking on the INSZ and pseudonymising")
+    key = pseudonym.derive_key(ws.pseudonym_master(), protocol.id)
     reference = pl.coalesce(
         pl.col("datum_inburgeringscontract"), pl.col("datum_aanmelding"), pl.lit(peildatum)
     )
-    progress("linking on the INSZ and pseudonymising")
-    key = pseudonym.derive_key(ws.pseudonym_master(), protocol.id)
-    linked = linked.with_columns(
-        pseudonym.pseudonym_series(key, linked["insz"], bits=protocol.pseudonym_bits),
-        pl.lit(peildatum).alias("peildatum"),
-        age_category_expr("geboortedatum", reference).alias("leeftijdscategorie"),
+    # Each KBI row meets at most one jobseeker and one row of flags (both deduplicated):
+    # the joins carry only the key and VDAB's columns, put back in the order of the KBI
+    # rows (sorting on the row number is cheaper than joins that keep the order), and
+    # then stand beside the KBI's columns as they are.
+    vdab = (
+        kbi.lazy()
+        .select(person)
+        .with_row_index("_i")
+        .join(
+            jobseekers.lazy().select("_person", *vdab_cols, pl.lit(True).alias("_matched")),
+            on="_person",
+            how="left",
+        )
+        .join(flags.lazy(), on="_person", how="left")
+        .sort("_i")
+        .select(
+            *vdab_cols,
+            pl.col("_matched").fill_null(False),
+            *[pl.col(c).fill_null(False) for c in ACTION_COLUMNS.values()],
+        )
+        .collect()
     )
+    matched = int(vdab["_matched"].sum())
+    age = age_category_expr("geboortedatum", reference)
     schema = dataset.monitoring_schema(protocol)
-    out = linked.select([pl.col(n).cast(t) for n, t in schema.items()])
+    out = (
+        pl.concat([kbi, vdab], how="horizontal")
+        .lazy()
+        .with_columns(
+            pseudonym.pseudonym_series(key, kbi["insz"], bits=protocol.pseudonym_bits),
+            pl.lit(peildatum).alias("peildatum"),
+            age.alias("leeftijdscategorie"),
+        )
+        .select([pl.col(n).cast(t) for n, t in schema.items()])
+        .collect()
+    )
     dataset.check_schema(out, schema, "linked dataset")
 
     linkage = quality.Linkage(
@@ -168,11 +240,10 @@ def _link(
         acties_rows=ac.table.height,
         acties_after_peildatum=int((ac.table["startdatum"] > peildatum).fill_null(False).sum()),
         geboortedatum_after_reference=int(
-            linked.select(
-                (
-                    pl.col("geboortedatum").is_not_null() & pl.col("leeftijdscategorie").is_null()
-                ).sum()
-            ).item()
+            kbi.lazy()
+            .select((pl.col("geboortedatum").is_not_null() & age.is_null()).sum())
+            .collect()
+            .item()
         ),
     )
     report = linkage.to_dict()
