@@ -378,34 +378,36 @@ def _odd_key_words(values: pl.Series) -> pl.Series:
     every text holds) when that is not ASCII.
     """
     value = pl.col("_value")
-    lower = value.str.to_lowercase()
-    first = lower.str.extract(r"[!-~]+", 0)
-    last = lower.str.extract(r"[!-~]+[^!-~]*$", 0).str.strip_chars_end(_NOT_PLAIN_CHARS)
     frame = values.alias("_value").to_frame()
-    keys = frame.select(
-        # No run at all (white space or control characters only): any text may hold it.
-        pl.when(first.is_null())
-        .then(pl.lit(""))
-        .when(first.str.len_bytes() >= last.str.len_bytes())
-        .then(first)
-        .otherwise(last)
-        .alias("_key"),
-        (value.str.len_bytes() != value.str.len_chars()).alias("_wide"),
-    )
-    key = keys.to_series(0)
-    wide = keys.to_series(1).arg_true()
-    if len(wide):
+    wide = values.str.len_bytes() != values.str.len_chars()
+    key = values.clear(len(values))
+    narrow = (~wide).arg_true()
+    if len(narrow):
+        lower = value.str.to_lowercase()
+        first = lower.str.extract(r"[!-~]+", 0)
+        last = lower.str.extract(r"[!-~]+[^!-~]*$", 0).str.strip_chars_end(_NOT_PLAIN_CHARS)
+        runs = frame[narrow].select(
+            # No run at all (white space or control characters only): any text may hold it.
+            pl.when(first.is_null())
+            .then(pl.lit(""))
+            .when(first.str.len_bytes() >= last.str.len_bytes())
+            .then(first)
+            .otherwise(last)
+        )
+        key = key.scatter(narrow, runs.to_series())
+    others = wide.arg_true()
+    if len(others):
         folded = fold_expr(value)
         words = folded.str.extract_all(_WORD)
         longest = words.list.get(
             words.list.eval(pl.element().str.len_bytes()).list.arg_max(), null_on_oob=True
         )
-        hard = frame[wide]
+        hard = frame[others]
         found = hard.unique().with_columns(
             pl.when(_is_ascii(folded)).then(longest).otherwise(pl.lit("")).alias("_key")
         )
         found = hard.join(found, on="_value", how="left", maintain_order="left")
-        key = key.scatter(wide, found.to_series(1))
+        key = key.scatter(others, found.to_series(1))
     return key
 
 
