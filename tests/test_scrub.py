@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pijler3.exchange import scrub
+from pijler3.exchange import scrub, scrub_columns
 
 R = scrub.REMOVED
 
@@ -63,7 +63,7 @@ def column_scrub(texts: list[str | None], owns: list[list[str | None]]) -> tuple
         {f"own{k}": [r[k] for r in rows] for k in range(width)},
         schema={f"own{k}": pl.String for k in range(width)},
     )
-    cleaned, removed = scrub.scrub_column(pl.Series("t", texts, dtype=pl.String), own)
+    cleaned, removed = scrub_columns.scrub_column(pl.Series("t", texts, dtype=pl.String), own)
     return cleaned.to_list(), removed
 
 
@@ -96,7 +96,7 @@ def test_fold_expr_is_fold_wherever_fold_gives_ascii() -> None:
     that ``fold`` turns into ASCII, so an own value it calls absent from an ASCII text is
     absent for ``scrub`` too."""
     points = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
-    folded = pl.Series(points).to_frame("c").select(scrub.fold_expr(pl.col("c")))
+    folded = pl.Series(points).to_frame("c").select(scrub_columns.fold_expr(pl.col("c")))
     polars_fold = folded.to_series().to_list()
     differ = [
         (hex(ord(c)), p)

@@ -19,7 +19,7 @@ import polars as pl
 
 from pijler3.analysis import dataset
 from pijler3.contract.errors import ExtractError, UserError
-from pijler3.exchange import peoplecsv, scrub, transfer
+from pijler3.exchange import peoplecsv, scrub, scrub_columns, transfer
 from pijler3.exchange.atomic import write_atomic
 from pijler3.exchange.workspace import Workspace
 from pijler3.extracts import quality, readers
@@ -125,7 +125,7 @@ def scrub_free_text(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     Own values: name, first name, phone, e-mail, INSZ (normalised and written with dots
     and a dash), birth date (in the spellings of ``_DATE_SPELLINGS``) and street (with
     and without house number), each when the table has the column. The column is
-    scrubbed at once (:func:`pijler3.exchange.scrub.scrub_column`).
+    scrubbed at once (:func:`pijler3.exchange.scrub_columns.scrub_column`).
     """
     texts = table["plo_reden"]
     present = texts.is_not_null()
@@ -150,7 +150,7 @@ def scrub_free_text(table: pl.DataFrame) -> tuple[pl.DataFrame, int]:
             for n, (_, d) in zip(names, values, strict=True)
         ]
     )
-    cleaned, removed = scrub.scrub_column(texts.filter(present), own)
+    cleaned, removed = scrub_columns.scrub_column(texts.filter(present), own)
     return table.with_columns(texts.clone().scatter(present.arg_true(), cleaned)), removed
 
 
