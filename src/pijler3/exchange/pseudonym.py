@@ -35,9 +35,12 @@ def key_id(key: bytes) -> str:
 
 def pseudonym_series(key: bytes, insz: pl.Series, *, bits: int = 128) -> pl.Series:
     """Pseudonyms of a column of normalised INSZ numbers; hex encoding runs in Polars."""
-    digests = _crypto.hmac_sha256_many(key, insz.cast(pl.Binary).to_list())
-    hexed = pl.Series("pseudoniem", digests, dtype=pl.Binary).bin.encode("hex")
-    return hexed.str.slice(0, bits // 4)
+    digests = pl.Series(
+        "pseudoniem", _crypto.hmac_sha256_many(key, insz.cast(pl.Binary).to_list()), pl.Binary
+    )
+    if bits % 8 == 0:  # whole bytes: only those are written out
+        return digests.bin.head(bits // 8).bin.encode("hex")
+    return digests.bin.encode("hex").str.slice(0, bits // 4)
 
 
 def pseudonyms(key: bytes, insz: Sequence[str], *, bits: int = 128) -> list[str]:

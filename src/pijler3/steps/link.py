@@ -217,7 +217,7 @@ def _link(
     matched = int(vdab["_matched"].sum())
     age = age_category_expr("geboortedatum", reference)
     schema = dataset.monitoring_schema(protocol)
-    out = (
+    linked = (
         pl.concat([kbi, vdab], how="horizontal")
         .lazy()
         .with_columns(
@@ -225,9 +225,9 @@ def _link(
             pl.lit(peildatum).alias("peildatum"),
             age.alias("leeftijdscategorie"),
         )
-        .select([pl.col(n).cast(t) for n, t in schema.items()])
         .collect()
     )
+    out = linked.lazy().select([pl.col(n).cast(t) for n, t in schema.items()]).collect()
     dataset.check_schema(out, schema, "linked dataset")
 
     linkage = quality.Linkage(
@@ -240,8 +240,12 @@ def _link(
         acties_rows=ac.table.height,
         acties_after_peildatum=int((ac.table["startdatum"] > peildatum).fill_null(False).sum()),
         geboortedatum_after_reference=int(
-            kbi.lazy()
-            .select((pl.col("geboortedatum").is_not_null() & age.is_null()).sum())
+            linked.lazy()
+            .select(
+                (
+                    pl.col("geboortedatum").is_not_null() & pl.col("leeftijdscategorie").is_null()
+                ).sum()
+            )
             .collect()
             .item()
         ),
