@@ -173,8 +173,17 @@ def _link(
     ac = readers.read_extract(
         acties, protocol.extracts["acties"], limits=protocol.limits, today=now.date()
     )
+    vdab_cols = [
+        f.name
+        for f in protocol.fields
+        if f.source == "VDAB" and f.name not in ACTION_COLUMNS.values()
+    ]
     person = _person_key(kbi, wz.table, ac.table).alias("_person")
-    jobseekers, duplicates = dedupe_jobseekers(wz.table.with_columns(person), key="_person")
+    # Only the columns that are used go through the deduplication (the INSZ as text not).
+    used = dict.fromkeys(["vdab_datum_recentste_inschrijving", "_row", *vdab_cols])
+    jobseekers, duplicates = dedupe_jobseekers(
+        wz.table.lazy().select(person, *used).collect(), key="_person"
+    )
     missing_type = sum(
         f.count for f in ac.findings if f.reason == quality.MISSING and f.column == "actietype"
     )
@@ -182,11 +191,6 @@ def _link(
         ac.table.with_columns(person), peildatum, missing_type, key="_person"
     )
 
-    vdab_cols = [
-        f.name
-        for f in protocol.fields
-        if f.source == "VDAB" and f.name not in ACTION_COLUMNS.values()
-    ]
     progress("linking on the INSZ and pseudonymising")
     key = pseudonym.derive_key(ws.pseudonym_master(), protocol.id)
     reference = pl.coalesce(
