@@ -394,12 +394,11 @@ def keep_common_words(
     )
     texts = texts.join(rebuilt, on="_text", how="left")
     removed = int(texts.select((pl.col("_rows") * pl.col("_dropped").fill_null(0)).sum()).item())
-    # An empty text has no pieces: the join leaves it as it was.
+    # An empty text has no pieces: it stays as it was.
+    rebuilt_texts = texts.filter(pl.col("_clean").is_not_null())
     cleaned = (
         frame.lazy()
-        .select(pl.col(text).alias("_text"))
-        .join(texts.lazy().select("_text", "_clean"), on="_text", how="left", maintain_order="left")
-        .select(pl.coalesce("_clean", "_text"))
+        .select(pl.col(text).replace(rebuilt_texts["_text"], rebuilt_texts["_clean"]))
         .collect()
         .to_series()
     )
