@@ -72,3 +72,14 @@ def test_actions_count_unknown_types_but_not_empty_ones() -> None:
     by_person = {r["insz"]: r for r in flags.to_dicts()}
     assert by_person["1"]["vdab_actie_orientatie"] is True
     assert "2" not in by_person  # after the peildatum, or without a start date
+
+
+def test_persons_are_told_apart_by_number_only_when_that_is_one_to_one() -> None:
+    """Eleven digits join as numbers; "+1234567890" would become the number of
+    "01234567890", so then the INSZ stays text and the two stay two persons."""
+    digits = pl.DataFrame({"insz": ["01234567890", "85073003328", None]})
+    assert pl.Int64 == digits.select(link._person_key(digits)).to_series().dtype
+    clash = pl.DataFrame({"insz": ["+1234567890", "01234567890"]})
+    key = link._person_key(digits, clash)
+    assert pl.String == clash.select(key).to_series().dtype
+    assert clash.select(key.n_unique()).item() == 2
