@@ -56,7 +56,7 @@ def _own_values(table: pl.DataFrame) -> list[tuple[pl.Expr, bool]]:
 
     Values with digits are only offered when the text holds a digit (the birth date
     only when it holds the year): :func:`scrub_free_text` computes them for those rows
-    alone, and spares the rest of the work most rows.
+    alone, so that most rows skip that work.
     """
     cols = set(table.columns)
     c = pl.col
