@@ -99,3 +99,81 @@ def test_count_simple_takes_plain_files_and_declines_a_short_row() -> None:
 def test_utf8_multibyte_check_is_the_pattern_search(data: bytes) -> None:
     found = readers_csv._UTF8_MULTIBYTE.search(data) is not None
     assert readers_csv._has_utf8_multibyte(data) == found
+
+
+# Bytes for the encoding tests: mostly the ones where UTF-8, Latin-1 and Windows-1252
+# part ways (0x80-0xFF, the five bytes Windows-1252 leaves undefined among them), and
+# line breaks, at which the readers cut their blocks.
+_encoded = st.lists(
+    st.one_of(
+        st.integers(0x80, 0xFF),
+        st.sampled_from([0x81, 0x8D, 0x8F, 0x90, 0x9D, 0xC2, 0xC3, 0xE2, 0x0A, 0x0D]),
+        st.integers(0, 0x7F),
+    ),
+    max_size=60,
+).map(bytes)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_encoded, st.integers(1, 8))
+def test_cp1252_recoding_is_the_codec(data: bytes, block: int) -> None:
+    """The Latin-1 path with its fix-ups gives byte for byte what Python's cp1252 codec
+    gives, and refuses exactly what the codec refuses, with the same message."""
+    try:
+        expected: bytes | None = data.decode("cp1252").encode("utf-8")
+    except UnicodeDecodeError:
+        expected = None
+    try:
+        got: bytes | None = readers_csv._cp1252_to_utf8(data, "f", block)
+    except ExtractError as exc:
+        assert str(exc).startswith("f: is neither UTF-8 nor Windows-1252 text.")
+        got = None
+    assert got == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(_encoded, st.integers(1, 8), st.integers(0, 3))
+def test_utf8_check_in_blocks_finds_the_first_wrong_byte(
+    data: bytes, block: int, start: int
+) -> None:
+    try:
+        data[start:].decode("utf-8")
+        expected = None
+    except UnicodeDecodeError as exc:
+        expected = start + exc.start
+    assert readers_csv._is_utf8(data, start, block) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(_encoded, st.integers(1, 8))
+def test_utf8_multibyte_check_in_blocks_is_the_pattern_search(data: bytes, block: int) -> None:
+    found = readers_csv._UTF8_MULTIBYTE.search(data) is not None
+    assert readers_csv._has_utf8_multibyte(data, block) == found
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.sampled_from(_PIECES), max_size=30),
+    st.sampled_from(";,"),
+    st.integers(1, 4),
+    st.integers(1, 6),
+)
+def test_count_simple_in_small_blocks_counts_as_the_csv_module_or_declines(
+    pieces: list[str], delimiter: str, width: int, block: int
+) -> None:
+    text = "".join(pieces)
+    counted = readers_csv._count_simple(text.encode(), delimiter, width, 8, block=block)
+    if counted is not None:
+        assert readers_csv._count_records(text, delimiter, width, "f", 8) == counted
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30), st.sampled_from(";,"), st.integers(1, 4))
+def test_count_simple_counts_windows_1252_bytes_as_the_csv_module_or_declines(
+    pieces: list[str], delimiter: str, width: int
+) -> None:
+    """The records are counted in the file's own bytes: Windows-1252 ones too."""
+    text = "".join(pieces)
+    counted = readers_csv._count_simple(text.encode("cp1252"), delimiter, width, 8)
+    if counted is not None:
+        assert readers_csv._count_records(text, delimiter, width, "f", 8) == counted

@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -31,22 +32,101 @@ _UTF8_MULTIBYTE = re.compile(
 
 _NOT_BLANK = re.compile(rb"[^ \t\r\n\x0b\x0c]")
 
+_DECODE_BLOCK = 1 << 24  # bytes decoded at a time: bounds the memory of a decoded copy
 
-def _has_utf8_multibyte(data: bytes) -> bool:
+
+def _cp1252_char(byte: int) -> bytes | None:
+    """The UTF-8 bytes of one byte of Windows-1252, or None where it holds no character."""
+    try:
+        return bytes([byte]).decode("cp1252").encode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+# Windows-1252 differs from Latin-1 only in the bytes 0x80-0x9F: these hold other
+# characters (the euro sign, curly quotes, …), and five of them none at all.
+_CP1252_HIGH = {b: _cp1252_char(b) for b in range(0x80, 0xA0)}
+
+
+def _blocks(data: bytes, start: int, size: int) -> Iterator[tuple[int, int]]:
+    """``data[start:]`` in spans of about ``size`` bytes, each ending just after a line
+    break (or at the end): no character of UTF-8 or Windows-1252 spans two of them."""
+    while start < len(data):
+        cut = data.find(b"\n", min(start + size, len(data)))
+        end = len(data) if cut == -1 else cut + 1
+        yield start, end
+        start = end
+
+
+def _high_bytes(
+    data: bytes, start: int, end: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.uint8]]:
+    """The positions (from ``start``) and values of the bytes 0x80-0xFF in ``data[start:end]``."""
+    arr = np.frombuffer(data, np.uint8, end - start, start)
+    where = np.flatnonzero(arr >= 0x80)
+    return where, arr[where]
+
+
+def _has_utf8_multibyte(data: bytes, block: int = _DECODE_BLOCK) -> bool:
     """Whether ``data`` holds a match of ``_UTF8_MULTIBYTE``, found without scanning it all
-    in Python's regex engine: numpy finds the lead bytes followed by a continuation byte
-    (rare in Windows-1252 text), and the pattern is tried at those places only."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    lead = arr[:-1]
-    nxt = arr[1:]
-    candidates = np.flatnonzero((lead >= 0xC2) & (lead <= 0xF4) & (nxt >= 0x80) & (nxt <= 0xBF))
+    in Python's regex engine: numpy finds the bytes of 0x80 and up (rare in
+    Windows-1252 text), among them a lead byte followed by a continuation byte, and the
+    pattern is tried at those places only."""
+    return any(_multibyte_in(data, s, e) for s, e in _blocks(data, 0, block))
+
+
+def _multibyte_in(data: bytes, start: int, end: int) -> bool:
+    where, values = _high_bytes(data, start, end)
+    lead = where[(values >= 0xC2) & (values <= 0xF4)] + start
+    lead = lead[lead + 1 < len(data)]
+    follow = np.frombuffer(data, np.uint8)[lead + 1]
+    candidates = lead[(follow >= 0x80) & (follow <= 0xBF)]
     return any(_UTF8_MULTIBYTE.match(data, int(i)) for i in candidates)
 
 
-def _decode(data: bytes, name: str) -> tuple[bytes, str]:
-    """The content as UTF-8 bytes, and the encoding it was read in.
+def _is_utf8(data: bytes, start: int, block: int = _DECODE_BLOCK) -> int | None:
+    """None when ``data[start:]`` is UTF-8 text, else the position of its first wrong byte.
 
-    The text itself is not kept: a large extract would be held twice more in memory.
+    Decoded a block at a time, so no decoded copy of the whole file is made."""
+    view = memoryview(data)
+    for s, e in _blocks(data, start, block):
+        try:
+            codecs.utf_8_decode(view[s:e], "strict", True)
+        except UnicodeDecodeError as exc:
+            return s + exc.start
+    return None
+
+
+def _cp1252_to_utf8(data: bytes, name: str, block: int = _DECODE_BLOCK) -> bytes:
+    """``data.decode("cp1252").encode("utf-8")``, byte for byte, without its slow codec.
+
+    Latin-1 reads every byte as the character of that number, in a fast path of C;
+    Windows-1252 differs only in the bytes 0x80-0x9F, which Latin-1 turns into the UTF-8
+    pairs C2 80 to C2 9F. Those pairs occur nowhere else in UTF-8 (C2 is a lead byte,
+    and the bytes 80-9F after it are the second byte of these characters only), so
+    where a block holds such a byte, its pair is replaced by the Windows-1252
+    character. A byte that holds no character in Windows-1252 refuses the file.
+    """
+    view = memoryview(data)
+    out = io.BytesIO()
+    for s, e in _blocks(data, 0, block):
+        _, values = _high_bytes(data, s, e)
+        special = np.unique(values[values < 0xA0]).tolist()
+        if any(_CP1252_HIGH[b] is None for b in special):
+            raise ExtractError(f"{name}: is neither UTF-8 nor Windows-1252 text.", hint=SAVE_AS)
+        utf8 = codecs.latin_1_decode(view[s:e])[0].encode("utf-8")
+        for b in special:
+            utf8 = utf8.replace(bytes((0xC2, b)), _CP1252_HIGH[b] or b"")
+        out.write(utf8)
+    return out.getvalue()
+
+
+def _decode(data: bytes, name: str) -> tuple[bytes, int, str]:
+    """The content as UTF-8 bytes from an offset (after a byte-order mark), and the
+    encoding it was read in.
+
+    UTF-8 content is ``data`` itself; Windows-1252 content is recoded. No text (str) of
+    the whole file is made: a large extract would be held twice more in memory.
     """
     if b"\x00" in data:
         raise ExtractError(
@@ -55,19 +135,12 @@ def _decode(data: bytes, name: str) -> tuple[bytes, str]:
             hint=SAVE_AS,
         )
     if data.startswith(codecs.BOM_UTF8):
-        body = data[len(codecs.BOM_UTF8) :]
-        try:
-            body.decode("utf-8")
-            return body, "utf-8-sig"
-        except UnicodeDecodeError:
-            raise ExtractError(
-                f"{name}: starts with a UTF-8 mark but is not UTF-8 text.", hint=SAVE_AS
-            ) from None
-    try:
-        data.decode("utf-8")
-        return data, "utf-8"
-    except UnicodeDecodeError as exc:
-        bad = exc.start
+        if _is_utf8(data, len(codecs.BOM_UTF8)) is None:
+            return data, len(codecs.BOM_UTF8), "utf-8-sig"
+        raise ExtractError(f"{name}: starts with a UTF-8 mark but is not UTF-8 text.", hint=SAVE_AS)
+    bad = _is_utf8(data, 0)
+    if bad is None:
+        return data, 0, "utf-8"
     if _has_utf8_multibyte(data):
         # Real UTF-8 characters (such as the ï of "Oekraïne") next to a byte that is not
         # UTF-8: a mixed file. Reading it all as Windows-1252 would turn every UTF-8
@@ -80,17 +153,12 @@ def _decode(data: bytes, name: str) -> tuple[bytes, str]:
             " Windows-1252 character).",
             hint="Correct that character, or save the whole file again as 'CSV UTF-8'.",
         )
-    try:
-        # In blocks: a single-byte encoding can be cut anywhere.
-        utf8 = b"".join(
-            data[i : i + _BLOCK].decode("cp1252").encode("utf-8")
-            for i in range(0, len(data), _BLOCK)
-        )
-    except UnicodeDecodeError:
-        raise ExtractError(
-            f"{name}: is neither UTF-8 nor Windows-1252 text.", hint=SAVE_AS
-        ) from None
-    return utf8, "cp1252"
+    return _cp1252_to_utf8(data, name), 0, "cp1252"
+
+
+def _text(data: bytes, start: int, encoding: str) -> str:
+    """The whole content as text: only where a file is not plainly formed (rare)."""
+    return data[start:].decode("cp1252" if encoding == "cp1252" else "utf-8")
 
 
 def _delimiter(text: str, name: str) -> str:
@@ -145,8 +213,11 @@ _BLOCK = 1 << 25  # bytes per block of _count_simple: bounds its memory
 _NL, _CR, _QUOTE = ord("\n"), ord("\r"), ord('"')
 
 
-def _count_simple(data: bytes, delimiter: str, width: int, field_limit: int) -> int | None:
-    """The number of CSV records, counted with numpy, when the file is plainly formed.
+def _count_simple(
+    data: bytes, delimiter: str, width: int, field_limit: int, start: int = 0, block: int = _BLOCK
+) -> int | None:
+    """The number of CSV records in ``data[start:]``, counted with numpy, when the file is
+    plainly formed.
 
     Plainly formed: every record has ``width`` fields (or none: a blank line), no field is
     longer than ``field_limit`` bytes, no lone carriage return, and every double quote
@@ -154,37 +225,55 @@ def _count_simple(data: bytes, delimiter: str, width: int, field_limit: int) -> 
     (before a delimiter, a line break, the end or an escaping quote). The csv module
     then reads the file as counted here. Otherwise returns None, and
     :func:`_count_records` reads it with the csv module to count the records or to name
-    the row that is wrong. Blocks of about ``_BLOCK`` bytes, cut at a line break outside
+    the row that is wrong. Blocks of about ``block`` bytes, cut at a line break outside
     quotes, keep the memory bounded.
+
+    The bytes may be UTF-8 or Windows-1252: both write the delimiter, the quote and the
+    line breaks as the same single bytes, and every other character with bytes of
+    0x80 and up, so they hold the same records (a field's length in bytes is at least
+    its length in characters, which the csv module bounds).
     """
-    if data.count(b"\r") != data.count(b"\r\n"):
-        return None
     records = 0
-    start = 0
     while start < len(data):
-        cut = data.find(b"\n", min(start + _BLOCK, len(data)))
+        cut = data.find(b"\n", min(start + block, len(data)))
         quotes = data.count(b'"', start, len(data) if cut == -1 else cut)
         while cut != -1 and quotes % 2:
             nxt = data.find(b"\n", cut + 1)
             quotes += data.count(b'"', cut, len(data) if nxt == -1 else nxt)
             cut = nxt
         end = len(data) if cut == -1 else cut + 1
-        block = np.frombuffer(data, np.uint8, end - start, start)
-        counted = _count_block(block, ord(delimiter), width)
-        if counted is None or counted[1] > field_limit:
+        arr = np.frombuffer(data, np.uint8, end - start, start)
+        counted = _count_block(
+            arr, ord(delimiter), width, quotes > 0, data.count(b"\r", start, end), field_limit
+        )
+        if counted is None:
             return None
-        records += counted[0]
+        records += counted
         start = end
     return records
 
 
-def _count_block(arr: npt.NDArray[np.uint8], delim: int, width: int) -> tuple[int, int] | None:
-    """Records and the longest field of one block that ends at a line break (or the end);
-    None when the block is not plainly formed (see :func:`_count_simple`)."""
+def _count_block(
+    arr: npt.NDArray[np.uint8],
+    delim: int,
+    width: int,
+    quoted: bool,
+    returns: int,
+    field_limit: int,
+) -> int | None:
+    """The records of one block that ends at a line break (or the end); None when the
+    block is not plainly formed (see :func:`_count_simple`). ``quoted``: whether the block
+    holds a double quote; ``returns``: how many carriage returns it holds."""
     n = len(arr)
-    quotes = np.flatnonzero(arr == _QUOTE)
+    breaks = np.flatnonzero(arr == _NL)
+    # Every carriage return must be followed by a line break (a block never starts with
+    # the line break of a pair: it starts after one).
+    if returns != np.count_nonzero(arr[breaks[breaks > 0] - 1] == _CR):
+        return None
+    quotes = np.flatnonzero(arr == _QUOTE) if quoted else np.empty(0, np.intp)
     if len(quotes) % 2:
         return None
+    lines = breaks
     if len(quotes):
         before = np.where(quotes > 0, arr[np.maximum(quotes - 1, 0)], _NL)
         after = np.where(quotes + 1 < n, arr[np.minimum(quotes + 1, n - 1)], _NL)
@@ -194,23 +283,34 @@ def _count_block(arr: npt.NDArray[np.uint8], delim: int, width: int) -> tuple[in
             and np.isin(after[~opening], (delim, _CR, _NL, _QUOTE)).all()
         ):
             return None
-    seps = np.flatnonzero((arr == delim) | (arr == _NL))
+        # A line break between an opening quote and its closing one is text.
+        lines = lines[np.searchsorted(quotes, lines) % 2 == 0]
+    # A last record without a line break after it ends at the end.
+    record_end = np.append(lines, n) if arr[-1] != _NL else lines
+    record_start = np.concatenate(([0], lines + 1))[: len(record_end)]
+    delims = np.flatnonzero(arr == delim)
+    fields = np.diff(np.searchsorted(delims, record_end), prepend=0) + 1
     if len(quotes):
-        # A separator between an opening quote and its closing one is text.
-        seps = seps[np.searchsorted(quotes, seps) % 2 == 0]
-    lines = np.flatnonzero(arr[seps] == _NL)  # indices into seps
-    trailing = arr[-1] != _NL  # a last record without a line break after it
-    ends = np.append(lines, len(seps)) if trailing else lines
-    fields = np.diff(np.concatenate(([-1], ends)))
-    record_end = np.append(seps[lines], n) if trailing else seps[lines]
-    record_start = np.concatenate(([0], seps[lines] + 1))[: len(record_end)]
+        # A delimiter between an opening quote and its closing one is text: those of
+        # each quoted field are taken off its record's fields.
+        opens, closes = quotes[0::2], quotes[1::2]
+        inside = np.searchsorted(delims, closes) - np.searchsorted(delims, opens)
+        record = np.searchsorted(record_end, opens)
+        fields -= np.bincount(record, inside, len(record_end)).astype(fields.dtype)
     length = record_end - record_start
     first = arr[np.minimum(record_start, n - 1)]
     blank = (length == 0) | ((length == 1) & (first == _CR))
     if not ((fields == width) | blank).all():
         return None
-    longest = int(np.diff(np.concatenate(([-1], seps, [n]))).max()) - 1
-    return len(record_end), longest
+    # A field is no longer than its record; only a record longer than the bound needs
+    # its fields measured.
+    if len(length) and int(length.max()) > field_limit:
+        if len(quotes):
+            delims = delims[np.searchsorted(quotes, delims) % 2 == 0]
+        seps = np.sort(np.concatenate((delims, lines)))
+        if int(np.diff(np.concatenate(([-1], seps, [n]))).max()) - 1 > field_limit:
+            return None
+    return len(record_end)
 
 
 def _header_width(text: str, delimiter: str) -> int:
@@ -222,18 +322,21 @@ def _header_width(text: str, delimiter: str) -> int:
 
 
 def read_csv(data: bytes, name: str, field_limit: int = DEFAULT_LIMITS.field_bytes) -> Grid:
-    utf8, encoding = _decode(data, name)
-    first = _NOT_BLANK.search(utf8)  # without copying the file, as strip() would
+    utf8, start, encoding = _decode(data, name)
+    first = _NOT_BLANK.search(utf8, start)  # without copying the file, as strip() would
     # str.strip also takes \x1c-\x1f and non-ASCII white space: decoded only then.
     if first is None or (
-        (first[0][0] >= 0x80 or 0x1C <= first[0][0] <= 0x1F) and not utf8.decode().strip()
+        (first[0][0] >= 0x80 or 0x1C <= first[0][0] <= 0x1F)
+        and not _text(data, start, encoding).strip()
     ):
         raise ExtractError(f"{name}: is empty.", hint="Export the extract again.")
-    delimiter = _delimiter(utf8.split(b"\n", 1)[0].decode(), name)
+    line_end = utf8.find(b"\n", start)
+    delimiter = _delimiter(utf8[start : len(utf8) if line_end == -1 else line_end].decode(), name)
     frame: pl.DataFrame | None
     try:
+        # Polars skips a UTF-8 byte-order mark itself.
         frame = pl.read_csv(
-            io.BytesIO(utf8),
+            utf8,
             separator=delimiter,
             has_header=False,
             infer_schema=False,
@@ -244,10 +347,13 @@ def read_csv(data: bytes, name: str, field_limit: int = DEFAULT_LIMITS.field_byt
     except pl.exceptions.PolarsError:
         # Polars says only that something is wrong; the csv module finds the row.
         frame = None
-    width = frame.width if frame is not None else _header_width(utf8.decode(), delimiter)
-    records = _count_simple(utf8, delimiter, width, field_limit)
+    del utf8  # a recoded copy is not needed any more: the records are counted in ``data``
+    width = (
+        frame.width if frame is not None else _header_width(_text(data, start, encoding), delimiter)
+    )
+    records = _count_simple(data, delimiter, width, field_limit, start)
     if records is None:
-        records = _count_records(utf8.decode(), delimiter, width, name, field_limit)
+        records = _count_records(_text(data, start, encoding), delimiter, width, name, field_limit)
     if frame is None or frame.height != records:
         raise ExtractError(f"{name}: cannot be read as CSV.", hint=SAVE_AS)
     frame.columns = [f"c{i}" for i in range(frame.width)]
