@@ -165,15 +165,3 @@ def test_count_simple_in_small_blocks_counts_as_the_csv_module_or_declines(
     counted = readers_csv._count_simple(text.encode(), delimiter, width, 8, block=block)
     if counted is not None:
         assert readers_csv._count_records(text, delimiter, width, "f", 8) == counted
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(_PIECES), max_size=30), st.sampled_from(";,"), st.integers(1, 4))
-def test_count_simple_counts_windows_1252_bytes_as_the_csv_module_or_declines(
-    pieces: list[str], delimiter: str, width: int
-) -> None:
-    """The records are counted in the file's own bytes: Windows-1252 ones too."""
-    text = "".join(pieces)
-    counted = readers_csv._count_simple(text.encode("cp1252"), delimiter, width, 8)
-    if counted is not None:
-        assert readers_csv._count_records(text, delimiter, width, "f", 8) == counted

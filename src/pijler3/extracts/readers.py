@@ -46,8 +46,8 @@ from pijler3.contract.protocol import DEFAULT_LIMITS, Column, Extract, Limits
 from pijler3.exchange import scrub
 from pijler3.extracts import quality
 from pijler3.extracts.quality import Finding
-from pijler3.extracts.readers_csv import read_csv
-from pijler3.extracts.readers_typing import SAVE_AS, Grid, absent, trimmed, typed
+from pijler3.extracts.readers_csv import decode, read_csv
+from pijler3.extracts.readers_typing import SAVE_AS, Grid, Source, absent, take_trimmed, typed
 from pijler3.extracts.readers_xlsx import ZipReader
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -96,7 +96,11 @@ def read_extract(
             f"{name}: is an old Excel (.xls) or password-protected workbook, which cannot be read.",
             hint=SAVE_AS + " Remove any password first.",
         )
-    return _build(read_csv(data, name, limits.field_bytes), extract, name, today)
+    decoded = decode(data, name)
+    del data  # a recoded file is not held twice, nor while its cells are typed
+    grid = read_csv(decoded, name, limits.field_bytes)
+    del decoded
+    return _build(grid, extract, name, today)
 
 
 def _read_bounded(p: Path, name: str, limit: int) -> bytes:
@@ -263,46 +267,44 @@ def _build(source: Grid | ZipReader, extract: Extract, name: str, today: dt.date
     else:
         grid = source
         found, found_ids = _match_header(grid.header, grid.body, extract, name)
-    body = grid.body
-    cells = [f"c{i}" for i in range(len(grid.header))] + [
-        c for c in body.columns if c.startswith("d")
-    ]
+    del source
+    native = [c for c in grid.body.columns if c.startswith("d")]
+    used = [f"c{i}" for i in sorted({*found.values(), *found_ids.values()})]
+    cells = grid.body.width > 1
+    # The cells as read are let go as they are trimmed.
+    text = take_trimmed(grid, used, [*native, "_row"])
     if cells:
         # A row in which every cell is empty describes nobody (see the module docstring).
-        blank = pl.all_horizontal(
-            [
-                pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
-                if c.startswith("c")
-                else pl.col(c).is_null()
-                for c in cells
-            ]
-        )
-        body = body.filter(~blank)
-    if extract.name == "kbi" and body.height == 0:
+        # Every column not used is empty (an unnamed one: _match_header refuses any
+        # other), so a row is blank when its used cells are, once trimmed.
+        blank = pl.all_horizontal(pl.lit(True), *(pl.col(c).is_null() for c in used + native))
+        text = text.filter(~blank)
+    if extract.name == "kbi" and text.height == 0:
         raise ExtractError(
             f"{name}: has no data rows, so not a single valid INSZ.",
             hint="Export the extract again.",
         )
-
+    sources = [
+        Source(column, f"c{i}", f"d{i}" if f"d{i}" in native else None, grid.header[i].strip())
+        for column in extract.columns
+        if (i := found.get(column.name, -1)) >= 0
+    ]
+    typed_columns, typed_findings = typed(text, sources, name, today=today)
+    by_name = {s.column.name: k for k, s in enumerate(sources)}
     columns: list[pl.Series] = []
     findings: list[Finding] = []
     for column in extract.columns:
-        if column.name not in found:
-            columns.extend(absent(column, body.height))
+        if column.name not in by_name:
+            columns.extend(absent(column, text.height))
             reason = quality.INSZ_MISSING if column.type == "insz" else quality.MISSING
-            if body.height:
-                findings.append(Finding(reason, column.name, body.height, file=name))
+            if text.height:
+                findings.append(Finding(reason, column.name, text.height, file=name))
             continue
-        i = found[column.name]
-        native = body[f"d{i}"] if f"d{i}" in body.columns else None
-        series, more = typed(
-            column, body[f"c{i}"], native, grid.header[i].strip(), name, today=today
-        )
-        columns.extend(series)
-        findings.extend(more)
+        columns.extend(typed_columns[by_name[column.name]])
+        findings.extend(typed_findings[by_name[column.name]])
     for ident, i in found_ids.items():
-        columns.append(trimmed(body[f"c{i}"]).alias(ident))
-    columns.append(body["_row"])
+        columns.append(text[f"c{i}"].alias(ident))
+    columns.append(text["_row"])
     return ReadResult(
         table=pl.DataFrame(columns),
         findings=tuple(findings),

@@ -13,6 +13,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -121,12 +122,22 @@ def _cp1252_to_utf8(data: bytes, name: str, block: int = _DECODE_BLOCK) -> bytes
     return out.getvalue()
 
 
-def _decode(data: bytes, name: str) -> tuple[bytes, int, str]:
-    """The content as UTF-8 bytes from an offset (after a byte-order mark), and the
-    encoding it was read in.
+@dataclass(frozen=True)
+class Decoded:
+    """A CSV file's content as UTF-8 bytes (``utf8[start:]``: after a byte-order mark),
+    and the encoding it was read in."""
 
-    UTF-8 content is ``data`` itself; Windows-1252 content is recoded. No text (str) of
-    the whole file is made: a large extract would be held twice more in memory.
+    utf8: bytes
+    start: int
+    encoding: str
+
+
+def decode(data: bytes, name: str) -> Decoded:
+    """The content of a CSV file as UTF-8, or ExtractError.
+
+    UTF-8 content is ``data`` itself; Windows-1252 content is recoded, after which the
+    caller can let ``data`` go. No text (str) of the whole file is made: a large extract
+    would be held twice more in memory.
     """
     if b"\x00" in data:
         raise ExtractError(
@@ -136,11 +147,11 @@ def _decode(data: bytes, name: str) -> tuple[bytes, int, str]:
         )
     if data.startswith(codecs.BOM_UTF8):
         if _is_utf8(data, len(codecs.BOM_UTF8)) is None:
-            return data, len(codecs.BOM_UTF8), "utf-8-sig"
+            return Decoded(data, len(codecs.BOM_UTF8), "utf-8-sig")
         raise ExtractError(f"{name}: starts with a UTF-8 mark but is not UTF-8 text.", hint=SAVE_AS)
     bad = _is_utf8(data, 0)
     if bad is None:
-        return data, 0, "utf-8"
+        return Decoded(data, 0, "utf-8")
     if _has_utf8_multibyte(data):
         # Real UTF-8 characters (such as the ï of "Oekraïne") next to a byte that is not
         # UTF-8: a mixed file. Reading it all as Windows-1252 would turn every UTF-8
@@ -153,12 +164,12 @@ def _decode(data: bytes, name: str) -> tuple[bytes, int, str]:
             " Windows-1252 character).",
             hint="Correct that character, or save the whole file again as 'CSV UTF-8'.",
         )
-    return _cp1252_to_utf8(data, name), 0, "cp1252"
+    return Decoded(_cp1252_to_utf8(data, name), 0, "cp1252")
 
 
-def _text(data: bytes, start: int, encoding: str) -> str:
+def _text(decoded: Decoded) -> str:
     """The whole content as text: only where a file is not plainly formed (rare)."""
-    return data[start:].decode("cp1252" if encoding == "cp1252" else "utf-8")
+    return decoded.utf8[decoded.start :].decode()
 
 
 def _delimiter(text: str, name: str) -> str:
@@ -227,11 +238,6 @@ def _count_simple(
     :func:`_count_records` reads it with the csv module to count the records or to name
     the row that is wrong. Blocks of about ``block`` bytes, cut at a line break outside
     quotes, keep the memory bounded.
-
-    The bytes may be UTF-8 or Windows-1252: both write the delimiter, the quote and the
-    line breaks as the same single bytes, and every other character with bytes of
-    0x80 and up, so they hold the same records (a field's length in bytes is at least
-    its length in characters, which the csv module bounds).
     """
     records = 0
     while start < len(data):
@@ -321,13 +327,13 @@ def _header_width(text: str, delimiter: str) -> int:
         return 0
 
 
-def read_csv(data: bytes, name: str, field_limit: int = DEFAULT_LIMITS.field_bytes) -> Grid:
-    utf8, start, encoding = _decode(data, name)
+def read_csv(decoded: Decoded, name: str, field_limit: int = DEFAULT_LIMITS.field_bytes) -> Grid:
+    """The cells of a decoded CSV file (:func:`decode`), or ExtractError."""
+    utf8, start = decoded.utf8, decoded.start
     first = _NOT_BLANK.search(utf8, start)  # without copying the file, as strip() would
     # str.strip also takes \x1c-\x1f and non-ASCII white space: decoded only then.
     if first is None or (
-        (first[0][0] >= 0x80 or 0x1C <= first[0][0] <= 0x1F)
-        and not _text(data, start, encoding).strip()
+        (first[0][0] >= 0x80 or 0x1C <= first[0][0] <= 0x1F) and not _text(decoded).strip()
     ):
         raise ExtractError(f"{name}: is empty.", hint="Export the extract again.")
     line_end = utf8.find(b"\n", start)
@@ -347,13 +353,10 @@ def read_csv(data: bytes, name: str, field_limit: int = DEFAULT_LIMITS.field_byt
     except pl.exceptions.PolarsError:
         # Polars says only that something is wrong; the csv module finds the row.
         frame = None
-    del utf8  # a recoded copy is not needed any more: the records are counted in ``data``
-    width = (
-        frame.width if frame is not None else _header_width(_text(data, start, encoding), delimiter)
-    )
-    records = _count_simple(data, delimiter, width, field_limit, start)
+    width = frame.width if frame is not None else _header_width(_text(decoded), delimiter)
+    records = _count_simple(utf8, delimiter, width, field_limit, start)
     if records is None:
-        records = _count_records(_text(data, start, encoding), delimiter, width, name, field_limit)
+        records = _count_records(_text(decoded), delimiter, width, name, field_limit)
     if frame is None or frame.height != records:
         raise ExtractError(f"{name}: cannot be read as CSV.", hint=SAVE_AS)
     frame.columns = [f"c{i}" for i in range(frame.width)]
@@ -361,4 +364,4 @@ def read_csv(data: bytes, name: str, field_limit: int = DEFAULT_LIMITS.field_byt
     body = frame.slice(1).with_columns(
         pl.int_range(2, frame.height + 1, dtype=pl.Int64).alias("_row")
     )
-    return Grid(header, body, "csv", encoding, delimiter)
+    return Grid(header, body, "csv", decoded.encoding, delimiter)

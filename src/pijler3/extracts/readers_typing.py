@@ -11,7 +11,7 @@ raw value (a code list bounds them) and joining the result back, and the INSZ ru
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,10 +111,29 @@ def _parse_distinct(text: pl.Series) -> pl.Series:
     return parsed.fill_null(lookup(frame["rest"], codes.parse_date, pl.Date()))
 
 
-def trimmed(raw: pl.Series) -> pl.Series:
-    """The raw text trimmed, with empty cells as null."""
-    s = raw.str.strip_chars()
-    return pl.select(pl.when(s == "").then(None).otherwise(s).alias(raw.name)).to_series()
+_TRIM_AT_ONCE = 8  # columns trimmed at once: side by side, and few raw ones held twice
+
+
+def take_trimmed(grid: Grid, columns: Sequence[str], keep: Sequence[str]) -> pl.DataFrame:
+    """The raw text of the grid's ``columns`` trimmed of white space, with empty cells as
+    null, and its ``keep`` columns unchanged; the grid is left without cells.
+
+    A few columns at a time, each raw column let go once trimmed, so that the cells are
+    not held twice. The nulls are set in a step of their own: Polars would otherwise
+    strip each cell twice."""
+    table = grid.body.select_seq(*keep, *columns)  # select would copy every cell
+    grid.body = pl.DataFrame()
+    done: list[pl.DataFrame] = []
+    for k in range(0, len(columns), _TRIM_AT_ONCE):
+        chunk = columns[k : k + _TRIM_AT_ONCE]
+        stripped = table.lazy().select(pl.col(c).str.strip_chars() for c in chunk)
+        done.append(
+            stripped.select(
+                pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in chunk
+            ).collect()
+        )
+        table = table.drop(chunk)
+    return pl.concat([table, *done], how="horizontal")
 
 
 def _structural(name: str, label: str, what: str, hint: str) -> ExtractError:
@@ -160,49 +179,113 @@ def _rule(column: Column) -> _Rule:
     )
 
 
-def typed(
-    column: Column,
-    raw: pl.Series,
-    native: pl.Series | None,
-    label: str,
-    name: str,
-    *,
-    today: dt.date,
-) -> tuple[list[pl.Series], list[Finding]]:
-    """One column typed, and its findings; raises when not one value is valid.
+@dataclass(frozen=True)
+class Source:
+    """Where a found column is in the table to type: its trimmed text (``text``), the
+    native XLSX date cells if any (``native``), and its header label for messages."""
 
-    ``today`` is the day the INSZ rules take as today (:func:`check_column`)."""
-    text = trimmed(raw)
-    present = text.is_not_null()
+    column: Column
+    text: str
+    native: str | None
+    label: str
+
+
+def typed(
+    table: pl.DataFrame, sources: Sequence[Source], name: str, *, today: dt.date
+) -> tuple[list[list[pl.Series]], list[list[Finding]]]:
+    """The columns typed, each with its findings; raises for the first (in the order of
+    ``sources``) that has values but not one valid.
+
+    The distinct values of all code, yes/no and date columns are found in one pass, the
+    rules applied to them, and all columns typed and counted in one pass each, so that
+    Polars does the columns side by side. ``today`` is the day the INSZ rules take as
+    today (:func:`check_column`)."""
+    c = pl.col
+    rules = {s.text: _rule(s.column) for s in sources if s.column.type not in ("text", "insz")}
+    distinct = table.select(c(text).drop_nulls().unique().implode() for text in rules)
+    values = {
+        s.text: _value(s, rules.get(s.text), distinct[s.text][0] if s.text in rules else None)
+        for s in sources
+        if s.column.type != "insz"
+    }
+    typed_values = table.select(v.alias(f"v{text}") for text, v in values.items())
+    both = table.hstack(typed_values)
+
+    def present(s: Source) -> pl.Expr:
+        if s.native is not None:
+            # A native XLSX date cell is a value even though its text is no date.
+            return c(s.text).is_not_null() | c(s.native).is_not_null()
+        return c(s.text).is_not_null()
+
+    def invalid(s: Source) -> pl.Expr:
+        return present(s) & c(f"v{s.text}").is_null()
+
+    counted = both.select(
+        pl.struct(
+            (~present(s)).sum().alias("missing"),
+            present(s).sum().alias("present"),
+            invalid(s).sum().alias("invalid"),
+        ).alias(s.text)
+        for s in sources
+        if s.column.type != "insz"
+    )
+    columns: list[list[pl.Series]] = []
+    findings: list[list[Finding]] = []
+    for s in sources:
+        if s.column.type == "insz":
+            series, found = _typed_insz(s.column, table[s.text], s.label, name, today)
+        else:
+            series = [typed_values[f"v{s.text}"].alias(s.column.name)]
+            found = _findings(s, both, counted[s.text][0], name, rules.get(s.text), invalid(s))
+        columns.append(series)
+        findings.append(found)
+    return columns, findings
+
+
+def _value(s: Source, rule: _Rule | None, keys: pl.Series | None) -> pl.Expr:
+    """The typed value of a column that is not the INSZ: its rule applied to each of its
+    distinct values ``keys``, mapped back to the column."""
+    c = pl.col
+    if rule is None or keys is None:
+        return c(s.text)
+    if s.column.type == "date":
+        mapped = _parse_distinct(keys)
+    else:
+        mapped = pl.Series([rule.parse(k) for k in keys.to_list()], dtype=rule.dtype)
+    value = c(s.text).replace_strict(keys, mapped, default=None, return_dtype=rule.dtype)
+    if s.native is not None and s.column.type == "date":
+        value = value.fill_null(c(s.native))
+    return value
+
+
+def _findings(
+    s: Source,
+    both: pl.DataFrame,
+    n: dict[str, int],
+    name: str,
+    rule: _Rule | None,
+    invalid: pl.Expr,
+) -> list[Finding]:
+    """The findings of one column that is not the INSZ, from its counts ``n``."""
     findings: list[Finding] = []
 
     def finding(reason: str, count: int, value: str | None = None) -> None:
         if count:
-            findings.append(Finding(reason, column.name, count, file=name, label=value))
+            findings.append(Finding(reason, s.column.name, count, file=name, label=value))
 
-    if column.type == "insz":
-        return _typed_insz(column, text, label, name, today)
-    if native is not None:
-        # A native XLSX date cell is a value even though its text is no date.
-        present = present | native.is_not_null()
-    finding(quality.MISSING, int((~present).sum()))
-    if column.type == "text":
-        return [text.alias(column.name)], findings
-    rule = _rule(column)
-    values = parse_dates(text) if column.type == "date" else lookup(text, rule.parse, rule.dtype)
-    if native is not None and column.type == "date":
-        values = values.fill_null(native)
-    invalid = present & values.is_null()
-    n_invalid = int(invalid.sum())
-    if n_invalid and n_invalid == int(present.sum()):
-        raise _structural(name, label, rule.what, rule.hint)
-    if rule.reason == quality.CODE_INVALID and n_invalid:
-        counts = text.filter(invalid).value_counts(name="n").sort(raw.name)
+    finding(quality.MISSING, n["missing"])
+    if rule is None:
+        return findings
+    if n["invalid"] and n["invalid"] == n["present"]:
+        raise _structural(name, s.label, rule.what, rule.hint)
+    if rule.reason == quality.CODE_INVALID and n["invalid"]:
+        wrong = both.select(pl.col(s.text).filter(invalid)).to_series()
+        counts = wrong.value_counts(name="n").sort(s.text)
         for value, count in counts.iter_rows():
             finding(rule.reason, int(count), str(value))
     else:
-        finding(rule.reason, n_invalid)
-    return [values.alias(column.name)], findings
+        finding(rule.reason, n["invalid"])
+    return findings
 
 
 def _typed_insz(
@@ -210,27 +293,34 @@ def _typed_insz(
 ) -> tuple[list[pl.Series], list[Finding]]:
     checked = check_column(text, today=today)
     number, problem = checked["number"], checked["problem"].alias("insz_problem")
-    findings: list[Finding] = []
-    counts = problem.value_counts(name="n")
-    by_reason = {r: int(n) for r, n in counts.iter_rows() if r is not None}
-    valid = int(number.is_not_null().sum())
-    if valid == 0 and text.len() > 0:
+    c = pl.col
+    reasons = {InszProblem.MISSING: quality.INSZ_MISSING, **_INSZ_REASON}
+    n = (
+        checked.with_columns(text.alias("text"))
+        .select(
+            c("number").is_not_null().sum().alias("valid"),
+            (c("number").is_not_null() & (c("number") != c("text"))).sum().alias("formatted"),
+            (c("number").str.slice(2, 2).cast(pl.Int32, strict=False) >= 20).sum().alias("bis"),
+            *((c("problem") == kind.value).sum().alias(kind.value) for kind in reasons),
+        )
+        .row(0, named=True)
+    )
+    if n["valid"] == 0 and text.len() > 0:
         raise ExtractError(
             f"{name}: column '{label}' does not hold a single valid INSZ.",
             hint="Check that this is the right file and column, and that Excel kept the "
             "numbers as text (11 digits with leading zeros).",
         )
+    findings: list[Finding] = []
 
     def finding(reason: str, count: int) -> None:
         if count:
             findings.append(Finding(reason, column.name, count, file=name))
 
-    finding(quality.INSZ_MISSING, by_reason.get(InszProblem.MISSING.value, 0))
-    for problem_kind, reason in _INSZ_REASON.items():
-        finding(reason, by_reason.get(problem_kind.value, 0))
-    finding(quality.INSZ_FORMATTED, int((number.is_not_null() & (number != text)).sum()))
-    month = number.str.slice(2, 2).cast(pl.Int32, strict=False)
-    finding(quality.INSZ_BIS, int((month >= 20).sum()))
+    for kind, reason in reasons.items():
+        finding(reason, n[kind.value])
+    finding(quality.INSZ_FORMATTED, n["formatted"])
+    finding(quality.INSZ_BIS, n["bis"])
     return [number.alias(column.name), problem], findings
 
 
