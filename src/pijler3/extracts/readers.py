@@ -47,7 +47,7 @@ from pijler3.exchange import scrub
 from pijler3.extracts import quality
 from pijler3.extracts.quality import Finding
 from pijler3.extracts.readers_csv import decode, read_csv
-from pijler3.extracts.readers_typing import SAVE_AS, Grid, Source, absent, take_trimmed, typed
+from pijler3.extracts.readers_typing import SAVE_AS, Grid, Source, absent, prepare, typed
 from pijler3.extracts.readers_xlsx import ZipReader
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -268,28 +268,28 @@ def _build(source: Grid | ZipReader, extract: Extract, name: str, today: dt.date
         grid = source
         found, found_ids = _match_header(grid.header, grid.body, extract, name)
     del source
-    native = [c for c in grid.body.columns if c.startswith("d")]
-    used = [f"c{i}" for i in sorted({*found.values(), *found_ids.values()})]
-    cells = grid.body.width > 1
-    # The cells as read are let go as they are trimmed.
-    text = take_trimmed(grid, used, [*native, "_row"])
-    if cells:
-        # A row in which every cell is empty describes nobody (see the module docstring).
-        # Every column not used is empty (an unnamed one: _match_header refuses any
-        # other), so a row is blank when its used cells are, once trimmed.
-        blank = pl.all_horizontal(pl.lit(True), *(pl.col(c).is_null() for c in used + native))
-        text = text.filter(~blank)
+    sources = [
+        Source(
+            column,
+            f"c{i}",
+            f"d{i}" if f"d{i}" in grid.body.columns else None,
+            grid.header[i].strip(),
+        )
+        for column in extract.columns
+        if (i := found.get(column.name, -1)) >= 0
+    ]
+    # Every column not used is empty (an unnamed one: _match_header refuses any other),
+    # so a row is blank when its used cells are. The cells as read are let go once typed.
+    prepared = prepare(
+        grid, sources, [f"c{i}" for i in found_ids.values()], drop_blank=grid.body.width > 1
+    )
+    text = prepared.table
     if extract.name == "kbi" and text.height == 0:
         raise ExtractError(
             f"{name}: has no data rows, so not a single valid INSZ.",
             hint="Export the extract again.",
         )
-    sources = [
-        Source(column, f"c{i}", f"d{i}" if f"d{i}" in native else None, grid.header[i].strip())
-        for column in extract.columns
-        if (i := found.get(column.name, -1)) >= 0
-    ]
-    typed_columns, typed_findings = typed(text, sources, name, today=today)
+    typed_columns, typed_findings = typed(prepared, name, today=today)
     by_name = {s.column.name: k for k, s in enumerate(sources)}
     columns: list[pl.Series] = []
     findings: list[Finding] = []

@@ -111,31 +111,6 @@ def _parse_distinct(text: pl.Series) -> pl.Series:
     return parsed.fill_null(lookup(frame["rest"], codes.parse_date, pl.Date()))
 
 
-_TRIM_AT_ONCE = 8  # columns trimmed at once: side by side, and few raw ones held twice
-
-
-def take_trimmed(grid: Grid, columns: Sequence[str], keep: Sequence[str]) -> pl.DataFrame:
-    """The raw text of the grid's ``columns`` trimmed of white space, with empty cells as
-    null, and its ``keep`` columns unchanged; the grid is left without cells.
-
-    A few columns at a time, each raw column let go once trimmed, so that the cells are
-    not held twice. The nulls are set in a step of their own: Polars would otherwise
-    strip each cell twice."""
-    table = grid.body.select_seq(*keep, *columns)  # select would copy every cell
-    grid.body = pl.DataFrame()
-    done: list[pl.DataFrame] = []
-    for k in range(0, len(columns), _TRIM_AT_ONCE):
-        chunk = columns[k : k + _TRIM_AT_ONCE]
-        stripped = table.lazy().select(pl.col(c).str.strip_chars() for c in chunk)
-        done.append(
-            stripped.select(
-                pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in chunk
-            ).collect()
-        )
-        table = table.drop(chunk)
-    return pl.concat([table, *done], how="horizontal")
-
-
 def _structural(name: str, label: str, what: str, hint: str) -> ExtractError:
     return ExtractError(f"{name}: column '{label}' has values but not one valid {what}.", hint=hint)
 
@@ -181,90 +156,170 @@ def _rule(column: Column) -> _Rule:
 
 @dataclass(frozen=True)
 class Source:
-    """Where a found column is in the table to type: its trimmed text (``text``), the
-    native XLSX date cells if any (``native``), and its header label for messages."""
+    """A found column: ``raw``, its cells in the grid, ``native``, the grid's native XLSX
+    date cells of it if any, and ``label``, its header label as messages name it."""
 
     column: Column
-    text: str
+    raw: str
     native: str | None
     label: str
 
 
+@dataclass(frozen=True)
+class _Keys:
+    """The distinct raw cells of a date, yes/no or code column, how often each occurs,
+    what each is once trimmed (null when blank) and the value its rule gives it."""
+
+    raw: pl.Series
+    count: pl.Series
+    text: pl.Series
+    value: pl.Series
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The rows that are not blank, with the trimmed text (``c<i>``) of the text, INSZ and
+    identifier columns, and the typed value (``v<c>``) and presence (``p<c>``) of the
+    others; with the distinct cells of those, from which they were typed."""
+
+    table: pl.DataFrame
+    sources: tuple[Source, ...]
+    keys: dict[str, _Keys]
+
+
+def _is_text(column: Column) -> bool:
+    return column.type in ("text", "insz")
+
+
+def prepare(
+    grid: Grid, sources: Sequence[Source], identifiers: Sequence[str], *, drop_blank: bool
+) -> Prepared:
+    """The grid's cells trimmed and typed, in one pass over them, without the blank rows
+    when ``drop_blank``; the grid is left without cells.
+
+    The rules of a date, yes/no or code column are applied once per *distinct* raw
+    cell (a code list bounds them), once trimmed, and mapped back: such a column is
+    never trimmed cell by cell. The text columns are (in two steps: Polars would
+    otherwise strip each cell twice). Polars does all columns side by side.
+    """
+    c = pl.col
+    texts = [s.raw for s in sources if _is_text(s.column)] + list(identifiers)
+    coded = [s for s in sources if not _is_text(s.column)]
+    natives = [s.native for s in sources if s.native is not None]
+    body = grid.body.select_seq(*texts, *(s.raw for s in coded), *natives, "_row")
+    grid.body = pl.DataFrame()  # select_seq: select would copy every cell
+    # Lazy: an eager select would first copy every column of the grid into one piece.
+    counted = (
+        body.lazy()
+        .select(c(s.raw).drop_nulls().value_counts(name="n").implode().alias(s.raw) for s in coded)
+        .collect()
+    )
+    keys: dict[str, _Keys] = {}
+    for s in coded:
+        found = counted[s.raw][0].struct.unnest()
+        raw = found[s.raw]
+        text = raw.to_frame().select(_blank_as_null(c(s.raw).str.strip_chars())).to_series()
+        rule = _rule(s.column)
+        if s.column.type == "date":
+            value = _parse_distinct(text)
+        else:
+            parsed = [None if t is None else rule.parse(t) for t in text.to_list()]
+            value = pl.Series(parsed, dtype=rule.dtype)
+        keys[s.raw] = _Keys(raw, found["n"], text, value)
+    blank_cells = {s.raw: keys[s.raw].raw.filter(keys[s.raw].text.is_null()) for s in coded}
+    table = body.lazy().select(
+        *(c(t).str.strip_chars() for t in texts),
+        *(_coded_value(s, keys[s.raw]).alias(f"v{s.raw}") for s in coded),
+        *(
+            (c(s.raw).is_not_null() & ~c(s.raw).is_in(blank_cells[s.raw].implode())).alias(
+                f"p{s.raw}"
+            )
+            for s in coded
+        ),
+        *natives,
+        "_row",
+    )
+    del body
+    table = table.with_columns(_blank_as_null(c(t)) for t in texts)
+    if drop_blank:
+        # A row in which every cell is empty describes nobody (see the readers' module
+        # docstring).
+        blank = pl.all_horizontal(
+            pl.lit(True),
+            *(c(t).is_null() for t in texts),
+            *(~c(f"p{s.raw}") for s in coded),
+            *(c(n).is_null() for n in natives),
+        )
+        table = table.filter(~blank)
+    return Prepared(table.collect(), tuple(sources), keys)
+
+
+def _blank_as_null(text: pl.Expr) -> pl.Expr:
+    return pl.when(text != "").then(text)
+
+
+def _coded_value(s: Source, keys: _Keys) -> pl.Expr:
+    value = pl.col(s.raw).replace_strict(
+        keys.raw, keys.value, default=None, return_dtype=keys.value.dtype
+    )
+    if s.native is not None and s.column.type == "date":
+        value = value.fill_null(pl.col(s.native))
+    return value
+
+
 def typed(
-    table: pl.DataFrame, sources: Sequence[Source], name: str, *, today: dt.date
+    prepared: Prepared, name: str, *, today: dt.date
 ) -> tuple[list[list[pl.Series]], list[list[Finding]]]:
     """The columns typed, each with its findings; raises for the first (in the order of
-    ``sources``) that has values but not one valid.
+    the sources) that has values but not one valid.
 
-    The distinct values of all code, yes/no and date columns are found in one pass, the
-    rules applied to them, and all columns typed and counted in one pass each, so that
-    Polars does the columns side by side. ``today`` is the day the INSZ rules take as
-    today (:func:`check_column`)."""
+    All columns but the INSZ are counted in one pass. ``today`` is the day the INSZ
+    rules take as today (:func:`check_column`)."""
     c = pl.col
-    rules = {s.text: _rule(s.column) for s in sources if s.column.type not in ("text", "insz")}
-    distinct = table.select(c(text).drop_nulls().unique().implode() for text in rules)
-    values = {
-        s.text: _value(s, rules.get(s.text), distinct[s.text][0] if s.text in rules else None)
-        for s in sources
-        if s.column.type != "insz"
-    }
-    typed_values = table.select(v.alias(f"v{text}") for text, v in values.items())
-    both = table.hstack(typed_values)
+    table = prepared.table
 
     def present(s: Source) -> pl.Expr:
+        if _is_text(s.column):
+            return c(s.raw).is_not_null()
         if s.native is not None:
             # A native XLSX date cell is a value even though its text is no date.
-            return c(s.text).is_not_null() | c(s.native).is_not_null()
-        return c(s.text).is_not_null()
+            return c(f"p{s.raw}") | c(s.native).is_not_null()
+        return c(f"p{s.raw}")
 
-    def invalid(s: Source) -> pl.Expr:
-        return present(s) & c(f"v{s.text}").is_null()
-
-    counted = both.select(
-        pl.struct(
-            (~present(s)).sum().alias("missing"),
-            present(s).sum().alias("present"),
-            invalid(s).sum().alias("invalid"),
-        ).alias(s.text)
-        for s in sources
-        if s.column.type != "insz"
+    counted = (
+        table.lazy()
+        .select(
+            pl.struct(
+                (~present(s)).sum().alias("missing"),
+                present(s).sum().alias("present"),
+                (present(s) & c(f"v{s.raw}").is_null()).sum().alias("invalid")
+                if not _is_text(s.column)
+                else pl.lit(0).alias("invalid"),
+            ).alias(s.raw)
+            for s in prepared.sources
+            if s.column.type != "insz"
+        )
+        .collect()
     )
     columns: list[list[pl.Series]] = []
     findings: list[list[Finding]] = []
-    for s in sources:
+    for s in prepared.sources:
         if s.column.type == "insz":
-            series, found = _typed_insz(s.column, table[s.text], s.label, name, today)
+            series, found = _typed_insz(s.column, table[s.raw], s.label, name, today)
+        elif s.column.type == "text":
+            series = [table[s.raw].alias(s.column.name)]
+            found = _findings(s, counted[s.raw][0], name, None, None)
         else:
-            series = [typed_values[f"v{s.text}"].alias(s.column.name)]
-            found = _findings(s, both, counted[s.text][0], name, rules.get(s.text), invalid(s))
+            series = [table[f"v{s.raw}"].alias(s.column.name)]
+            keys = prepared.keys[s.raw]
+            found = _findings(s, counted[s.raw][0], name, _rule(s.column), keys)
         columns.append(series)
         findings.append(found)
     return columns, findings
 
 
-def _value(s: Source, rule: _Rule | None, keys: pl.Series | None) -> pl.Expr:
-    """The typed value of a column that is not the INSZ: its rule applied to each of its
-    distinct values ``keys``, mapped back to the column."""
-    c = pl.col
-    if rule is None or keys is None:
-        return c(s.text)
-    if s.column.type == "date":
-        mapped = _parse_distinct(keys)
-    else:
-        mapped = pl.Series([rule.parse(k) for k in keys.to_list()], dtype=rule.dtype)
-    value = c(s.text).replace_strict(keys, mapped, default=None, return_dtype=rule.dtype)
-    if s.native is not None and s.column.type == "date":
-        value = value.fill_null(c(s.native))
-    return value
-
-
 def _findings(
-    s: Source,
-    both: pl.DataFrame,
-    n: dict[str, int],
-    name: str,
-    rule: _Rule | None,
-    invalid: pl.Expr,
+    s: Source, n: dict[str, int], name: str, rule: _Rule | None, keys: _Keys | None
 ) -> list[Finding]:
     """The findings of one column that is not the INSZ, from its counts ``n``."""
     findings: list[Finding] = []
@@ -274,14 +329,20 @@ def _findings(
             findings.append(Finding(reason, s.column.name, count, file=name, label=value))
 
     finding(quality.MISSING, n["missing"])
-    if rule is None:
+    if rule is None or keys is None:
         return findings
     if n["invalid"] and n["invalid"] == n["present"]:
         raise _structural(name, s.label, rule.what, rule.hint)
     if rule.reason == quality.CODE_INVALID and n["invalid"]:
-        wrong = both.select(pl.col(s.text).filter(invalid)).to_series()
-        counts = wrong.value_counts(name="n").sort(s.text)
-        for value, count in counts.iter_rows():
+        # Counted per distinct cell: a cell that is not blank is in no blank row.
+        wrong = (
+            pl.DataFrame({"text": keys.text, "n": keys.count, "value": keys.value})
+            .filter(pl.col("text").is_not_null() & pl.col("value").is_null())
+            .group_by("text")
+            .agg(pl.col("n").sum())
+            .sort("text")
+        )
+        for value, count in wrong.iter_rows():
             finding(rule.reason, int(count), str(value))
     else:
         finding(rule.reason, n["invalid"])
@@ -296,13 +357,15 @@ def _typed_insz(
     c = pl.col
     reasons = {InszProblem.MISSING: quality.INSZ_MISSING, **_INSZ_REASON}
     n = (
-        checked.with_columns(text.alias("text"))
+        checked.lazy()
+        .with_columns(text.alias("text"))
         .select(
             c("number").is_not_null().sum().alias("valid"),
             (c("number").is_not_null() & (c("number") != c("text"))).sum().alias("formatted"),
             (c("number").str.slice(2, 2).cast(pl.Int32, strict=False) >= 20).sum().alias("bis"),
             *((c("problem") == kind.value).sum().alias(kind.value) for kind in reasons),
         )
+        .collect()
         .row(0, named=True)
     )
     if n["valid"] == 0 and text.len() > 0:
