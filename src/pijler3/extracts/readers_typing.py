@@ -167,11 +167,10 @@ class Source:
 
 @dataclass(frozen=True)
 class _Keys:
-    """The distinct raw cells of a date, yes/no or code column, how often each occurs,
-    what each is once trimmed (null when blank) and the value its rule gives it."""
+    """The distinct raw cells of a date, yes/no or code column, each once trimmed (null
+    when blank), and the value its rule gives it."""
 
     raw: pl.Series
-    count: pl.Series
     text: pl.Series
     value: pl.Series
 
@@ -179,8 +178,9 @@ class _Keys:
 @dataclass(frozen=True)
 class Prepared:
     """The rows that are not blank, with the trimmed text (``c<i>``) of the text, INSZ and
-    identifier columns, and the typed value (``v<c>``) and presence (``p<c>``) of the
-    others; with the distinct cells of those, from which they were typed."""
+    identifier columns, and of the others the typed value (``v<c>``), whether the cell
+    is not blank (``p<c>``) and which of the distinct cells (``k<c>``) from which they
+    were typed it is."""
 
     table: pl.DataFrame
     sources: tuple[Source, ...]
@@ -209,15 +209,14 @@ def prepare(
     body = grid.body.select_seq(*texts, *(s.raw for s in coded), *natives, "_row")
     grid.body = pl.DataFrame()  # select_seq: select would copy every cell
     # Lazy: an eager select would first copy every column of the grid into one piece.
-    counted = (
+    distinct = (
         body.lazy()
-        .select(c(s.raw).drop_nulls().value_counts(name="n").implode().alias(s.raw) for s in coded)
+        .select(c(s.raw).drop_nulls().unique().implode().alias(s.raw) for s in coded)
         .collect()
     )
     keys: dict[str, _Keys] = {}
     for s in coded:
-        found = counted[s.raw][0].struct.unnest()
-        raw = found[s.raw]
+        raw = distinct[s.raw][0].alias(s.raw)
         text = raw.to_frame().select(_blank_as_null(c(s.raw).str.strip_chars())).to_series()
         rule = _rule(s.column)
         if s.column.type == "date":
@@ -225,22 +224,27 @@ def prepare(
         else:
             parsed = [None if t is None else rule.parse(t) for t in text.to_list()]
             value = pl.Series(parsed, dtype=rule.dtype)
-        keys[s.raw] = _Keys(raw, found["n"], text, value)
-    blank_cells = {s.raw: keys[s.raw].raw.filter(keys[s.raw].text.is_null()) for s in coded}
+        keys[s.raw] = _Keys(raw, text, value)
+    # Each coded cell as the number of its distinct cell, through which its value and
+    # whether it is blank are looked up.
     table = body.lazy().select(
         *(c(t).str.strip_chars() for t in texts),
-        *(_coded_value(s, keys[s.raw]).alias(f"v{s.raw}") for s in coded),
-        *(
-            (c(s.raw).is_not_null() & ~c(s.raw).is_in(blank_cells[s.raw].implode())).alias(
-                f"p{s.raw}"
-            )
-            for s in coded
-        ),
+        *(c(s.raw).cast(pl.Enum(keys[s.raw].raw)).to_physical().alias(f"k{s.raw}") for s in coded),
         *natives,
         "_row",
     )
     del body
-    table = table.with_columns(_blank_as_null(c(t)) for t in texts)
+    table = table.with_columns(
+        *(_blank_as_null(c(t)) for t in texts),
+        *(_coded_value(s, keys[s.raw]).alias(f"v{s.raw}") for s in coded),
+        *(
+            pl.lit(keys[s.raw].text.is_not_null())
+            .gather(c(f"k{s.raw}"))
+            .fill_null(False)
+            .alias(f"p{s.raw}")
+            for s in coded
+        ),
+    )
     if drop_blank:
         # A row in which every cell is empty describes nobody (see the readers' module
         # docstring).
@@ -259,9 +263,7 @@ def _blank_as_null(text: pl.Expr) -> pl.Expr:
 
 
 def _coded_value(s: Source, keys: _Keys) -> pl.Expr:
-    value = pl.col(s.raw).replace_strict(
-        keys.raw, keys.value, default=None, return_dtype=keys.value.dtype
-    )
+    value = pl.lit(keys.value).gather(pl.col(f"k{s.raw}"))
     if s.native is not None and s.column.type == "date":
         value = value.fill_null(pl.col(s.native))
     return value
@@ -308,20 +310,29 @@ def typed(
             series, found = _typed_insz(s.column, table[s.raw], s.label, name, today)
         elif s.column.type == "text":
             series = [table[s.raw].alias(s.column.name)]
-            found = _findings(s, counted[s.raw][0], name, None, None)
+            found = _findings(s, counted[s.raw][0], name, None, None, None)
         else:
             series = [table[f"v{s.raw}"].alias(s.column.name)]
             keys = prepared.keys[s.raw]
-            found = _findings(s, counted[s.raw][0], name, _rule(s.column), keys)
+            wrong = table.lazy().select(
+                c(f"k{s.raw}").filter(present(s) & c(f"v{s.raw}").is_null())
+            )
+            found = _findings(s, counted[s.raw][0], name, _rule(s.column), keys, wrong)
         columns.append(series)
         findings.append(found)
     return columns, findings
 
 
 def _findings(
-    s: Source, n: dict[str, int], name: str, rule: _Rule | None, keys: _Keys | None
+    s: Source,
+    n: dict[str, int],
+    name: str,
+    rule: _Rule | None,
+    keys: _Keys | None,
+    wrong: pl.LazyFrame | None,
 ) -> list[Finding]:
-    """The findings of one column that is not the INSZ, from its counts ``n``."""
+    """The findings of one column that is not the INSZ, from its counts ``n`` (and the
+    distinct cells of its ``wrong`` values)."""
     findings: list[Finding] = []
 
     def finding(reason: str, count: int, value: str | None = None) -> None:
@@ -329,20 +340,19 @@ def _findings(
             findings.append(Finding(reason, s.column.name, count, file=name, label=value))
 
     finding(quality.MISSING, n["missing"])
-    if rule is None or keys is None:
+    if rule is None or keys is None or wrong is None:
         return findings
     if n["invalid"] and n["invalid"] == n["present"]:
         raise _structural(name, s.label, rule.what, rule.hint)
     if rule.reason == quality.CODE_INVALID and n["invalid"]:
-        # Counted per distinct cell: a cell that is not blank is in no blank row.
-        wrong = (
-            pl.DataFrame({"text": keys.text, "n": keys.count, "value": keys.value})
-            .filter(pl.col("text").is_not_null() & pl.col("value").is_null())
+        counts = (
+            wrong.select(pl.lit(keys.text).gather(pl.first()).alias("text"))
             .group_by("text")
-            .agg(pl.col("n").sum())
+            .len()
             .sort("text")
+            .collect()
         )
-        for value, count in wrong.iter_rows():
+        for value, count in counts.iter_rows():
             finding(rule.reason, int(count), str(value))
     else:
         finding(rule.reason, n["invalid"])
