@@ -114,17 +114,27 @@ _encoded = st.lists(
 ).map(bytes)
 
 
+def _no_utf8_character(data: bytes) -> bytes:
+    """``data`` with an ASCII letter after every byte that could start a UTF-8 character."""
+    return b"".join(bytes([b, 0x61]) if 0xC2 <= b <= 0xF4 else bytes([b]) for b in data)
+
+
 @settings(max_examples=1000, deadline=None)
-@given(_encoded, st.integers(1, 8))
+@given(st.one_of(_encoded, _encoded.map(_no_utf8_character)), st.integers(1, 8))
 def test_cp1252_recoding_is_the_codec(data: bytes, block: int) -> None:
     """The Latin-1 path with its fix-ups gives byte for byte what Python's cp1252 codec
-    gives, and refuses exactly what the codec refuses, with the same message."""
+    gives, and refuses exactly what the codec refuses, with the same message; a UTF-8
+    character anywhere (the pattern's search) comes first, as None."""
+    if readers_csv._UTF8_MULTIBYTE.search(data):
+        assert readers_csv._cp1252_to_utf8(data, "f", block) is None
+        return
     try:
         expected: bytes | None = data.decode("cp1252").encode("utf-8")
     except UnicodeDecodeError:
         expected = None
     try:
-        got: bytes | None = readers_csv._cp1252_to_utf8(data, "f", block)
+        got = readers_csv._cp1252_to_utf8(data, "f", block)
+        assert got is not None
     except ExtractError as exc:
         assert str(exc).startswith("f: is neither UTF-8 nor Windows-1252 text.")
         got = None

@@ -73,11 +73,14 @@ def _has_utf8_multibyte(data: bytes, block: int = _DECODE_BLOCK) -> bool:
     in Python's regex engine: numpy finds the bytes of 0x80 and up (rare in
     Windows-1252 text), among them a lead byte followed by a continuation byte, and the
     pattern is tried at those places only."""
-    return any(_multibyte_in(data, s, e) for s, e in _blocks(data, 0, block))
+    return any(_multibyte_in(data, s, *_high_bytes(data, s, e)) for s, e in _blocks(data, 0, block))
 
 
-def _multibyte_in(data: bytes, start: int, end: int) -> bool:
-    where, values = _high_bytes(data, start, end)
+def _multibyte_in(
+    data: bytes, start: int, where: npt.NDArray[np.intp], values: npt.NDArray[np.uint8]
+) -> bool:
+    """Whether a match of ``_UTF8_MULTIBYTE`` starts at one of the bytes of 0x80 and up
+    that ``where`` (from ``start``) and ``values`` are."""
     lead = where[(values >= 0xC2) & (values <= 0xF4)] + start
     lead = lead[lead + 1 < len(data)]
     follow = np.frombuffer(data, np.uint8)[lead + 1]
@@ -98,27 +101,35 @@ def _is_utf8(data: bytes, start: int, block: int = _DECODE_BLOCK) -> int | None:
     return None
 
 
-def _cp1252_to_utf8(data: bytes, name: str, block: int = _DECODE_BLOCK) -> bytes:
-    """``data.decode("cp1252").encode("utf-8")``, byte for byte, without its slow codec.
+def _cp1252_to_utf8(data: bytes, name: str, block: int = _DECODE_BLOCK) -> bytes | None:
+    """``data.decode("cp1252").encode("utf-8")``, byte for byte, without its slow codec; or
+    None when ``data`` holds a UTF-8 character (:func:`_has_utf8_multibyte`), which
+    takes precedence over a byte that holds no character in Windows-1252 (that refuses
+    the file).
 
     Latin-1 reads every byte as the character of that number, in a fast path of C;
     Windows-1252 differs only in the bytes 0x80-0x9F, which Latin-1 turns into the UTF-8
     pairs C2 80 to C2 9F. Those pairs occur nowhere else in UTF-8 (C2 is a lead byte,
     and the bytes 80-9F after it are the second byte of these characters only), so
     where a block holds such a byte, its pair is replaced by the Windows-1252
-    character. A byte that holds no character in Windows-1252 refuses the file.
+    character. The bytes of 0x80 and up are found once, for both purposes.
     """
     view = memoryview(data)
-    out = io.BytesIO()
+    out: io.BytesIO | None = io.BytesIO()
     for s, e in _blocks(data, 0, block):
-        _, values = _high_bytes(data, s, e)
+        where, values = _high_bytes(data, s, e)
+        if _multibyte_in(data, s, where, values):
+            return None
         special = np.unique(values[values < 0xA0]).tolist()
-        if any(_CP1252_HIGH[b] is None for b in special):
-            raise ExtractError(f"{name}: is neither UTF-8 nor Windows-1252 text.", hint=SAVE_AS)
+        if out is None or any(_CP1252_HIGH[b] is None for b in special):
+            out = None  # refused, once no UTF-8 character is found further on
+            continue
         utf8 = codecs.latin_1_decode(view[s:e])[0].encode("utf-8")
         for b in special:
             utf8 = utf8.replace(bytes((0xC2, b)), _CP1252_HIGH[b] or b"")
         out.write(utf8)
+    if out is None:
+        raise ExtractError(f"{name}: is neither UTF-8 nor Windows-1252 text.", hint=SAVE_AS)
     return out.getvalue()
 
 
@@ -152,7 +163,8 @@ def decode(data: bytes, name: str) -> Decoded:
     bad = _is_utf8(data, 0)
     if bad is None:
         return Decoded(data, 0, "utf-8")
-    if _has_utf8_multibyte(data):
+    recoded = _cp1252_to_utf8(data, name)
+    if recoded is None:
         # Real UTF-8 characters (such as the ï of "Oekraïne") next to a byte that is not
         # UTF-8: a mixed file. Reading it all as Windows-1252 would turn every UTF-8
         # character into two wrong ones without a word, so it is refused.
@@ -164,7 +176,7 @@ def decode(data: bytes, name: str) -> Decoded:
             " Windows-1252 character).",
             hint="Correct that character, or save the whole file again as 'CSV UTF-8'.",
         )
-    return Decoded(_cp1252_to_utf8(data, name), 0, "cp1252")
+    return Decoded(recoded, 0, "cp1252")
 
 
 def _text(decoded: Decoded) -> str:
