@@ -254,15 +254,22 @@ def _count_simple(
     records = 0
     while start < len(data):
         cut = data.find(b"\n", min(start + block, len(data)))
-        quotes = data.count(b'"', start, len(data) if cut == -1 else cut)
-        while cut != -1 and quotes % 2:
-            nxt = data.find(b"\n", cut + 1)
-            quotes += data.count(b'"', cut, len(data) if nxt == -1 else nxt)
-            cut = nxt
         end = len(data) if cut == -1 else cut + 1
         arr = np.frombuffer(data, np.uint8, end - start, start)
+        quotes = np.flatnonzero(arr == _QUOTE)
+        if cut != -1 and len(quotes) % 2:
+            # A line break in quotes: the block ends at the first one after which the
+            # quotes are even (counted a line at a time: seldom more than a few).
+            odd = True
+            while cut != -1 and odd:
+                nxt = data.find(b"\n", cut + 1)
+                odd ^= data.count(b'"', cut, len(data) if nxt == -1 else nxt) % 2 == 1
+                cut = nxt
+            end = len(data) if cut == -1 else cut + 1
+            arr = np.frombuffer(data, np.uint8, end - start, start)
+            quotes = np.flatnonzero(arr == _QUOTE)
         counted = _count_block(
-            arr, ord(delimiter), width, quotes > 0, data.count(b"\r", start, end), field_limit
+            arr, ord(delimiter), width, quotes, data.count(b"\r", start, end), field_limit
         )
         if counted is None:
             return None
@@ -275,12 +282,12 @@ def _count_block(
     arr: npt.NDArray[np.uint8],
     delim: int,
     width: int,
-    quoted: bool,
+    quotes: npt.NDArray[np.intp],
     returns: int,
     field_limit: int,
 ) -> int | None:
     """The records of one block that ends at a line break (or the end); None when the
-    block is not plainly formed (see :func:`_count_simple`). ``quoted``: whether the block
+    block is not plainly formed (see :func:`_count_simple`). ``quotes``: where the block
     holds a double quote; ``returns``: how many carriage returns it holds."""
     n = len(arr)
     breaks = np.flatnonzero(arr == _NL)
@@ -288,7 +295,6 @@ def _count_block(
     # the line break of a pair: it starts after one).
     if returns != np.count_nonzero(arr[breaks[breaks > 0] - 1] == _CR):
         return None
-    quotes = np.flatnonzero(arr == _QUOTE) if quoted else np.empty(0, np.intp)
     if len(quotes) % 2:
         return None
     lines = breaks
