@@ -9,6 +9,7 @@ asserts exact values and exact finding counts.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -236,6 +237,16 @@ def test_csv_encodings_keep_accents(tmp_path: Path, encoding: str, reported: str
     assert reported == result.encoding
     assert [text] == result.table["plo_reden"].to_list()
     # With a BOM the first header must still be recognised.
+    assert [VALID] == result.table["insz"].to_list()
+
+
+def test_a_second_byte_order_mark_is_taken_off_too(tmp_path: Path) -> None:
+    """As before the reader kept no copy of the file: our mark is taken off, then Polars
+    takes off one more, so a doubled mark still leaves the first label intact."""
+    path = write_csv(tmp_path / "kbi.csv", header(KBI), [kbi()], encoding="utf-8-sig")
+    path.write_bytes(codecs.BOM_UTF8 + path.read_bytes())
+    result = read_extract(path, KBI)
+    assert "utf-8-sig" == result.encoding
     assert [VALID] == result.table["insz"].to_list()
 
 

@@ -4,6 +4,11 @@ The encoding (UTF-8, UTF-8 with a byte-order mark, or Windows-1252) and the deli
 (``;`` or ``,``, whichever the header row holds more of) are detected; every cell is
 read as text. A row with another number of fields than the header is refused with its
 row number, because Polars would pad it without a word.
+
+Speed and memory: no text (str) of the whole file is made; Windows-1252 is recoded
+through Latin-1's fast path with fix-ups (:func:`_cp1252_to_utf8`), and the records
+are counted with numpy a block at a time (:func:`_count_simple`); the csv module reads
+the file only when it is not plainly formed, to name the row that is wrong.
 """
 
 from __future__ import annotations
@@ -358,9 +363,10 @@ def read_csv(decoded: Decoded, name: str, field_limit: int = DEFAULT_LIMITS.fiel
     delimiter = _delimiter(utf8[start : len(utf8) if line_end == -1 else line_end].decode(), name)
     frame: pl.DataFrame | None
     try:
-        # Polars skips a UTF-8 byte-order mark itself.
         frame = pl.read_csv(
-            utf8,
+            # Polars skips one UTF-8 byte-order mark itself; the text after ours is given
+            # as is (copied) only when it starts with another one.
+            utf8[start:] if utf8.startswith(codecs.BOM_UTF8, start) else utf8,
             separator=delimiter,
             has_header=False,
             infer_schema=False,

@@ -2,10 +2,11 @@
 
 Both readers (:mod:`~pijler3.extracts.readers_csv`, :mod:`~pijler3.extracts.readers_xlsx`)
 produce a :class:`Grid`: every cell as text, so that an INSZ keeps its leading zeros.
-The typing functions here turn one column of it into a typed column and its counted
-findings, applying the pure rules of :mod:`~pijler3.contract.codes` once per *distinct*
-raw value (a code list bounds them) and joining the result back, and the INSZ rules of
-:mod:`~pijler3.contract.insz` as Polars expressions over the whole column.
+The typing functions here turn its columns into typed columns and their counted
+findings, all columns in one Polars pass per step (:func:`prepare`, then :func:`typed`),
+applying the pure rules of :mod:`~pijler3.contract.codes` once per *distinct* raw cell
+(a code list bounds them) and looking the result up for every cell, and the INSZ rules
+of :mod:`~pijler3.contract.insz` as Polars expressions over the whole column.
 """
 
 from __future__ import annotations
