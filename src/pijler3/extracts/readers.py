@@ -305,6 +305,12 @@ def _build(source: Grid | ZipReader, extract: Extract, name: str, today: dt.date
     for ident, i in found_ids.items():
         columns.append(text[f"c{i}"].alias(ident))
     columns.append(text["_row"])
+    # Each column in one piece, as the steps expect: Polars would otherwise join the
+    # pieces of every column again in each eager filter or select on the table. A
+    # column at a time, the pieces let go as it goes.
+    del text, prepared, typed_columns
+    for k, piece in enumerate(columns):
+        columns[k] = piece.rechunk()
     return ReadResult(
         table=pl.DataFrame(columns),
         findings=tuple(findings),
