@@ -201,7 +201,8 @@ def prepare(
     The rules of a date, yes/no or code column are applied once per *distinct* raw
     cell (a code list bounds them), once trimmed, and mapped back: such a column is
     never trimmed cell by cell. The text columns are (in two steps: Polars would
-    otherwise strip each cell twice). Polars does all columns side by side.
+    otherwise strip each cell twice). Polars does all columns side by side; the raw
+    cells are let go when it is done.
     """
     c = pl.col
     texts = [s.raw for s in sources if _is_text(s.column)] + list(identifiers)
@@ -234,7 +235,7 @@ def prepare(
         *natives,
         "_row",
     )
-    del body
+    del body  # held by the plan until it is collected
     table = table.with_columns(
         *(_blank_as_null(c(t)) for t in texts),
         *(_coded_value(s, keys[s.raw]).alias(f"v{s.raw}") for s in coded),
