@@ -17,7 +17,9 @@ import codecs
 import csv
 import io
 import re
+import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -237,7 +239,7 @@ def _count_records(
     return count
 
 
-_BLOCK = 1 << 25  # bytes per block of _count_simple: bounds its memory
+_BLOCK = 1 << 23  # bytes per block of _count_shape: bounds its memory
 _NL, _CR, _QUOTE = ord("\n"), ord("\r"), ord('"')
 
 
@@ -245,18 +247,36 @@ def _count_simple(
     data: bytes, delimiter: str, width: int, field_limit: int, start: int = 0, block: int = _BLOCK
 ) -> int | None:
     """The number of CSV records in ``data[start:]``, counted with numpy, when the file is
-    plainly formed.
+    plainly formed (:func:`_count_shape`) and every record has ``width`` fields (or
+    none: a blank line). The csv module then reads the file as counted here. Otherwise
+    returns None, and :func:`_count_records` reads it with the csv module to count the
+    records or to name the row that is wrong."""
+    return _records_of_width(_count_shape(data, delimiter, field_limit, start, block), width)
 
-    Plainly formed: every record has ``width`` fields (or none: a blank line), no field is
-    longer than ``field_limit`` bytes, no lone carriage return, and every double quote
-    opens a field (after a delimiter, a line break or a closing quote) or closes one
-    (before a delimiter, a line break, the end or an escaping quote). The csv module
-    then reads the file as counted here. Otherwise returns None, and
-    :func:`_count_records` reads it with the csv module to count the records or to name
-    the row that is wrong. Blocks of about ``block`` bytes, cut at a line break outside
-    quotes, keep the memory bounded.
+
+def _records_of_width(shape: tuple[int, int, int] | None, width: int) -> int | None:
+    """The records that :func:`_count_shape` counted, if every one that is not blank has
+    ``width`` fields; else None."""
+    if shape is None:
+        return None
+    records, fewest, most = shape
+    return records if most == 0 or fewest == most == width else None
+
+
+def _count_shape(
+    data: bytes, delimiter: str, field_limit: int, start: int = 0, block: int = _BLOCK
+) -> tuple[int, int, int] | None:
+    """The number of CSV records in ``data[start:]``, and the fewest and the most fields
+    of those that are not blank (``sys.maxsize`` and 0 when all are), counted with
+    numpy, when the file is plainly formed; else None.
+
+    Plainly formed: no field is longer than ``field_limit`` bytes, no lone carriage
+    return, and every double quote opens a field (after a delimiter, a line break or a
+    closing quote) or closes one (before a delimiter, a line break, the end or an
+    escaping quote). It needs no header: it runs while Polars reads the file. Blocks of
+    about ``block`` bytes, cut at a line break outside quotes, keep the memory bounded.
     """
-    records = 0
+    records, fewest, most = 0, sys.maxsize, 0
     while start < len(data):
         cut = data.find(b"\n", min(start + block, len(data)))
         end = len(data) if cut == -1 else cut + 1
@@ -274,25 +294,26 @@ def _count_simple(
             arr = np.frombuffer(data, np.uint8, end - start, start)
             quotes = np.flatnonzero(arr == _QUOTE)
         counted = _count_block(
-            arr, ord(delimiter), width, quotes, data.count(b"\r", start, end), field_limit
+            arr, ord(delimiter), quotes, data.count(b"\r", start, end), field_limit
         )
         if counted is None:
             return None
-        records += counted
+        records += counted[0]
+        fewest, most = min(fewest, counted[1]), max(most, counted[2])
         start = end
-    return records
+    return records, fewest, most
 
 
 def _count_block(
     arr: npt.NDArray[np.uint8],
     delim: int,
-    width: int,
     quotes: npt.NDArray[np.intp],
     returns: int,
     field_limit: int,
-) -> int | None:
-    """The records of one block that ends at a line break (or the end); None when the
-    block is not plainly formed (see :func:`_count_simple`). ``quotes``: where the block
+) -> tuple[int, int, int] | None:
+    """The records of one block that ends at a line break (or the end), and the fewest
+    and most fields of those that are not blank; None when the block is not plainly
+    formed (see :func:`_count_shape`). ``quotes``: where the block
     holds a double quote; ``returns``: how many carriage returns it holds."""
     n = len(arr)
     breaks = np.flatnonzero(arr == _NL)
@@ -329,8 +350,7 @@ def _count_block(
     length = record_end - record_start
     first = arr[np.minimum(record_start, n - 1)]
     blank = (length == 0) | ((length == 1) & (first == _CR))
-    if not ((fields == width) | blank).all():
-        return None
+    fields = fields[~blank]
     # A field is no longer than its record; only a record longer than the bound needs
     # its fields measured.
     if len(length) and int(length.max()) > field_limit:
@@ -339,7 +359,9 @@ def _count_block(
         seps = np.sort(np.concatenate((delims, lines)))
         if int(np.diff(np.concatenate(([-1], seps, [n]))).max()) - 1 > field_limit:
             return None
-    return len(record_end)
+    if not len(fields):
+        return len(record_end), sys.maxsize, 0
+    return len(record_end), int(fields.min()), int(fields.max())
 
 
 def _header_width(text: str, delimiter: str) -> int:
@@ -362,8 +384,30 @@ def read_csv(decoded: Decoded, name: str, field_limit: int = DEFAULT_LIMITS.fiel
     line_end = utf8.find(b"\n", start)
     delimiter = _delimiter(utf8[start : len(utf8) if line_end == -1 else line_end].decode(), name)
     frame: pl.DataFrame | None
+    # The records are counted with numpy while Polars reads the cells: both let other
+    # threads run, so each takes a core.
+    with ThreadPoolExecutor(1) as pool:
+        shape = pool.submit(_count_shape, utf8, delimiter, field_limit, start)
+        frame = _polars_read(utf8, start, delimiter)
+        counted = shape.result()
+    width = frame.width if frame is not None else _header_width(_text(decoded), delimiter)
+    records = _records_of_width(counted, width)
+    if records is None:
+        records = _count_records(_text(decoded), delimiter, width, name, field_limit)
+    if frame is None or frame.height != records:
+        raise ExtractError(f"{name}: cannot be read as CSV.", hint=SAVE_AS)
+    frame.columns = [f"c{i}" for i in range(frame.width)]
+    header = [v or "" for v in frame.row(0)]
+    body = frame.slice(1).with_columns(
+        pl.int_range(2, frame.height + 1, dtype=pl.Int64).alias("_row")
+    )
+    return Grid(header, body, "csv", decoded.encoding, delimiter)
+
+
+def _polars_read(utf8: bytes, start: int, delimiter: str) -> pl.DataFrame | None:
+    """Every cell as text, or None when Polars cannot read the file."""
     try:
-        frame = pl.read_csv(
+        return pl.read_csv(
             # Polars skips one UTF-8 byte-order mark itself; the text after ours is given
             # as is (copied) only when it starts with another one.
             utf8[start:] if utf8.startswith(codecs.BOM_UTF8, start) else utf8,
@@ -376,16 +420,4 @@ def read_csv(decoded: Decoded, name: str, field_limit: int = DEFAULT_LIMITS.fiel
         )
     except pl.exceptions.PolarsError:
         # Polars says only that something is wrong; the csv module finds the row.
-        frame = None
-    width = frame.width if frame is not None else _header_width(_text(decoded), delimiter)
-    records = _count_simple(utf8, delimiter, width, field_limit, start)
-    if records is None:
-        records = _count_records(_text(decoded), delimiter, width, name, field_limit)
-    if frame is None or frame.height != records:
-        raise ExtractError(f"{name}: cannot be read as CSV.", hint=SAVE_AS)
-    frame.columns = [f"c{i}" for i in range(frame.width)]
-    header = [v or "" for v in frame.row(0)]
-    body = frame.slice(1).with_columns(
-        pl.int_range(2, frame.height + 1, dtype=pl.Int64).alias("_row")
-    )
-    return Grid(header, body, "csv", decoded.encoding, delimiter)
+        return None
