@@ -329,6 +329,34 @@ def test_contributions_equal_uniques_lost_when_each_qi_is_left_out(name: str) ->
     assert counts == sorted(counts, reverse=True)
 
 
+@pytest.mark.parametrize("name", SHAPES)
+def test_the_packed_key_gives_the_same_report_as_grouping_on_the_columns(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """measure packs the quasi-identifiers into one 64-bit key; grouping on the columns
+    themselves (the path taken when they do not fit) must give the identical report."""
+    df, qis, sas = shape(name, 2000, seed=11)
+    packed = risk.measure(df, rules("month"), qis, sas)
+    monkeypatch.setattr(risk, "_key_and_masks", lambda data, qis: None)
+    assert risk.measure(df, rules("month"), qis, sas) == packed
+
+
+def test_quasi_identifiers_wider_than_64_bits_are_grouped_on_the_columns() -> None:
+    """Codes that do not fit one 64-bit key (and types without a code) take the general
+    path, whose report is still right: here every record is unique."""
+    n = 300
+    rng = np.random.default_rng(5)
+    wide = {f"w{i}": rng.integers(0, 1 << 20, n) + (np.arange(n) << 21) for i in range(4)}
+    df = pl.DataFrame(wide)
+    qis = list(wide)
+    data = risk.prepare(df, qis, [], "day")
+    assert risk._key_and_masks(data, qis) is None
+    assert risk._key_and_masks(data.with_columns(pl.col("w0").cast(pl.Float64)), ["w0"]) is None
+    assert risk._key_and_masks(data, ["w0"]) is not None
+    report = risk.measure(df, rules("day"), qis, [])
+    assert (report.k, report.classes, report.sample_uniques) == (1, n, n)
+
+
 # --- The gate -------------------------------------------------------------------------
 
 QIS = [

@@ -116,8 +116,18 @@ def check_values(frame: pl.DataFrame, protocol: Protocol, what: str, peildatum: 
     has the manifest's peildatum.
     """
     width = protocol.pseudonym_bits // 4
-    pseud = frame["pseudoniem"]
-    bad = int((~pseud.str.contains(f"^[0-9a-f]{{{width}}}$")).fill_null(True).sum())
+    coded = [
+        (f.name, f.codelist) for f in protocol.fields if f.type == "code" and f.codelist is not None
+    ]
+    # One pass over the frame, every check at once (Polars runs them in parallel).
+    pseud = pl.col("pseudoniem")
+    row = frame.select(
+        (~pseud.str.contains(f"^[0-9a-f]{{{width}}}$")).fill_null(True).sum().alias(" bad"),
+        pseud.n_unique().alias(" distinct"),
+        (pl.col("peildatum") != peildatum).fill_null(True).any().alias(" other day"),
+        *[pl.col(name).drop_nulls().unique().implode() for name, _ in coded],
+    ).row(0)
+    bad, distinct, other_day, values = int(row[0]), int(row[1]), bool(row[2]), row[3:]
     if bad:
         raise UserError(
             f"{what}: {bad} value(s) of 'pseudoniem' are not {width}-digit keyed pseudonyms;"
@@ -125,25 +135,21 @@ def check_values(frame: pl.DataFrame, protocol: Protocol, what: str, peildatum: 
             hint="Ask the sender for a package made by pijler3 link.",
             reason="pseudonym_format",
         )
-    if pseud.n_unique() != frame.height:
+    if distinct != frame.height:
         raise UserError(
             f"{what}: 'pseudoniem' repeats; one row per person is required.",
             reason="duplicate_pseudonyms",
         )
-    for field in protocol.fields:
-        if field.type != "code" or field.codelist is None:
-            continue
-        allowed = set(codes.codelist(field.codelist).codes)
-        values = frame[field.name].drop_nulls().unique().to_list()
-        stray = [v for v in values if v not in allowed]
+    for (name, codelist), held in zip(coded, values, strict=True):
+        allowed = set(codes.codelist(codelist).codes)
+        stray = [v for v in held if v not in allowed]
         if stray:
             raise UserError(
-                f"{what}: column '{field.name}' holds {len(stray)} value(s) that are not codes"
-                f" of the list '{field.codelist}'; nothing was accepted.",
+                f"{what}: column '{name}' holds {len(stray)} value(s) that are not codes"
+                f" of the list '{codelist}'; nothing was accepted.",
                 reason="code_invalid",
             )
-    days = frame["peildatum"].unique().to_list()
-    if days and days != [peildatum]:
+    if other_day:
         raise UserError(
             f"{what}: the rows' peildatum differs from the manifest's.",
             reason="peildatum_mismatch",

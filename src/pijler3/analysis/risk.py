@@ -212,13 +212,64 @@ def _int(value: Any) -> int:
     return int(value)
 
 
-def _uniques_and_classes(classes: pl.DataFrame, keys: list[str]) -> tuple[int, int]:
-    """Sample uniques and class count when grouping the class table on fewer keys."""
-    if not keys:
-        total = int(classes[_COUNT].sum())
-        return (1 if total == 1 else 0), (1 if total else 0)
-    merged = classes.group_by(keys).agg(pl.col(_COUNT).sum())
-    return int((merged[_COUNT] == 1).sum()), merged.height
+_KEY = "__pijler3_key"
+_KEY_BITS = 64
+
+
+def _key_and_masks(data: pl.DataFrame, qis: list[str]) -> tuple[pl.Series, list[int]] | None:
+    """The quasi-identifiers packed into one 64-bit whole number, and per quasi-identifier
+    the mask that clears its bits (leaving it out); None when they do not fit.
+
+    Each column becomes a small code (equal values, equal codes; 0 for a missing value,
+    which stays its own category): a text by its place among the column's distinct
+    values, a date or number by its distance from the column's smallest, a boolean as
+    0/1. Grouping on one integer is much cheaper than on seven columns of text, and a
+    mask merges the classes that differ only in the field left out. Any other type, or
+    codes wider than 64 bits together, returns None: the caller groups on the columns.
+    """
+    if not qis:
+        return None
+    texts = [q for q in qis if data.schema[q] == pl.String]
+    distinct = (
+        data.select([pl.col(q).drop_nulls().unique().implode() for q in texts]).row(0)
+        if texts
+        else ()
+    )
+    values = dict(zip(texts, distinct, strict=True))
+    exprs: list[pl.Expr] = []
+    for q in qis:
+        dtype, col = data.schema[q], pl.col(q)
+        if q in values:
+            code = col.cast(pl.Enum(values[q])).to_physical()
+        elif dtype == pl.Boolean:
+            code = col.cast(pl.UInt8)
+        elif dtype.is_temporal() or dtype.is_integer():
+            code = col.to_physical() - col.to_physical().min()
+        else:
+            return None
+        exprs.append((code.cast(pl.UInt64) + 1).fill_null(0).alias(q))
+    codes = data.select(exprs)
+    widths = [int(m).bit_length() for m in codes.max().row(0)]
+    if sum(widths) > _KEY_BITS:
+        return None
+    key: pl.Expr = pl.lit(0, pl.UInt64)
+    masks: list[int] = []
+    shift = 0
+    full = (1 << _KEY_BITS) - 1
+    for q, width in zip(qis, widths, strict=True):
+        key = key + pl.col(q) * pl.lit(1 << shift, pl.UInt64)
+        masks.append(full & ~(((1 << width) - 1) << shift))
+        shift += width
+    return codes.select(key.alias(_KEY)).to_series(), masks
+
+
+def _merged(table: pl.LazyFrame, keys: list[str] | pl.Expr) -> pl.LazyFrame:
+    """Class count and sample uniques when the class table is grouped on fewer keys."""
+    if isinstance(keys, list) and not keys:
+        merged = table.select(pl.col(_COUNT).sum())
+    else:
+        merged = table.group_by(keys).agg(pl.col(_COUNT).sum())
+    return merged.select(pl.len().alias("classes"), (pl.col(_COUNT) == 1).sum().alias("uniques"))
 
 
 def measure(
@@ -241,11 +292,26 @@ def measure(
     # One grouping gives the classes with their sizes and the distinct values of every
     # sensitive field; with no quasi-identifier the whole dataset is one class.
     aggs = [pl.len().alias(_COUNT), *[pl.col(s).n_unique().alias(s) for s in sas]]
+    # Leaving one quasi-identifier out merges classes; grouping the class table (not the
+    # records) again on the other keys is cheap, because it has at most one row per
+    # record. All of them run in one parallel collect.
+    leave_one_out: list[pl.LazyFrame] = []
     if n == 0:
         classes = data.head(0).select(qis).with_columns(pl.lit(0, pl.UInt32).alias(_COUNT))
         l_div = {s: 0 for s in sas}
+        table = classes.lazy()
+        leave_one_out = [_merged(table, [x for x in qis if x != q]) for q in qis]
     else:
-        classes = data.group_by(qis).agg(aggs) if qis else data.select(aggs)
+        packed = _key_and_masks(data, qis)
+        if packed is not None:
+            key, masks = packed
+            classes = key.to_frame().hstack(data.select(sas).get_columns()).group_by(_KEY).agg(aggs)
+            table = classes.lazy().select(_KEY, _COUNT)
+            leave_one_out = [_merged(table, pl.col(_KEY) & pl.lit(m, pl.UInt64)) for m in masks]
+        else:
+            classes = data.group_by(qis).agg(aggs) if qis else data.select(aggs)
+            table = classes.lazy().select([*qis, _COUNT])
+            leave_one_out = [_merged(table, [x for x in qis if x != q]) for q in qis]
         l_div = {s: _int(classes[s].min()) for s in sas}
     sizes = classes[_COUNT]
     n_classes = classes.height
@@ -254,13 +320,10 @@ def measure(
     small = sizes < rules.k_report
     mean_risk = n_classes / n if n else 0.0
 
-    # Leaving one quasi-identifier out merges classes; grouping the class table (not the
-    # records) again on the other keys is cheap, because it has at most one row per record.
-    table = classes.select([*qis, _COUNT])
     contrib: list[tuple[str, int]] = []
     risk_drop: list[tuple[str, float]] = []
-    for q in qis:
-        u, c = _uniques_and_classes(table, [x for x in qis if x != q])
+    for q, merged in zip(qis, pl.collect_all(leave_one_out), strict=True):
+        c, u = (_int(x) for x in merged.row(0))
         contrib.append((q, uniques - u))
         risk_drop.append((q, (n_classes - c) / n if n else 0.0))
     # Stable sorts keep the protocol's field order among equal contributions.

@@ -47,6 +47,28 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# DuckDB's row group: the rows of one compressed unit of its file.
+_ROW_GROUP = 122_880
+
+
+class _ArrowStream:
+    """A frame as DuckDB scans it: through the Arrow C stream interface, without pyarrow
+    (neither its import nor a conversion), in batches of exactly one DuckDB row group.
+
+    DuckDB inserts the batches in parallel, each into row groups of its own; batches of
+    a full row group each leave no partly filled row group behind, which the checkpoint
+    at ``close`` would otherwise merge by rewriting much of what was just written.
+    """
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        whole = frame.rechunk()
+        parts = [whole.slice(i, _ROW_GROUP) for i in range(0, whole.height, _ROW_GROUP)]
+        self.frame = pl.concat(parts, rechunk=False) if parts else whole
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        return self.frame.__arrow_c_stream__(requested_schema)
+
+
 class Store:
     """The analysis store. Use as a context manager; ``path=None`` keeps it in memory."""
 
@@ -153,7 +175,7 @@ class Store:
                 reason="peildatum_held",
             )
         names = ", ".join(_quote(n) for n in self.protocol.field_names)
-        self.con.register("incoming", data.select(self.protocol.field_names).to_arrow())
+        self.con.register("incoming", _ArrowStream(data.select(self.protocol.field_names)))
         try:
             with self._transaction():
                 for old in same_day:
@@ -190,12 +212,13 @@ class Store:
     def dataset(self, delivery_id: str) -> pl.DataFrame:
         """The monitoring dataset of one delivery, in the protocol's column order."""
         names = ", ".join(_quote(n) for n in self.protocol.field_names)
-        table = self.con.sql(
-            f"SELECT {names} FROM monitoring WHERE delivery_id = $id", params={"id": delivery_id}
-        ).to_arrow_table()
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
-        return frame
+        # Through the Arrow C stream interface: no pyarrow import, no conversion.
+        return pl.DataFrame(
+            self.con.sql(
+                f"SELECT {names} FROM monitoring WHERE delivery_id = $id",
+                params={"id": delivery_id},
+            )
+        )
 
     def remove_deliveries(self, delivery_ids: list[str]) -> None:
         """Delete deliveries and rebuild the file so that no freed block keeps them."""

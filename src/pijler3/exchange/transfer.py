@@ -305,13 +305,12 @@ def check_rows(manifest: Manifest, frame: pl.DataFrame, path: Path) -> None:
             f" {manifest.row_count}; nothing was accepted.",
             reason="row_count",
         )
-    if "peildatum" in frame.columns:
-        days = frame["peildatum"].unique().to_list()
-        if days and days != [manifest.peildatum]:
-            raise UserError(
-                f"{path.name}: the rows' peildatum differs from the manifest's.",
-                reason="peildatum_mismatch",
-            )
+    other_day = (pl.col("peildatum") != manifest.peildatum).fill_null(True).any()
+    if "peildatum" in frame.columns and frame.select(other_day).item():
+        raise UserError(
+            f"{path.name}: the rows' peildatum differs from the manifest's.",
+            reason="peildatum_mismatch",
+        )
 
 
 def open_received(
