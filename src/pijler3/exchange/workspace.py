@@ -31,7 +31,7 @@ from pathlib import Path
 from pijler3.contract import protocol as protocol_mod
 from pijler3.contract import protocol_keys, signed_text
 from pijler3.contract.errors import UserError
-from pijler3.exchange import _crypto, audit, pseudonym
+from pijler3.exchange import _crypto, audit
 from pijler3.exchange.atomic import write_atomic
 
 FORMAT = "pijler3-workspace/1"
@@ -262,6 +262,8 @@ def init(
     _crypto.write_secret(keys / "age.key", (secret + "\n").encode())
     _crypto.write_secret(keys / "signing.key", signing)
     if role == "vdab":
+        from pijler3.exchange import pseudonym  # Polars: only VDAB's set-up needs it
+
         _crypto.write_secret(keys / "pseudonym.key", os.urandom(pseudonym.MASTER_KEY_BYTES))
     public = (
         f'role = "{role}"\nname = "{name}"\n'

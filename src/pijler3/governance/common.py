@@ -1,13 +1,19 @@
 """What every governance command shares: the checks of the workspace's role and of free
-text, and the settings of the templates it renders (letters, the published protocol)."""
+text, and the settings of the templates it renders (letters, the published protocol).
+
+Jinja and the identifier scrubber are imported where they are used: every step imports
+governance, and most runs render no template and check no text.
+"""
 
 from __future__ import annotations
 
-import jinja2
+from typing import TYPE_CHECKING
 
 from pijler3.contract.errors import GovernanceError
-from pijler3.exchange import scrub
 from pijler3.exchange.workspace import Workspace
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 def require_role(ws: Workspace, role: str, command: str) -> None:
@@ -26,6 +32,8 @@ def check_text(value: str, param: str, what: str) -> str:
     """
     if not value.strip():
         raise GovernanceError(f"{what} must not be empty.", param=param)
+    from pijler3.exchange import scrub
+
     found = scrub.find_identifiers(value)
     if found:
         article = "an" if found[0] in ("iban", "insz", "email") else "a"
@@ -40,6 +48,8 @@ def check_text(value: str, param: str, what: str) -> str:
 def templates(folder: str, *, autoescape: bool) -> jinja2.Environment:
     """The Jinja environment of the package's templates in ``folder``: a missing value
     is an error, block tags leave no blank lines, the last newline is kept."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("pijler3", folder),
         autoescape=autoescape,

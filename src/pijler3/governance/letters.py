@@ -8,13 +8,14 @@ formatters (:mod:`pijler3.contract.fmt`) as filters.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from pijler3.contract import words
 from pijler3.contract.fmt import fmt_iso_date, fmt_moment
 from pijler3.governance.common import templates
+
+if TYPE_CHECKING:
+    import jinja2
 
 DESTRUCTION = "destruction.txt.j2"
 DESTRUCTION_COPIES = "destruction-copies.txt.j2"

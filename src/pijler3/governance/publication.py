@@ -33,8 +33,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from pijler3.contract import signed_text, words
 from pijler3.contract.fmt import fmt_date
@@ -42,6 +41,9 @@ from pijler3.contract.protocol import Protocol
 from pijler3.exchange.atomic import write_atomic
 from pijler3.governance import markdown
 from pijler3.governance.common import templates
+
+if TYPE_CHECKING:
+    import jinja2
 
 # The Dutch words of part 2 are data (data/labels-nl.toml, [protocol]).
 SOURCES: Mapping[str, str] = words.table("protocol.sources")
