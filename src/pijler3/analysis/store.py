@@ -47,23 +47,17 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-# DuckDB's row group: the rows of one compressed unit of its file.
-_ROW_GROUP = 122_880
-
-
 class _ArrowStream:
     """A frame as DuckDB scans it: through the Arrow C stream interface, without pyarrow
-    (neither its import nor a conversion), in batches of exactly one DuckDB row group.
+    (neither its import nor a conversion to a pyarrow table).
 
-    DuckDB inserts the batches in parallel, each into row groups of its own; batches of
-    a full row group each leave no partly filled row group behind, which the checkpoint
-    at ``close`` would otherwise merge by rewriting much of what was just written.
+    DuckDB appends the stream's batches in order into full row groups; a pyarrow table
+    of Polars' chunks was inserted in parallel into partly filled row groups, which the
+    checkpoint at ``close`` then merged by rewriting much of what had just been written.
     """
 
     def __init__(self, frame: pl.DataFrame) -> None:
-        whole = frame.rechunk()
-        parts = [whole.slice(i, _ROW_GROUP) for i in range(0, whole.height, _ROW_GROUP)]
-        self.frame = pl.concat(parts, rechunk=False) if parts else whole
+        self.frame = frame
 
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
         return self.frame.__arrow_c_stream__(requested_schema)

@@ -216,11 +216,22 @@ def say_what_it_is(path: Path, step: str, protocol: Protocol) -> None:
 
 
 def open_from(
-    ws: Workspace, path: Path, protocol: Protocol, step: str, *, now: dt.datetime
+    ws: Workspace,
+    path: Path,
+    protocol: Protocol,
+    step: str,
+    *,
+    now: dt.datetime,
+    told: bool = False,
 ) -> tuple[Manifest, bytes]:
     """Open a package of ``step`` with this workspace's key, checking it was signed by
-    that step's sender in the protocol file; a refusal is recorded in the audit log."""
-    say_what_it_is(path, step, protocol)
+    that step's sender in the protocol file; a refusal is recorded in the audit log.
+
+    ``told``: the caller has already refused, in plain words, a file that is plainly not
+    such a package (:func:`say_what_it_is`), so the file is not read an extra time here.
+    """
+    if not told:
+        say_what_it_is(path, step, protocol)
     log = ws.audit()
     manifest, payload = package.open_package(
         path,

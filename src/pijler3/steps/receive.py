@@ -61,12 +61,16 @@ def receive(
 
     ``sends_on`` is the receiving step when it seals a package in turn (its recipients'
     keys must be in the protocol file); ``shown_as`` is the name messages give the
-    package when ``path`` is a private copy of it.
+    package when ``path`` is a private copy of it, made after the caller checked with
+    :func:`pijler3.exchange.transfer.say_what_it_is` what the original is.
     """
     check_in_force(ws, protocol, now)
     named = shown_as or path
     progress(f"verifying and decrypting {named.name}")
-    manifest, payload = transfer.open_from(ws, path, protocol, sent_by, now=now)
+    # A private copy (``shown_as``) was made of a file the caller has already named as
+    # what it is: the copy is opened strictly, without reading it once more for that.
+    told = shown_as is not None
+    manifest, payload = transfer.open_from(ws, path, protocol, sent_by, now=now, told=told)
     if sends_on is not None:
         # Fail before any work when the protocol file lacks the recipients' keys.
         transfer.recipients_for(protocol, sends_on)
