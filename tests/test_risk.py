@@ -353,6 +353,9 @@ def test_quasi_identifiers_wider_than_64_bits_are_grouped_on_the_columns() -> No
     assert risk._key_and_masks(data, qis) is None
     assert risk._key_and_masks(data.with_columns(pl.col("w0").cast(pl.Float64)), ["w0"]) is None
     assert risk._key_and_masks(data, ["w0"]) is not None
+    extremes = pl.DataFrame({"x": [-(2**63), 2**63 - 1, 0, 0]})
+    assert risk._key_and_masks(extremes, ["x"]) is None
+    assert risk.measure(extremes, rules("day"), ["x"], []).sample_uniques == 2
     report = risk.measure(df, rules("day"), qis, [])
     assert (report.k, report.classes, report.sample_uniques) == (1, n, n)
 

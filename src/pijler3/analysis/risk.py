@@ -229,24 +229,28 @@ def _key_and_masks(data: pl.DataFrame, qis: list[str]) -> tuple[pl.Series, list[
     """
     if not qis:
         return None
+    numbers = [q for q in qis if data.schema[q].is_temporal() or data.schema[q].is_integer()]
     texts = [q for q in qis if data.schema[q] == pl.String]
-    distinct = (
-        data.select([pl.col(q).drop_nulls().unique().implode() for q in texts]).row(0)
-        if texts
-        else ()
-    )
-    values = dict(zip(texts, distinct, strict=True))
+    if any(q not in numbers and q not in texts and data.schema[q] != pl.Boolean for q in qis):
+        return None
+    # One pass: the distinct texts of each text column, the range of each number column.
+    found = data.select(
+        *[pl.col(q).drop_nulls().unique().implode().alias(f"{q} values") for q in texts],
+        *[pl.col(q).to_physical().min().alias(f"{q} min") for q in numbers],
+        *[pl.col(q).to_physical().max().alias(f"{q} max") for q in numbers],
+    ).row(0, named=True)
     exprs: list[pl.Expr] = []
     for q in qis:
-        dtype, col = data.schema[q], pl.col(q)
-        if q in values:
-            code = col.cast(pl.Enum(values[q])).to_physical()
-        elif dtype == pl.Boolean:
-            code = col.cast(pl.UInt8)
-        elif dtype.is_temporal() or dtype.is_integer():
-            code = col.to_physical() - col.to_physical().min()
+        col = pl.col(q)
+        if q in texts:
+            code = col.cast(pl.Enum(found[f"{q} values"])).to_physical()
+        elif q in numbers:
+            low, high = found[f"{q} min"], found[f"{q} max"]
+            if low is not None and high - low >= 1 << (_KEY_BITS - 2):
+                return None  # the distance itself would not fit
+            code = col.to_physical() - (low or 0)
         else:
-            return None
+            code = col.cast(pl.UInt8)
         exprs.append((code.cast(pl.UInt64) + 1).fill_null(0).alias(q))
     codes = data.select(exprs)
     widths = [int(m).bit_length() for m in codes.max().row(0)]
