@@ -239,32 +239,33 @@ def _key_and_masks(data: pl.DataFrame, qis: list[str]) -> tuple[pl.Series, list[
         *[pl.col(q).to_physical().min().alias(f"{q} min") for q in numbers],
         *[pl.col(q).to_physical().max().alias(f"{q} max") for q in numbers],
     ).row(0, named=True)
-    exprs: list[pl.Expr] = []
+    # Each code lies in 0..top (0 for a missing value), so it takes top.bit_length() bits.
+    key: pl.Expr = pl.lit(0, pl.UInt64)
+    masks: list[int] = []
+    shift = 0
+    full = (1 << _KEY_BITS) - 1
     for q in qis:
         col = pl.col(q)
         if q in texts:
             code = col.cast(pl.Enum(found[f"{q} values"])).to_physical()
+            top = len(found[f"{q} values"])
         elif q in numbers:
             low, high = found[f"{q} min"], found[f"{q} max"]
             if low is not None and high - low >= 1 << (_KEY_BITS - 2):
                 return None  # the distance itself would not fit
             code = col.to_physical() - (low or 0)
+            top = 0 if low is None else high - low + 1
         else:
             code = col.cast(pl.UInt8)
-        exprs.append((code.cast(pl.UInt64) + 1).fill_null(0).alias(q))
-    codes = data.select(exprs)
-    widths = [int(m).bit_length() for m in codes.max().row(0)]
-    if sum(widths) > _KEY_BITS:
-        return None
-    key: pl.Expr = pl.lit(0, pl.UInt64)
-    masks: list[int] = []
-    shift = 0
-    full = (1 << _KEY_BITS) - 1
-    for q, width in zip(qis, widths, strict=True):
-        key = key + pl.col(q) * pl.lit(1 << shift, pl.UInt64)
+            top = 2
+        width = top.bit_length()
+        if shift + width > _KEY_BITS:
+            return None
+        code = (code.cast(pl.UInt64) + 1).fill_null(0)
+        key = key + code * pl.lit(1 << shift, pl.UInt64)
         masks.append(full & ~(((1 << width) - 1) << shift))
         shift += width
-    return codes.select(key.alias(_KEY)).to_series(), masks
+    return data.select(key.alias(_KEY)).to_series(), masks
 
 
 def _merged(table: pl.LazyFrame, keys: list[str] | pl.Expr) -> pl.LazyFrame:
