@@ -17,8 +17,6 @@ from typing import Any
 
 import polars as pl
 
-from pijler3.exchange import scrub
-
 # Reason codes. Readers, the chain steps and the synthetic generator share these.
 INSZ_MISSING = "insz_missing"
 INSZ_FORMAT = "insz_format"
@@ -69,6 +67,9 @@ def _label_may_travel(label: str) -> bool:
     identifier (INSZ, e-mail, phone, IBAN), a run of six or more digits, an '@', or a
     text longer than any code label.
     """
+    # Imported here: the steps that only receive (ingest) need none of the scrubber.
+    from pijler3.exchange import scrub
+
     return not (
         len(label) > MAX_LABEL_LENGTH
         or "@" in label
