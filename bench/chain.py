@@ -76,7 +76,14 @@ for step in steps:
     if step == "setup":
         shutil.rmtree(run, ignore_errors=True)
         run.mkdir()
-        mod.setup(run, now)
+        # Extracts above the protocol's 512 MiB (12,000,000 persons: a 3.1 GiB KBI) need
+        # the limit raised in the protocol file, as an operator would.
+        from pijler3.contract import protocol
+        largest = max(Path(state[k]).stat().st_size for k in ("kbi", "wz", "ac")) >> 20
+        text = protocol.default_text()
+        if largest >= 512:
+            text = text.replace("extract_mib = 512 ", f"extract_mib = {largest + 1} ", 1)
+        mod.setup(run, now, text)
     elif step == "export":
         r = mod.export(ws("agii"), Path(state["kbi"]), peildatum=day, now=now)
         state["export"] = str(r.package)
