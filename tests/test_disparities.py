@@ -224,17 +224,24 @@ def test_reference_is_the_largest_known_group_never_overig_or_onbekend() -> None
     assert "ONBEKEND" in table["category"].to_list()
 
 
-def test_predictive_margins_match_statsmodels_get_prediction() -> None:
-    """The adjusted percentages are statsmodels' average predictions: the row-level logit
-    is fitted here independently, every person gets the category, and
-    ``get_prediction(which="mean", average=True)`` gives the mean and its interval."""
-    df = simulate(4_000, 5, 0.6, 0.8)
+def _reference_model(n: int, seed: int) -> tuple[pl.DataFrame, Any, str]:
+    """The odds table of a simulated delivery, its rows as pandas for statsmodels, and
+    the formula of the same model with the table's reference categories."""
+    df = simulate(n, seed, 0.6, 0.8)
     table = disparities.odds_ratios(df, P, "inschrijving_60d")
     rows = disparities._population(df, P, "inschrijving_60d").filter(pl.col("geslacht") != "X")
     pdf = rows.select("_y", "regio", "geslacht", "scholingsniveau").to_pandas()
     terms = ("regio", "geslacht", "scholingsniveau")
     ref = {t: table.filter(pl.col("term") == t)["reference"][0] for t in terms}
     formula = "_y ~ " + " + ".join(f"C({t}, Treatment('{r}'))" for t, r in ref.items())
+    return table, pdf, formula
+
+
+def test_predictive_margins_match_statsmodels_get_prediction() -> None:
+    """The adjusted percentages are statsmodels' average predictions: the row-level logit
+    is fitted here independently, every person gets the category, and
+    ``get_prediction(which="mean", average=True)`` gives the mean and its interval."""
+    table, pdf, formula = _reference_model(4_000, 5)
     fit = smf.logit(formula, data=pdf).fit(disp=False)
     for r in table.iter_rows(named=True):
         for cat, want in ((r["category"], "margin"), (r["reference"], "reference_margin")):
@@ -276,13 +283,7 @@ def test_pattern_fit_equals_a_glm_on_the_rows_to_1e_8() -> None:
     adjusted percentages with their intervals agree to 1e-8 relative."""
     import statsmodels.api as sm
 
-    df = simulate(6_000, 8, 0.6, 0.8)
-    table = disparities.odds_ratios(df, P, "inschrijving_60d")
-    rows = disparities._population(df, P, "inschrijving_60d").filter(pl.col("geslacht") != "X")
-    pdf = rows.select("_y", "regio", "geslacht", "scholingsniveau").to_pandas()
-    terms = ("regio", "geslacht", "scholingsniveau")
-    ref = {t: table.filter(pl.col("term") == t)["reference"][0] for t in terms}
-    formula = "_y ~ " + " + ".join(f"C({t}, Treatment('{r}'))" for t, r in ref.items())
+    table, pdf, formula = _reference_model(6_000, 8)
     fit = smf.glm(formula, data=pdf, family=sm.families.Binomial()).fit(tol=1e-14)
     ci = fit.conf_int()
     for r in table.iter_rows(named=True):
