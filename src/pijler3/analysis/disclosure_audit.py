@@ -314,15 +314,6 @@ class _Solver:
         self.solve_var(comp, v)
         return comp.binding[v]
 
-    def range_of(self, v: int) -> Range:
-        vals = self.known_values()
-        if vals[v] is not None:
-            return Range(_known(vals[v]), _known(vals[v]))
-        for members in self.components(vals):
-            if v in members:
-                return self.solve_var(self._lp(members, vals), v)
-        raise AssertionError("an unknown variable lies in a component")
-
     def _published(self, v: int) -> bool:
         return any(self.tables.cells[i].published for i in self.tables.var_cells[v])
 
