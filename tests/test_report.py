@@ -619,12 +619,15 @@ def test_report_without_expired_deliveries_has_no_retention_note(
     assert "bewaartermijn niet opgenomen" not in result.html.read_text("utf-8")
 
 
-def test_only_expired_deliveries_is_an_error_that_says_purge(chain: ChainRun) -> None:
+def test_only_expired_deliveries_is_an_error_that_says_purge(
+    chain: ChainRun, tmp_path: Path
+) -> None:
     """Every delivery of the workspace past retention: write_report refuses with a user
     error that names the purge and ingest, instead of reporting on expired data."""
     later = NOW + dt.timedelta(days=366 * 6)
+    ws = abb_copy(chain, tmp_path / "abb")  # six years on: kept out of the shared log
     with pytest.raises(UserError) as caught:
-        report.write_report(chain.spaces["abb-1"], chain.root / "late-report", now=later)
+        report.write_report(ws, chain.root / "late-report", now=later)
     assert "retention" in str(caught.value)
     assert "pijler3 purge" in str(caught.value.hint)
     assert "pijler3 ingest" in str(caught.value.hint)
