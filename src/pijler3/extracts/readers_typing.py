@@ -3,7 +3,7 @@
 Both readers (:mod:`~pijler3.extracts.readers_csv`, :mod:`~pijler3.extracts.readers_xlsx`)
 produce a :class:`Grid`: every cell as text, so that an INSZ keeps its leading zeros.
 The typing functions here turn its columns into typed columns and their counted
-findings, all columns in one Polars pass per step (:func:`prepare`, then :func:`typed`),
+findings, the columns side by side in Polars (:func:`prepare`, then :func:`typed`),
 applying the pure rules of :mod:`~pijler3.contract.codes` once per *distinct* raw cell
 (a code list bounds them) and looking the result up for every cell, and the INSZ rules
 of :mod:`~pijler3.contract.insz` as Polars expressions over the whole column.
@@ -195,14 +195,15 @@ def _is_text(column: Column) -> bool:
 def prepare(
     grid: Grid, sources: Sequence[Source], identifiers: Sequence[str], *, drop_blank: bool
 ) -> Prepared:
-    """The grid's cells trimmed and typed, in one pass over them, without the blank rows
-    when ``drop_blank``; the grid is left without cells.
+    """The grid's cells trimmed and typed, without the blank rows when ``drop_blank``;
+    the grid is left without cells.
 
     The rules of a date, yes/no or code column are applied once per *distinct* raw
     cell (a code list bounds them), once trimmed, and mapped back: such a column is
-    never trimmed cell by cell. The text columns are (in two steps: Polars would
-    otherwise strip each cell twice). Polars does all columns side by side; the raw
-    cells are let go when it is done.
+    never trimmed cell by cell. Polars numbers the coded cells of all columns side by
+    side; the text columns are trimmed one after the other, so that the raw cells of
+    each are let go as soon as it is done (memory, for a large extract, stays close
+    to the grid's own).
     """
     c = pl.col
     texts = [s.raw for s in sources if _is_text(s.column)] + list(identifiers)
@@ -228,36 +229,53 @@ def prepare(
             value = pl.Series(parsed, dtype=rule.dtype)
         keys[s.raw] = _Keys(raw, text, value)
     # Each coded cell as the number of its distinct cell, through which its value and
-    # whether it is blank are looked up.
-    table = body.lazy().select(
-        *(c(t).str.strip_chars() for t in texts),
-        *(c(s.raw).cast(pl.Enum(keys[s.raw].raw)).to_physical().alias(f"k{s.raw}") for s in coded),
-        *natives,
-        "_row",
+    # whether it is blank are looked up; the raw coded cells are then let go.
+    numbers = body.lazy().select(
+        c(s.raw).cast(pl.Enum(keys[s.raw].raw)).to_physical().alias(f"k{s.raw}") for s in coded
     )
-    del body  # held by the plan until it is collected
-    table = table.with_columns(
-        *(_blank_as_null(c(t)) for t in texts),
-        *(_coded_value(s, keys[s.raw]).alias(f"v{s.raw}") for s in coded),
-        *(
-            pl.lit(keys[s.raw].text.is_not_null())
-            .gather(c(f"k{s.raw}"))
-            .fill_null(False)
-            .alias(f"p{s.raw}")
-            for s in coded
-        ),
-    )
+    # Eager, and without a plan: select, drop or concat would first copy every cell into
+    # columns of one piece.
+    columns = {t: body[t] for t in (*texts, *natives, "_row")}
+    columns |= {n.name: n for n in numbers.collect().get_columns()}
+    del body, numbers
+    # The text cells are trimmed a column at a time, each column's raw cells let go as
+    # its trimmed ones are made: all at once, both would be held for every text column
+    # (some 5 GiB more for 12 million persons). Blank is missing, in a second step
+    # (Polars would otherwise strip each cell twice).
+    for t in texts:
+        raw = columns.pop(t).to_frame().lazy()
+        columns[t] = (
+            raw.select(c(t).str.strip_chars())
+            .select(_blank_as_null(c(t)))
+            .collect()
+            .to_series()
+            .rechunk()
+        )
+        del raw
+    table = pl.DataFrame(list(columns.values()))
+    del columns
+    present = {
+        s.raw: pl.lit(keys[s.raw].text.is_not_null()).gather(c(f"k{s.raw}")).fill_null(False)
+        for s in coded
+    }
     if drop_blank:
         # A row in which every cell is empty describes nobody (see the readers' module
-        # docstring).
+        # docstring). Dropped before the values are looked up, so they are not copied.
         blank = pl.all_horizontal(
             pl.lit(True),
             *(c(t).is_null() for t in texts),
-            *(~c(f"p{s.raw}") for s in coded),
+            *(~present[s.raw] for s in coded),
             *(c(n).is_null() for n in natives),
         )
-        table = table.filter(~blank)
-    return Prepared(table.collect(), tuple(sources), keys)
+        kept = table.lazy().select(~blank).collect().to_series()
+        if not kept.all():
+            table = table.filter(kept)
+    values = table.lazy().select(
+        *(_coded_value(s, keys[s.raw]).alias(f"v{s.raw}") for s in coded),
+        *(present[s.raw].alias(f"p{s.raw}") for s in coded),
+    )
+    table = table.hstack(values.collect().get_columns())
+    return Prepared(table, tuple(sources), keys)
 
 
 def _blank_as_null(text: pl.Expr) -> pl.Expr:
