@@ -57,12 +57,16 @@ def to_parquet(frame: pl.DataFrame, table: str) -> bytes:
     """Parquet bytes with the format version and table name in the metadata.
 
     Written by Polars (in row groups, on all cores); :func:`from_parquet` also reads
-    the files pyarrow wrote before.
+    the files pyarrow wrote before. Zstandard at level 1 and without column statistics
+    (min, max: no reader of a payload filters on them, since it is always read whole):
+    for 12 million rows 6 s instead of 11 s, and the file is as small.
     """
     buf = io.BytesIO()
     frame.write_parquet(
         buf,
         compression="zstd",
+        compression_level=1,
+        statistics=False,
         metadata={"pijler3.format": FORMAT, "pijler3.table": table},
     )
     return buf.getvalue()
