@@ -9,6 +9,7 @@ birth date are dropped. Only VDAB's workspace holds the pseudonymisation key.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,15 @@ def _link(
     )
     manifest, kbi, peildatum = got.manifest, got.frame, got.peildatum
     log = ws.audit()
+    key = pseudonym.derive_key(ws.pseudonym_master(), protocol.id)
+    # The pseudonyms (a Python loop over C's SHA-256, holding the interpreter) are
+    # computed while Polars reads VDAB's extracts (which lets it go): each takes a core.
+    # Not waited for when a read is refused: the message is not held up.
+    pool = ThreadPoolExecutor(1)
+    pseudonyms = pool.submit(
+        pseudonym.pseudonym_series, key, kbi["insz"], bits=protocol.pseudonym_bits
+    )
+    pool.shutdown(wait=False)
 
     progress(f"reading {werkzoekenden.name} and {acties.name}")
     wz = readers.read_extract(
@@ -192,7 +202,6 @@ def _link(
     )
 
     progress("linking on the INSZ and pseudonymising")
-    key = pseudonym.derive_key(ws.pseudonym_master(), protocol.id)
     reference = pl.coalesce(
         pl.col("datum_inburgeringscontract"), pl.col("datum_aanmelding"), pl.lit(peildatum)
     )
@@ -225,7 +234,7 @@ def _link(
         pl.concat([kbi, vdab], how="horizontal")
         .lazy()
         .with_columns(
-            pseudonym.pseudonym_series(key, kbi["insz"], bits=protocol.pseudonym_bits),
+            pseudonyms.result(),
             pl.lit(peildatum).alias("peildatum"),
             age.alias("leeftijdscategorie"),
         )
