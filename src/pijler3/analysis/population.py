@@ -230,19 +230,27 @@ class Prepared:
         return self.rows["_exempt"].to_numpy()
 
 
+def columns_read() -> frozenset[str]:
+    """The columns of the monitoring dataset that the indicators read: not the pseudonyms
+    nor the free text (the report has the store leave them out)."""
+    return frozenset(
+        {
+            "datum_inburgeringscontract",
+            "plo_besluit",
+            *INDICATOR_DATES,
+            *EVENT_COLUMNS.values(),
+            *(f"vdab_actie_{a}" for a in ACTIONS),
+            *(name for name, kind in KINDS.items() if kind not in ("total", "cohort")),
+        }
+    )
+
+
 def prepare(df: pl.DataFrame, peildatum: dt.date) -> Prepared:
     """B, its flags and the categories of every breakdown of a delivery's dataset.
 
-    Only the columns the indicators read are kept (not the pseudonyms nor the free
-    text, which would be copied by the filter for nothing)."""
-    used = {
-        "datum_inburgeringscontract",
-        "plo_besluit",
-        *INDICATOR_DATES,
-        *EVENT_COLUMNS.values(),
-        *(f"vdab_actie_{a}" for a in ACTIONS),
-        *(name for name, kind in KINDS.items() if kind not in ("total", "cohort")),
-    }
+    Only the columns the indicators read are kept (:func:`columns_read`; the others
+    would be copied by the filter for nothing)."""
+    used = columns_read()
     b = flags(base(df.select([c for c in df.columns if c in used]), peildatum), peildatum)
     specs = breakdown_specs(b, peildatum)
     known = _known_codes(b, specs)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,9 +203,12 @@ class Store:
             return "superseded"
         return "loaded"
 
-    def dataset(self, delivery_id: str) -> pl.DataFrame:
-        """The monitoring dataset of one delivery, in the protocol's column order."""
-        names = ", ".join(_quote(n) for n in self.protocol.field_names)
+    def dataset(self, delivery_id: str, columns: Collection[str] | None = None) -> pl.DataFrame:
+        """The monitoring dataset of one delivery, in the protocol's column order; only
+        the fields in ``columns`` when given."""
+        names = ", ".join(
+            _quote(n) for n in self.protocol.field_names if columns is None or n in columns
+        )
         # Through the Arrow C stream interface: no pyarrow import, no conversion.
         return pl.DataFrame(
             self.con.sql(

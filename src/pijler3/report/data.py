@@ -28,6 +28,7 @@ from pijler3.analysis import (
     disclosure_publish,
     disparities,
     indicators,
+    population,
 )
 from pijler3.analysis.disclosure import PublishedCounts, PublishedTable
 from pijler3.analysis.linked_tables import DeliveryCounts
@@ -317,7 +318,7 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
     latest_df: pl.DataFrame | None = None
     computed: indicators.Computed | None = None
     for d in held:
-        df = store.dataset(d.delivery_id)
+        df = store.dataset(d.delivery_id, population.columns_read())
         computed = indicators.compute(indicators.prepare(df, d.peildatum))
         raws.append(computed.raw)
         infos.append(
