@@ -115,59 +115,57 @@ def check_column(raw: pl.Series, *, today: dt.date) -> pl.DataFrame:
       for an unknown birth date; python-stdnum checks no day of the month).
     """
     c = pl.col
-    part = c("number").str.slice
+    frame = raw.alias("raw").to_frame()
+    # Most cells are eleven ASCII digits as they are: their number is the cell itself. The
+    # others (formatted, spaced, missing, garbage) have their separators removed first,
+    # which takes two regular expressions: only they pay for them.
+    eleven = "^[0-9]{11}$"
+    plain = frame.select(c("raw").str.contains(eleven).fill_null(False)).to_series()
+    number, missing = raw.alias("number"), pl.repeat(False, len(raw), eager=True)
+    odd = (~plain).arg_true()
+    if odd.len():
+        fixed = (
+            raw.gather(odd)
+            .alias("raw")
+            .to_frame()
+            .select(
+                c("raw").str.replace_all(_SEPARATOR_CLASS, "").alias("number"),
+                (c("raw").is_null() | c("raw").str.replace_all(_SPACE_CLASS, "").eq("")).alias(
+                    "missing"
+                ),
+            )
+        )
+        number = number.scatter(odd, fixed["number"])
+        missing = missing.scatter(odd, fixed["missing"])
+    # The eleven digits as one number, from which every part is taken by arithmetic.
+    n = c("n")
+    first9, given = n // 100, n % 100
+    year, month, serial = n // 1_000_000_000, n // 10_000_000 % 100, n // 100 % 1000
     problem = (
         pl.when(c("missing"))
         .then(pl.lit(InszProblem.MISSING.value))
-        .when(~c("digits"))
+        .when(n.is_null())
         .then(pl.lit(InszProblem.FORMAT.value))
-        .when(part(6, 3).is_in(["000", "999"]))
+        .when(serial.is_in([0, 999]))
         .then(pl.lit(InszProblem.SERIAL.value))
         .when(
             ~(
                 (
-                    (97 - c("first9") % 97 == c("given"))
-                    | (
-                        (c("year") + 2000 <= today.year)
-                        & (97 - (c("first9") + _FROM_2000) % 97 == c("given"))
-                    )
+                    (97 - first9 % 97 == given)
+                    | ((year + 2000 <= today.year) & (97 - (first9 + _FROM_2000) % 97 == given))
                 )
-                & (
-                    (c("month") <= 12)
-                    | c("month").is_between(20, 32)
-                    | c("month").is_between(40, 52)
-                )
-            ).fill_null(False)
+                & ((month <= 12) | month.is_between(20, 32) | month.is_between(40, 52))
+            )
         )
         .then(pl.lit(InszProblem.CHECKSUM.value))
         .otherwise(None)
     )
+    digits = plain if not odd.len() else plain.scatter(odd, number.gather(odd).str.contains(eleven))
     return (
-        raw.alias("raw")
-        .to_frame()
+        pl.DataFrame([number, missing.alias("missing"), digits.alias("digits")])
         .lazy()
-        .select(
-            (c("raw").is_null() | c("raw").str.replace_all(_SPACE_CLASS, "").eq("")).alias(
-                "missing"
-            ),
-            c("raw").str.replace_all(_SEPARATOR_CLASS, "").alias("number"),
-        )
-        .with_columns(
-            c("number").str.contains("^[0-9]{11}$").alias("digits"),
-            *(
-                part(start, length).cast(pl.Int64, strict=False).alias(name)
-                for name, start, length in (
-                    ("first9", 0, 9),
-                    ("given", 9, 2),
-                    ("year", 0, 2),
-                    ("month", 2, 2),
-                )
-            ),
-        )
+        .with_columns(pl.when(c("digits")).then(c("number").cast(pl.Int64)).alias("n"))
         .with_columns(problem.alias("problem"))
-        .select(
-            pl.when(c("problem").is_null()).then(c("number")).alias("number"),
-            c("problem"),
-        )
+        .select(pl.when(c("problem").is_null()).then(c("number")).alias("number"), c("problem"))
         .collect()
     )
