@@ -169,7 +169,7 @@ def _link(
     key = pseudonym.derive_key(ws.pseudonym_master(), protocol.id)
     # The pseudonyms (a Python loop over C's SHA-256, holding the interpreter) are
     # computed while Polars reads VDAB's extracts (which lets it go): each takes a core.
-    # Not waited for when a read is refused: the message is not held up.
+    # A refusal meanwhile is not held up by them (only the process's exit waits).
     pool = ThreadPoolExecutor(1)
     pseudonyms = pool.submit(
         pseudonym.pseudonym_series, key, kbi["insz"], bits=protocol.pseudonym_bits
