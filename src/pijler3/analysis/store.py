@@ -209,13 +209,13 @@ class Store:
         names = ", ".join(
             _quote(n) for n in self.protocol.field_names if columns is None or n in columns
         )
-        # Through the Arrow C stream interface: no pyarrow import, no conversion.
-        return pl.DataFrame(
-            self.con.sql(
-                f"SELECT {names} FROM monitoring WHERE delivery_id = $id",
-                params={"id": delivery_id},
-            )
-        )
+        # Through DuckDB's own conversion (an Arrow table made on all cores, taken over by
+        # Polars): for 12 million rows 3 s, against 5 s through the Arrow C stream.
+        frame: pl.DataFrame = self.con.sql(
+            f"SELECT {names} FROM monitoring WHERE delivery_id = $id",
+            params={"id": delivery_id},
+        ).pl()
+        return frame
 
     def remove_deliveries(self, delivery_ids: list[str]) -> None:
         """Delete deliveries and rebuild the file so that no freed block keeps them."""
