@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_indicators import frame
 
-from pijler3.analysis import disparities, indicators, pattern_glm, survival
+from pijler3.analysis import disparities, indicators, pattern_glm, population, survival
 from pijler3.contract import codes
 
 
@@ -201,15 +201,15 @@ def test_counted_category_sums_equal_polars_group_by_sums() -> None:
     rng = np.random.default_rng(3)
     n = 50_000
     flag_names = ["_exempt", "_toeleiding", "_registered"]
-    flag_names += [f"_closed_{i}" for i in indicators.WINDOWS]
-    flag_names += [f"_hit_{i}" for i in indicators.WINDOWS]
-    flag_names += [f"_actie_{a}" for a in indicators.ACTIONS]
+    flag_names += [f"_closed_{i}" for i in population.WINDOWS]
+    flag_names += [f"_hit_{i}" for i in population.WINDOWS]
+    flag_names += [f"_actie_{a}" for a in population.ACTIONS]
     data: dict[str, object] = {"grp": rng.choice(list("ABCDEFGHI"), size=n)}
     for name in flag_names:
         values = (rng.random(n) < rng.random()).tolist()
         data[name] = [None if rng.random() < 0.05 else v for v in values]
     b = pl.DataFrame(data)
-    labels, code = indicators.category_codes(b, pl.col("grp"))
+    labels, code = population.category_codes(b, pl.col("grp"))
     fast = indicators._category_sums(labels, code, indicators._signatures(b))
     ref = b.group_by(pl.col("grp").alias("_cat")).agg(indicators._aggregations()).sort("_cat")
     assert fast.equals(ref.select(fast.columns))
@@ -233,8 +233,6 @@ def test_known_category_codes_equal_the_distinct_categories_of_the_rows() -> Non
     distinct ones); mapped through the labels, each row gets the category that the
     breakdown's own expression gives, for every breakdown, with missing values, a code
     list's own ONBEKEND, and a code outside the code list (which takes the slow path)."""
-    from pijler3.analysis import population
-
     rng = np.random.default_rng(11)
     n = 5_000
     start = np.datetime64("2022-03-01")
@@ -269,7 +267,7 @@ def test_patterns_from_category_codes_equal_a_polars_group_by_of_the_rows() -> N
     from test_disparities import P, simulate
 
     df = simulate(8_000, 3, 0.7, 0.9)
-    prep = indicators.prepare(df, P)
+    prep = population.prepare(df, P)
     for outcome in disparities.OUTCOMES:
         got = disparities._patterns(prep, outcome)
         ref = (

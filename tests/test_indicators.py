@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pijler3.analysis import indicators
+from pijler3.analysis import indicators, population
 from pijler3.contract import codes, protocol
 
 DATA = Path(__file__).parent / "data" / "indicators"
@@ -317,7 +317,7 @@ def test_categories_add_up_to_totaal_for_every_indicator_and_breakdown() -> None
         .agg(pl.col("denominator", "numerator", "censored", "exempt").sum())
     )
     joined = sums.join(totals, on="indicator", suffix="_t")
-    assert joined.height == len(indicators.INDICATOR_IDS) * (len(indicators.BREAKDOWNS) - 1)
+    assert joined.height == len(indicators.INDICATOR_IDS) * (len(population.BREAKDOWNS) - 1)
     for kind in ("denominator", "numerator", "censored", "exempt"):
         diff = joined.filter(pl.col(kind) != pl.col(f"{kind}_t").fill_null(0))
         assert diff.height == 0, kind
@@ -341,8 +341,8 @@ def random_delivery(n: int, seed: int) -> pl.DataFrame:
         "datum_uitstroom_werk": dates(contract + rng.integers(-10, 700, n), 0.5),
     }
     proto = protocol.load()
-    for name in indicators.BREAKDOWNS:
-        kind = indicators.KINDS[name]
+    for name in population.BREAKDOWNS:
+        kind = population.KINDS[name]
         if kind == "code":
             choices = [*codes.codelist(name).codes, None]
             cols[name] = [choices[i] for i in rng.integers(0, len(choices), n)]

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from conftest import NOW, ChainRun, abb_copy
 
-from pijler3.analysis import dataset, disclosure, indicators
+from pijler3.analysis import dataset, disclosure, indicators, population
 from pijler3.analysis.risk import RiskReport
 from pijler3.analysis.store import Store
 from pijler3.contract import protocol as protocol_mod
@@ -502,7 +502,7 @@ def test_every_protocol_column_has_one_capitalised_dutch_label() -> None:
     for name in names:
         label = report_labels.field_label(name)
         assert label[0].isupper() and "_" not in label, name
-    for bd in indicators.BREAKDOWNS:
+    for bd in population.BREAKDOWNS:
         if bd not in ("totaal", "cohort"):
             assert report_labels.FIELD_NL[bd] == report_labels.BREAKDOWN_NL[bd]
     assert (

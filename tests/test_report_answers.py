@@ -15,7 +15,7 @@ import pytest
 from conftest import NOW, ChainRun
 from test_disparities import P, simulate
 
-from pijler3.analysis import indicators
+from pijler3.analysis import indicators, population
 from pijler3.analysis.store import Store
 from pijler3.contract import protocol as protocol_mod
 from pijler3.contract import words
@@ -177,9 +177,9 @@ def test_group_comparisons_state_holm_and_never_count_onbekend(
     assert "gevuld vierkantje" in legend and "Holm" in legend
     for res in data.odds.values():
         table = res.table
-        assert not table.filter(table["category"] == indicators.UNKNOWN)["finding"].any()
+        assert not table.filter(table["category"] == population.UNKNOWN)["finding"].any()
         for ref in table["reference"].unique():
-            assert ref not in (indicators.UNKNOWN, indicators.OTHER)
+            assert ref not in (population.UNKNOWN, population.OTHER)
     wb = openpyxl.load_workbook(result.xlsx)
     rows = list(wb["Odds ratio's"].iter_rows(values_only=True))
     header = next(r for r in rows if r[0] == "Groep")

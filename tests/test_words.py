@@ -26,7 +26,7 @@ import polars as pl
 import pytest
 import words_cases
 
-from pijler3.analysis import dataset, indicators
+from pijler3.analysis import dataset, indicators, population
 from pijler3.contract import codes, fmt, words
 from pijler3.contract import protocol as protocol_mod
 from pijler3.extracts import quality
@@ -152,9 +152,9 @@ def test_every_placeholder_of_a_sentence_is_given_by_its_caller() -> None:
 def test_the_data_file_names_what_the_code_counts_on() -> None:
     """Sections keyed by codes of the code hold exactly those codes."""
     assert set(words.table("category.any")) == {
-        indicators.TOTAL,
-        indicators.UNKNOWN,
-        indicators.OTHER,
+        population.TOTAL,
+        population.UNKNOWN,
+        population.OTHER,
     }
     assert {s.removeprefix("indicator.") for s in _sections("indicator")} == set(
         indicators.INDICATOR_IDS

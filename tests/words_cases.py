@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pijler3.analysis import indicators
+from pijler3.analysis import population
 from pijler3.analysis.risk import RiskReport
 from pijler3.contract import codes
 from pijler3.contract.protocol import Disclosure, Risk
@@ -48,10 +48,10 @@ def _risk(uniques: int, share: float, mean: float, granularity: str, drivers: in
 def cases() -> dict[str, Any]:
     """What today's ``labels`` module says for a fixed set of inputs."""
     names = sorted(
-        {*labels.FIELD_NL, *indicators.BREAKDOWNS, "kolom_zonder_label", "vdab_actie_orientatie"}
+        {*labels.FIELD_NL, *population.BREAKDOWNS, "kolom_zonder_label", "vdab_actie_orientatie"}
     )
     categories: dict[str, str] = {}
-    for bd in indicators.BREAKDOWNS:
+    for bd in population.BREAKDOWNS:
         listed = list(codes.codelists()[bd].codes) if bd in codes.codelists() else []
         extra = {
             "cohort": ["2022-Q2", "2023-Q4"],
@@ -59,7 +59,7 @@ def cases() -> dict[str, Any]:
             "ocmw_leefloon": ["true", "false", "misschien"],
             "oudste_nationaliteit": ["MAR", "SYR", "UKR"],
         }.get(bd, [])
-        for c in [*listed, *extra, indicators.TOTAL, indicators.UNKNOWN, indicators.OTHER]:
+        for c in [*listed, *extra, population.TOTAL, population.UNKNOWN, population.OTHER]:
             categories[f"{bd}|{c}"] = labels.category_nl(bd, c)
     rules = Risk("warn", "month", 0.05, 0.02, 5)
     reports = {

@@ -47,7 +47,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from pijler3.analysis import indicators, pattern_glm
+from pijler3.analysis import pattern_glm, population
 from pijler3.analysis.population import Prepared
 from pijler3.contract import codes, fmt, words
 
@@ -85,13 +85,13 @@ SCHEMA: Mapping[str, type[pl.DataType] | pl.DataType] = {
     "reference_margin": pl.Float64,  # adjusted percentage of the reference
     "reference_n": pl.Int64,
 }
-NOT_A_FINDING = (indicators.UNKNOWN,)
+NOT_A_FINDING = (population.UNKNOWN,)
 
 
 def _population(df: pl.DataFrame, peildatum: dt.date, outcome: Outcome) -> pl.DataFrame:
     """Covariate categories and the outcome (0/1) of the indicator's population."""
-    b = indicators.flags(indicators.base(df, peildatum), peildatum)
-    specs = indicators.breakdown_specs(b, peildatum, COVARIATES)
+    b = population.flags(population.base(df, peildatum), peildatum)
+    specs = population.breakdown_specs(b, peildatum, COVARIATES)
     pop = b.filter(~pl.col("_exempt") & pl.col(f"_closed_{outcome}"))
     return pop.select(
         *[spec.expr.alias(spec.name) for spec in specs],
@@ -179,7 +179,7 @@ def _design(
             sizes[(term, names[i])] = int(size[i])
         if len(cats) < 2:
             continue
-        known = [c for c in cats if c not in (indicators.UNKNOWN, indicators.OTHER)]
+        known = [c for c in cats if c not in (population.UNKNOWN, population.OTHER)]
         reference = known[0] if known else cats[0]
         index = {c: i for i, c in enumerate(cats)}
         recode = np.full(len(names), -1, dtype=np.int64)
@@ -201,7 +201,7 @@ def _ordered(term: str, cats: list[str]) -> list[str]:
     """Categories in code-list order (then OVERIG, ONBEKEND), for a readable table."""
     listed = codes.codelist("nationaliteit" if term == "oudste_nationaliteit" else term).codes
     rank = {c: i for i, c in enumerate(listed)}
-    last = {indicators.OTHER: len(listed), indicators.UNKNOWN: len(listed) + 1}
+    last = {population.OTHER: len(listed), population.UNKNOWN: len(listed) + 1}
     return sorted(cats, key=lambda c: (last.get(c, rank.get(c, -1)), c))
 
 
@@ -234,11 +234,11 @@ def odds_ratios(df: pl.DataFrame | Prepared, peildatum: dt.date, outcome: Outcom
     the model), ``p_holm`` and ``finding`` (Holm's correction; never for ``ONBEKEND``),
     ``margin`` with ``margin_low``/``margin_high`` (the adjusted percentage) and the
     reference's ``reference_margin`` and ``reference_n``. Reference categories have no
-    row of their own. ``df`` may be the delivery's :func:`indicators.prepare` instead.
+    row of their own. ``df`` may be the delivery's :func:`population.prepare` instead.
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}; choose one of {', '.join(OUTCOMES)}")
-    prep = df if isinstance(df, Prepared) else indicators.prepare(df, peildatum)
+    prep = df if isinstance(df, Prepared) else population.prepare(df, peildatum)
     patterns = _drop_small(_patterns(prep, outcome))
     empty = pl.DataFrame(schema=dict(SCHEMA))
     if len(patterns.n) == 0:
@@ -301,7 +301,7 @@ _HET_WORDS = frozenset(words.words("disparities", "het_words"))
 
 def group_nl(term: str, category: str) -> str:
     """The Dutch name of a group, in lower case, e.g. ``vrouwen``, ``inburgeraars in Limburg``."""
-    if category == indicators.UNKNOWN:
+    if category == population.UNKNOWN:
         name = _TERM_NAMES.get(term, term)
         # "onbekend geslacht" (het-woord), "onbekende regio" (de-woord).
         adjective = words.word("disparities", "unknown_het" if name in _HET_WORDS else "unknown_de")
@@ -314,7 +314,7 @@ def group_nl(term: str, category: str) -> str:
     if term == "nt2_niveau":
         return words.sentence("disparities", "group_nt2", level=category)
     if term == "oudste_nationaliteit":
-        if category == indicators.OTHER:
+        if category == population.OTHER:
             return words.word("disparities", "group_other_nationality")
         return words.sentence(
             "disparities", "group_nationality", country=codes.country_name_nl(category)

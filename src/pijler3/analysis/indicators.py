@@ -40,25 +40,25 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from pijler3.analysis.population import ACTIONS as ACTIONS
-from pijler3.analysis.population import BREAKDOWNS as BREAKDOWNS
-from pijler3.analysis.population import EVENT_COLUMNS as EVENT_COLUMNS
-from pijler3.analysis.population import INDICATOR_DATES as INDICATOR_DATES
-from pijler3.analysis.population import KINDS as KINDS
-from pijler3.analysis.population import OTHER as OTHER
-from pijler3.analysis.population import START as START
-from pijler3.analysis.population import TOTAL as TOTAL
-from pijler3.analysis.population import UNKNOWN as UNKNOWN
-from pijler3.analysis.population import WINDOWS as WINDOWS
-from pijler3.analysis.population import BreakdownSpec as BreakdownSpec
-from pijler3.analysis.population import Event as Event
-from pijler3.analysis.population import Prepared as Prepared
-from pijler3.analysis.population import base as base
-from pijler3.analysis.population import breakdown_specs as breakdown_specs
-from pijler3.analysis.population import category_codes as category_codes
-from pijler3.analysis.population import flag_exprs as flag_exprs
-from pijler3.analysis.population import flags as flags
-from pijler3.analysis.population import prepare as prepare
+from pijler3.analysis.population import (
+    ACTIONS,
+    BREAKDOWNS,
+    EVENT_COLUMNS,
+    INDICATOR_DATES,
+    KINDS,
+    START,
+    TOTAL,
+    WINDOWS,
+    BreakdownSpec,
+    Event,
+    Prepared,
+    base,
+    breakdown_specs,
+    category_codes,
+    flag_exprs,
+    flags,
+    prepare,
+)
 from pijler3.analysis.survival import KaplanMeier, event_times, fits_from_codes, fits_per_category
 
 INDICATOR_IDS = (

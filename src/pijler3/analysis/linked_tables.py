@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from pijler3.analysis import disclosure, indicators
+from pijler3.analysis import disclosure, population
 from pijler3.contract.protocol import Disclosure
 
-TOTAL = indicators.TOTAL
+TOTAL = population.TOTAL
 POPULATION = "populatie"  # the table of population counts of the report
 NUMERATOR, DENOMINATOR, COUNT = "numerator", "denominator", "count"
 ROWS = "rows"
@@ -47,7 +47,7 @@ DEN_QUANTITY: Mapping[str, str] = {
     "werk_12m": "den:werk_12m",
     "inschrijving_mediaan_dagen": "BmE",
     "werk_mediaan_dagen": "BmE",
-    **{f"actie_{a}": "R" for a in indicators.ACTIONS},
+    **{f"actie_{a}": "R" for a in population.ACTIONS},
 }
 # Population counts of the report (indicators.population_counts) and their quantities.
 POPULATION_QUANTITY: Mapping[str, str] = {
@@ -153,7 +153,7 @@ def _indicator_specs(raw: pl.DataFrame) -> list[_Spec]:
         out.append(_Spec(peil, ind, bd, cat, DENOMINATOR, DEN_QUANTITY[ind], den, True, den))
         out.append(_Spec(peil, ind, bd, cat, NUMERATOR, f"num:{ind}", num, True, num))
         # The unpublished parts that tie the published denominators together.
-        if ind in indicators.WINDOWS and row.get("censored") is not None:
+        if ind in population.WINDOWS and row.get("censored") is not None:
             n = int(row["censored"])
             out.append(_Spec(peil, ind, bd, cat, COUNT, f"cens:{ind}", n, False, n))
         if ind == "inschrijving_mediaan_dagen" and row.get("exempt") is not None:
@@ -243,7 +243,7 @@ def _assemble(specs: Sequence[_Spec], rules: Disclosure) -> LinkedTables:  # noq
         for bd, cat in places:
             at = {q: v for (q, b, c), v in m.items() if b == bd and c == cat}
             add([(at.get("B"), 1.0), (at.get("E"), -1.0), (at.get("BmE"), -1.0)], True)
-            for w in indicators.WINDOWS:
+            for w in population.WINDOWS:
                 bme, den, cens = at.get("BmE"), at.get(f"den:{w}"), at.get(f"cens:{w}")
                 add([(bme, 1.0), (den, -1.0), (cens, -1.0)], True)
             for ind, dq in DEN_QUANTITY.items():

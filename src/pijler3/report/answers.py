@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from pijler3.analysis import disparities, indicators
+from pijler3.analysis import disparities, population
 from pijler3.contract import words
 from pijler3.report.data import ReportData
 from pijler3.report.fmt import NBSP, fmt_date, fmt_num, fmt_pct
@@ -82,7 +82,7 @@ def _ci(low: float | None, high: float | None) -> str:
 
 
 def _total(data: ReportData, indicator: str, at: Any = None) -> Mapping[str, Any]:
-    (row,) = data.table.rows(indicator, indicators.TOTAL, at or data.latest.peildatum)
+    (row,) = data.table.rows(indicator, population.TOTAL, at or data.latest.peildatum)
     return row
 
 
@@ -148,7 +148,7 @@ def _shares(data: ReportData, which: tuple[str, ...]) -> tuple[str, ...]:
     point is set beside (74 % beside the verplicht group)."""
     out = [_share_sentence(_total(data, i), i) for i in which]
     for m in matched_references(data)[0]:
-        beside_group = m.reference.breakdown != indicators.TOTAL
+        beside_group = m.reference.breakdown != population.TOTAL
         if m.reference.indicator in which and beside_group and m.value is not None:
             out.append(
                 words.sentence(
@@ -315,7 +315,7 @@ def matched_references(data: ReportData) -> tuple[list[MatchedReference], list[R
         row = next((r for r in rows if r["category"] == ref.category), None)
         group = (
             words.word("answers", "all_persons")
-            if ref.breakdown == indicators.TOTAL
+            if ref.breakdown == population.TOTAL
             else disparities.group_nl(ref.breakdown, ref.category)
         )
         if row is None or row["suppressed"] or row["value"] is None:

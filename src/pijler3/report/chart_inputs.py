@@ -5,7 +5,7 @@ suppressed and provisional points, and the sentence that says so.
 A cohort (the quarter in which the contract was signed) is *provisional* at a peildatum
 when some of its members have not yet had the whole follow-up of the indicator:
 
-- an indicator with a window of ``w`` days (:data:`pijler3.analysis.indicators.WINDOWS`)
+- an indicator with a window of ``w`` days (:data:`pijler3.analysis.population.WINDOWS`)
   counts only those whose window closed, so a cohort is provisional while the end of its
   quarter plus ``w`` days lies after the peildatum (its figure rests on its earliest
   contracts only); a cohort of which nobody's window closed has no figure at all;
@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from pijler3.analysis import indicators
+from pijler3.analysis import population
 from pijler3.analysis.disclosure import PublishedTable
 from pijler3.contract import words
 from pijler3.report import charts
@@ -41,7 +41,7 @@ def cohort_end(category: str) -> dt.date | None:
 
 def provisional(indicator: str, categories: Sequence[str], peildatum: dt.date) -> list[bool]:
     """Per cohort category: is its figure at ``peildatum`` provisional (module docstring)?"""
-    window = indicators.WINDOWS.get(indicator)
+    window = population.WINDOWS.get(indicator)
     if window is None:
         ends = [cohort_end(c) for c in categories]
         newest = max((e for e in ends if e is not None), default=None)
@@ -121,7 +121,7 @@ def missing_note(indicator: str, rows: Sequence[Mapping[str, Any]]) -> str:
     ]
     if not missing:
         return ""
-    window = indicators.WINDOWS.get(indicator)
+    window = population.WINDOWS.get(indicator)
     if window is not None and any(not r["denominator"] for r in missing):
         return words.sentence("chart.cohort", "missing_window", days=window[0])
     if INDICATOR_TEXT[indicator].unit == "days":
@@ -137,7 +137,7 @@ def cohort_note(indicator: str, series: charts.Series, peildatum: dt.date) -> st
     n_prov = sum(
         1 for i, v in enumerate(series.values) if v is not None and series.is_provisional(i)
     )
-    window = indicators.WINDOWS.get(indicator)
+    window = population.WINDOWS.get(indicator)
     if n_prov and window is not None:
         parts.append(
             words.sentence("chart.cohort", "provisional_window_one", peildatum=peil, days=window[0])

@@ -43,7 +43,7 @@ from pijler3.governance import retention
 T = TypeVar("T")
 
 KM_POINTS = 240  # the most points drawn per curve; the curve is sampled on a day grid
-KM_EVENTS: tuple[indicators.Event, ...] = ("inschrijving", "werk")
+KM_EVENTS: tuple[population.Event, ...] = ("inschrijving", "werk")
 # Breakdowns offered for the Kaplan-Meier curves (the whole population is always drawn).
 KM_BREAKDOWNS = (
     "regio",
@@ -278,7 +278,7 @@ def _curves(computed: indicators.Computed, rules: Disclosure) -> tuple[Curves, B
     for event in KM_EVENTS:
         per: dict[str, dict[str, CurvePoints]] = {}
         per_band: dict[str, dict[str, CurveBand]] = {}
-        for breakdown in (indicators.TOTAL, *KM_BREAKDOWNS):
+        for breakdown in (population.TOTAL, *KM_BREAKDOWNS):
             raw = indicators.computed_curves(computed, event, breakdown)
             thinned = {
                 cat: _thin(disclosure.truncate_curve(points, rules)) for cat, points in raw.items()
@@ -319,7 +319,7 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
     computed: indicators.Computed | None = None
     for d in held:
         df = store.dataset(d.delivery_id, population.columns_read())
-        computed = indicators.compute(indicators.prepare(df, d.peildatum))
+        computed = indicators.compute(population.prepare(df, d.peildatum))
         raws.append(computed.raw)
         infos.append(
             DeliveryInfo(
@@ -345,7 +345,7 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
     hidden = protection.hidden_keys()
     table = disclosure.publish_indicators(raws, rules, hidden)
     del raws  # the raw counts go no further than this function
-    cats = {bd: prepared.breakdowns[bd].spec.categories for bd in indicators.BREAKDOWNS}
+    cats = {bd: prepared.breakdowns[bd].spec.categories for bd in population.BREAKDOWNS}
     curves, bands = _curves(computed, protocol.disclosure)
     km_max = max(
         (pts[-1][0] for per in curves.values() for c in per.values() for pts in c.values() if pts),

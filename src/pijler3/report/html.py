@@ -9,7 +9,7 @@ from importlib import resources
 
 import jinja2
 
-from pijler3.analysis import disparities, indicators
+from pijler3.analysis import disparities, indicators, population
 from pijler3.report import answers, charts
 from pijler3.report.data import MIN_LABEL_COUNT, ReportData
 from pijler3.report.fmt import fmt_count, fmt_date, fmt_days, fmt_int, fmt_num, fmt_pct
@@ -103,11 +103,11 @@ def render_html(data: ReportData) -> str:
         hatch=charts.HATCH_DEFS,
         breakdown_nl=BREAKDOWN_NL,
         breakdown_text=join_nl(
-            [in_text(BREAKDOWN_NL[b]) for b in indicators.BREAKDOWNS if b != "totaal"]
+            [in_text(BREAKDOWN_NL[b]) for b in population.BREAKDOWNS if b != "totaal"]
         ),
         indicator_text=INDICATOR_TEXT,
         indicator_ids=indicators.INDICATOR_IDS,
-        breakdowns=indicators.BREAKDOWNS,
+        breakdowns=population.BREAKDOWNS,
         field_nl=field_label,
         populations=data.populations,
         format=FORMAT,

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from pijler3.analysis import indicators
+from pijler3.analysis import indicators, population
 from pijler3.analysis.risk import RiskReport
 from pijler3.contract import codes, words
 from pijler3.contract.fmt import join_nl
@@ -125,7 +125,7 @@ def _readable(name: str) -> str:
 # A breakdown is named by its field's label; only the two that are not fields need one.
 BREAKDOWN_NL: Mapping[str, str] = {
     bd: words.table("breakdown").get(bd) or FIELD_NL.get(bd) or _readable(bd)
-    for bd in indicators.BREAKDOWNS
+    for bd in population.BREAKDOWNS
 }
 
 

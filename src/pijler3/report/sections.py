@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pijler3.analysis import indicators
+from pijler3.analysis import population
 from pijler3.contract import words
 from pijler3.report import answers, chart_inputs, charts
 from pijler3.report.data import KM_BREAKDOWNS, KM_EVENTS, ReportData
@@ -112,7 +112,7 @@ def indicator_section(data: ReportData, indicator: str, drawn: DrawnCharts) -> d
     scale = chart_inputs.indicator_scale(data.table, indicator)
     figures: list[Figure] = []
     tables: list[DataTable] = []
-    for bd in indicators.BREAKDOWNS:
+    for bd in population.BREAKDOWNS:
         if bd == "totaal":
             continue
         rows = data.table.rows(indicator, bd, peil)
@@ -374,7 +374,7 @@ def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
     median_of = {"inschrijving": "inschrijving_mediaan_dagen", "werk": "werk_mediaan_dagen"}
     peil = data.latest.peildatum
     panels = []
-    for bd in (indicators.TOTAL, *KM_BREAKDOWNS):
+    for bd in (population.TOTAL, *KM_BREAKDOWNS):
         figs = []
         for event in KM_EVENTS:
             per = data.curves[event][bd]

@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 import xlsxwriter
 
-from pijler3.analysis import disclosure, indicators
+from pijler3.analysis import disclosure, indicators, population
 from pijler3.contract import words
 from pijler3.report import answers, charts
 from pijler3.report.data import KM_BREAKDOWNS, KM_EVENTS, ReportData
@@ -132,7 +132,7 @@ def render_xlsx(data: ReportData) -> bytes:
     # The views draw charts too; the workbook keeps the tables only.
     trends = [fig.table for fig in trends_overview(data, DrawnCharts()) if fig.table]
     _tables_sheet(wb, "Trends", words.word("report.xlsx", "trends_title"), trends, f)
-    km = [km_table(data, e, bd) for bd in (indicators.TOTAL, *KM_BREAKDOWNS) for e in KM_EVENTS]
+    km = [km_table(data, e, bd) for bd in (population.TOTAL, *KM_BREAKDOWNS) for e in KM_EVENTS]
     _tables_sheet(wb, "Overleving", words.word("report.xlsx", "km_title"), km, f)
     odds = [odds_table(INDICATOR_TEXT[o].title, res.table) for o, res in data.odds.items()]
     _tables_sheet(wb, "Odds ratio's", words.word("report.xlsx", "odds_title"), odds, f)
