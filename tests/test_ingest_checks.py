@@ -118,6 +118,25 @@ def test_values_that_break_the_contract_are_refused(
     assert list(ws.archive.iterdir()) == []
 
 
+def test_rows_of_another_peildatum_than_the_manifest_are_refused(
+    chain: ChainRun, tmp_path: Path
+) -> None:
+    """One row dated another day than the signed manifest says: refused, nothing kept
+    (``transfer.check_rows``, the one place that checks it for every payload)."""
+    frame = _payload(chain).with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.col("peildatum") - dt.timedelta(days=1))
+        .otherwise(pl.col("peildatum"))
+        .alias("peildatum")
+    )
+    ws = _fresh_abb(chain, tmp_path)
+    faulty = _resealed(chain, tmp_path, frame=frame)
+    with pytest.raises(UserError, match="peildatum differs from the manifest") as refused:
+        ingest.ingest(ws, faulty, now=AT)
+    assert refused.value.reason == "peildatum_mismatch"
+    assert list(ws.archive.iterdir()) == []
+
+
 def test_publish_refuses_a_link_package_with_an_insz_as_pseudonym(
     chain: ChainRun, tmp_path: Path
 ) -> None:

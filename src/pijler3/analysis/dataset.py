@@ -7,7 +7,6 @@ the code never hard-codes a field list. Parquet files carry ``pijler3.format`` a
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import json
@@ -112,13 +111,14 @@ def check_schema(frame: pl.DataFrame, expected: pl.Schema, what: str) -> None:
             )
 
 
-def check_values(frame: pl.DataFrame, protocol: Protocol, what: str, peildatum: dt.date) -> None:
+def check_values(frame: pl.DataFrame, protocol: Protocol, what: str) -> None:
     """Refuse a monitoring dataset whose values break DATA.md §3, whoever signed it.
 
     Names and types are not enough: a pseudonym column holding INSZ numbers, or a coded
     column holding names, would pass them. Checked here: every pseudonym is the hex of
-    ``pseudonym_bits`` and unique; every coded value is a code of its list; every row
-    has the manifest's peildatum.
+    ``pseudonym_bits`` and unique; every coded value is a code of its list. (That every
+    row has the manifest's peildatum, :func:`pijler3.exchange.transfer.check_rows` checks
+    for every payload first.)
     """
     width = protocol.pseudonym_bits // 4
     coded = [
@@ -130,10 +130,9 @@ def check_values(frame: pl.DataFrame, protocol: Protocol, what: str, peildatum: 
         .fill_null(True)
         .sum()
         .alias(" bad"),
-        (pl.col("peildatum") != peildatum).fill_null(True).any().alias(" other day"),
         *[pl.col(name).drop_nulls().unique().implode() for name, _ in coded],
     ).row(0)
-    bad, other_day, values = int(row[0]), bool(row[1]), row[2:]
+    bad, values = int(row[0]), row[1:]
     if bad:
         raise UserError(
             f"{what}: {bad} value(s) of 'pseudoniem' are not {width}-digit keyed pseudonyms;"
@@ -155,8 +154,3 @@ def check_values(frame: pl.DataFrame, protocol: Protocol, what: str, peildatum: 
                 f" of the list '{codelist}'; nothing was accepted.",
                 reason="code_invalid",
             )
-    if other_day:
-        raise UserError(
-            f"{what}: the rows' peildatum differs from the manifest's.",
-            reason="peildatum_mismatch",
-        )

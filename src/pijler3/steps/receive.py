@@ -84,5 +84,5 @@ def receive(
     dataset.check_schema(frame, schema, named.name)
     transfer.check_rows(manifest, frame, named)
     if table == "monitoring":
-        dataset.check_values(frame, protocol, named.name, manifest.peildatum)
+        dataset.check_values(frame, protocol, named.name)
     return Received(manifest, frame, payload)
