@@ -2,9 +2,11 @@
 
 - :func:`readers_typing.parse_dates` (Polars expressions over a column) gives what
   :func:`pijler3.contract.codes.parse_date` gives for each cell;
-- :func:`readers_csv._count_simple` (numpy over the bytes) either declines (None) or
-  counts exactly the records the csv module reads, on files the csv module accepts;
-- :func:`readers_csv._has_utf8_multibyte` finds what the pattern's ``search`` finds.
+- the record count of :func:`readers_csv._count_shape` (numpy over the bytes), as
+  ``read_csv`` takes it (:func:`_count_simple` below), either declines (None) or counts
+  exactly the records the csv module reads, on files the csv module accepts;
+- the search for a UTF-8 character a block at a time, as ``_cp1252_to_utf8`` makes it
+  (:func:`_has_utf8_multibyte` below), finds what the pattern's ``search`` finds.
 
 The oracles are the per-value functions themselves, run in the test.
 """
@@ -21,6 +23,25 @@ from pijler3.contract import codes
 from pijler3.contract.errors import ExtractError
 from pijler3.extracts import readers_csv
 from pijler3.extracts.readers_typing import parse_dates
+
+
+def _count_simple(
+    data: bytes, delimiter: str, width: int, field_limit: int, block: int = readers_csv._BLOCK
+) -> int | None:
+    """The records ``read_csv`` counts with numpy for a file whose header has ``width``
+    fields, or None where it leaves the count to the csv module."""
+    shape = readers_csv._count_shape(data, delimiter, field_limit, 0, block)
+    return readers_csv._records_of_width(shape, width)
+
+
+def _has_utf8_multibyte(data: bytes, block: int = readers_csv._DECODE_BLOCK) -> bool:
+    """Whether ``_cp1252_to_utf8``'s search, a block at a time among the bytes of 0x80 and
+    up, finds a UTF-8 character in ``data``."""
+    return any(
+        readers_csv._multibyte_in(data, s, *readers_csv._high_bytes(data, s, e))
+        for s, e in readers_csv._blocks(data, 0, block)
+    )
+
 
 _day = st.integers(0, 40)
 _month = st.integers(0, 14)
@@ -76,7 +97,7 @@ def test_count_simple_counts_as_the_csv_module_or_declines(
     pieces: list[str], delimiter: str, width: int
 ) -> None:
     text = "".join(pieces)
-    counted = readers_csv._count_simple(text.encode(), delimiter, width, 8)
+    counted = _count_simple(text.encode(), delimiter, width, 8)
     if counted is not None:
         # Then the csv module accepts the file and counts the same records.
         assert readers_csv._count_records(text, delimiter, width, "f", 8) == counted
@@ -84,8 +105,8 @@ def test_count_simple_counts_as_the_csv_module_or_declines(
 
 def test_count_simple_takes_plain_files_and_declines_a_short_row() -> None:
     plain = 'a;b;c\r\n1;"x;y";3\r\n\r\n"q""r";;\r\n4;5;6'
-    assert readers_csv._count_simple(plain.encode(), ";", 3, 100) == 5
-    assert readers_csv._count_simple(b"a;b;c\r\n1;2\r\n", ";", 3, 100) is None
+    assert _count_simple(plain.encode(), ";", 3, 100) == 5
+    assert _count_simple(b"a;b;c\r\n1;2\r\n", ";", 3, 100) is None
     try:
         readers_csv._count_records("a;b;c\r\n1;2\r\n", ";", 3, "f", 100)
     except ExtractError as exc:
@@ -98,7 +119,7 @@ def test_count_simple_takes_plain_files_and_declines_a_short_row() -> None:
 @given(st.binary(max_size=40))
 def test_utf8_multibyte_check_is_the_pattern_search(data: bytes) -> None:
     found = readers_csv._UTF8_MULTIBYTE.search(data) is not None
-    assert readers_csv._has_utf8_multibyte(data) == found
+    assert _has_utf8_multibyte(data) == found
 
 
 # Bytes for the encoding tests: mostly the ones where UTF-8, Latin-1 and Windows-1252
@@ -158,7 +179,7 @@ def test_utf8_check_in_blocks_finds_the_first_wrong_byte(
 @given(_encoded, st.integers(1, 8))
 def test_utf8_multibyte_check_in_blocks_is_the_pattern_search(data: bytes, block: int) -> None:
     found = readers_csv._UTF8_MULTIBYTE.search(data) is not None
-    assert readers_csv._has_utf8_multibyte(data, block) == found
+    assert _has_utf8_multibyte(data, block) == found
 
 
 @settings(max_examples=500, deadline=None)
@@ -172,6 +193,6 @@ def test_count_simple_in_small_blocks_counts_as_the_csv_module_or_declines(
     pieces: list[str], delimiter: str, width: int, block: int
 ) -> None:
     text = "".join(pieces)
-    counted = readers_csv._count_simple(text.encode(), delimiter, width, 8, block=block)
+    counted = _count_simple(text.encode(), delimiter, width, 8, block=block)
     if counted is not None:
         assert readers_csv._count_records(text, delimiter, width, "f", 8) == counted

@@ -7,7 +7,7 @@ row number, because Polars would pad it without a word.
 
 Speed and memory: no text (str) of the whole file is made; Windows-1252 is recoded
 through Latin-1's fast path with fix-ups (:func:`_cp1252_to_utf8`), and the records
-are counted with numpy a block at a time (:func:`_count_simple`); the csv module reads
+are counted with numpy a block at a time (:func:`_count_shape`); the csv module reads
 the file only when it is not plainly formed, to name the row that is wrong.
 """
 
@@ -75,14 +75,6 @@ def _high_bytes(
     return where, arr[where]
 
 
-def _has_utf8_multibyte(data: bytes, block: int = _DECODE_BLOCK) -> bool:
-    """Whether ``data`` holds a match of ``_UTF8_MULTIBYTE``, found without scanning it all
-    in Python's regex engine: numpy finds the bytes of 0x80 and up (rare in
-    Windows-1252 text), among them a lead byte followed by a continuation byte, and the
-    pattern is tried at those places only."""
-    return any(_multibyte_in(data, s, *_high_bytes(data, s, e)) for s, e in _blocks(data, 0, block))
-
-
 def _multibyte_in(
     data: bytes, start: int, where: npt.NDArray[np.intp], values: npt.NDArray[np.uint8]
 ) -> bool:
@@ -110,7 +102,7 @@ def _is_utf8(data: bytes, start: int, block: int = _DECODE_BLOCK) -> int | None:
 
 def _cp1252_to_utf8(data: bytes, name: str, block: int = _DECODE_BLOCK) -> bytes | None:
     """``data.decode("cp1252").encode("utf-8")``, byte for byte, without its slow codec; or
-    None when ``data`` holds a UTF-8 character (:func:`_has_utf8_multibyte`), which
+    None when ``data`` holds a UTF-8 character (:func:`_multibyte_in`), which
     takes precedence over a byte that holds no character in Windows-1252 (that refuses
     the file).
 
@@ -241,17 +233,6 @@ def _count_records(
 
 _BLOCK = 1 << 23  # bytes per block of _count_shape: bounds its memory
 _NL, _CR, _QUOTE = ord("\n"), ord("\r"), ord('"')
-
-
-def _count_simple(
-    data: bytes, delimiter: str, width: int, field_limit: int, start: int = 0, block: int = _BLOCK
-) -> int | None:
-    """The number of CSV records in ``data[start:]``, counted with numpy, when the file is
-    plainly formed (:func:`_count_shape`) and every record has ``width`` fields (or
-    none: a blank line). The csv module then reads the file as counted here. Otherwise
-    returns None, and :func:`_count_records` reads it with the csv module to count the
-    records or to name the row that is wrong."""
-    return _records_of_width(_count_shape(data, delimiter, field_limit, start, block), width)
 
 
 def _records_of_width(shape: tuple[int, int, int] | None, width: int) -> int | None:

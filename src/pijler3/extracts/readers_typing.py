@@ -65,19 +65,13 @@ _DATE_SHAPE = (
 
 
 def parse_dates(text: pl.Series) -> pl.Series:
-    """:func:`pijler3.contract.codes.parse_date` over a whole column.
+    """:func:`pijler3.contract.codes.parse_date` over a column, cell by cell.
 
-    Parsed once per distinct value (a column of dates holds few: the days of some
-    years). Values in one of its shapes with ASCII digits are parsed with Polars
-    expressions (a day that the month does not have is no date); every other value,
-    which is rare, goes through ``parse_date`` itself. So the rule keeps one home.
+    :func:`prepare` gives it a column's distinct cells (a column of dates holds few:
+    the days of some years). Values in one of its shapes with ASCII digits are parsed
+    with Polars expressions (a day that the month does not have is no date); every other
+    value, which is rare, goes through ``parse_date`` itself. So the rule keeps one home.
     """
-    keys = text.drop_nulls().unique()
-    dates = _parse_distinct(keys)
-    return text.replace_strict(keys, dates, default=None, return_dtype=pl.Date()).alias(text.name)
-
-
-def _parse_distinct(text: pl.Series) -> pl.Series:
     g = pl.col("g").struct
 
     def part(*fields: int) -> pl.Expr:
@@ -223,7 +217,7 @@ def prepare(
         text = raw.to_frame().select(_blank_as_null(c(s.raw).str.strip_chars())).to_series()
         rule = _rule(s.column)
         if s.column.type == "date":
-            value = _parse_distinct(text)
+            value = parse_dates(text)
         else:
             parsed = [None if t is None else rule.parse(t) for t in text.to_list()]
             value = pl.Series(parsed, dtype=rule.dtype)
