@@ -179,6 +179,35 @@ def test_fold_drops_accents_and_case_but_keeps_spacing() -> None:
     assert "plain" == scrub.fold("Plain")
 
 
+def _folded_char_by_char(text: str) -> tuple[str, list[int]]:
+    """The definition: every character folded on its own, with its index per character."""
+    out, origins = [], []
+    for i, ch in enumerate(text):
+        folded = scrub.fold(ch)
+        out.append(folded)
+        origins += [i] * len(folded)
+    return "".join(out), origins
+
+
+_EVERY_CHARACTER = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+
+
+def test_the_folded_text_maps_back_for_every_character() -> None:
+    """The fold that finds own values folds ASCII runs at once: for every code point
+    (each next to ASCII on both sides) it gives the folded text and origins of folding
+    one character at a time."""
+    chunk = 4096
+    for start in range(0, len(_EVERY_CHARACTER), chunk):
+        text = "Ab" + "x".join(_EVERY_CHARACTER[start : start + chunk]) + "Z."
+        assert scrub._folded_with_origins(text) == _folded_char_by_char(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aZ ;.9ïÉßﬁİı\u0307\u0301ǅẞΐŉǰσς\U0001f600"), max_size=40))
+def test_the_folded_text_maps_back_for_mixed_text(text: str) -> None:
+    assert scrub._folded_with_origins(text) == _folded_char_by_char(text)
+
+
 # ------------------------------------------------- spellings typed around the patterns
 
 

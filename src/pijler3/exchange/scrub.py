@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Container, Iterable, Iterator
+from functools import cache
 
 import polars as pl
 
@@ -177,16 +178,35 @@ def fold(text: str) -> str:
     return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
 
 
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@cache
+def _fold_char(ch: str) -> str:
+    """:func:`fold` of one character that is not ASCII (a text holds few distinct ones)."""
+    return fold(ch)
+
+
 def _folded_with_origins(text: str) -> tuple[str, list[int]]:
-    """The folded text, and for each of its characters the index it came from."""
+    """The folded text, and for each of its characters the index it came from.
+
+    Each character is folded on its own. An ASCII character folds to itself in lower
+    case, so the runs of ASCII between the others are folded a run at a time."""
     if text.isascii():
         return text.casefold(), list(range(len(text)))
     out: list[str] = []
     origins: list[int] = []
-    for i, ch in enumerate(text):
-        folded = fold(ch)
+    done = 0
+    for m in _NOT_ASCII.finditer(text):
+        i = m.start()
+        out.append(text[done:i].casefold())
+        origins.extend(range(done, i))
+        folded = _fold_char(text[i])
         out.append(folded)
         origins.extend([i] * len(folded))
+        done = i + 1
+    out.append(text[done:].casefold())
+    origins.extend(range(done, len(text)))
     return "".join(out), origins
 
 
