@@ -92,3 +92,11 @@ def cli_error(result: click.testing.Result, *needles: str) -> str:
         assert needle in lines[0], (needle, lines[0])
     assert result.stdout == ""
     return lines[0]
+
+
+def set_clock(monkeypatch: pytest.MonkeyPatch, when: str) -> None:
+    """This machine's clock, as the command line reads it, at ``when`` (UTC): a command
+    may not record a moment after the clock (``cli.options.moment``), so a test of what
+    happens years from now moves the clock there."""
+    moment = dt.datetime.fromisoformat(when).replace(tzinfo=dt.UTC)
+    monkeypatch.setattr("pijler3.cli.options.clock", lambda: moment)

@@ -20,7 +20,7 @@ import click.testing
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from conftest import SETUP, cli_error, protocol_text
+from conftest import SETUP, cli_error, protocol_text, set_clock
 
 from pijler3 import demo
 from pijler3.cli.commands import cli
@@ -131,8 +131,11 @@ def test_a_row_with_too_many_fields_is_named(setup, tmp_path: Path) -> None:
     assert_one_line_error(export_cmd(spaces["agii"], bad), "kbi-fields.csv", "6")
 
 
-def test_protocol_expired_names_date_and_article(setup, tmp_path: Path) -> None:
+def test_protocol_expired_names_date_and_article(
+    setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, spaces, kbi = setup
+    set_clock(monkeypatch, "2028-09-20T12:00")
     # A copy: the refusal is recorded at the moment given, after which the shared
     # workspace could record nothing earlier.
     ws = tmp_path / "agii"
@@ -149,6 +152,40 @@ def test_protocol_expired_names_date_and_article(setup, tmp_path: Path) -> None:
         "2028-09-20",
     )
     assert_one_line_error(proc, "19/09/2028", "art. 5")
+
+
+def test_a_moment_after_the_clock_is_refused_before_anything_is_recorded(
+    setup, tmp_path: Path
+) -> None:
+    """A year typed wrong (2062 for 2026) once locked a workspace until then: the refusal
+    was recorded at that moment, and the log refuses every record before its last one.
+    Now a command that records refuses a --now after the clock, records nothing, and the
+    next command at the clock's time works."""
+    _, spaces, kbi = setup
+    ws = tmp_path / "agii"
+    shutil.copytree(spaces["agii"].root, ws)
+    log = (ws / "audit.jsonl").read_bytes()
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    for args in (
+        ["export", "--ws", ws, "--kbi", kbi, "--peildatum", PEILDATUM, "--now", "2062-10-07"],
+        ["export", "--ws", ws, "--kbi", tmp_path / "missing.csv", "--peildatum", PEILDATUM,
+         "--now", later],
+        ["audit", "checkpoint", "--ws", ws, "-o", tmp_path / "cp.json", "--now", "2062-10-07"],
+        ["purge", "--ws", ws, "--now", "2062-10-07"],
+    ):  # fmt: skip
+        assert_one_line_error(run(*args), "--now", "lies after this machine's clock", "--dry-run")
+    assert (ws / "audit.jsonl").read_bytes() == log
+    assert not (tmp_path / "cp.json").exists()
+    # Previews may look ahead; a moment within minutes of the clock is the clock's.
+    assert run("purge", "--ws", ws, "--dry-run", "--now", "2062-10-07").exit_code == 0
+    assert run("status", "--ws", ws, "--now", "2062-10-07").exit_code == 0
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)).isoformat()
+    cp = run("audit", "checkpoint", "--ws", ws, "-o", tmp_path / "cp.json", "--now", soon)
+    assert cp.exit_code == 0, cp.output
+    # The log still takes a record at the clock's time (a refusal here, not a clock error).
+    missing = run("export", "--ws", ws, "--kbi", tmp_path / "missing.csv", "--peildatum", PEILDATUM)
+    assert_one_line_error(missing, "file not found")
+    assert len((ws / "audit.jsonl").read_bytes().splitlines()) == len(log.splitlines()) + 1
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import cli_error
+from conftest import cli_error, set_clock
 from test_retention import NOW0, World, deliver, make_world, pseudonyms
 
 from pijler3.cli import governance as cli_governance
@@ -93,8 +93,11 @@ def test_render_writes_markdown_and_html(world: World, tmp_path: Path) -> None:
     assert '<html lang="nl">' in (tmp_path / "pub" / "protocol.html").read_text()
 
 
-def test_purge_dry_run_then_purge_on_the_expiry_day(world: World) -> None:
+def test_purge_dry_run_then_purge_on_the_expiry_day(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     d = deliver(world, dt.date(2024, 2, 29), pseudonyms("a"), NOW0)
+    set_clock(monkeypatch, "2029-03-01T12:00")
     r = run("purge", "--ws", world.abb.root, "--now", "2029-02-28")
     assert r.output == "Nothing to purge on 28/02/2029.\n"
     r = run("purge", "--ws", world.abb.root, "--dry-run", "--now", "2029-03-01")
@@ -229,11 +232,12 @@ def test_main_prints_a_one_line_error_and_exits_1(
 
 
 def test_purge_in_agiis_workspace_removes_its_copies_and_the_record_verifies(
-    world: World,
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """AgII's outbox copy of a delivery made on 29/02/2024 stays on 28/02/2029 and is
     removed on 01/03/2029 (five years, as at ABB); verify-destruction checks the record."""
     d = deliver(world, dt.date(2024, 2, 29), pseudonyms("a"), NOW0)
+    set_clock(monkeypatch, "2029-03-01T12:00")
     outbox = sorted(world.agii.outbox.glob("*.p3pkg"))
     assert outbox
     r = run("purge", "--ws", world.agii.root, "--now", "2029-02-28")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import cli_error
+from conftest import cli_error, set_clock
 
 from pijler3.cli.commands import cli
 from pijler3.cli.options import CHAIN_ORDER, first_sentence
@@ -121,6 +121,7 @@ def test_purge_asks_at_a_terminal(  # type: ignore[no-untyped-def]
     abb = own_copy(chain, "abb-1", tmp_path)
     monkeypatch.setattr("pijler3.cli.governance.at_terminal", lambda: True)
     later = "2040-01-01"
+    set_clock(monkeypatch, later)
     r = CliRunner().invoke(cli, ["purge", "--ws", str(abb.root), "--now", later], input="n\n")
     assert r.exit_code == 1
     assert "for good? [y/N]" in r.output

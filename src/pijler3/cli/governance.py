@@ -148,7 +148,7 @@ def purge(ws_path: Path, dry_run: bool, yes: bool, now: str | None) -> None:
 def _purge_store(ws: Workspace, dry_run: bool, yes: bool, now: str | None) -> None:
     from pijler3.governance import retention
 
-    when = moment(now)
+    when = moment(now, recorded=not dry_run)
     if not dry_run and not yes and at_terminal():
         # Destruction cannot be undone: a person at a terminal sees what goes first.
         plan = retention.purge(ws, now=when, dry_run=True)
@@ -179,7 +179,7 @@ def _purge_store(ws: Workspace, dry_run: bool, yes: bool, now: str | None) -> No
 def _purge_copies(ws: Workspace, dry_run: bool, yes: bool, now: str | None) -> None:
     from pijler3.governance import copies
 
-    when = moment(now)
+    when = moment(now, recorded=not dry_run)
     if not dry_run and not yes and at_terminal():
         # As at ABB: removal cannot be undone, so a person at a terminal sees it first.
         plan = copies.purge(ws, now=when, dry_run=True)
@@ -555,7 +555,7 @@ def status(ws_path: Path, as_json: bool, now: str | None) -> None:
     from pijler3.governance import status as status_mod
 
     ws = open_ws(ws_path)
-    s = status_mod.status(ws, now=moment(now))
+    s = status_mod.status(ws, now=moment(now, recorded=False))
     if as_json:
         _echo_json(s.to_dict())
     else:

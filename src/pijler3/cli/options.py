@@ -146,17 +146,45 @@ def open_ws(path: Path, role: str | None = None) -> workspace.Workspace:
     return workspace.open_workspace(path, role=role, protocol_file=protocol_override())
 
 
-def moment(value: str | None, option: str = "--now") -> dt.datetime:
-    """A date or date-time from the command line (UTC when no zone); None is the clock."""
+# How far a moment a command records may lie after this machine's clock (clocks and
+# typing differ by seconds, not more). A record dated later would make every later
+# command a clock error until that moment came: the audit log never goes back in time.
+AHEAD = dt.timedelta(minutes=5)
+
+
+def clock() -> dt.datetime:
+    """This machine's clock, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def moment(value: str | None, option: str = "--now", *, recorded: bool = True) -> dt.datetime:
+    """A date or date-time from the command line (UTC when no zone); None is the clock.
+
+    A command that records what it does (``recorded``) may be dated in the past (the
+    audit log refuses a moment before its last record) but not in the future: one typo
+    in a year would lock the workspace for years. Only a preview (``purge --dry-run``,
+    ``status``) may look ahead.
+    """
     if value is None:
-        return dt.datetime.now(dt.UTC)
+        return clock()
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise UserError(
             f"{option}: '{value}' is not a date or date-time.", hint="Use YYYY-MM-DD[THH:MM]."
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    now = clock()
+    if recorded and parsed > now + AHEAD:
+        raise UserError(
+            f"{option}: {parsed.astimezone(dt.UTC):%d/%m/%Y %H:%M} UTC lies after this"
+            f" machine's clock ({now:%d/%m/%Y %H:%M} UTC). What this command does is"
+            " recorded, and a record dated in the future would refuse every later command"
+            " until then.",
+            hint="Leave the option out to use the clock (a time without a zone is UTC). To"
+            " look ahead, use 'pijler3 purge --dry-run' or 'pijler3 status'.",
+        )
+    return parsed
 
 
 def day(value: str, option: str) -> dt.date:
