@@ -210,9 +210,20 @@ def _command(small: Small, step: str, ws: Path) -> list[str]:
     }[step]  # fmt: skip
 
 
+# The command line with its clock at the moment given first (as conftest.set_clock sets it
+# in-process): the purge runs in 2029, past the retention, and a command that records may
+# not be dated after the clock.
+_CLOCK_AT = (
+    "import sys, datetime as dt; import pijler3.cli.options as o;"
+    " t = dt.datetime.fromisoformat(sys.argv.pop(1)); o.clock = lambda: t;"
+    " from pijler3.cli.commands import main; main()"
+)
+
+
 def _start(small: Small, step: str, ws: Path) -> subprocess.Popen[bytes]:
+    clock = ["-c", _CLOCK_AT, PURGE_AT.isoformat()] if step == "purge" else ["-m", "pijler3"]
     return subprocess.Popen(
-        [sys.executable, "-m", "pijler3", *map(str, _command(small, step, ws))],
+        [sys.executable, *clock, *map(str, _command(small, step, ws))],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
