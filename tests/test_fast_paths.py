@@ -260,6 +260,29 @@ def test_known_category_codes_equal_the_distinct_categories_of_the_rows() -> Non
         assert got.labels == sorted(got.labels)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 1)), max_size=60),
+    st.integers(41, 400),
+)
+def test_patterns_counted_over_their_range_are_the_distinct_ones_counted(
+    rows: list[tuple[int, int]], size: int
+) -> None:
+    """Both ways of counting the patterns' numbers (over their whole range when it is
+    small next to the rows, else through np.unique) give each distinct number, ascending,
+    with its rows and successes, as a plain count does."""
+    key = np.array([k for k, _ in rows], dtype=np.int64)
+    y = np.array([v for _, v in rows], dtype=np.int64)
+    distinct = sorted({k for k, _ in rows})
+    n = [sum(1 for k, _ in rows if k == d) for d in distinct]
+    hits = [sum(v for k, v in rows if k == d) for d in distinct]
+    dense = 0 < size <= disparities.DENSE_PER_ROW * len(rows)
+    for range_ in (size, 10**15):  # the second: always through np.unique
+        got = disparities._count_keys(key, y, range_)
+        assert [g.tolist() for g in got] == [distinct, n, hits], (range_, dense)
+        assert all(g.dtype == np.int64 for g in got)
+
+
 def test_patterns_from_category_codes_equal_a_polars_group_by_of_the_rows() -> None:
     """The covariate patterns counted with numpy from prepare()'s category codes are, in
     the same order, polars' group-by of the model's rows sorted by the category texts

@@ -39,6 +39,7 @@ Choices made where INDICATORS.md is silent:
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -116,20 +117,26 @@ class _Patterns:
         return _Patterns(self.labels, codes_, self.n[keep], self.k[keep])
 
 
+# Patterns are counted over the whole range of their numbers (no sort) when that range is
+# at most this many times the rows: for 12 million rows, a few million combinations.
+DENSE_PER_ROW = 4
+
+
 def _patterns(prep: Prepared, outcome: Outcome) -> _Patterns:
     """Count the rows of the population per covariate pattern: one mixed-radix number per
-    row from the breakdowns' category codes, then one ``np.unique``."""
+    row from the breakdowns' category codes, counted by :func:`_count_keys`."""
     rows = prep.rows
     keep = (~rows["_exempt"] & rows[f"_closed_{outcome}"]).to_numpy()
     y = rows[f"_hit_{outcome}"].to_numpy()[keep].astype(np.int64)
     labels = tuple(prep.breakdowns[t].labels for t in COVARIATES)
     out: list[npt.NDArray[np.int64]] = []
-    if np.prod([float(max(len(x), 1)) for x in labels]) < 2.0**62:
+    size = math.prod(max(len(x), 1) for x in labels)
+    if size < 2**62:
         key = np.zeros(rows.height, dtype=np.int64)
         for term, cats in zip(COVARIATES, labels, strict=True):
             key *= len(cats)
             key += prep.breakdowns[term].code
-        distinct, inverse = np.unique(key[keep], return_inverse=True)
+        distinct, n, k = _count_keys(key[keep], y, size)
         for cats in reversed(labels):
             out.append(distinct % len(cats))
             distinct = distinct // len(cats)
@@ -138,10 +145,37 @@ def _patterns(prep: Prepared, outcome: Outcome) -> _Patterns:
         table = np.column_stack([prep.breakdowns[t].code[keep] for t in COVARIATES])
         rows_, inverse = np.unique(table, axis=0, return_inverse=True)
         out = [rows_[:, i] for i in range(len(labels))]
-    inverse = inverse.ravel()
-    n = np.bincount(inverse, minlength=len(out[0])).astype(np.int64)
-    k = np.bincount(inverse, weights=y, minlength=len(out[0])).astype(np.int64)
+        n, k = _inverse_counts(inverse.ravel(), y, len(rows_))
     return _Patterns(labels, tuple(out), n, k)
+
+
+Counted = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+
+def _count_keys(key: npt.NDArray[np.int64], y: npt.NDArray[np.int64], size: int) -> Counted:
+    """The distinct values of ``key`` (each in ``range(size)``), ascending, with how many
+    rows and successes (``y``) each has.
+
+    With ``np.unique`` (a sort) and counts over its inverse; but when ``size`` is at most
+    ``DENSE_PER_ROW`` times the rows, by counting over the whole range, which needs no
+    sort: the same numbers (``tests/test_fast_paths.py``), for 12 million rows 1 s less.
+    """
+    if 0 < size <= DENSE_PER_ROW * len(key):
+        rows = np.bincount(key, minlength=size)
+        distinct = np.flatnonzero(rows)
+        hits = np.bincount(key, weights=y, minlength=size)[distinct]
+        return distinct.astype(np.int64), rows[distinct].astype(np.int64), hits.astype(np.int64)
+    distinct, inverse = np.unique(key, return_inverse=True)
+    return (distinct, *_inverse_counts(inverse.ravel(), y, len(distinct)))
+
+
+def _inverse_counts(
+    inverse: npt.NDArray[np.intp], y: npt.NDArray[np.int64], size: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Rows and successes per value, from each row's index among the values."""
+    n = np.bincount(inverse, minlength=size).astype(np.int64)
+    k = np.bincount(inverse, weights=y, minlength=size).astype(np.int64)
+    return n, k
 
 
 def _drop_small(patterns: _Patterns) -> _Patterns:
