@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Container, Iterable, Iterator
-from functools import cache
+from functools import lru_cache
 
 import polars as pl
 
@@ -181,9 +181,10 @@ def fold(text: str) -> str:
 _NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
-@cache
+@lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
-    """:func:`fold` of one character that is not ASCII (a text holds few distinct ones)."""
+    """:func:`fold` of one character that is not ASCII (texts hold few distinct ones; the
+    cache is bounded all the same)."""
     return fold(ch)
 
 
