@@ -109,11 +109,27 @@ def _odd_key_words(values: pl.Series) -> pl.Series:
     """For own values that are not printable ASCII, a word of each that a text must
     hold for :func:`scrub._remove_own` to remove it (see :func:`_may_hold_own`), or null.
 
+    Names and streets repeat, so each distinct value is looked at once and its word
+    mapped back to the rows (for 3 million rows of 13 to 1,245 distinct values: 0.1 s
+    instead of 2-2.7 s per column; when all are distinct, about 1.5 times as long).
+    """
+    distinct = values.unique()
+    keys = pl.DataFrame([distinct.alias("_value"), _key_words(distinct).alias("_key")])
+    return (
+        values.alias("_value")
+        .to_frame()
+        .join(keys, on="_value", how="left", maintain_order="left", nulls_equal=True)
+        .to_series(1)
+    )
+
+
+def _key_words(values: pl.Series) -> pl.Series:
+    """:func:`_odd_key_words` of distinct values.
+
     Any run of printable ASCII in a value's lower case is in its fold, within one word:
     for an ASCII value, the longer of its first and last runs ("smet" of "De Smet",
-    "kerkstraat" of "Kerkstraat 12"). A value that is not ASCII is folded, each distinct
-    one once (names repeat): the longest word of its fold, or the empty word (which
-    every text holds) when that is not ASCII.
+    "kerkstraat" of "Kerkstraat 12"). A value that is not ASCII is folded: the longest
+    word of its fold, or the empty word (which every text holds) when that is not ASCII.
     """
     value = pl.col("_value")
     frame = values.alias("_value").to_frame()
@@ -140,12 +156,10 @@ def _odd_key_words(values: pl.Series) -> pl.Series:
         longest = words.list.get(
             words.list.eval(pl.element().str.len_bytes()).list.arg_max(), null_on_oob=True
         )
-        hard = frame[others]
-        found = hard.unique().with_columns(
+        found = frame[others].select(
             pl.when(_is_ascii(folded)).then(longest).otherwise(pl.lit("")).alias("_key")
         )
-        found = hard.join(found, on="_value", how="left", maintain_order="left")
-        key = key.scatter(others, found.to_series(1))
+        key = key.scatter(others, found.to_series())
     return key
 
 
