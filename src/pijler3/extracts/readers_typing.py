@@ -12,7 +12,9 @@ of :mod:`~pijler3.contract.insz` as Polars expressions over the whole column.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,15 +207,16 @@ def prepare(
     natives = [s.native for s in sources if s.native is not None]
     body = grid.body.select_seq(*texts, *(s.raw for s in coded), *natives, "_row")
     grid.body = pl.DataFrame()  # select_seq: select would copy every cell
-    # Lazy: an eager select would first copy every column of the grid into one piece.
-    distinct = (
-        body.lazy()
-        .select(c(s.raw).drop_nulls().unique().implode().alias(s.raw) for s in coded)
-        .collect()
-    )
+    # Each column's distinct cells on its own (an eager select would first copy every
+    # column of the grid into one piece), several columns at a time: Polars lets the
+    # threads run, and found them on one core in a plan (12 million rows: 3 s, now 1.7 s).
+    names = [s.raw for s in coded]
+    with ThreadPoolExecutor(min(len(names), os.cpu_count() or 1) or 1) as pool:
+        found = pool.map(_distinct_cells, [body[n] for n in names])
+        distinct = dict(zip(names, found, strict=True))
     keys: dict[str, _Keys] = {}
     for s in coded:
-        raw = distinct[s.raw][0].alias(s.raw)
+        raw = distinct[s.raw].alias(s.raw)
         text = raw.to_frame().select(_blank_as_null(c(s.raw).str.strip_chars())).to_series()
         rule = _rule(s.column)
         if s.column.type == "date":
@@ -237,15 +240,15 @@ def prepare(
     # (some 5 GiB more for 12 million persons). Blank is missing, in a second step
     # (Polars would otherwise strip each cell twice).
     for t in texts:
-        raw = columns.pop(t).to_frame().lazy()
+        cells = columns.pop(t).to_frame().lazy()
         columns[t] = (
-            raw.select(c(t).str.strip_chars())
+            cells.select(c(t).str.strip_chars())
             .select(_blank_as_null(c(t)))
             .collect()
             .to_series()
             .rechunk()
         )
-        del raw
+        del cells
     table = pl.DataFrame(list(columns.values()))
     del columns
     present = {
@@ -270,6 +273,10 @@ def prepare(
     )
     table = table.hstack(values.collect().get_columns())
     return Prepared(table, tuple(sources), keys)
+
+
+def _distinct_cells(column: pl.Series) -> pl.Series:
+    return column.drop_nulls().unique()
 
 
 def _blank_as_null(text: pl.Expr) -> pl.Expr:
