@@ -278,6 +278,23 @@ def _outbox_complete(ws: Path, identity: str, step: str) -> int:
     return count
 
 
+def _unrecorded(ws: Path, step: str) -> list[str]:
+    """The packages in the outbox whose payload no ``<step>.sealed`` record names: a
+    package must never be in place without its record (SYSTEM.md guarantee 3)."""
+    from pijler3.exchange import package
+
+    logged = {
+        e["details"]["payload_sha256"]
+        for e in audit.events(ws / "audit.jsonl")
+        if e["event"] == f"{step}.sealed"
+    }
+    return [
+        path.name
+        for path in sorted((ws / "outbox").glob(f"{step}-*.p3pkg"))
+        if package.read_manifest(path).payload_sha256 not in logged
+    ]
+
+
 def _kill_at(proc: subprocess.Popen[bytes], at: float, duration: float) -> None:
     """Send SIGKILL ``at`` seconds after ``proc`` started. A time past ``duration`` (the
     undisturbed run's) stands for a kill after the end: the process is waited for
@@ -323,8 +340,9 @@ def _duration(small: Small, step: str, tmp_path: Path) -> float:
 def test_kill_9_during_a_sealing_step_leaves_nothing_or_a_complete_package(
     small: Small, tmp_path: Path, step: str
 ) -> None:
-    """After a kill the outbox holds no package or one that opens whole; the log
-    verifies; the step run again succeeds and no temporary file is left."""
+    """After a kill the outbox holds no package or one that opens whole and whose record
+    is in the log; the log verifies; the step run again succeeds and no temporary file is
+    left."""
     recipient = {"export": "vdab", "link": "agii", "publish": "abb"}[step]
     duration = _duration(small, step, tmp_path)
     rng = random.Random(f"kill-{step}")
@@ -340,8 +358,10 @@ def test_kill_9_during_a_sealing_step_leaves_nothing_or_a_complete_package(
         assert after in (before, before + 1)
         outcomes["after" if after > before else "before"] += 1
         audit.verify(ws / "audit.jsonl")
+        assert _unrecorded(ws, step) == []
         _rerun(small, step, ws)
         audit.verify(ws / "audit.jsonl")
+        assert _unrecorded(ws, step) == []
         assert _temporaries(ws) == []
         shutil.rmtree(ws)
     assert outcomes["before"] > 0 and outcomes["after"] > 0, outcomes

@@ -272,6 +272,50 @@ def test_a_second_share_under_the_same_acknowledgement_is_refused(world: World) 
     assert not second.exists()
 
 
+def test_an_interrupted_share_leaves_its_record_and_no_package(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing leaves ABB unrecorded (art. 4, SYSTEM.md guarantee 3). A share interrupted
+    after its audit record (here while writing the share record) leaves no package and
+    no temporary file, and the notification counts as used. A share whose audit record is
+    refused leaves nothing, and the notification can still be used."""
+    r = deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
+    now = at(dt.date(2025, 2, 2))
+    _, key = _crypto.new_identity()
+    out = world.root / "share" / "s.p3pkg"
+    out.parent.mkdir()
+
+    class Interrupted(Exception):
+        pass
+
+    def refuse(*_: object, **__: object) -> None:
+        raise Interrupted
+
+    n = notified_and_acknowledged(world, now, [r.delivery_id], key)
+    with monkeypatch.context() as m:
+        m.setattr(audit.AuditLog, "append", refuse)
+        with pytest.raises(Interrupted):
+            onward.share(world.abb, notification_id=n.id, recipient_key=key, out=out, now=now)
+    assert list(out.parent.iterdir()) == []
+    assert not onward.share_record_path(world.abb, n.id).exists()
+    onward.share(world.abb, notification_id=n.id, recipient_key=key, out=out, now=now)
+    assert out.exists()
+
+    later = at(dt.date(2025, 2, 2), hour=11)
+    n2 = notified_and_acknowledged(world, later, [r.delivery_id], key)
+    out2 = out.with_name("s2.p3pkg")
+    with monkeypatch.context() as m:
+        m.setattr(onward, "write_document", refuse)
+        with pytest.raises(Interrupted):
+            onward.share(world.abb, notification_id=n2.id, recipient_key=key, out=out2, now=later)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["s.p3pkg"]
+    logged = [e for e in audit.events(world.abb.audit_path) if e["event"] == onward.SHARED]
+    assert [e["details"]["notification_id"] for e in logged] == [n.id, n2.id]
+    with pytest.raises(GovernanceError, match="used for a share already") as e:
+        onward.share(world.abb, notification_id=n2.id, recipient_key=key, out=out2, now=later)
+    assert "interrupted" in (e.value.hint or "")
+
+
 def test_share_refuses_a_delivery_key_or_field_the_notification_does_not_name(
     world: World,
 ) -> None:

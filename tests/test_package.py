@@ -130,6 +130,42 @@ def test_seal_then_open_returns_the_payload(keys: Keys, tmp_path: Path, payload:
     assert _crypto.fingerprint(keys.recipient) in written.recipients
 
 
+def test_the_package_appears_only_after_its_record(keys: Keys, tmp_path: Path) -> None:
+    """``record`` runs with the complete package on disk under a temporary name and no
+    file at ``out``; ``out`` appears after it returns. When it fails (a refused or
+    interrupted record), there is no package and no temporary file."""
+    out = tmp_path / "p.p3pkg"
+    seen: list[tuple[bool, list[str], str]] = []
+
+    def record(sealed: package.Manifest) -> None:
+        temporaries = sorted(p.name for p in tmp_path.iterdir())
+        seen.append((out.exists(), temporaries, sealed.payload_sha256))
+
+    written = package.seal(
+        out, b"payload", manifest(), signing_key=keys.sender_private,
+        recipients=[keys.recipient], record=record,
+    )  # fmt: skip
+    [(existed, temporaries, sha)] = seen
+    assert not existed
+    assert len(temporaries) == 1 and temporaries[0].startswith(".p.p3pkg.")
+    assert sha == written.payload_sha256
+    assert out.exists() and open_(out, keys) == b"payload"
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupted(_: package.Manifest) -> None:
+        raise Interrupted
+
+    again = tmp_path / "q.p3pkg"
+    with pytest.raises(Interrupted):
+        package.seal(
+            again, b"payload", manifest(), signing_key=keys.sender_private,
+            recipients=[keys.recipient], record=interrupted,
+        )  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.p3pkg"]
+
+
 def test_archive_layout_is_deterministic_ustar(sealed: bytes, tmp_path: Path) -> None:
     """The package is a plain ustar with exactly manifest.json, manifest.sig and
     payload.age, mtime 0, owner 0/0, mode 0644, padded to a 10240-byte record."""

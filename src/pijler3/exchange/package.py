@@ -38,7 +38,7 @@ import os
 import re
 import stat
 import tarfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from pijler3.contract.errors import PackageError
 from pijler3.contract.protocol import DEFAULT_LIMITS, Limits
 from pijler3.exchange import _crypto
-from pijler3.exchange.atomic import write_atomic
+from pijler3.exchange.atomic import open_atomic
 
 if TYPE_CHECKING:
     from pijler3.exchange.audit import AuditLog
@@ -317,12 +317,19 @@ def seal(
     *,
     signing_key: bytes,
     recipients: Sequence[str],
+    record: Callable[[Manifest], None] | None = None,
 ) -> Manifest:
     """Encrypt ``payload`` to ``recipients``, sign the manifest, write ``out`` atomically.
 
     ``recipients`` are age recipient strings (``age1…``). Returns the manifest as
     written, with ``format``, ``recipients`` (their fingerprints) and ``payload_sha256``
     filled in.
+
+    ``record`` is called with that manifest once the whole package is on disk under a
+    temporary name, and ``out`` appears only after it returns: a package is never in
+    place without its record (SYSTEM.md guarantee 3). If ``record`` raises, or the
+    process dies before the rename, there is no package; a record without its package
+    is the only trace a crash can leave, which errs on the side of the audit.
     """
     if isinstance(recipients, str) or not recipients:
         raise ValueError("seal needs a non-empty list of age recipients")
@@ -340,7 +347,13 @@ def seal(
         raise ValueError("the manifest is larger than 1 MiB; it must hold summaries only")
     signature = _crypto.sign(signing_key, manifest_bytes)
     blob = _pack({MANIFEST: manifest_bytes, SIGNATURE: signature, PAYLOAD: encrypted})
-    write_atomic(out, blob)
+    with open_atomic(out) as fh:
+        fh.write(blob)
+        # On disk before the record: a full disk refuses here, with nothing recorded.
+        fh.flush()
+        os.fsync(fh.fileno())
+        if record is not None:
+            record(sealed)
     return sealed
 
 

@@ -138,9 +138,13 @@ def seal_delivery(
     risk: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
     progress: Progress = quiet,
+    record: Callable[[Path, Manifest], None],
 ) -> tuple[Path, Manifest]:
     """Seal a step's payload for its recipients in the outbox, with the manifest and this
-    workspace's latest signed audit checkpoint; returns the path and the manifest."""
+    workspace's latest signed audit checkpoint; returns the path and the manifest.
+
+    ``record(path, manifest)`` writes the step's audit record; the package appears in
+    the outbox only after it (see :func:`pijler3.exchange.package.seal`)."""
     out_path = outbox_path(ws, step, peildatum, delivery_id)
     m = manifest(
         protocol,
@@ -163,6 +167,7 @@ def seal_delivery(
         m,
         signing_key=ws.signing_key(),
         recipients=recipients_for(protocol, step),
+        record=lambda sealed: record(out_path, sealed),
     )
     return out_path, sealed
 

@@ -441,7 +441,9 @@ def share(
         raise GovernanceError(
             f"notification {notification_id} was used for a share already; one notification"
             " covers one communication (art. 4).",
-            hint="Notify AgII again with 'pijler3 disclosure notify' for another share.",
+            hint="Notify AgII again with 'pijler3 disclosure notify' for another share. A share"
+            " that was interrupted before its package was written counts as used too: notify"
+            " again for it.",
         )
     key = _check_key(recipient_key)
     if key != body["recipient_key"]:
@@ -509,48 +511,58 @@ def share(
             "expires_at": first.expires_at.isoformat(),
         },
     )
-    sealed = package.seal(
+    path = share_record_path(ws, notification_id)
+
+    def record(sealed: package.Manifest) -> None:
+        """The audit record, then the signed share record for AgII: both before the
+        package is in place, so that a crash never leaves a share without its record. A
+        crash may leave a record without its package; the notification then counts as
+        used, which errs on the side of art. 4. The log comes first because it is what
+        may refuse (a clock behind its last record), and it alone already uses the
+        notification (:func:`_already_shared`)."""
+        record_body = {
+            "format": SHARE_RECORD_FORMAT,
+            "protocol_id": protocol.id,
+            "notification_id": notification_id,
+            "notification_sha256": document_sha256(load_notification(ws, notification_id)),
+            "ack_sha256": ack_sha256,
+            "researcher": {"name": ws.name, "signing_key": ws.public().signing_key},
+            "recipient": body["recipient"],
+            "recipient_key": key,
+            "recipient_fingerprint": fingerprint,
+            "shared_at": iso_utc(now),
+            "fields": list(chosen_fields),
+            "deliveries": listed,
+            "rows": frame.height,
+            "package": out.name,
+            "payload_sha256": sealed.payload_sha256,
+            "article": "art. 4",
+        }
+        signed = sign_document(record_body, ws.signing_key())
+        log.append(
+            SHARED,
+            {
+                "notification_id": notification_id,
+                "delivery_id": first.delivery_id,
+                "deliveries": [d.delivery_id for d in chosen],
+                "package": out.name,
+                "payload_sha256": sealed.payload_sha256,
+                "rows": frame.height,
+                "fields": list(chosen_fields),
+                "recipients": list(sealed.recipients),
+                "share_record_sha256": document_sha256(signed),
+            },
+            now=now,
+        )
+        write_document(path, signed)
+
+    package.seal(
         out,
         dataset.to_parquet(frame, SHARE_STEP),
         manifest,
         signing_key=ws.signing_key(),
         recipients=[key],
-    )
-    record_body = {
-        "format": SHARE_RECORD_FORMAT,
-        "protocol_id": protocol.id,
-        "notification_id": notification_id,
-        "notification_sha256": document_sha256(load_notification(ws, notification_id)),
-        "ack_sha256": ack_sha256,
-        "researcher": {"name": ws.name, "signing_key": ws.public().signing_key},
-        "recipient": body["recipient"],
-        "recipient_key": key,
-        "recipient_fingerprint": fingerprint,
-        "shared_at": iso_utc(now),
-        "fields": list(chosen_fields),
-        "deliveries": listed,
-        "rows": frame.height,
-        "package": out.name,
-        "payload_sha256": sealed.payload_sha256,
-        "article": "art. 4",
-    }
-    record = sign_document(record_body, ws.signing_key())
-    path = share_record_path(ws, notification_id)
-    write_document(path, record)
-    log.append(
-        SHARED,
-        {
-            "notification_id": notification_id,
-            "delivery_id": first.delivery_id,
-            "deliveries": [d.delivery_id for d in chosen],
-            "package": out.name,
-            "payload_sha256": sealed.payload_sha256,
-            "rows": frame.height,
-            "fields": list(chosen_fields),
-            "recipients": list(sealed.recipients),
-            "share_record_sha256": document_sha256(record),
-        },
-        now=now,
+        record=record,
     )
     return ShareResult(
         out, path, tuple(d.delivery_id for d in chosen), frame.height, chosen_fields, fingerprint

@@ -21,6 +21,7 @@ from pijler3.analysis import dataset
 from pijler3.contract.errors import ExtractError, UserError
 from pijler3.exchange import peoplecsv, scrub, scrub_columns, transfer
 from pijler3.exchange.atomic import write_atomic
+from pijler3.exchange.package import Manifest
 from pijler3.exchange.workspace import Workspace
 from pijler3.extracts import quality, readers
 from pijler3.governance import termination
@@ -271,7 +272,25 @@ def _export(
     log = ws.audit()
     quarantine_path = ws.quarantine / f"{delivery_id}.csv"
     write_atomic(quarantine_path, quarantine_csv, mode=0o600)
-    out_path, sealed = transfer.seal_delivery(
+
+    def record(path: Path, sealed: Manifest) -> None:
+        log.append(
+            "export.sealed",
+            {
+                "delivery_id": delivery_id,
+                "peildatum": peildatum.isoformat(),
+                "package": path.name,
+                "payload_sha256": sealed.payload_sha256,
+                "rows_read": rows_read,
+                "rows_sent": out.height,
+                "quarantined": sum(reasons.values()),
+                "identifiers_removed": removed,
+                "words_removed": words_removed,
+            },
+            now=now,
+        )
+
+    out_path, _ = transfer.seal_delivery(
         ws,
         protocol,
         STEP,
@@ -283,21 +302,7 @@ def _export(
         schema_hash=dataset.schema_hash(schema),
         quality=q.to_manifest(),
         progress=progress,
-    )
-    log.append(
-        "export.sealed",
-        {
-            "delivery_id": delivery_id,
-            "peildatum": peildatum.isoformat(),
-            "package": out_path.name,
-            "payload_sha256": sealed.payload_sha256,
-            "rows_read": rows_read,
-            "rows_sent": out.height,
-            "quarantined": sum(reasons.values()),
-            "identifiers_removed": removed,
-            "words_removed": words_removed,
-        },
-        now=now,
+        record=record,
     )
     for old in earlier:
         old.unlink()

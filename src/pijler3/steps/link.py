@@ -19,6 +19,7 @@ import polars as pl
 from pijler3.analysis import dataset
 from pijler3.contract.codes import AGE_BANDS
 from pijler3.exchange import pseudonym, transfer
+from pijler3.exchange.package import Manifest
 from pijler3.exchange.workspace import Workspace
 from pijler3.extracts import quality, readers
 from pijler3.steps.receive import receive
@@ -277,7 +278,22 @@ def _link(
         ),
         linkage=linkage,
     )
-    out_path, sealed = transfer.seal_delivery(
+
+    def record(path: Path, sealed: Manifest) -> None:
+        log.append(
+            "link.sealed",
+            {
+                "delivery_id": manifest.delivery_id,
+                "from_package": export_package.name,
+                "from_payload_sha256": manifest.payload_sha256,
+                "package": path.name,
+                "payload_sha256": sealed.payload_sha256,
+                **{k: v for k, v in report.items()},
+            },
+            now=now,
+        )
+
+    out_path, _ = transfer.seal_delivery(
         ws,
         protocol,
         STEP,
@@ -291,17 +307,6 @@ def _link(
         pseudonym_key_id=pseudonym.key_id(key),
         extra={"linkage": report, "sender_checkpoint": manifest.audit_checkpoint},
         progress=progress,
-    )
-    log.append(
-        "link.sealed",
-        {
-            "delivery_id": manifest.delivery_id,
-            "from_package": export_package.name,
-            "from_payload_sha256": manifest.payload_sha256,
-            "package": out_path.name,
-            "payload_sha256": sealed.payload_sha256,
-            **{k: v for k, v in report.items()},
-        },
-        now=now,
+        record=record,
     )
     return LinkResult(out_path, manifest.delivery_id, kbi.height, matched, duplicates, report)

@@ -21,6 +21,7 @@ from pijler3.analysis import dataset, risk
 from pijler3.contract.errors import UserError
 from pijler3.contract.protocol import Protocol
 from pijler3.exchange import scrub, transfer
+from pijler3.exchange.package import Manifest
 from pijler3.exchange.workspace import Workspace
 from pijler3.extracts import quality
 from pijler3.steps.receive import receive
@@ -144,7 +145,23 @@ def _publish(
         missing=quality.column_profile(frame),
     )
     gate = risk.RiskGate(report, tuple(warnings), protocol.risk.action)
-    out_path, sealed = transfer.seal_delivery(
+
+    def record(path: Path, sealed: Manifest) -> None:
+        log.append(
+            "publish.sealed",
+            {
+                "delivery_id": manifest.delivery_id,
+                "from_package": link_package.name,
+                "package": path.name,
+                "payload_sha256": sealed.payload_sha256,
+                "rows": frame.height,
+                "recipients": list(sealed.recipients),
+                "risk_warnings": len(warnings),
+            },
+            now=now,
+        )
+
+    out_path, _ = transfer.seal_delivery(
         ws,
         protocol,
         STEP,
@@ -159,18 +176,6 @@ def _publish(
         risk=gate.to_manifest(),
         extra={"vdab_checkpoint": manifest.audit_checkpoint, **dict(manifest.extra)},
         progress=progress,
-    )
-    log.append(
-        "publish.sealed",
-        {
-            "delivery_id": manifest.delivery_id,
-            "from_package": link_package.name,
-            "package": out_path.name,
-            "payload_sha256": sealed.payload_sha256,
-            "rows": frame.height,
-            "recipients": list(sealed.recipients),
-            "risk_warnings": len(warnings),
-        },
-        now=now,
+        record=record,
     )
     return PublishResult(out_path, manifest.delivery_id, frame.height, report, tuple(warnings))
