@@ -85,7 +85,7 @@ class Range:
 
 
 @dataclass
-class _Component:
+class Component:
     """One connected component's LP: columns, ``A_eq x = b_eq``, ``A_ub x <= b_ub``."""
 
     col: dict[int, int]
@@ -107,7 +107,7 @@ class _WarmModel:
     objective from the previous basis: the ranges of a component's variables then cost a
     few simplex iterations each instead of a fresh solve."""
 
-    def __init__(self, comp: _Component) -> None:
+    def __init__(self, comp: Component) -> None:
         from scipy.sparse import csc_array, vstack
 
         _highs = self.highs = _scipy_highs()
@@ -161,17 +161,17 @@ class _WarmModel:
 
 
 @dataclass
-class _Solver:
+class Solver:
     """The LP audit of one hiding pattern; components are solved once and cached."""
 
     tables: LinkedTables
     values: list[float | None]  # per variable: its shown value, None while hidden
-    cache: dict[frozenset[int], _Component] = field(default_factory=dict)
+    cache: dict[frozenset[int], Component] = field(default_factory=dict)
     lp_count: int = 0
     # The equation that determined each propagated variable (set by known_values).
     why: dict[int, int] = field(default_factory=dict)
     # The component of each variable solved by :meth:`ranges`.
-    comp_of: dict[int, _Component] = field(default_factory=dict)
+    comp_of: dict[int, Component] = field(default_factory=dict)
 
     def known_values(self) -> list[float | None]:
         """Shown values, plus every unknown an equation with one unknown determines."""
@@ -217,10 +217,10 @@ class _Solver:
                 comps.setdefault(find(v), []).append(v)
         return list(comps.values())
 
-    def _lp(self, comp: Sequence[int], vals: Sequence[float | None]) -> _Component:
+    def _lp(self, comp: Sequence[int], vals: Sequence[float | None]) -> Component:
         """The LP of one component (built once; the key is its set of variables, which
         fixes its constraints, and the values around it are the same in every pattern
-        one :class:`_Solver` cache serves)."""
+        one :class:`Solver` cache serves)."""
         key = frozenset(comp)
         got = self.cache.get(key)
         if got is not None:
@@ -256,7 +256,7 @@ class _Solver:
             data = np.array(list(merged.values()), dtype=np.float64)
             return csr_array((data, (ij[:, 0], ij[:, 1])), shape=(len(rows[which]), n))
 
-        got = _Component(
+        got = Component(
             col,
             sparse(True),
             np.asarray(rhs[True], dtype=np.float64) if rhs[True] else None,
@@ -268,7 +268,7 @@ class _Solver:
         self.cache[key] = got
         return got
 
-    def solve_var(self, comp: _Component, v: int) -> Range:
+    def solve_var(self, comp: Component, v: int) -> Range:
         """The range of ``v`` within its component: two LPs, remembered with the
         constraints that bind at either end."""
         if v in comp.ranges:
@@ -306,7 +306,7 @@ class _Solver:
 
     def binding(self, v: int) -> set[int]:
         """The constraints that hold ``v``'s range where it is (see
-        :attr:`_Component.binding`), after :meth:`ranges`; empty when an equation alone
+        :attr:`Component.binding`), after :meth:`ranges`; empty when an equation alone
         determines ``v``."""
         comp = self.comp_of.get(v)
         if comp is None:
@@ -318,7 +318,7 @@ class _Solver:
         return any(self.tables.cells[i].published for i in self.tables.var_cells[v])
 
 
-def _linprog(comp: _Component, j: int, sign: float) -> tuple[float | None, set[int]]:
+def _linprog(comp: Component, j: int, sign: float) -> tuple[float | None, set[int]]:
     """One end of a range by a fresh solve (scipy's linprog, HiGHS)."""
     from scipy.optimize import linprog
 
@@ -351,9 +351,10 @@ def _known(value: float | None) -> float:
     return value
 
 
-def _values(
+def shown_values(
     tables: LinkedTables, hidden: Sequence[bool], shown_value: Sequence[int | None]
 ) -> list[float | None]:
+    """Per variable: the value its shown cells publish, None while every cell is hidden."""
     vals: list[float | None] = [None] * tables.n_vars
     for i, c in enumerate(tables.cells):
         if c.published and not hidden[i]:
@@ -399,7 +400,8 @@ def _fails(tables: LinkedTables, v: int, r: Range) -> bool:
     return r.width < max(EXACT, float(tables.var_threshold[v])) - TOL
 
 
-def _failures(tables: LinkedTables, ranges: Mapping[int, Range]) -> list[tuple[int, Range]]:
+def failures(tables: LinkedTables, ranges: Mapping[int, Range]) -> list[tuple[int, Range]]:
+    """The hidden variables whose range is narrower than their threshold, in cell order."""
     out = [(v, r) for v, r in ranges.items() if _fails(tables, v, r)]
     out.sort(key=lambda vr: tables.var_cells[vr[0]][0])
     return out
@@ -418,12 +420,14 @@ def audit(
     """
     start = time.perf_counter()
     values = shown_value if shown_value is not None else [c.raw for c in tables.cells]
-    solver = _Solver(tables, _values(tables, hidden, values))
+    solver = Solver(tables, shown_values(tables, hidden, values))
     ranges = solver.ranges()
-    return _result(tables, hidden, ranges, rules_hid, solver.lp_count, time.perf_counter() - start)
+    return audit_result(
+        tables, hidden, ranges, rules_hid, solver.lp_count, time.perf_counter() - start
+    )
 
 
-def _result(
+def audit_result(
     tables: LinkedTables,
     hidden: Sequence[bool],
     ranges: Mapping[int, Range],
@@ -431,6 +435,8 @@ def _result(
     lps: int,
     seconds: float,
 ) -> AuditResult:
+    """The :class:`AuditResult` of a pattern whose hidden ranges are already solved (by
+    :func:`audit`, or by the protection's own incremental solver)."""
     counts = {RULE12: 0, RULE3: 0, RULE6: 0}
     for i, c in enumerate(tables.cells):
         if c.published and hidden[i]:
@@ -442,15 +448,15 @@ def _result(
         default=None,
     )
     fails = tuple(
-        Failure(tables.cells[_first_published(tables, v)], r, tables.var_threshold[v])
-        for v, r in _failures(tables, ranges)
+        Failure(tables.cells[first_published(tables, v)], r, tables.var_threshold[v])
+        for v, r in failures(tables, ranges)
     )
     return AuditResult(
         hidden_rules12=counts[RULE12],
         hidden_rule3=counts[RULE3],
         hidden_rule6=counts[RULE6],
         narrowest=narrow[1] if narrow else None,
-        narrowest_cell=tables.cells[_first_published(tables, narrow[0])] if narrow else None,
+        narrowest_cell=tables.cells[first_published(tables, narrow[0])] if narrow else None,
         failures=fails,
         cells=sum(1 for c in tables.cells if c.published),
         lps=lps,
@@ -458,7 +464,8 @@ def _result(
     )
 
 
-def _first_published(tables: LinkedTables, v: int) -> int:
+def first_published(tables: LinkedTables, v: int) -> int:
+    """The first published cell of variable ``v``: the one a failure is reported by."""
     return next(i for i in tables.var_cells[v] if tables.cells[i].published)
 
 

@@ -53,14 +53,14 @@ from dataclasses import dataclass, field
 
 from pijler3.analysis.disclosure_audit import (
     TOL,
+    Component,
     Protection,
     Range,
-    _Component,
-    _failures,
-    _first_published,
-    _result,
-    _Solver,
-    _values,
+    Solver,
+    audit_result,
+    failures,
+    first_published,
+    shown_values,
 )
 from pijler3.analysis.linked_tables import (
     POPULATION,
@@ -106,7 +106,7 @@ class _Pattern:
             self.places[place].append(i)
 
     def values(self) -> list[float | None]:
-        return _values(self.tables, self.hidden, self.raws)
+        return shown_values(self.tables, self.hidden, self.raws)
 
     def hide_var(self, v: int) -> int:
         """Hide every published cell of ``v`` and the numerators of its rows, closed
@@ -227,7 +227,7 @@ def _place(peildatum: dt.date, table: str, breakdown: str, category: str) -> Pla
 
 
 def _cannot(tables: LinkedTables, v: int, r: Range) -> UserError:
-    cell = tables.cells[_first_published(tables, v)]
+    cell = tables.cells[first_published(tables, v)]
     return UserError(
         f"disclosure control cannot protect {cell.table} {cell.breakdown} {cell.category} "
         f"of {cell.peildatum:%d/%m/%Y}: a hidden count can still be narrowed to a range of "
@@ -242,7 +242,7 @@ def _mend_exact(p: _Pattern) -> None:
     tables = p.tables
     while True:
         values = p.values()
-        solver = _Solver(tables, values)
+        solver = Solver(tables, values)
         known = solver.known_values()
         picks: set[int] = set()
         shows: list[int] = []
@@ -276,7 +276,7 @@ def _mend_exact(p: _Pattern) -> None:
 
 
 def _exact_pick(
-    p: _Pattern, solver: _Solver, values: Sequence[float | None], v: int
+    p: _Pattern, solver: Solver, values: Sequence[float | None], v: int
 ) -> tuple[int | None, set[int]]:
     """The shown count to hide so that ``v`` is no longer determined, and the equations
     looked at: those of its derivation (the equation that determined ``v``, then those
@@ -305,7 +305,7 @@ def _exact_pick(
     return (best[1] if best else None), seen
 
 
-def _escalate(p: _Pattern, solver: _Solver, v: int, level: int) -> int:
+def _escalate(p: _Pattern, solver: Solver, v: int, level: int) -> int:
     """Hide more for failing ``v`` at ``level`` (module docstring); the cells hidden."""
     tables = p.tables
     if level == 1:
@@ -356,15 +356,15 @@ def protect(deliveries: Sequence[DeliveryCounts], rules: Disclosure) -> Protecti
     for i in range(len(hidden)):
         if hidden[i]:
             p.hide_var(tables.cells[i].var)
-    cache: dict[frozenset[int], _Component] = {}
+    cache: dict[frozenset[int], Component] = {}
     level: dict[int, int] = {}
     lps = 0
     while True:
         _mend_exact(p)
-        solver = _Solver(tables, p.values(), cache)
+        solver = Solver(tables, p.values(), cache)
         ranges = solver.ranges()
         lps += solver.lp_count
-        fails = _failures(tables, ranges)
+        fails = failures(tables, ranges)
         if not fails:
             break
         for v, r in fails:
@@ -373,5 +373,5 @@ def protect(deliveries: Sequence[DeliveryCounts], rules: Disclosure) -> Protecti
                 raise _cannot(tables, v, r)
             level[v] = lv
             _escalate(p, solver, v, lv)
-    result = _result(tables, p.hidden, ranges, p.rule, lps, time.perf_counter() - start)
+    result = audit_result(tables, p.hidden, ranges, p.rule, lps, time.perf_counter() - start)
     return Protection(tables, tuple(p.hidden), tuple(p.rule), result)
