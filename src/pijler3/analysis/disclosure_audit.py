@@ -14,6 +14,13 @@ variable two small LPs (scipy's HiGHS) give its smallest and largest value. The 
 over the reals, which can only widen the ranges an attacker with integers would find;
 so a range narrower than 1 is treated as exact.
 
+Every LP's optimal solution is a point every constraint allows, so a variable's range
+is at least as wide as the spread of its values over the solutions found so far in its
+component. A variable whose spread already exceeds what it needs passes without its own
+two LPs (:meth:`Solver.ranges`); the variables that could fail, and the narrowest, are
+still solved exactly. On a 2,500-person store with 3 deliveries that is 818 LPs instead
+of 8,832 (6 s instead of 133 s), with the same hiding pattern and narrowest range.
+
 **The requirement.** Every hidden count's range must be at least the protocol's
 threshold of its kind (``min_numerator`` for numerators and population counts,
 ``min_denominator`` for denominators). INDICATORS.md asks this of the counts that rules
@@ -69,6 +76,14 @@ def _scipy_highs() -> Any:
 # Below this width a range holds at most one integer: the count is exactly derivable.
 EXACT = 1.0
 TOL = 1e-6
+# How much wider than needed the spread of the solutions found must be before a count's
+# own LPs are skipped: far above HiGHS's feasibility tolerance (1e-7), so that points a
+# hair outside the polytope never pass a count that is in fact too narrow.
+MARGIN = 1e-3
+
+# One end of a range: the optimum (None when unbounded), the constraints that bind it,
+# and the optimal solution (None when unbounded).
+_Optimum = tuple[float | None, set[int], npt.NDArray[np.float64] | None]
 
 
 # --- The audit ------------------------------------------------------------------------------
@@ -100,6 +115,24 @@ class Component:
     # it is (non-zero dual value at either optimum).
     binding: dict[int, set[int]] = field(default_factory=dict)
     model: _WarmModel | None = None
+    # Per column, the least and the greatest value it took in the optimal solutions found
+    # so far: feasible points, so a column's range is at least as wide as their spread.
+    seen_low: npt.NDArray[np.float64] | None = None
+    seen_high: npt.NDArray[np.float64] | None = None
+
+    def saw(self, x: npt.NDArray[np.float64]) -> None:
+        """Take in one feasible point (an LP's optimal solution)."""
+        if self.seen_low is None or self.seen_high is None:
+            self.seen_low, self.seen_high = x.copy(), x.copy()
+        else:
+            np.minimum(self.seen_low, x, out=self.seen_low)
+            np.maximum(self.seen_high, x, out=self.seen_high)
+
+    def spread(self, j: int) -> float:
+        """How far column ``j`` is known to move: a lower bound on its range's width."""
+        if self.seen_low is None or self.seen_high is None:
+            return 0.0
+        return float(self.seen_high[j] - self.seen_low[j])
 
 
 class _WarmModel:
@@ -138,9 +171,10 @@ class _WarmModel:
         self.rows = [*comp.eq_constraints, *comp.ub_constraints]
         self.last: int | None = None
 
-    def solve(self, j: int, sign: float) -> tuple[float | None, set[int]] | None:
-        """min (``sign`` 1) or max (-1) of column ``j``: its value (None when unbounded)
-        and the binding constraints; None when HiGHS does not finish (use linprog)."""
+    def solve(self, j: int, sign: float) -> _Optimum | None:
+        """min (``sign`` 1) or max (-1) of column ``j``: its value (None when unbounded),
+        the binding constraints and the solution; None when HiGHS does not finish (use
+        linprog)."""
         if self.last != j:
             cost = np.zeros(self.n)
             cost[j] = 1.0
@@ -152,12 +186,13 @@ class _WarmModel:
         self.h.run()
         status = self.h.getModelStatus()
         if status == _highs.HighsModelStatus.kUnbounded and sign < 0:
-            return None, set()
+            return None, set(), None
         if status != _highs.HighsModelStatus.kOptimal:
             return None
-        duals = self.h.getSolution().row_dual
-        binding = {k for k, m in zip(self.rows, duals, strict=True) if abs(m) > TOL}
-        return float(self.h.getInfo().objective_function_value), binding
+        solution = self.h.getSolution()
+        binding = {k for k, m in zip(self.rows, solution.row_dual, strict=True) if abs(m) > TOL}
+        x = np.asarray(solution.col_value, dtype=np.float64)
+        return float(self.h.getInfo().objective_function_value), binding, x
 
 
 @dataclass
@@ -172,6 +207,8 @@ class Solver:
     why: dict[int, int] = field(default_factory=dict)
     # The component of each variable solved by :meth:`ranges`.
     comp_of: dict[int, Component] = field(default_factory=dict)
+    # The hidden counts the last :meth:`ranges` left out: they pass without their LPs.
+    skipped: int = 0
 
     def known_values(self) -> list[float | None]:
         """Shown values, plus every unknown an equation with one unknown determines."""
@@ -282,27 +319,66 @@ class Solver:
             got = comp.model.solve(comp.col[v], sign) if comp.model is not None else None
             if got is None:
                 got = _linprog(comp, comp.col[v], sign)
-            value, bind = got
+            value, bind, x = got
             bounds.append(float("inf") if value is None else value)
             binding |= bind
+            if x is not None:
+                comp.saw(x)
         comp.ranges[v] = Range(bounds[0], bounds[1])
         comp.binding[v] = binding
         return comp.ranges[v]
 
     def ranges(self) -> dict[int, Range]:
-        """Every hidden published variable's range."""
+        """The range of every hidden published count that could fail the audit, and of
+        the narrowest: what :func:`failures` and :func:`audit_result` need.
+
+        A count is left out when the optimal solutions already found in its component
+        (each LP's, which are feasible points) spread it over more than it needs
+        (``max(EXACT, threshold)``): its range is at least that spread, so it passes, and
+        its own two LPs are skipped (:attr:`skipped`). Counts left out are solved after
+        all when the narrowest range solved is not clearly narrower than their spread,
+        so that the narrowest range reported is the true one.
+        """
         vals = self.known_values()
         out: dict[int, Range] = {}
         for v in range(self.tables.n_vars):
             if self.values[v] is None and vals[v] is not None and self._published(v):
                 out[v] = Range(_known(vals[v]), _known(vals[v]))
+        waiting: list[tuple[int, Component]] = []
         for members in self.components(vals):
             comp = self._lp(members, vals)
             for v in members:
                 self.comp_of[v] = comp
-                if self._published(v):
+                if not self._published(v):
+                    continue
+                if v not in comp.ranges and self._clears(comp, v):
+                    waiting.append((v, comp))
+                else:
                     out[v] = self.solve_var(comp, v)
+        self.skipped = self._narrowest(out, waiting)
         return out
+
+    def _narrowest(self, out: dict[int, Range], waiting: list[tuple[int, Component]]) -> int:
+        """Solve the counts left out whose spread does not clearly exceed the narrowest
+        range solved, until none is left (solving one may narrow the narrowest, never
+        widen it); the number still left out."""
+        while waiting:
+            narrowest = min((r.width for r in out.values() if r.high > TOL), default=None)
+            if narrowest is None:  # nothing solved yet: the least spread first
+                due = [min(waiting, key=lambda vc: vc[1].spread(vc[1].col[vc[0]]))]
+            else:
+                due = [(v, c) for v, c in waiting if c.spread(c.col[v]) <= narrowest + MARGIN]
+            if not due:
+                break
+            for v, comp in due:
+                out[v] = self.solve_var(comp, v)
+            waiting = [(v, c) for v, c in waiting if v not in out]
+        return len(waiting)
+
+    def _clears(self, comp: Component, v: int) -> bool:
+        """Whether the solutions found spread ``v`` wider than it needs to pass."""
+        need = max(EXACT, float(self.tables.var_threshold[v]))
+        return comp.spread(comp.col[v]) >= need + MARGIN
 
     def binding(self, v: int) -> set[int]:
         """The constraints that hold ``v``'s range where it is (see
@@ -318,7 +394,7 @@ class Solver:
         return any(self.tables.cells[i].published for i in self.tables.var_cells[v])
 
 
-def _linprog(comp: Component, j: int, sign: float) -> tuple[float | None, set[int]]:
+def _linprog(comp: Component, j: int, sign: float) -> _Optimum:
     """One end of a range by a fresh solve (scipy's linprog, HiGHS)."""
     from scipy.optimize import linprog
 
@@ -334,7 +410,7 @@ def _linprog(comp: Component, j: int, sign: float) -> tuple[float | None, set[in
         method="highs",
     )
     if res.status == 3:  # unbounded: only possible when maximising
-        return None, set()
+        return None, set(), None
     if res.status != 0:
         raise RuntimeError(f"disclosure audit: the LP failed ({res.message})")
     binding: set[int] = set()
@@ -343,7 +419,7 @@ def _linprog(comp: Component, j: int, sign: float) -> tuple[float | None, set[in
         (comp.ub_constraints, res.ineqlin.marginals if comp.a_ub is not None else []),
     ):
         binding.update(k for k, m in zip(ks, marg, strict=True) if abs(m) > TOL)
-    return sign * float(res.fun), binding
+    return sign * float(res.fun), binding, np.asarray(res.x, dtype=np.float64)
 
 
 def _known(value: float | None) -> float:
