@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import random
 from collections.abc import Sequence
 
 import numpy as np
@@ -426,3 +427,70 @@ def test_the_audit_that_skips_wide_counts_finds_what_solving_every_count_finds(
         assert (got.narrowest is None) == (want.narrowest is None)
         if got.narrowest is not None and want.narrowest is not None:
             assert got.narrowest.width == pytest.approx(want.narrowest.width, abs=1e-6)
+
+
+def seeded_people(seed: int, count: int, n: int) -> list[tuple[int, str, bool, bool, bool, int]]:
+    """``n`` people of ``count`` deliveries drawn with ``random.Random(seed)``."""
+    rng = random.Random(seed)
+    return [
+        (
+            rng.randint(0, count - 1),
+            rng.choice(REGIONS),
+            rng.random() < 0.2,
+            rng.random() < 0.6,
+            rng.random() < 0.5,
+            rng.randint(0, 2),
+        )
+        for _ in range(n)
+    ]
+
+
+def check_release(deliveries: list[lt.DeliveryCounts], monkeypatch: pytest.MonkeyPatch) -> int:
+    """Protect with and without the release step (step 3 of disclosure_protect): the
+    release only shows counts that rule 6 alone hid, and what it publishes passes the
+    independent audit and keeps rules 1-3. The number of counts it showed again."""
+    released = dpr.protect(deliveries, RULES)
+    with monkeypatch.context() as m:
+        m.setattr(dpr, "RELEASE_LPS", 0)
+        before = dpr.protect(deliveries, RULES)
+    shown_again = [
+        i
+        for i, (a, b) in enumerate(zip(released.hidden, before.hidden, strict=True))
+        if b and not a
+    ]
+    assert all(not a or b for a, b in zip(released.hidden, before.hidden, strict=True))
+    assert all(before.rule[i] == lt.RULE6 for i in shown_again)
+    published = pl.concat([dp.published_indicators(released, d.raw, RULES) for d in deliveries])
+    raw = pl.concat([d.raw for d in deliveries])
+    check_rule6(raw, published, RULES)
+    check_rules123_kept(deliveries, published)
+    assert released.result.passed
+    return len(shown_again)
+
+
+def test_the_release_shows_again_what_rule_6_hid_needlessly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A store (120 people, 3 deliveries) where steps 1-2 hide 48 counts and the release
+    shows 9 of them again, every one hidden by rule 6 alone, and the result still passes
+    the independent audit."""
+    deliveries = store_from_people(seeded_people(7, 3, 120), 3)
+    assert check_release(deliveries, monkeypatch) == 9
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(people=st.lists(person, min_size=60, max_size=150), count=st.integers(2, 4))
+def test_the_release_only_shows_rule_6_counts_and_still_passes(
+    people: list[tuple[int, str, bool, bool, bool, int]],
+    count: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On random stores the release never shows a count that rules 1-3 hid and what it
+    publishes passes the independent audit (a refused store publishes nothing)."""
+    people = [p for p in people if p[0] < count]
+    with contextlib.suppress(UserError):
+        check_release(store_from_people(people, count), monkeypatch)

@@ -359,6 +359,28 @@ class Solver:
         self.skipped = self._narrowest(out, waiting)
         return out
 
+    def passes(self, first: Sequence[int] = ()) -> bool:
+        """Whether the audit passes: :meth:`ranges` without the narrowest range, stopping
+        at the first count that fails (a try of the release step needs no more). The
+        counts in ``first`` (those most likely to fail) are looked at before the rest."""
+        vals = self.known_values()
+        tables = self.tables
+        for v in range(tables.n_vars):
+            exact = self.values[v] is None and vals[v] is not None and self._published(v)
+            if exact and _fails(tables, v, Range(_known(vals[v]), _known(vals[v]))):
+                return False
+        comp_of = {v: members for members in self.components(vals) for v in members}
+        order = [*(v for v in first if v in comp_of), *comp_of]
+        for v in dict.fromkeys(order):
+            if not self._published(v):
+                continue
+            comp = self._lp(comp_of[v], vals)
+            if v not in comp.ranges and self._clears(comp, v):
+                continue
+            if _fails(tables, v, self.solve_var(comp, v)):
+                return False
+        return True
+
     def _narrowest(self, out: dict[int, Range], waiting: list[tuple[int, Component]]) -> int:
         """Solve the counts left out whose spread does not clearly exceed the narrowest
         range solved, until none is left (solving one may narrow the narrowest, never
