@@ -90,7 +90,7 @@ from pijler3.contract.protocol import Disclosure
 LEVELS = 5
 # The LPs the release step may solve: it stops trying counts once it solved this many.
 # Each try is an audit of the pattern changed, a few LPs on a large store: the default
-# demo's store solves 270 (39 tries, 67 counts shown again, 0.7 s). On a small store,
+# demo's store solves about 240 (39 tries, 67 counts shown again, 0.4 s). On a small store,
 # where rule 6 hides thousands of counts and a try can take a hundred LPs, this bounds
 # the step to seconds.
 RELEASE_LPS = 500
