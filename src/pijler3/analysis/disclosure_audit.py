@@ -41,7 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -341,10 +341,7 @@ class Solver:
         so that the narrowest range reported is the true one.
         """
         vals = self.known_values()
-        out: dict[int, Range] = {}
-        for v in range(self.tables.n_vars):
-            if self.values[v] is None and vals[v] is not None and self._published(v):
-                out[v] = Range(_known(vals[v]), _known(vals[v]))
+        out = dict(self._exact(vals))
         waiting: list[tuple[int, Component]] = []
         for members in self.components(vals):
             comp = self._lp(members, vals)
@@ -352,7 +349,7 @@ class Solver:
                 self.comp_of[v] = comp
                 if not self._published(v):
                     continue
-                if v not in comp.ranges and self._clears(comp, v):
+                if self._skips(comp, v):
                     waiting.append((v, comp))
                 else:
                     out[v] = self.solve_var(comp, v)
@@ -365,21 +362,29 @@ class Solver:
         counts in ``first`` (those most likely to fail) are looked at before the rest."""
         vals = self.known_values()
         tables = self.tables
-        for v in range(tables.n_vars):
-            exact = self.values[v] is None and vals[v] is not None and self._published(v)
-            if exact and _fails(tables, v, Range(_known(vals[v]), _known(vals[v]))):
-                return False
-        comp_of = {v: members for members in self.components(vals) for v in members}
-        order = [*(v for v in first if v in comp_of), *comp_of]
-        for v in dict.fromkeys(order):
+        if any(_fails(tables, v, r) for v, r in self._exact(vals)):
+            return False
+        members_of = {v: members for members in self.components(vals) for v in members}
+        # Each component's LP is looked up once (its key hashes every member), and only
+        # when one of its counts is reached: a try that fails early builds no other.
+        built: dict[int, Component] = {}
+        for v in dict.fromkeys([*(u for u in first if u in members_of), *members_of]):
             if not self._published(v):
                 continue
-            comp = self._lp(comp_of[v], vals)
-            if v not in comp.ranges and self._clears(comp, v):
-                continue
-            if _fails(tables, v, self.solve_var(comp, v)):
+            members = members_of[v]
+            comp = built.get(id(members))
+            if comp is None:
+                comp = built[id(members)] = self._lp(members, vals)
+            if not self._skips(comp, v) and _fails(tables, v, self.solve_var(comp, v)):
                 return False
         return True
+
+    def _exact(self, vals: Sequence[float | None]) -> Iterator[tuple[int, Range]]:
+        """The hidden published counts that an equation determines, each with its one
+        value as its range (``vals``: :meth:`known_values`)."""
+        for v in range(self.tables.n_vars):
+            if self.values[v] is None and vals[v] is not None and self._published(v):
+                yield v, Range(_known(vals[v]), _known(vals[v]))
 
     def _narrowest(self, out: dict[int, Range], waiting: list[tuple[int, Component]]) -> int:
         """Solve the counts left out whose spread does not clearly exceed the narrowest
@@ -398,10 +403,11 @@ class Solver:
             waiting = [(v, c) for v, c in waiting if v not in out]
         return len(waiting)
 
-    def _clears(self, comp: Component, v: int) -> bool:
-        """Whether the solutions found spread ``v`` wider than it needs to pass."""
+    def _skips(self, comp: Component, v: int) -> bool:
+        """Whether ``v``'s LPs can be skipped: not solved yet, and the solutions found
+        spread it wider than it needs to pass."""
         need = max(EXACT, float(self.tables.var_threshold[v]))
-        return comp.spread(comp.col[v]) >= need + MARGIN
+        return v not in comp.ranges and comp.spread(comp.col[v]) >= need + MARGIN
 
     def binding(self, v: int) -> set[int]:
         """The constraints that hold ``v``'s range where it is (see

@@ -422,13 +422,14 @@ def _release(p: _Pattern, cache: dict[frozenset[int], Component]) -> int:
         hidden = [i for i in tables.var_cells[v] if tables.cells[i].published and p.hidden[i]]
         if hidden and p.rule6_only(v):
             first = tables.cells[hidden[0]]
-            candidates.append((first.kind != DENOMINATOR, -int(first.raw or 0), hidden[0], v))
-    candidates.sort()
+            order = (first.kind != DENOMINATOR, -int(first.raw or 0), hidden[0])
+            candidates.append((order, v, hidden))
+    candidates.sort(key=lambda c: c[0])
     lps = 0
-    for *_, v in candidates:
+    # A count's hidden cells do not change before its own try: each count is tried once.
+    for _, v, cells in candidates:
         if lps >= RELEASE_LPS:
             break
-        cells = [i for i in tables.var_cells[v] if tables.cells[i].published and p.hidden[i]]
         if any(p.hidden[denominator_of[i]] for i in cells if i in denominator_of):
             continue  # its row's denominator stays hidden, and with it the row (rule 2)
         for i in cells:
