@@ -125,10 +125,12 @@ def _is_null(frame: pl.DataFrame, cell: lt.Cell) -> bool:
     return bool(row[cell.kind][0] is None)
 
 
-def test_a_protocol_whose_thresholds_cannot_be_met_is_refused() -> None:
+STRICT = Disclosure(min_numerator=5, min_denominator=30, km_min_at_risk=10)
+
+
+def unprotectable() -> list[lt.DeliveryCounts]:
     """All 20 rows of a delivery are in B and the rows are always shown, so a threshold
-    of 30 for denominators cannot be met for B: a UserError, no pattern."""
-    strict = Disclosure(min_numerator=5, min_denominator=30, km_min_at_risk=10)
+    of 30 for denominators (:data:`STRICT`) cannot be met for B."""
     raw = raw_rows(PEILDATUMS[0], [("toeleiding", "totaal", "totaal", 20, 12, None, None)])
     counts = {
         "rows": 20,
@@ -139,8 +141,28 @@ def test_a_protocol_whose_thresholds_cannot_be_met_is_refused() -> None:
         "contract_before_start": 0,
         "contract_after_peildatum": 0,
     }
+    return [lt.DeliveryCounts(raw, counts)]
+
+
+def test_a_protocol_whose_thresholds_cannot_be_met_is_refused() -> None:
+    """B cannot get a range of 30 (:func:`unprotectable`): a UserError, no pattern."""
     with pytest.raises(UserError, match="cannot protect"):
-        dpr.protect([lt.DeliveryCounts(raw, counts)], strict)
+        dpr.protect(unprotectable(), STRICT)
+
+
+def test_level_1_names_nothing_when_no_count_it_may_hide_helps() -> None:
+    """In :func:`unprotectable`, B can only be the shown rows: level 1's LP has no
+    solution and names nothing to hide (the escalation goes on to level 2)."""
+    deliveries = unprotectable()
+    tables = lt.build(deliveries, STRICT)
+    rule, _ = lt.start_pattern(tables, deliveries, STRICT)
+    p = dpr._Pattern(tables, [r != lt.SHOWN for r in rule], rule, [c.raw for c in tables.cells])
+    for i, r in enumerate(rule):
+        if r != lt.SHOWN:
+            p.hide_var(tables.cells[i].var)  # as protect starts: hidden means hidden everywhere
+    failing = da.failures(tables, da.Solver(tables, p.values()).ranges())
+    assert [tables.cells[tables.var_cells[v][0]].quantity for v, _ in failing] == ["B"]
+    assert dpr._cheapest(p, failing[0][0]) == []
 
 
 # --- An audit written from the text of rule 6 ------------------------------------------------
@@ -494,3 +516,48 @@ def test_the_release_only_shows_rule_6_counts_and_still_passes(
     people = [p for p in people if p[0] < count]
     with contextlib.suppress(UserError):
         check_release(store_from_people(people, count), monkeypatch)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    people=st.lists(person, min_size=40, max_size=120),
+    count=st.integers(2, 4),
+    hide=st.lists(st.booleans(), min_size=64, max_size=64),
+)
+def test_level_1_hides_counts_that_let_the_failing_count_move_or_says_none_can(
+    people: list[tuple[int, str, bool, bool, bool, int]], count: int, hide: list[bool]
+) -> None:
+    """Level 1 of rule 6's escalation (``_cheapest``, an LP over every count) names
+    shown counts to hide for a failing count. On random stores and random patterns (rules
+    1-3 and a random share of the rest), for every failing count: once they are hidden,
+    the audit finds its range at least its threshold wide; and when it names none, even
+    hiding every count that may be hidden leaves no value its threshold above the true
+    one (so level 2 is the only way left). The first four failing counts of each store,
+    for time."""
+    people = [p for p in people if p[0] < count]
+    deliveries = store_from_people(people, count)
+    tables = lt.build(deliveries, RULES)
+    rule, _ = lt.start_pattern(tables, deliveries, RULES)
+    hidden = [r != lt.SHOWN or hide[i % len(hide)] for i, r in enumerate(rule)]
+    raws = [c.raw for c in tables.cells]
+    solver = da.Solver(tables, da.shown_values(tables, hidden, raws))
+    for v, _r in da.failures(tables, solver.ranges())[:4]:
+        p = dpr._Pattern(tables, list(hidden), list(rule), raws)
+        picks = dpr._cheapest(p, v)
+        need = max(da.EXACT, float(tables.var_threshold[v]))
+        if not picks:
+            for w in range(tables.n_vars):
+                if p.hideable(w):
+                    p.hide_var(w)
+        else:
+            assert all(p.hideable(w) for w in picks)
+            for w in picks:
+                p.hide_var(w)
+        after = da.Solver(tables, p.values())
+        # ranges() leaves out counts already seen to move enough: solve v itself.
+        got = after.ranges().get(v) or after.solve_var(after.comp_of[v], v)
+        if picks:
+            assert got.width >= need - 1e-6
+        else:
+            true = float(raws[tables.var_cells[v][0]] or 0)
+            assert got.high < true + need + 1e-6

@@ -22,8 +22,17 @@ hidden row, and the rows of a delivery are never hidden (the quality section sho
    While some count's range is narrower than its threshold, each failing count escalates
    one level per round, in cell order:
 
-   - level 1: one shown count of the constraints that bind its range (the LP's non-zero
-     dual values), chosen as in step 1;
+   - level 1: the cheapest shown counts to hide so that it can move (:func:`_cheapest`).
+     An LP over every count looks for a second set of counts, ``x = raw + y``, that keeps
+     every equation of the model, keeps every count at 0 or more, keeps every shown count
+     that may not be hidden as it is, and has the failing count larger by its threshold.
+     Each shown count it moves is hidden; per unit moved, that costs the cells hiding it
+     hides (its published cells and the numerators of its rows), ten times that for a
+     ``totaal``; counts already hidden move for free. Both points then fit everything
+     still shown, so the count's range is at least its threshold wide.
+     This is the classic attacker LP of cell suppression (Fischetti and Salazar-González,
+     1999) for one count at a time. HiGHS solves it deterministically, so the same store
+     gives the same pattern;
    - level 2: its *category across every linked table*: every count of the same delivery,
      breakdown and category (all indicators, E, the censored), in every delivery where
      the count is the same, with the category of that breakdown that has the fewest
@@ -62,8 +71,16 @@ import datetime as dt
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_array
 
 from pijler3.analysis.disclosure_audit import (
+    EXACT,
     TOL,
     Component,
     Protection,
@@ -104,6 +121,9 @@ RELEASE_LPS = 500
 RELEASE_COMPONENT = 500
 # How far step 1 follows the chain of equations behind an exact count.
 CHAIN = 64
+# What hiding a ``totaal`` costs in level 1's LP, against another count with as many
+# cells: the totals are what readers look at first.
+TOTAL_COST = 10.0
 
 Place = tuple[dt.date, str, str]  # delivery, breakdown, category
 
@@ -121,6 +141,7 @@ class _Pattern:
     # Counts shown again by step 1 (exact from counts that may not be hidden): never
     # hidden again, which also bounds the number of rounds.
     pinned: set[int] = field(default_factory=set)
+    model: _Model | None = None  # level 1's LP, built on first use
 
     def __post_init__(self) -> None:
         for i, c in enumerate(self.tables.cells):
@@ -197,9 +218,15 @@ class _Pattern:
         o = self.order(w)
         return (o[0], self.span(w) != self.span(v), depth, *o[1:])
 
-    def best(self, candidates: set[int], v: int) -> int | None:
-        ok = [w for w in candidates if self.hideable(w)]
-        return min(ok, key=lambda w: self.key(w, v)) if ok else None
+    def cost(self, w: int) -> float:
+        """What hiding the shown ``w`` costs in level 1's LP: the cells it hides (its own
+        and the numerators of its rows), :data:`TOTAL_COST` times that for a ``totaal``."""
+        tables, cells = self.tables, 0
+        for i in tables.var_cells[w]:
+            for j in (i, tables.row_numerator.get(i)):
+                if j is not None and tables.cells[j].published and not self.hidden[j]:
+                    cells += 1
+        return cells * (TOTAL_COST if self.order(w)[0] else 1.0)
 
     def hide_place(self, place: Place) -> int:
         n = 0
@@ -330,14 +357,10 @@ def _exact_pick(
     return (best[1] if best else None), seen
 
 
-def _escalate(p: _Pattern, solver: Solver, v: int, level: int) -> int:
+def _escalate(p: _Pattern, v: int, level: int) -> int:
     """Hide more for failing ``v`` at ``level`` (module docstring); the cells hidden."""
-    tables = p.tables
     if level == 1:
-        terms = {w for k in solver.binding(v) for w, _c in tables.constraints[k].terms}
-        values = p.values()
-        pick = p.best({w for w in terms if values[w] is not None}, v)
-        return p.hide_var(pick) if pick is not None else 0
+        return sum(p.hide_var(w) for w in _cheapest(p, v))
     places = p.places_of(v)
     if level == 2:
         n = 0
@@ -353,6 +376,81 @@ def _escalate(p: _Pattern, solver: Solver, v: int, level: int) -> int:
         names = {pl[1] for pl in places}
         groups = {g for g in p.breakdowns if g[1] in names}
     return sum(p.hide_place(place) for g in sorted(groups) for place in p.breakdowns[g])
+
+
+@dataclass(frozen=True)
+class _Model:
+    """The model's constraints over the deviations ``y = x - raw`` of level 1's LP: the
+    equations ``A_eq y = 0``, the inequalities ``A_ub y <= -A_ub raw``, each over the
+    columns ``[up, down]`` (``y = up - down``, both at least 0)."""
+
+    raw: npt.NDArray[np.float64]
+    a_eq: csr_array
+    a_ub: csr_array
+    b_ub: npt.NDArray[np.float64]
+
+    @classmethod
+    def of(cls, tables: LinkedTables, raws: Sequence[int | None]) -> _Model:
+        from scipy.sparse import csr_array, hstack
+
+        raw = np.array([float(raws[tables.var_cells[v][0]] or 0) for v in range(tables.n_vars)])
+
+        def matrix(equal: bool) -> csr_array:
+            cons = [c for c in tables.constraints if c.equal is equal]
+            rows = [k for k, c in enumerate(cons) for _ in c.terms]
+            cols = [v for c in cons for v, _ in c.terms]
+            data = [coef for c in cons for _, coef in c.terms]
+            return csr_array((data, (rows, cols)), shape=(len(cons), tables.n_vars))
+
+        a_eq, a_ub = matrix(True), matrix(False)
+        return cls(
+            raw,
+            csr_array(hstack([a_eq, -a_eq])),
+            csr_array(hstack([a_ub, -a_ub])),
+            -(a_ub @ raw),
+        )
+
+
+def _cheapest(p: _Pattern, v: int) -> list[int]:
+    """Level 1 of the module docstring: the shown counts to hide so that ``v`` can move
+    up by its threshold; empty when no choice of hidden counts lets it (level 2 next)."""
+    from scipy.optimize import linprog
+
+    tables = p.tables
+    if p.model is None:
+        p.model = _Model.of(tables, p.raws)
+    model, n = p.model, tables.n_vars
+    values = p.values()
+    cost = np.zeros(n)
+    up_max = np.full(n, np.inf)
+    down_max = model.raw.copy()  # every count stays at 0 or more
+    for w in range(n):
+        if values[w] is None:
+            continue
+        if p.hideable(w):
+            cost[w] = p.cost(w)
+        else:
+            up_max[w] = down_max[w] = 0.0
+    up_min = np.zeros(n)
+    # Exactly what it needs: a margin would make the LP spread its last thousandth over
+    # counts that cannot give more (400-person store: 992 counts hidden instead of 719).
+    up_min[v] = max(EXACT, float(tables.var_threshold[v]))
+    down_max[v] = 0.0
+    res = linprog(
+        np.concatenate([cost, cost]),
+        A_ub=model.a_ub,
+        b_ub=model.b_ub,
+        A_eq=model.a_eq,
+        b_eq=np.zeros(model.a_eq.shape[0]),
+        bounds=np.column_stack(
+            [np.concatenate([up_min, np.zeros(n)]), np.concatenate([up_max, down_max])]
+        ),
+        method="highs",
+    )
+    if res.status != 0:
+        return []
+    moved = np.abs(res.x[:n] - res.x[n:])
+    return [w for w in range(n) if values[w] is not None and moved[w] > TOL]
 
 
 def _hide_totals(p: _Pattern, v: int, places: Sequence[Place]) -> int:
@@ -397,7 +495,7 @@ def protect(deliveries: Sequence[DeliveryCounts], rules: Disclosure) -> Protecti
             if lv > LEVELS:
                 raise _cannot(tables, v, r)
             level[v] = lv
-            _escalate(p, solver, v, lv)
+            _escalate(p, v, lv)
     lps += _release(p, cache)
     solver = Solver(tables, p.values(), cache)
     ranges = solver.ranges()
