@@ -109,15 +109,16 @@ from pijler3.contract.protocol import Disclosure
 LEVELS = 5
 # The LPs the release step may solve: it stops trying counts once it solved this many.
 # Each try is an audit of the pattern changed, a few LPs on a large store: the default
-# demo's store solves about 240 (39 tries, 67 counts shown again, 0.4 s). On a small store,
-# where rule 6 hides thousands of counts and a try can take a hundred LPs, this bounds
-# the step to seconds.
+# demo's store solves 52 (16 counts shown again, 0.1 s). On small stores, where a try can
+# take a hundred LPs, this bounds the step to about a second (2,500 persons: 530 LPs,
+# 17 shown again, 0.6 s).
 RELEASE_LPS = 500
 # The release tries only counts whose component of hidden counts (in the pattern that
-# passed) holds at most this many: their LPs cost milliseconds. The default demo's store
-# has components of at most 78. A 2,500-person store has one of about 1,700, and a store
-# of twelve deliveries larger ones, where an LP takes 15-90 ms and a single try seconds
-# (twelve deliveries of 20,000 persons: 114 s for 9 tries before this bound).
+# passed) holds at most this many: their LPs cost milliseconds. Since level 1's LP, the
+# default demo's store has components of at most 40 and a 2,500-person store of at most
+# 140; twelve deliveries of 20,000 persons have one of about 1,200, where trying its
+# counts too took 12.9 s instead of 8.8 s to show 7 of 1,468 again. (Before level 1's
+# LP, with components of thousands, 9 tries there took 114 s.)
 RELEASE_COMPONENT = 500
 # How far step 1 follows the chain of equations behind an exact count.
 CHAIN = 64
