@@ -197,6 +197,31 @@ def test_share_without_a_recorded_acknowledgement_is_refused_naming_art_4(world:
     assert not out.exists()
 
 
+def test_two_identical_notifications_in_one_second_are_two(world: World) -> None:
+    """The same onward communication notified twice in the same second (the id holds the
+    date and a hash of the content, which has the time to the second) gives two
+    notifications, two files and two ids: neither overwrites the other."""
+    r = deliver(world, dt.date(2025, 1, 31), pseudonyms("a"), at(dt.date(2025, 2, 1)))
+    _, key = _crypto.new_identity()
+    now = at(dt.date(2025, 2, 2))
+    made = [
+        onward.notify(
+            world.abb,
+            recipient="Universiteit X",
+            recipient_key=key,
+            purpose="Analyse",
+            fields=["regio"],
+            deliveries=[r.delivery_id],
+            now=now,
+        )
+        for _ in range(2)
+    ]
+    assert made[0].id != made[1].id
+    assert made[0].path != made[1].path
+    assert made[0].path.exists() and made[1].path.exists()
+    assert {n.id for n in onward.notifications(world.abb)} >= {n.id for n in made}
+
+
 def test_share_after_acknowledgement_opens_for_the_recipient_only_with_notified_fields(
     world: World,
 ) -> None:

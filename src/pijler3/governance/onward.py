@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,8 +249,11 @@ def notify(
             else None
         ),
         "article": "art. 4",
+        # Two notifications of the same share made in the same second are two
+        # notifications, each good for one share: without it they had one id and file.
+        "nonce": secrets.token_hex(8),
     }
-    # The id is derived from the content, so that it is reproducible and unique.
+    # The id is derived from the content, so that anyone can check it against the body.
     content["id"] = f"N-{now:%Y%m%d}-{hashlib.sha256(canonical(content)).hexdigest()[:8]}"
     doc = sign_document(content, ws.signing_key())
     path = notification_path(ws, content["id"])
