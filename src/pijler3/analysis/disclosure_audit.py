@@ -115,7 +115,7 @@ class Component:
     # Per solved variable: the constraints that hold its smallest or largest value where
     # it is (non-zero dual value at either optimum).
     binding: dict[int, set[int]] = field(default_factory=dict)
-    model: _WarmModel | None = None
+    model: WarmModel | None = None
     # Per column, the least and the greatest value it took in the optimal solutions found
     # so far: feasible points, so a column's range is at least as wide as their spread.
     seen_low: npt.NDArray[np.float64] | None = None
@@ -136,7 +136,7 @@ class Component:
         return float(self.seen_high[j] - self.seen_low[j])
 
 
-class _WarmModel:
+class WarmModel:
     """One component's LP held in HiGHS (scipy's own bindings), solved again for each
     objective from the previous basis: the ranges of a component's variables then cost a
     few simplex iterations each instead of a fresh solve."""
@@ -194,6 +194,37 @@ class _WarmModel:
         binding = {k for k, m in zip(self.rows, solution.row_dual, strict=True) if abs(m) > TOL}
         x = np.asarray(solution.col_value, dtype=np.float64)
         return float(self.h.getInfo().objective_function_value), binding, x
+
+    def minimise(
+        self,
+        cost: npt.NDArray[np.float64],
+        lower: npt.NDArray[np.float64],
+        upper: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.float64] | None:
+        """An optimal solution of ``min cost . x`` with the columns between ``lower`` and
+        ``upper`` (``inf`` for none), from the previous basis; None when HiGHS finds no
+        optimum (infeasible, or not finished: solve it afresh to tell which)."""
+        _highs = self.highs
+        idx = np.arange(self.n, dtype=np.int32)
+        self.h.changeColsCost(self.n, idx, cost)
+        self.h.changeColsBounds(
+            self.n,
+            idx,
+            np.where(np.isinf(lower), -_highs.kHighsInf, lower),
+            np.where(np.isinf(upper), _highs.kHighsInf, upper),
+        )
+        self.h.changeObjectiveSense(_highs.ObjSense.kMinimize)
+        self.last = None  # solve() sets its own costs again
+        self.h.run()
+        if self.h.getModelStatus() != _highs.HighsModelStatus.kOptimal:
+            return None
+        return np.asarray(self.h.getSolution().col_value, dtype=np.float64)
+
+
+def warm_model(comp: Component) -> WarmModel | None:
+    """``comp``'s LP held in HiGHS, or None when scipy lacks its own bindings (then each
+    LP is solved afresh by linprog)."""
+    return WarmModel(comp) if _scipy_highs() is not None else None
 
 
 @dataclass
@@ -311,8 +342,8 @@ class Solver:
         constraints that bind at either end."""
         if v in comp.ranges:
             return comp.ranges[v]
-        if comp.model is None and _scipy_highs() is not None:
-            comp.model = _WarmModel(comp)
+        if comp.model is None:
+            comp.model = warm_model(comp)
         bounds: list[float] = []
         binding: set[int] = set()
         for sign in (1.0, -1.0):

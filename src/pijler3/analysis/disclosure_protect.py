@@ -86,10 +86,12 @@ from pijler3.analysis.disclosure_audit import (
     Protection,
     Range,
     Solver,
+    WarmModel,
     audit_result,
     failures,
     first_published,
     shown_values,
+    warm_model,
 )
 from pijler3.analysis.linked_tables import (
     DENOMINATOR,
@@ -187,15 +189,20 @@ class _Pattern:
             self.rule[i] = SHOWN
         self.pinned.add(v)
 
-    def hideable(self, w: int) -> bool:
-        """A shown variable that may be hidden: published, not the rows, not zero, not
-        shown again by :meth:`show_exact`."""
+    def never(self, w: int) -> bool:
+        """Whether ``w`` may never be hidden: not published, the rows, or zero."""
         cells = [i for i in self.tables.var_cells[w] if self.tables.cells[i].published]
-        if not cells or w in self.pinned:
+        if not cells or any(self.tables.cells[i].quantity == ROWS for i in cells):
+            return True
+        return not self.raws[cells[0]]
+
+    def hideable(self, w: int) -> bool:
+        """A shown variable that may be hidden: not :meth:`never`, not shown again by
+        :meth:`show_exact`."""
+        if self.never(w) or w in self.pinned:
             return False
-        if any(self.tables.cells[i].quantity == ROWS for i in cells):
-            return False
-        return bool(self.raws[cells[0]]) and not all(self.hidden[i] for i in cells)
+        cells = self.tables.var_cells[w]
+        return not all(self.hidden[i] for i in cells if self.tables.cells[i].published)
 
     def order(self, w: int) -> tuple[bool, int, int, int]:
         """Which shown count to hide first: not a ``totaal``, fewest published cells,
@@ -220,12 +227,13 @@ class _Pattern:
         return (o[0], self.span(w) != self.span(v), depth, *o[1:])
 
     def cost(self, w: int) -> float:
-        """What hiding the shown ``w`` costs in level 1's LP: the cells it hides (its own
-        and the numerators of its rows), :data:`TOTAL_COST` times that for a ``totaal``."""
+        """What hiding ``w`` costs in level 1's LP: the cells hiding it hides (its own
+        published cells and the numerators of their rows), :data:`TOTAL_COST` times
+        that for a ``totaal``."""
         tables, cells = self.tables, 0
         for i in tables.var_cells[w]:
             for j in (i, tables.row_numerator.get(i)):
-                if j is not None and tables.cells[j].published and not self.hidden[j]:
+                if j is not None and tables.cells[j].published:
                     cells += 1
         return cells * (TOTAL_COST if self.order(w)[0] else 1.0)
 
@@ -379,79 +387,114 @@ def _escalate(p: _Pattern, v: int, level: int) -> int:
     return sum(p.hide_place(place) for g in sorted(groups) for place in p.breakdowns[g])
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Model:
-    """The model's constraints over the deviations ``y = x - raw`` of level 1's LP: the
-    equations ``A_eq y = 0``, the inequalities ``A_ub y <= -A_ub raw``, each over the
-    columns ``[up, down]`` (``y = up - down``, both at least 0)."""
+    """Level 1's LP over the deviations ``y = x - raw`` of every count: the equations
+    ``A_eq y = 0`` and the inequalities ``A_ub y <= -A_ub raw`` of the model, over the
+    columns ``[up, down]`` (``y = up - down``, both at least 0), held in HiGHS so that
+    each failing count's LP starts from the previous one's basis.
+
+    ``reach`` is, per count, the most any solution found so far moved it: each solution
+    stays a point every published equation allows once the counts it moved are hidden,
+    and the hidden counts only grow while steps 1-2 run, so a count it moved by its
+    threshold or more has a range that wide already.
+    """
 
     raw: npt.NDArray[np.float64]
-    a_eq: csr_array
-    a_ub: csr_array
-    b_ub: npt.NDArray[np.float64]
+    never: npt.NDArray[np.bool_]  # per count: :meth:`_Pattern.never`
+    cost: npt.NDArray[np.float64]  # per count: :meth:`_Pattern.cost`
+    lp: Component
+    warm: WarmModel | None
+    reach: npt.NDArray[np.float64]
 
     @classmethod
-    def of(cls, tables: LinkedTables, raws: Sequence[int | None]) -> _Model:
+    def of(cls, p: _Pattern) -> _Model:
         from scipy.sparse import csr_array, hstack
 
-        raw = np.array([float(raws[tables.var_cells[v][0]] or 0) for v in range(tables.n_vars)])
+        tables, n = p.tables, p.tables.n_vars
+        raw = np.array([float(p.raws[tables.var_cells[v][0]] or 0) for v in range(n)])
+        never = np.array([p.never(w) for w in range(n)], dtype=np.bool_)
+        cost = np.array([0.0 if never[w] else p.cost(w) for w in range(n)])
 
-        def matrix(equal: bool) -> csr_array:
-            cons = [c for c in tables.constraints if c.equal is equal]
-            rows = [k for k, c in enumerate(cons) for _ in c.terms]
-            cols = [v for c in cons for v, _ in c.terms]
-            data = [coef for c in cons for _, coef in c.terms]
-            return csr_array((data, (rows, cols)), shape=(len(cons), tables.n_vars))
+        def matrix(ks: list[int]) -> csr_array:
+            rows = [r for r, k in enumerate(ks) for _ in tables.constraints[k].terms]
+            cols = [v for k in ks for v, _ in tables.constraints[k].terms]
+            data = [coef for k in ks for _, coef in tables.constraints[k].terms]
+            a = csr_array((data, (rows, cols)), shape=(len(ks), n))
+            return csr_array(hstack([a, -a]))
 
-        a_eq, a_ub = matrix(True), matrix(False)
-        return cls(
-            raw,
-            csr_array(hstack([a_eq, -a_eq])),
-            csr_array(hstack([a_ub, -a_ub])),
-            -(a_ub @ raw),
+        eq = [k for k, c in enumerate(tables.constraints) if c.equal]
+        ub = [k for k, c in enumerate(tables.constraints) if not c.equal]
+        a_ub = matrix(ub)
+        lp = Component(
+            {j: j for j in range(2 * n)},
+            matrix(eq),
+            np.zeros(len(eq)),
+            a_ub,
+            -(a_ub[:, :n] @ raw),
+            eq,
+            ub,
         )
+        return cls(raw, never, cost, lp, warm_model(lp), np.zeros(n))
+
+    def solve(
+        self,
+        cost: npt.NDArray[np.float64],
+        lower: npt.NDArray[np.float64],
+        upper: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.float64] | None:
+        """An optimal ``[up, down]``, or None when there is none (infeasible)."""
+        from scipy.optimize import linprog
+
+        x = self.warm.minimise(cost, lower, upper) if self.warm is not None else None
+        if x is None:  # infeasible, or HiGHS did not finish: afresh, to tell which
+            res = linprog(
+                cost,
+                A_ub=self.lp.a_ub,
+                b_ub=self.lp.b_ub,
+                A_eq=self.lp.a_eq,
+                b_eq=self.lp.b_eq,
+                bounds=np.column_stack([lower, upper]),
+                method="highs",
+            )
+            x = np.asarray(res.x, dtype=np.float64) if res.status == 0 else None
+        return x
 
 
 def _cheapest(p: _Pattern, v: int) -> list[int]:
     """Level 1 of the module docstring: the shown counts to hide so that ``v`` can move
-    up by its threshold; empty when no choice of hidden counts lets it (level 2 next)."""
-    from scipy.optimize import linprog
-
+    up by its threshold. Empty when a solution found before already moved ``v`` that
+    far (see :class:`_Model`), or when no choice of hidden counts lets it (level 2
+    follows if it still fails)."""
     tables = p.tables
     if p.model is None:
-        p.model = _Model.of(tables, p.raws)
+        p.model = _Model.of(p)
     model, n = p.model, tables.n_vars
-    values = p.values()
-    cost = np.zeros(n)
-    up_max = np.full(n, np.inf)
-    down_max = model.raw.copy()  # every count stays at 0 or more
-    for w in range(n):
-        if values[w] is None:
-            continue
-        if p.hideable(w):
-            cost[w] = p.cost(w)
-        else:
-            up_max[w] = down_max[w] = 0.0
-    up_min = np.zeros(n)
     # Exactly what it needs: a margin would make the LP spread its last thousandth over
     # counts that cannot give more (400-person store: 992 counts hidden instead of 719).
-    up_min[v] = max(EXACT, float(tables.var_threshold[v]))
-    down_max[v] = 0.0
-    res = linprog(
-        np.concatenate([cost, cost]),
-        A_ub=model.a_ub,
-        b_ub=model.b_ub,
-        A_eq=model.a_eq,
-        b_eq=np.zeros(model.a_eq.shape[0]),
-        bounds=np.column_stack(
-            [np.concatenate([up_min, np.zeros(n)]), np.concatenate([up_max, down_max])]
-        ),
-        method="highs",
-    )
-    if res.status != 0:
+    need = max(EXACT, float(tables.var_threshold[v]))
+    if model.reach[v] >= need:
         return []
-    moved = np.abs(res.x[:n] - res.x[n:])
-    return [w for w in range(n) if values[w] is not None and moved[w] > TOL]
+    shown = np.array([x is not None for x in p.values()], dtype=np.bool_)
+    stay = model.never.copy()  # shown counts that may not be hidden: they keep their value
+    stay[list(p.pinned)] = True
+    stay &= shown
+    cost = np.where(shown & ~stay, model.cost, 0.0)
+    up_max = np.where(stay, 0.0, np.inf)
+    down_max = np.where(stay, 0.0, model.raw)  # every count stays at 0 or more
+    up_min = np.zeros(n)
+    up_min[v] = need
+    down_max[v] = 0.0
+    x = model.solve(
+        np.concatenate([cost, cost]),
+        np.concatenate([up_min, np.zeros(n)]),
+        np.concatenate([up_max, down_max]),
+    )
+    if x is None:
+        return []
+    moved = np.abs(x[:n] - x[n:])
+    np.maximum(model.reach, moved, out=model.reach)
+    return [int(w) for w in np.flatnonzero(shown & (moved > TOL))]
 
 
 def _hide_totals(p: _Pattern, v: int, places: Sequence[Place]) -> int:
