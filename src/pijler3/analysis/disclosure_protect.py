@@ -31,8 +31,10 @@ hidden row, and the rows of a delivery are never hidden (the quality section sho
      ``totaal``; counts already hidden move for free. Both points then fit everything
      still shown, so the count's range is at least its threshold wide.
      This is the classic attacker LP of cell suppression (Fischetti and Salazar-González,
-     1999) for one count at a time. HiGHS solves it deterministically, so the same store
-     gives the same pattern;
+     1999) for one count at a time. One HiGHS model holds it, each count's LP starting
+     from the previous one's basis, and a count that an earlier solution already moved by
+     its threshold needs none (:class:`_Model`). HiGHS is deterministic, so the same
+     store gives the same pattern;
    - level 2: its *category across every linked table*: every count of the same delivery,
      breakdown and category (all indicators, E, the censored), in every delivery where
      the count is the same, with the category of that breakdown that has the fewest
