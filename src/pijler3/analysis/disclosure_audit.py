@@ -39,11 +39,10 @@ outcome is a :class:`Protection`.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +50,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from scipy.sparse import csr_array
 
+from pijler3.analysis.highs import TOL, Optimum, WarmModel, warm_model
 from pijler3.analysis.linked_tables import (
     RULE3,
     RULE6,
@@ -59,32 +59,12 @@ from pijler3.analysis.linked_tables import (
     LinkedTables,
 )
 
-
-@functools.cache
-def _scipy_highs() -> Any:
-    """scipy's own HiGHS bindings, for warm re-solves; None when absent (linprog alone).
-
-    scipy.optimize and scipy.sparse are imported on the first LP, not with this module:
-    they take about a second to import and most reports need no LP at all.
-    """
-    try:
-        from scipy.optimize._highspy import _core
-    except ImportError:  # pragma: no cover - depends on the scipy build
-        return None
-    return _core
-
-
 # Below this width a range holds at most one integer: the count is exactly derivable.
 EXACT = 1.0
-TOL = 1e-6
 # How much wider than needed the spread of the solutions found must be before a count's
 # own LPs are skipped: far above HiGHS's feasibility tolerance (1e-7), so that points a
 # hair outside the polytope never pass a count that is in fact too narrow.
 MARGIN = 1e-3
-
-# One end of a range: the optimum (None when unbounded), the constraints that bind it,
-# and the optimal solution (None when unbounded).
-_Optimum = tuple[float | None, set[int], npt.NDArray[np.float64] | None]
 
 
 # --- The audit ------------------------------------------------------------------------------
@@ -134,97 +114,6 @@ class Component:
         if self.seen_low is None or self.seen_high is None:
             return 0.0
         return float(self.seen_high[j] - self.seen_low[j])
-
-
-class WarmModel:
-    """One component's LP held in HiGHS (scipy's own bindings), solved again for each
-    objective from the previous basis: the ranges of a component's variables then cost a
-    few simplex iterations each instead of a fresh solve."""
-
-    def __init__(self, comp: Component) -> None:
-        from scipy.sparse import csc_array, vstack
-
-        _highs = self.highs = _scipy_highs()
-        parts = [a for a in (comp.a_eq, comp.a_ub) if a is not None]
-        matrix = csc_array(vstack(parts)) if parts else csc_array((0, len(comp.col)))
-        n_eq = 0 if comp.b_eq is None else len(comp.b_eq)
-        parts_b = [x for x in (comp.b_eq, comp.b_ub) if x is not None]
-        b = np.concatenate(parts_b or [np.zeros(0)]).astype(np.float64)
-        lower = b.copy()
-        lower[n_eq:] = -_highs.kHighsInf
-        lp = _highs.HighsLp()
-        lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
-        lp.col_cost_ = np.zeros(lp.num_col_)
-        lp.col_lower_ = np.zeros(lp.num_col_)
-        lp.col_upper_ = np.full(lp.num_col_, _highs.kHighsInf)
-        lp.row_lower_, lp.row_upper_ = lower, b
-        lp.a_matrix_.format_ = _highs.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = matrix.indptr
-        lp.a_matrix_.index_ = matrix.indices
-        lp.a_matrix_.value_ = matrix.data
-        self.h = _highs._Highs()
-        self.h.setOptionValue("output_flag", False)
-        # Presolve would rebuild the problem on every run and lose the basis.
-        self.h.setOptionValue("presolve", "off")
-        self.h.setOptionValue("solver", "simplex")
-        self.h.passModel(lp)
-        self.n = lp.num_col_
-        self.rows = [*comp.eq_constraints, *comp.ub_constraints]
-        self.last: int | None = None
-
-    def solve(self, j: int, sign: float) -> _Optimum | None:
-        """min (``sign`` 1) or max (-1) of column ``j``: its value (None when unbounded),
-        the binding constraints and the solution; None when HiGHS does not finish (use
-        linprog)."""
-        if self.last != j:
-            cost = np.zeros(self.n)
-            cost[j] = 1.0
-            self.h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
-            self.last = j
-        _highs = self.highs
-        sense = _highs.ObjSense.kMinimize if sign > 0 else _highs.ObjSense.kMaximize
-        self.h.changeObjectiveSense(sense)
-        self.h.run()
-        status = self.h.getModelStatus()
-        if status == _highs.HighsModelStatus.kUnbounded and sign < 0:
-            return None, set(), None
-        if status != _highs.HighsModelStatus.kOptimal:
-            return None
-        solution = self.h.getSolution()
-        binding = {k for k, m in zip(self.rows, solution.row_dual, strict=True) if abs(m) > TOL}
-        x = np.asarray(solution.col_value, dtype=np.float64)
-        return float(self.h.getInfo().objective_function_value), binding, x
-
-    def minimise(
-        self,
-        cost: npt.NDArray[np.float64],
-        lower: npt.NDArray[np.float64],
-        upper: npt.NDArray[np.float64],
-    ) -> npt.NDArray[np.float64] | None:
-        """An optimal solution of ``min cost . x`` with the columns between ``lower`` and
-        ``upper`` (``inf`` for none), from the previous basis; None when HiGHS finds no
-        optimum (infeasible, or not finished: solve it afresh to tell which)."""
-        _highs = self.highs
-        idx = np.arange(self.n, dtype=np.int32)
-        self.h.changeColsCost(self.n, idx, cost)
-        self.h.changeColsBounds(
-            self.n,
-            idx,
-            np.where(np.isinf(lower), -_highs.kHighsInf, lower),
-            np.where(np.isinf(upper), _highs.kHighsInf, upper),
-        )
-        self.h.changeObjectiveSense(_highs.ObjSense.kMinimize)
-        self.last = None  # solve() sets its own costs again
-        self.h.run()
-        if self.h.getModelStatus() != _highs.HighsModelStatus.kOptimal:
-            return None
-        return np.asarray(self.h.getSolution().col_value, dtype=np.float64)
-
-
-def warm_model(comp: Component) -> WarmModel | None:
-    """``comp``'s LP held in HiGHS, or None when scipy lacks its own bindings (then each
-    LP is solved afresh by linprog)."""
-    return WarmModel(comp) if _scipy_highs() is not None else None
 
 
 @dataclass
@@ -454,7 +343,7 @@ class Solver:
         return any(self.tables.cells[i].published for i in self.tables.var_cells[v])
 
 
-def _linprog(comp: Component, j: int, sign: float) -> _Optimum:
+def _linprog(comp: Component, j: int, sign: float) -> Optimum:
     """One end of a range by a fresh solve (scipy's linprog, HiGHS)."""
     from scipy.optimize import linprog
 

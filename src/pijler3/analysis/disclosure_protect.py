@@ -83,18 +83,16 @@ if TYPE_CHECKING:
 
 from pijler3.analysis.disclosure_audit import (
     EXACT,
-    TOL,
     Component,
     Protection,
     Range,
     Solver,
-    WarmModel,
     audit_result,
     failures,
     first_published,
     shown_values,
-    warm_model,
 )
+from pijler3.analysis.highs import TOL, WarmModel, warm_model
 from pijler3.analysis.linked_tables import (
     DENOMINATOR,
     POPULATION,
