@@ -111,15 +111,15 @@ from pijler3.contract.protocol import Disclosure
 LEVELS = 5
 # The LPs the release step may solve: it stops trying counts once it solved this many.
 # Each try is an audit of the pattern changed, a few LPs on a large store: the default
-# demo's store solves 52 (16 counts shown again, 0.1 s). On small stores, where a try can
-# take a hundred LPs, this bounds the step to about a second (2,500 persons: 530 LPs,
-# 17 shown again, 0.6 s).
+# demo's store solves 16 (4 counts shown again, 0.05 s), a 2,500-person store 276 (4
+# shown again, 0.3 s). On smaller stores, where a try can take a hundred LPs, this bounds
+# the step to about a second (400 persons: 500 LPs, 14 shown again, 0.7 s).
 RELEASE_LPS = 500
 # The release tries only counts whose component of hidden counts (in the pattern that
 # passed) holds at most this many: their LPs cost milliseconds. Since level 1's LP, the
 # default demo's store has components of at most 40 and a 2,500-person store of at most
 # 140; twelve deliveries of 20,000 persons have one of about 1,200, where trying its
-# counts too took 12.9 s instead of 8.8 s to show 7 of 1,468 again. (Before level 1's
+# counts too took 5.4 s instead of 2.9 s to show 7 of 1,526 again. (Before level 1's
 # LP, with components of thousands, 9 tries there took 114 s.)
 RELEASE_COMPONENT = 500
 # How far step 1 follows the chain of equations behind an exact count.
