@@ -50,7 +50,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from scipy.sparse import csr_array
 
-from pijler3.analysis.highs import TOL, Optimum, WarmModel, warm_model
+from pijler3.analysis.highs import Optimum, WarmModel, warm_model
 from pijler3.analysis.linked_tables import (
     RULE3,
     RULE6,
@@ -61,6 +61,7 @@ from pijler3.analysis.linked_tables import (
 
 # Below this width a range holds at most one integer: the count is exactly derivable.
 EXACT = 1.0
+TOL = 1e-6
 # How much wider than needed the spread of the solutions found must be before a count's
 # own LPs are skipped: far above HiGHS's feasibility tolerance (1e-7), so that points a
 # hair outside the polytope never pass a count that is in fact too narrow.
@@ -89,12 +90,7 @@ class Component:
     b_eq: npt.NDArray[np.float64] | None
     a_ub: csr_array | None
     b_ub: npt.NDArray[np.float64] | None
-    eq_constraints: list[int]  # the constraint behind each row of a_eq
-    ub_constraints: list[int]  # and of a_ub
     ranges: dict[int, Range] = field(default_factory=dict)
-    # Per solved variable: the constraints that hold its smallest or largest value where
-    # it is (non-zero dual value at either optimum).
-    binding: dict[int, set[int]] = field(default_factory=dict)
     model: WarmModel | None = None
     # Per column, the least and the greatest value it took in the optimal solutions found
     # so far: feasible points, so a column's range is at least as wide as their spread.
@@ -188,14 +184,12 @@ class Solver:
         rows: dict[bool, list[list[tuple[int, float]]]] = {True: [], False: []}
         rhs: dict[bool, list[float]] = {True: [], False: []}
         seen: set[int] = set()
-        order: dict[bool, list[int]] = {True: [], False: []}
         for v in comp:
             for k in tables.var_constraints[v]:
                 if k in seen:
                     continue
                 seen.add(k)
                 con = tables.constraints[k]
-                order[con.equal].append(k)
                 rows[con.equal].append([(col[u], c) for u, c in con.terms if u in col])
                 known = [c * _known(vals[u]) for u, c in con.terms if u not in col]
                 rhs[con.equal].append(-sum(known))
@@ -220,33 +214,27 @@ class Solver:
             np.asarray(rhs[True], dtype=np.float64) if rhs[True] else None,
             sparse(False),
             np.asarray(rhs[False], dtype=np.float64) if rhs[False] else None,
-            order[True],
-            order[False],
         )
         self.cache[key] = got
         return got
 
     def solve_var(self, comp: Component, v: int) -> Range:
-        """The range of ``v`` within its component: two LPs, remembered with the
-        constraints that bind at either end."""
+        """The range of ``v`` within its component: two LPs, remembered."""
         if v in comp.ranges:
             return comp.ranges[v]
         if comp.model is None:
             comp.model = warm_model(comp)
         bounds: list[float] = []
-        binding: set[int] = set()
         for sign in (1.0, -1.0):
             self.lp_count += 1
             got = comp.model.solve(comp.col[v], sign) if comp.model is not None else None
             if got is None:
                 got = _linprog(comp, comp.col[v], sign)
-            value, bind, x = got
+            value, x = got
             bounds.append(float("inf") if value is None else value)
-            binding |= bind
             if x is not None:
                 comp.saw(x)
         comp.ranges[v] = Range(bounds[0], bounds[1])
-        comp.binding[v] = binding
         return comp.ranges[v]
 
     def ranges(self) -> dict[int, Range]:
@@ -329,16 +317,6 @@ class Solver:
         need = max(EXACT, float(self.tables.var_threshold[v]))
         return v not in comp.ranges and comp.spread(comp.col[v]) >= need + MARGIN
 
-    def binding(self, v: int) -> set[int]:
-        """The constraints that hold ``v``'s range where it is (see
-        :attr:`Component.binding`), after :meth:`ranges`; empty when an equation alone
-        determines ``v``."""
-        comp = self.comp_of.get(v)
-        if comp is None:
-            return set()
-        self.solve_var(comp, v)
-        return comp.binding[v]
-
     def _published(self, v: int) -> bool:
         return any(self.tables.cells[i].published for i in self.tables.var_cells[v])
 
@@ -359,16 +337,10 @@ def _linprog(comp: Component, j: int, sign: float) -> Optimum:
         method="highs",
     )
     if res.status == 3:  # unbounded: only possible when maximising
-        return None, set(), None
+        return None, None
     if res.status != 0:
         raise RuntimeError(f"disclosure audit: the LP failed ({res.message})")
-    binding: set[int] = set()
-    for ks, marg in (
-        (comp.eq_constraints, res.eqlin.marginals if comp.a_eq is not None else []),
-        (comp.ub_constraints, res.ineqlin.marginals if comp.a_ub is not None else []),
-    ):
-        binding.update(k for k, m in zip(ks, marg, strict=True) if abs(m) > TOL)
-    return sign * float(res.fun), binding, np.asarray(res.x, dtype=np.float64)
+    return sign * float(res.fun), np.asarray(res.x, dtype=np.float64)
 
 
 def _known(value: float | None) -> float:

@@ -83,6 +83,7 @@ if TYPE_CHECKING:
 
 from pijler3.analysis.disclosure_audit import (
     EXACT,
+    TOL,
     Component,
     Protection,
     Range,
@@ -92,7 +93,7 @@ from pijler3.analysis.disclosure_audit import (
     first_published,
     shown_values,
 )
-from pijler3.analysis.highs import TOL, WarmModel, warm_model
+from pijler3.analysis.highs import WarmModel, warm_model
 from pijler3.analysis.linked_tables import (
     DENOMINATOR,
     POPULATION,
@@ -432,8 +433,6 @@ class _Model:
             np.zeros(len(eq)),
             a_ub,
             -(a_ub[:, :n] @ raw),
-            eq,
-            ub,
         )
         return cls(raw, never, cost, lp, warm_model(lp), np.zeros(n))
 

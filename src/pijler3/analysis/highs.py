@@ -9,7 +9,7 @@ count's cheapest protection) starts from the previous basis. Without those bindi
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -18,17 +18,12 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from scipy.sparse import csr_array
 
-# Below this, a value (a dual value, a count's movement) is zero.
-TOL = 1e-6
-
-# One end of a range: the optimum (None when unbounded), the constraints that bind it,
-# and the optimal solution (None when unbounded).
-Optimum = tuple[float | None, set[int], npt.NDArray[np.float64] | None]
+# One end of a range: the optimum and the optimal solution (both None when unbounded).
+Optimum = tuple[float | None, npt.NDArray[np.float64] | None]
 
 
 class Problem(Protocol):
-    """An LP: ``A_eq x = b_eq``, ``A_ub x <= b_ub``, ``x >= 0`` over the columns ``col``;
-    ``eq_constraints`` and ``ub_constraints`` name the model's constraint behind each row."""
+    """An LP: ``A_eq x = b_eq``, ``A_ub x <= b_ub``, ``x >= 0`` over the columns ``col``."""
 
     @property
     def col(self) -> Mapping[int, int]: ...
@@ -40,10 +35,6 @@ class Problem(Protocol):
     def a_ub(self) -> csr_array | None: ...
     @property
     def b_ub(self) -> npt.NDArray[np.float64] | None: ...
-    @property
-    def eq_constraints(self) -> Sequence[int]: ...
-    @property
-    def ub_constraints(self) -> Sequence[int]: ...
 
 
 @functools.cache
@@ -93,13 +84,11 @@ class WarmModel:
         self.h.setOptionValue("solver", "simplex")
         self.h.passModel(lp)
         self.n = lp.num_col_
-        self.rows = [*comp.eq_constraints, *comp.ub_constraints]
         self.last: int | None = None
 
     def solve(self, j: int, sign: float) -> Optimum | None:
-        """min (``sign`` 1) or max (-1) of column ``j``: its value (None when unbounded),
-        the binding constraints and the solution; None when HiGHS does not finish (use
-        linprog)."""
+        """min (``sign`` 1) or max (-1) of column ``j``: its value and the solution
+        (both None when unbounded); None when HiGHS does not finish (use linprog)."""
         if self.last != j:
             cost = np.zeros(self.n)
             cost[j] = 1.0
@@ -111,13 +100,11 @@ class WarmModel:
         self.h.run()
         status = self.h.getModelStatus()
         if status == _highs.HighsModelStatus.kUnbounded and sign < 0:
-            return None, set(), None
+            return None, None
         if status != _highs.HighsModelStatus.kOptimal:
             return None
-        solution = self.h.getSolution()
-        binding = {k for k, m in zip(self.rows, solution.row_dual, strict=True) if abs(m) > TOL}
-        x = np.asarray(solution.col_value, dtype=np.float64)
-        return float(self.h.getInfo().objective_function_value), binding, x
+        x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
+        return float(self.h.getInfo().objective_function_value), x
 
     def minimise(
         self,
