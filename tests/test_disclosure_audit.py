@@ -570,7 +570,7 @@ def test_level_1_hides_fewer_counts_than_the_category_wide_levels_over_fixed_sto
     rule 6 hides fewer counts in total with level 1's LP than when level 1 names none and
     every failing count goes on to level 2 (its category in every linked table). On a
     single tiny store either can hide fewer: the LP's counts may need protecting in
-    turn, where a whole category protects itself; over these stores the LP hid 259
+    turn, where a whole category protects itself; over these stores the LP hid 255
     counts and the levels 282 when this test was written (the demo's store: 44 against
     120). The stores the levels cannot protect are left out of both sums."""
     totals = {"lp": 0, "levels": 0}
@@ -602,7 +602,8 @@ print(hashlib.sha256(bytes(p.hidden)).hexdigest())
 def test_the_pattern_is_the_same_in_every_process() -> None:
     """INDICATORS.md rule 7: the same store gives the same pattern. Two fresh processes
     with different hash seeds (which change the order of sets of strings) and this one
-    hide the same cells of the store of the test above, level 1's LPs included."""
+    hide the same cells of a fixed store (120 people, 4 deliveries) where six counts
+    reach level 1's LP."""
     import hashlib
     import os
     import subprocess
