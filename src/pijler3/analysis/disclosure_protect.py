@@ -34,7 +34,8 @@ hidden row, and the rows of a delivery are never hidden (the quality section sho
      1999) for one count at a time. One HiGHS model holds it, each count's LP starting
      from the previous one's basis, and a count that an earlier solution already moved by
      its threshold needs none (:class:`_Model`). HiGHS is deterministic, so the same
-     store gives the same pattern;
+     store gives the same pattern with the same scipy; another HiGHS may choose another
+     of several equally cheap sets;
    - level 2: its *category across every linked table*: every count of the same delivery,
      breakdown and category (all indicators, E, the censored), in every delivery where
      the count is the same, with the category of that breakdown that has the fewest
