@@ -12,7 +12,10 @@ Scenarios:
 - ``small``: 2,500 persons with 3 deliveries, where most categories are small: rule 6's
   escalation at work (the LP audit of a pattern with thousands of hidden counts);
 - ``12x20k``: 20,000 persons with 12 deliveries: many small cohorts in every delivery
-  and the cross-delivery equalities of twelve releases.
+  and the cross-delivery equalities of twelve releases;
+- ``tiny``: 400 persons with 3 deliveries, where rules 1-2 hide a large share of the
+  counts and the audit solves thousands of LPs (a first try with ``pijler3 demo
+  --persons 400`` looks like this).
 
 What is measured: the people are generated with ``bench/report.py``'s generator (the
 same skewed code frequencies and outcome model; not synth -> chain, which would take
@@ -95,13 +98,15 @@ def run(name: str, persons: int, deliveries: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--scenario", choices=("demo", "small", "12x20k", "1m", "all"), default="all"
+        "--scenario", choices=("demo", "small", "tiny", "12x20k", "1m", "all"), default="all"
     )
     args = parser.parse_args(argv)
     if args.scenario in ("demo", "all"):
         run("demo", 20_000, 3)
     if args.scenario in ("small", "all"):
         run("small", 2_500, 3)
+    if args.scenario == "tiny":
+        run("tiny", 400, 3)
     if args.scenario == "12x20k":
         run("12x20k", 20_000, 12)
     if args.scenario in ("1m", "all"):
