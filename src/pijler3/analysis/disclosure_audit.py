@@ -50,7 +50,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from scipy.sparse import csr_array
 
-from pijler3.analysis.highs import Optimum, WarmModel, warm_model
+from pijler3.analysis.highs import Optimum, WarmModel, afresh, warm_model
 from pijler3.analysis.linked_tables import (
     RULE3,
     RULE6,
@@ -323,19 +323,9 @@ class Solver:
 
 def _linprog(comp: Component, j: int, sign: float) -> Optimum:
     """One end of a range by a fresh solve (scipy's linprog, HiGHS)."""
-    from scipy.optimize import linprog
-
     c = np.zeros(len(comp.col))
     c[j] = sign
-    res = linprog(
-        c,
-        A_ub=comp.a_ub,
-        b_ub=comp.b_ub,
-        A_eq=comp.a_eq,
-        b_eq=comp.b_eq,
-        bounds=(0, None),
-        method="highs",
-    )
+    res = afresh(comp, c, (0, None))
     if res.status == 3:  # unbounded: only possible when maximising
         return None, None
     if res.status != 0:

@@ -94,7 +94,7 @@ from pijler3.analysis.disclosure_audit import (
     first_published,
     shown_values,
 )
-from pijler3.analysis.highs import WarmModel, warm_model
+from pijler3.analysis.highs import WarmModel, afresh, warm_model
 from pijler3.analysis.linked_tables import (
     DENOMINATOR,
     POPULATION,
@@ -398,7 +398,8 @@ class _Model:
 
     ``reach`` is, per count, the most any solution found so far moved it: each solution
     stays a point every published equation allows once the counts it moved are hidden,
-    and the hidden counts only grow while steps 1-2 run, so a count it moved by its
+    because while steps 1-2 run the hidden counts only grow (the counts step 1 shows
+    again are fixed by an equation, so no solution moves them); a count it moved by its
     threshold or more has a range that wide already.
     """
 
@@ -444,19 +445,9 @@ class _Model:
         upper: npt.NDArray[np.float64],
     ) -> npt.NDArray[np.float64] | None:
         """An optimal ``[up, down]``, or None when there is none (infeasible)."""
-        from scipy.optimize import linprog
-
         x = self.warm.minimise(cost, lower, upper) if self.warm is not None else None
         if x is None:  # infeasible, or HiGHS did not finish: afresh, to tell which
-            res = linprog(
-                cost,
-                A_ub=self.lp.a_ub,
-                b_ub=self.lp.b_ub,
-                A_eq=self.lp.a_eq,
-                b_eq=self.lp.b_eq,
-                bounds=np.column_stack([lower, upper]),
-                method="highs",
-            )
+            res = afresh(self.lp, cost, np.column_stack([lower, upper]))
             x = np.asarray(res.x, dtype=np.float64) if res.status == 0 else None
         return x
 

@@ -132,6 +132,23 @@ class WarmModel:
         return np.asarray(self.h.getSolution().col_value, dtype=np.float64)
 
 
+def afresh(problem: Problem, cost: npt.NDArray[np.float64], bounds: Any) -> Any:
+    """``min cost . x`` over ``problem`` solved from scratch by scipy's linprog (HiGHS),
+    with ``bounds`` as linprog takes them: its result (``status``, ``fun``, ``x``). The
+    fallback when there is no :class:`WarmModel` or it did not finish."""
+    from scipy.optimize import linprog
+
+    return linprog(
+        cost,
+        A_ub=problem.a_ub,
+        b_ub=problem.b_ub,
+        A_eq=problem.a_eq,
+        b_eq=problem.b_eq,
+        bounds=bounds,
+        method="highs",
+    )
+
+
 def warm_model(comp: Problem) -> WarmModel | None:
     """``comp``'s LP held in HiGHS, or None when scipy lacks its own bindings (then each
     LP is solved afresh by linprog)."""
