@@ -7,12 +7,13 @@ consistent with what is shown, and extra cells are hidden until the audit passes
 
 The model is :mod:`pijler3.analysis.linked_tables`.
 
-**The audit (rule 7).** Variables with at least one shown cell are known. An equation
-with one unknown left determines it (propagation, exact); the other unknown variables
-are grouped into connected components of the constraints, and for each hidden published
-variable two small LPs (scipy's HiGHS) give its smallest and largest value. The audit is
-over the reals, which can only widen the ranges an attacker with integers would find;
-so a range narrower than 1 is treated as exact.
+**The audit (rule 7).** Variables with at least one shown cell are known, and so are
+those an earlier report showed (below). An equation with one unknown left determines it
+(propagation, exact); the other unknown variables are grouped into connected components
+of the constraints, and for each hidden published variable two small LPs (scipy's
+HiGHS) give its smallest and largest value. The audit is over the reals, which can only
+widen the ranges an attacker with integers would find; so a range narrower than 1 is
+treated as exact.
 
 Every LP's optimal solution is a point every constraint allows, so a variable's range
 is at least as wide as the spread of its values over the solutions found so far in its
@@ -31,6 +32,16 @@ which hidden count is primary is itself secret (a complement of 12 and a hidden 
 the same in the output), so that the audit can be re-run from the published output
 alone (:func:`pijler3.analysis.disclosure_publish.audit_document`) without learning
 which cells rules 1-2 hid.
+
+**Earlier reports.** Each report publishes every retained delivery again, and a new
+delivery changes the pattern of the old ones; whoever kept last quarter's report reads
+it beside this one. So a count an earlier report showed (recorded in the analysis store,
+:meth:`pijler3.analysis.store.Store.published_counts`) is known here as if shown
+(:func:`shown_values`), even where this report hides it: rules 1-3 of its delivery may
+still hide it (rule 6 never shows what they hide), but the audit neither asks it for a
+range nor lets it widen another count's. INDICATORS.md asks that no hidden count be
+exact; for those counts that cannot hold, they were published already, and the audit
+counts them apart (:attr:`AuditResult.hidden_earlier`).
 
 **Extra suppression (rule 6)** is :mod:`pijler3.analysis.disclosure_protect`; its
 outcome is a :class:`Protection`.
@@ -339,10 +350,21 @@ def _known(value: float | None) -> float:
 
 
 def shown_values(
-    tables: LinkedTables, hidden: Sequence[bool], shown_value: Sequence[int | None]
+    tables: LinkedTables,
+    hidden: Sequence[bool],
+    shown_value: Sequence[int | None],
+    earlier: Sequence[int | None] | None = None,
 ) -> list[float | None]:
-    """Per variable: the value its shown cells publish, None while every cell is hidden."""
+    """Per variable: the value its shown cells publish, or the value an earlier report
+    showed (``earlier``, per variable); None while unknown. A count an earlier report
+    showed is known to whoever kept that report: the audit treats it as shown, so it
+    neither needs a range of its own nor gives one to the counts it is in an equation
+    with."""
     vals: list[float | None] = [None] * tables.n_vars
+    if earlier is not None:
+        for v, value in enumerate(earlier):
+            if value is not None:
+                vals[v] = float(value)
     for i, c in enumerate(tables.cells):
         if c.published and not hidden[i]:
             value = shown_value[i]
@@ -365,6 +387,8 @@ class AuditResult:
     hidden_rules12: int
     hidden_rule3: int
     hidden_rule6: int
+    # Of the hidden counts, those an earlier report showed (known, not audited).
+    hidden_earlier: int
     narrowest: Range | None  # the narrowest range left among hidden counts
     narrowest_cell: Cell | None
     failures: tuple[Failure, ...]
@@ -399,18 +423,20 @@ def audit(
     hidden: Sequence[bool],
     shown_value: Sequence[int | None] | None = None,
     rules_hid: Sequence[int] | None = None,
+    earlier: Sequence[int | None] | None = None,
 ) -> AuditResult:
     """The LP audit of one hiding pattern: every hidden count's range, the failures.
 
     ``shown_value`` per cell defaults to the raw counts. ``rules_hid`` (per cell, the
-    rule that hid it) only feeds the counts of the result.
+    rule that hid it) only feeds the counts of the result. ``earlier``: per variable,
+    the value an earlier report showed (see :func:`shown_values`).
     """
     start = time.perf_counter()
     values = shown_value if shown_value is not None else [c.raw for c in tables.cells]
-    solver = Solver(tables, shown_values(tables, hidden, values))
+    solver = Solver(tables, shown_values(tables, hidden, values, earlier))
     ranges = solver.ranges()
     return audit_result(
-        tables, hidden, ranges, rules_hid, solver.lp_count, time.perf_counter() - start
+        tables, hidden, ranges, rules_hid, solver.lp_count, time.perf_counter() - start, earlier
     )
 
 
@@ -421,14 +447,17 @@ def audit_result(
     rules_hid: Sequence[int] | None,
     lps: int,
     seconds: float,
+    earlier: Sequence[int | None] | None = None,
 ) -> AuditResult:
     """The :class:`AuditResult` of a pattern whose hidden ranges are already solved (by
     :func:`audit`, or by the protection's own incremental solver)."""
     counts = {RULE12: 0, RULE3: 0, RULE6: 0}
+    known = 0
     for i, c in enumerate(tables.cells):
         if c.published and hidden[i]:
             rule = rules_hid[i] if rules_hid is not None else RULE6
             counts[rule if rule in counts else RULE6] += 1
+            known += earlier is not None and earlier[c.var] is not None
     narrow = min(
         ((v, r) for v, r in ranges.items() if r.high > TOL),
         key=lambda vr: (vr[1].width, tables.var_cells[vr[0]][0]),
@@ -442,6 +471,7 @@ def audit_result(
         hidden_rules12=counts[RULE12],
         hidden_rule3=counts[RULE3],
         hidden_rule6=counts[RULE6],
+        hidden_earlier=known,
         narrowest=narrow[1] if narrow else None,
         narrowest_cell=tables.cells[first_published(tables, narrow[0])] if narrow else None,
         failures=fails,
@@ -461,12 +491,14 @@ def first_published(tables: LinkedTables, v: int) -> int:
 
 @dataclass(frozen=True)
 class Protection:
-    """The outcome of :func:`protect`: per cell whether it is hidden and by which rule."""
+    """The outcome of :func:`protect`: per cell whether it is hidden and by which rule;
+    per variable the value an earlier report showed (None when none did)."""
 
     tables: LinkedTables
     hidden: tuple[bool, ...]
     rule: tuple[int, ...]
     result: AuditResult
+    earlier: tuple[int | None, ...] = ()
 
     def hidden_keys(self) -> set[tuple[dt.date, str, str, str, str]]:
         return {

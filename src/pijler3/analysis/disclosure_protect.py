@@ -62,6 +62,10 @@ hidden row, and the rows of a delivery are never hidden (the quality section sho
    a small store or one of many deliveries, where rule 6 hides thousands of counts in
    one large component, does not pay a slow audit for each.
 
+Counts an earlier report showed are known (:func:`protect`'s ``earlier``): the LPs keep
+them at their value and rule 6 never hides them (that protects nothing), so the counts
+this report hides are protected by counts no report has shown yet.
+
 Termination: every round hides a cell, shows one for good or raises a failing count's
 level, and all three are bounded (the cells; five levels per count); the release tries
 a bounded number of counts once. Determinism: every choice is ordered by counts, codes
@@ -72,7 +76,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -104,7 +108,9 @@ from pijler3.analysis.linked_tables import (
     TOTAL,
     DeliveryCounts,
     LinkedTables,
+    Shown,
     build,
+    earlier_values,
     start_pattern,
 )
 from pijler3.contract.errors import UserError
@@ -112,17 +118,13 @@ from pijler3.contract.protocol import Disclosure
 
 LEVELS = 5
 # The LPs the release step may solve: it stops trying counts once it solved this many.
-# Each try is an audit of the pattern changed, a few LPs on a large store: the default
-# demo's store solves 16 (4 counts shown again, 0.05 s), a 2,500-person store 276 (4
-# shown again, 0.3 s). On smaller stores, where a try can take a hundred LPs, this bounds
-# the step to about a second (400 persons: 500 LPs, 14 shown again, 0.7 s).
+# Each try is an audit of the pattern changed: the default demo's store solves 16 (4
+# counts shown again), a 2,500-person store 276 (4), 400 persons 500 (14, 0.7 s).
 RELEASE_LPS = 500
-# The release tries only counts whose component of hidden counts (in the pattern that
-# passed) holds at most this many: their LPs cost milliseconds. Since level 1's LP, the
-# default demo's store has components of at most 40 and a 2,500-person store of at most
-# 140; twelve deliveries of 20,000 persons have one of about 1,200, where trying its
-# counts too took 5.4 s instead of 2.9 s to show 7 of 1,526 again. (Before level 1's
-# LP, with components of thousands, 9 tries there took 114 s.)
+# The release tries only counts whose component of hidden counts holds at most this
+# many: their LPs cost milliseconds. The demo's store has components of at most 40, a
+# 2,500-person store 140; twelve deliveries of 20,000 persons have one of about 1,200,
+# where trying its counts too took 5.4 s instead of 2.9 s to show 7 of 1,526 again.
 RELEASE_COMPONENT = 500
 # How far step 1 follows the chain of equations behind an exact count.
 CHAIN = 64
@@ -141,6 +143,8 @@ class _Pattern:
     hidden: list[bool]
     rule: list[int]
     raws: list[int | None]
+    # Per variable: the value an earlier report showed (known; never hidden by rule 6).
+    earlier: list[int | None] = field(default_factory=list)
     places: dict[Place, list[int]] = field(default_factory=dict)
     breakdowns: dict[tuple[dt.date, str], list[Place]] = field(default_factory=dict)
     # Counts shown again by step 1 (exact from counts that may not be hidden): never
@@ -149,6 +153,8 @@ class _Pattern:
     model: _Model | None = None  # level 1's LP, built on first use
 
     def __post_init__(self) -> None:
+        if not self.earlier:
+            self.earlier = [None] * self.tables.n_vars
         for i, c in enumerate(self.tables.cells):
             place = _place(c.peildatum, c.table, c.breakdown, c.category)
             if place not in self.places:
@@ -157,16 +163,21 @@ class _Pattern:
             self.places[place].append(i)
 
     def values(self) -> list[float | None]:
-        return shown_values(self.tables, self.hidden, self.raws)
+        return shown_values(self.tables, self.hidden, self.raws, self.earlier)
 
     def hide_var(self, v: int) -> int:
         """Hide every published cell of ``v`` and the numerators of its rows, closed
-        under "hidden somewhere means hidden everywhere"; the number of cells hidden."""
+        under "hidden somewhere means hidden everywhere"; the number of cells hidden. A
+        count an earlier report showed is known anyway: only its rows' numerators follow
+        it (rule 2), so an old delivery keeps the figures that report showed."""
         tables, n = self.tables, 0
         todo = [v]
         while todo:
             u = todo.pop()
-            for i in tables.var_cells[u]:
+            cells = tables.var_cells[u]
+            if self.earlier[u] is not None:
+                cells = [i for i in cells if self.hidden[i]]
+            for i in cells:
                 for j in (i, tables.row_numerator.get(i)):
                     if j is None or not tables.cells[j].published or self.hidden[j]:
                         continue
@@ -192,7 +203,10 @@ class _Pattern:
         self.pinned.add(v)
 
     def never(self, w: int) -> bool:
-        """Whether ``w`` may never be hidden: not published, the rows, or zero."""
+        """Whether rule 6 may never hide ``w``: not published, the rows, zero, or shown by
+        an earlier report (hiding it protects nothing)."""
+        if self.earlier[w] is not None:
+            return True
         cells = [i for i in self.tables.var_cells[w] if self.tables.cells[i].published]
         if not cells or any(self.tables.cells[i].quantity == ROWS for i in cells):
             return True
@@ -501,16 +515,21 @@ def _hide_totals(p: _Pattern, v: int, places: Sequence[Place]) -> int:
     return n
 
 
-def protect(deliveries: Sequence[DeliveryCounts], rules: Disclosure) -> Protection:
+def protect(
+    deliveries: Sequence[DeliveryCounts], rules: Disclosure, earlier: Collection[Shown] = ()
+) -> Protection:
     """Rules 1-3 per delivery, then rule 6 across everything, audited (rule 7).
 
+    ``earlier``: the counts earlier reports showed (:func:`linked_tables.shown_counts`);
+    they are known, as if shown here (:mod:`pijler3.analysis.disclosure_audit`).
     Raises :class:`UserError` when the audit cannot pass however much is hidden.
     """
     start = time.perf_counter()
     tables = build(deliveries, rules)
     rule, _primary = start_pattern(tables, deliveries, rules)
     hidden = [r != SHOWN for r in rule]
-    p = _Pattern(tables, hidden, rule, [c.raw for c in tables.cells])
+    before = earlier_values(tables, earlier)
+    p = _Pattern(tables, hidden, rule, [c.raw for c in tables.cells], before)
     for i in range(len(hidden)):
         if hidden[i]:
             p.hide_var(tables.cells[i].var)
@@ -535,8 +554,9 @@ def protect(deliveries: Sequence[DeliveryCounts], rules: Disclosure) -> Protecti
     solver = Solver(tables, p.values(), cache)
     ranges = solver.ranges()
     lps += solver.lp_count
-    result = audit_result(tables, p.hidden, ranges, p.rule, lps, time.perf_counter() - start)
-    return Protection(tables, tuple(p.hidden), tuple(p.rule), result)
+    seconds = time.perf_counter() - start
+    result = audit_result(tables, p.hidden, ranges, p.rule, lps, seconds, before)
+    return Protection(tables, tuple(p.hidden), tuple(p.rule), result, tuple(before))
 
 
 def _release(p: _Pattern, cache: dict[frozenset[int], Component]) -> int:

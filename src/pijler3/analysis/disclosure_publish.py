@@ -69,20 +69,25 @@ def published_populations(
     return out
 
 
-def document(protection: Protection, rules: Disclosure) -> dict[str, object]:
+def document(
+    protection: Protection, rules: Disclosure, earlier_reports: int = 0
+) -> dict[str, object]:
     """The machine-readable form of everything published (``disclosure.json``) with the
-    audit's figures, from which :func:`audit_document` re-runs the audit."""
-    doc = to_document(protection.tables, protection.hidden, rules)
-    doc["audit"] = summary(protection.result)
+    audit's figures, from which :func:`audit_document` re-runs the audit;
+    ``earlier_reports``: how many reports' counts were taken as known."""
+    earlier = protection.earlier or None
+    doc = to_document(protection.tables, protection.hidden, rules, earlier)
+    doc["audit"] = {**summary(protection.result), "earlier_reports": earlier_reports}
     return doc
 
 
 def audit_document(doc: Mapping[str, object]) -> AuditResult:
     """Re-run the audit on a published document (no raw counts needed): every hidden
     count must have a range of at least its threshold (a count that can only be 0
-    excepted). The rule counts of the result are those the document records."""
-    tables, hidden, values = from_document(doc)
-    found = audit(tables, hidden, values)
+    excepted, and one an earlier report showed, which the document gives). The rule
+    counts of the result are those the document records."""
+    tables, hidden, values, earlier = from_document(doc)
+    found = audit(tables, hidden, values, earlier=earlier)
     recorded = doc.get("audit")
     if isinstance(recorded, Mapping):
         found = replace(
@@ -102,6 +107,7 @@ def summary(result: AuditResult) -> dict[str, object]:
         "hidden_rules12": result.hidden_rules12,
         "hidden_rule3": result.hidden_rule3,
         "hidden_rule6": result.hidden_rule6,
+        "hidden_earlier": result.hidden_earlier,
         "narrowest_range": None if narrow is None or narrow.width == float("inf") else narrow.width,
         "passed": result.passed,
         "failures": len(result.failures),

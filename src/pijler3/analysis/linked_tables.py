@@ -23,7 +23,7 @@ delivery are B plus the rows outside B for each reason.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -283,6 +283,47 @@ def build(deliveries: Sequence[DeliveryCounts], rules: Disclosure) -> LinkedTabl
     return _assemble(specs, rules)
 
 
+# --- What earlier reports showed ------------------------------------------------------------
+
+# A count a report showed, as later reports compare it: its quantity, breakdown and
+# category (a population count's category is ``totaal``, as in its variable) and value.
+Shown = tuple[str, str, str, int]
+
+
+def _shown_key(c: Cell) -> Shown | None:
+    if c.raw is None or not c.published:
+        return None
+    return (c.quantity, c.breakdown, TOTAL if c.table == POPULATION else c.category, c.raw)
+
+
+def shown_counts(tables: LinkedTables, hidden: Sequence[bool]) -> set[Shown]:
+    """The counts a report with this pattern shows, to be recorded for later reports."""
+    out: set[Shown] = set()
+    for c, h in zip(tables.cells, hidden, strict=True):
+        key = _shown_key(c)
+        if key is not None and not h:
+            out.add(key)
+    return out
+
+
+def earlier_values(tables: LinkedTables, earlier: Collection[Shown]) -> list[int | None]:
+    """Per variable: its count when an earlier report showed it, else None.
+
+    A count is matched the way the model merges cells across deliveries (same quantity,
+    breakdown and category, same count): whoever kept the earlier report knows it, in
+    the delivery it was shown for and in every delivery where it did not change. So
+    a count shown for a delivery since purged still counts where it is unchanged.
+    """
+    out: list[int | None] = [None] * tables.n_vars
+    if not earlier:
+        return out
+    for c in tables.cells:
+        key = _shown_key(c)
+        if key is not None and key in earlier:
+            out[c.var] = c.raw
+    return out
+
+
 # --- Rules 1-3 of one delivery alone --------------------------------------------------------
 
 
@@ -371,22 +412,32 @@ def _int(value: object) -> int:
 
 # --- The published form ------------------------------------------------------------------------
 
-DOCUMENT_FORMAT = "pijler3-disclosure/1"
+DOCUMENT_FORMAT = "pijler3-disclosure/2"
+# Version 1 had no ``earlier``; it still reads, as a report no earlier report preceded.
+_READS = (DOCUMENT_FORMAT, "pijler3-disclosure/1")
 
 
 def to_document(
-    tables: LinkedTables, hidden: Sequence[bool], rules: Disclosure
+    tables: LinkedTables,
+    hidden: Sequence[bool],
+    rules: Disclosure,
+    earlier: Sequence[int | None] | None = None,
 ) -> dict[str, object]:
     """Every count of the linked tables as published: its place, its shown value (``None``
-    when hidden or never published) and an opaque variable id that equal cells share.
+    when hidden or never published), the value an earlier report showed when this one
+    hides it (``earlier``, per variable: :func:`earlier_values`) and an opaque variable
+    id that equal cells share.
 
     The ids say which cells are the same number (shared denominators, and a count that
     did not change between deliveries); an attacker is assumed to know that anyway
-    (rule 6), and without them the audit could not be re-run from the output.
+    (rule 6), and without them the audit could not be re-run from the output. The
+    earlier values were published already; without them the audit re-run from this
+    document alone would not know what whoever kept the earlier reports knows.
     """
     cells = []
     for c, h in zip(tables.cells, hidden, strict=True):
         shown = c.published and not h
+        before = earlier[c.var] if earlier is not None and c.published and h else None
         cells.append(
             {
                 "peildatum": c.peildatum.isoformat(),
@@ -398,6 +449,7 @@ def to_document(
                 "var": c.var,
                 "published": c.published,
                 "value": c.raw if shown else None,
+                "earlier": before,
             }
         )
     return {
@@ -411,10 +463,14 @@ def to_document(
     }
 
 
-def from_document(doc: Mapping[str, object]) -> tuple[LinkedTables, list[bool], list[int | None]]:
-    """The linked tables of a published document, which cells are hidden, and the shown
-    values. Raises ``ValueError`` (with the cell's position) on a malformed document."""
-    if doc.get("format") != DOCUMENT_FORMAT:
+def from_document(
+    doc: Mapping[str, object],
+) -> tuple[LinkedTables, list[bool], list[int | None], list[int | None]]:
+    """The linked tables of a published document, which cells are hidden, the shown
+    values, and per variable the value an earlier report showed (see
+    :func:`to_document`). Raises ``ValueError`` (with the cell's position) on a
+    malformed document."""
+    if doc.get("format") not in _READS:
         raise ValueError(f"not a {DOCUMENT_FORMAT} document")
     th = doc.get("thresholds")
     cells = doc.get("cells")
@@ -426,9 +482,12 @@ def from_document(doc: Mapping[str, object]) -> tuple[LinkedTables, list[bool], 
     specs: list[_Spec] = []
     hidden: list[bool] = []
     values: list[int | None] = []
+    before: list[int | None] = []
     for n, c in enumerate(cells):
         try:
             value = c["value"]
+            was = c.get("earlier")
+            before.append(None if was is None else int(was))
             published = bool(c["published"])
             specs.append(
                 _Spec(
@@ -447,4 +506,9 @@ def from_document(doc: Mapping[str, object]) -> tuple[LinkedTables, list[bool], 
             values.append(None if value is None else int(value))
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"cell {n + 1} is malformed ({e})") from None
-    return _assemble(specs, rules), hidden, values
+    tables = _assemble(specs, rules)
+    earlier: list[int | None] = [None] * tables.n_vars
+    for c, was in zip(tables.cells, before, strict=True):
+        if was is not None:
+            earlier[c.var] = was
+    return tables, hidden, values, earlier

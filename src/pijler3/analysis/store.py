@@ -4,6 +4,10 @@ The only module that imports DuckDB. A delivery is loaded in one transaction, so
 crash (even ``kill -9``) leaves the store as before or fully updated. Deleting rows does
 not remove their bytes from a DuckDB file (freed blocks keep them until reused), so the
 purge rebuilds the file from what remains and swaps it in atomically.
+
+The store also records the counts each report showed (``published``), so that the next
+report can take them as known (INDICATORS.md rule 6 across reports). They are counts,
+not people, and a purge keeps them: the reports that showed them are kept too.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from pijler3.contract.protocol import Protocol
 from pijler3.exchange.atomic import replace_durably
 
 FORMAT = "pijler3-store/1"
+# A count a report showed: quantity, breakdown, category, value
+# (:data:`pijler3.analysis.linked_tables.Shown`).
+Published = tuple[str, str, str, int]
 _SQL_TYPES = {"text": "VARCHAR", "code": "VARCHAR", "date": "DATE", "bool": "BOOLEAN"}
 
 
@@ -105,6 +112,11 @@ class Store:
         )
         self.con.execute(
             f"CREATE TABLE IF NOT EXISTS monitoring (delivery_id VARCHAR NOT NULL, {cols})"
+        )
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS published (report VARCHAR NOT NULL,"
+            " written_at TIMESTAMP NOT NULL, quantity VARCHAR NOT NULL,"
+            " breakdown VARCHAR NOT NULL, category VARCHAR NOT NULL, value BIGINT NOT NULL)"
         )
         self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         self.con.execute("INSERT INTO meta VALUES ('format', ?) ON CONFLICT DO NOTHING", [FORMAT])
@@ -216,6 +228,41 @@ class Store:
             params={"id": delivery_id},
         ).pl()
         return frame
+
+    def record_published(
+        self, report: str, written_at: dt.datetime, counts: Collection[Published]
+    ) -> None:
+        """Record the counts a report shows, once per ``report`` (an id made from them),
+        in one transaction: later reports take them as known
+        (:func:`pijler3.analysis.linked_tables.earlier_values`)."""
+        frame = pl.DataFrame(
+            sorted(counts),
+            schema={"quantity": pl.String, "breakdown": pl.String, "category": pl.String,
+                    "value": pl.Int64},
+            orient="row",
+        )  # fmt: skip
+        self.con.register("shown", _ArrowStream(frame))
+        try:
+            with self._transaction():
+                if self.con.execute(
+                    "SELECT count(*) FROM published WHERE report = ?", [report]
+                ).fetchall()[0][0]:
+                    return
+                self.con.execute(
+                    "INSERT INTO published SELECT ?, ?, quantity, breakdown, category, value"
+                    " FROM shown",
+                    [report, written_at.replace(tzinfo=None)],
+                )
+        finally:
+            self.con.unregister("shown")
+
+    def published_counts(self) -> tuple[set[Published], int]:
+        """Every count an earlier report showed, and how many reports showed them."""
+        rows = self.con.execute(
+            "SELECT DISTINCT quantity, breakdown, category, value FROM published"
+        ).fetchall()
+        reports = self.con.execute("SELECT count(DISTINCT report) FROM published").fetchall()
+        return {(r[0], r[1], r[2], int(r[3])) for r in rows}, int(reports[0][0])
 
     def remove_deliveries(self, delivery_ids: list[str]) -> None:
         """Delete deliveries and rebuild the file so that no freed block keeps them."""

@@ -461,6 +461,11 @@ def audit_disclosure(folder: Path) -> None:
         f"{folder}: {r.cells:,} published counts; hidden by rules 1-2: {r.hidden_rules12:,},"
         f" by rule 3: {r.hidden_rule3:,}, by rule 6: {r.hidden_rule6:,}."
     )
+    if r.hidden_earlier:
+        click.echo(
+            f"Of the hidden counts, {r.hidden_earlier:,} were shown by an earlier report;"
+            " the audit takes the values disclosure.json gives for them as known."
+        )
     if r.narrowest is not None and r.narrowest_cell is not None:
         c = r.narrowest_cell
         click.echo(

@@ -16,7 +16,10 @@ each atomically:
 
 The disclosure audit (INDICATORS.md rules 6-7) runs before any file is written; when it
 cannot pass nothing is written. :func:`write_report` records its figures in the
-workspace's audit log (event ``report.written``).
+workspace's audit log (event ``report.written``), and the counts the report shows in the
+analysis store, before the files: the next report takes them as known, so that two
+reports read side by side reveal no more than each alone
+(:mod:`pijler3.analysis.disclosure_audit`).
 
 The report holds aggregated, disclosure-controlled figures only: never a pseudonym,
 never a value of one person.
@@ -25,7 +28,9 @@ never a value of one person.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +40,7 @@ import polars as pl
 from pijler3.analysis import disclosure, disclosure_publish
 from pijler3.analysis.disclosure import PublishedTable
 from pijler3.analysis.disclosure_audit import AuditResult
+from pijler3.analysis.linked_tables import Shown
 from pijler3.analysis.store import Store
 from pijler3.contract.errors import UserError
 from pijler3.exchange.atomic import write_atomic
@@ -118,6 +124,10 @@ def write_report(ws: Workspace, out: Path, *, now: dt.datetime, pdf: bool = True
         )
     with Store(ws.store_path, protocol) as store:
         data = build_report(store, protocol, now=now)
+        # Recorded before any file is written: a crash in between leaves a record of a
+        # report never seen, which only makes later reports more careful; the reverse
+        # would leave a report the next one does not know about.
+        store.record_published(_report_id(data.shown), now, data.shown)
     result = render(data, out, pdf=pdf)
     ws.audit().append(
         REPORT_WRITTEN,
@@ -129,6 +139,12 @@ def write_report(ws: Workspace, out: Path, *, now: dt.datetime, pdf: bool = True
         now=now,
     )
     return result
+
+
+def _report_id(shown: Collection[Shown]) -> str:
+    """The id a report's counts are recorded under: the same counts, the same id."""
+    digest = hashlib.sha256(json.dumps(sorted(shown)).encode("utf-8")).hexdigest()
+    return digest[:32]
 
 
 def render_csv(table: PublishedTable) -> bytes:
