@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import NOW, PEILDATUMS, ChainRun, abb_copy
+from click.testing import CliRunner
+from conftest import NOW, PEILDATUMS, ChainRun, abb_copy, cli_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_disclosure_audit import (
@@ -36,6 +38,7 @@ from pijler3.analysis import disclosure_protect as dpr
 from pijler3.analysis import disclosure_publish as dp
 from pijler3.analysis import linked_tables as lt
 from pijler3.analysis.store import Store
+from pijler3.cli.commands import cli
 from pijler3.contract.errors import UserError
 from pijler3.report import files
 from pijler3.steps import ingest
@@ -189,7 +192,11 @@ def test_a_second_report_after_a_new_delivery_knows_what_the_first_showed(
     assert doc["audit"]["passed"]
     assert files.audit_published(tmp_path / "q2").passed
     html = (tmp_path / "q2" / files.HTML_NAME).read_text()
-    assert "1 eerdere rapporten" in html
+    assert "Eerdere rapporten uit deze analysedatabank: 1." in html
+    assert (
+        "het eerste rapport uit deze analysedatabank"
+        in (tmp_path / "q1" / files.HTML_NAME).read_text()
+    )
     first_doc = json.loads((tmp_path / "q1" / files.DISCLOSURE_NAME).read_text())
     assert first_doc["audit"]["earlier_reports"] == 0
     q1 = pl.read_csv(tmp_path / "q1" / files.CSV_NAME, try_parse_dates=True)
@@ -227,3 +234,59 @@ def test_after_a_purge_disclosure_json_carries_what_earlier_reports_showed() -> 
     found = dp.audit_document(dp.document(told, RULES, 1))
     assert not found.passed
     assert {(f.cell.category, f.range.width) for f in found.failures} >= {("2026-Q2", 0.0)}
+
+
+def test_another_researchers_report_is_taken_as_known_with_earlier(
+    chain: ChainRun, tmp_path: Path
+) -> None:
+    """The two researchers each hold an analysis store. abb-2 writes its report knowing
+    abb-1's (``pijler3 report --earlier``): its audit counts one earlier report, and
+    the record stays for abb-2's next report. A folder without ``disclosure.json`` is
+    refused in one line, and nothing is written or recorded."""
+    one = abb_copy(chain, tmp_path / "abb-1")
+    two = tmp_path / "abb-2"
+    shutil.copytree(chain.spaces["abb-2"].root, two)
+    at = NOW.isoformat()
+    runner = CliRunner()
+    run = runner.invoke(
+        cli, ["report", "--ws", str(one.root), "-o", str(tmp_path / "r1"), "--now", at]
+    )
+    assert run.exit_code == 0, run.output
+
+    wrong = tmp_path / "not-a-report"
+    wrong.mkdir()
+    run = runner.invoke(
+        cli,
+        [
+            "report",
+            "--ws",
+            str(two),
+            "-o",
+            str(tmp_path / "r2"),
+            "--earlier",
+            str(wrong),
+            "--now",
+            at,
+        ],
+    )
+    cli_error(run, "disclosure.json", "not found")
+    assert not (tmp_path / "r2").exists()
+    with Store(two / "store" / "analysis.duckdb", one.protocol()) as store:
+        assert store.published_counts() == (set(), 0)
+
+    run = runner.invoke(
+        cli,
+        ["report", "--ws", str(two), "-o", str(tmp_path / "r2"), "--earlier", str(tmp_path / "r1"),
+         "--now", at],
+    )  # fmt: skip
+    assert run.exit_code == 0, run.output
+    doc = json.loads((tmp_path / "r2" / files.DISCLOSURE_NAME).read_text())
+    assert doc["audit"]["earlier_reports"] == 1
+    first = json.loads((tmp_path / "r1" / files.DISCLOSURE_NAME).read_text())
+    assert first["audit"]["earlier_reports"] == 0
+    run = runner.invoke(cli, ["report", "--ws", str(two), "-o", str(tmp_path / "r3"), "--now", at])
+    assert run.exit_code == 0, run.output
+    third = json.loads((tmp_path / "r3" / files.DISCLOSURE_NAME).read_text())
+    # abb-1's report and abb-2's first, one record each unless they show the same counts
+    differ = lt.document_shown(doc) != lt.document_shown(first)
+    assert third["audit"]["earlier_reports"] == 1 + differ

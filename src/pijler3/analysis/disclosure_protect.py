@@ -303,14 +303,17 @@ def _place(peildatum: dt.date, table: str, breakdown: str, category: str) -> Pla
     return (peildatum, breakdown, TOTAL if table == POPULATION else category)
 
 
-def _cannot(tables: LinkedTables, v: int, r: Range) -> UserError:
-    cell = tables.cells[first_published(tables, v)]
+def _cannot(p: _Pattern, v: int, r: Range) -> UserError:
+    cell = p.tables.cells[first_published(p.tables, v)]
+    known = any(x is not None for x in p.earlier)
     return UserError(
         f"disclosure control cannot protect {cell.table} {cell.breakdown} {cell.category} "
         f"of {cell.peildatum:%d/%m/%Y}: a hidden count can still be narrowed to a range of "
-        f"{r.width:g} (at least {tables.var_threshold[v]} is needed) and hiding more does "
+        f"{r.width:g} (at least {p.tables.var_threshold[v]} is needed)"
+        f"{', counting what earlier reports showed,' if known else ''} and hiding more does "
         "not help; nothing was written.",
-        hint="Check the protocol's disclosure thresholds.",
+        hint="Check the protocol's disclosure thresholds."
+        + (" The counts earlier reports showed stay known to their readers." if known else ""),
     )
 
 
@@ -341,7 +344,7 @@ def _mend_exact(p: _Pattern) -> None:
                 shows.append(v)
                 continue
             if pick is None:
-                raise _cannot(tables, v, Range(known[v] or 0.0, known[v] or 0.0))
+                raise _cannot(p, v, Range(known[v] or 0.0, known[v] or 0.0))
             broken |= used
             picks.add(pick)
         for v in shows:
@@ -520,8 +523,7 @@ def protect(
 ) -> Protection:
     """Rules 1-3 per delivery, then rule 6 across everything, audited (rule 7).
 
-    ``earlier``: the counts earlier reports showed (:func:`linked_tables.shown_counts`);
-    they are known, as if shown here (:mod:`pijler3.analysis.disclosure_audit`).
+    ``earlier``: the counts earlier reports showed (:func:`linked_tables.shown_counts`).
     Raises :class:`UserError` when the audit cannot pass however much is hidden.
     """
     start = time.perf_counter()
@@ -547,7 +549,7 @@ def protect(
         for v, r in fails:
             lv = level.get(v, 0) + 1
             if lv > LEVELS:
-                raise _cannot(tables, v, r)
+                raise _cannot(p, v, r)
             level[v] = lv
             _escalate(p, v, lv)
     lps += _release(p, cache)

@@ -290,20 +290,30 @@ def build(deliveries: Sequence[DeliveryCounts], rules: Disclosure) -> LinkedTabl
 Shown = tuple[str, str, str, int]
 
 
-def _shown_key(c: Cell) -> Shown | None:
-    if c.raw is None or not c.published:
+def _shown_key(c: Cell, value: int | None) -> Shown | None:
+    if value is None or not c.published:
         return None
-    return (c.quantity, c.breakdown, TOTAL if c.table == POPULATION else c.category, c.raw)
+    return (c.quantity, c.breakdown, TOTAL if c.table == POPULATION else c.category, value)
 
 
-def shown_counts(tables: LinkedTables, hidden: Sequence[bool]) -> set[Shown]:
-    """The counts a report with this pattern shows, to be recorded for later reports."""
+def shown_counts(
+    tables: LinkedTables, hidden: Sequence[bool], values: Sequence[int | None] | None = None
+) -> set[Shown]:
+    """The counts a report with this pattern shows, to be recorded for later reports;
+    ``values`` per cell default to the raw counts."""
     out: set[Shown] = set()
-    for c, h in zip(tables.cells, hidden, strict=True):
-        key = _shown_key(c)
+    for i, (c, h) in enumerate(zip(tables.cells, hidden, strict=True)):
+        key = _shown_key(c, c.raw if values is None else values[i])
         if key is not None and not h:
             out.add(key)
     return out
+
+
+def document_shown(doc: Mapping[str, object]) -> set[Shown]:
+    """The counts the report of a published document (``disclosure.json``) shows.
+    Raises ``ValueError`` on a malformed document, as :func:`from_document`."""
+    tables, hidden, values, _ = from_document(doc)
+    return shown_counts(tables, hidden, values)
 
 
 def earlier_values(tables: LinkedTables, earlier: Collection[Shown]) -> list[int | None]:
@@ -318,7 +328,7 @@ def earlier_values(tables: LinkedTables, earlier: Collection[Shown]) -> list[int
     if not earlier:
         return out
     for c in tables.cells:
-        key = _shown_key(c)
+        key = _shown_key(c, c.raw)
         if key is not None and key in earlier:
             out[c.var] = c.raw
     return out

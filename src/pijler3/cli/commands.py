@@ -426,14 +426,21 @@ def risk(file: Path, ws_path: Path | None, as_json: bool) -> None:
 @cli.command()
 @ws_option
 @click.option("-o", "--out", type=DIR, required=True, help="Folder for the report files.")
+@click.option(
+    "--earlier",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    multiple=True,
+    help="A report folder this workspace did not write (another researcher's); its counts"
+    " count as published for this and every later report. Repeatable.",
+)
 @now_option
-def report(ws_path: Path, out: Path, now: str | None) -> None:
+def report(ws_path: Path, out: Path, earlier: tuple[Path, ...], now: str | None) -> None:
     """ABB: write report.html, report.xlsx, indicators.csv and the fact sheet from the
     analysis store."""
     from pijler3.report import files as report_mod
 
     ws = open_ws(ws_path, "abb")
-    r = report_mod.write_report(ws, out, now=moment(now))
+    r = report_mod.write_report(ws, out, now=moment(now), earlier=earlier)
     if r.expired_left_out:
         click.echo(
             f"Warning: {r.expired_left_out} delivery(ies) past their retention were left out;"

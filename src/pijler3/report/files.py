@@ -30,14 +30,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from pijler3.analysis import disclosure, disclosure_publish
+from pijler3.analysis import disclosure, disclosure_publish, linked_tables
 from pijler3.analysis.disclosure import PublishedTable
 from pijler3.analysis.disclosure_audit import AuditResult
 from pijler3.analysis.linked_tables import Shown
@@ -112,17 +113,36 @@ def render(data: ReportData, out: Path, *, pdf: bool = True) -> ReportResult:
     )
 
 
-def write_report(ws: Workspace, out: Path, *, now: dt.datetime, pdf: bool = True) -> ReportResult:
+def write_report(
+    ws: Workspace,
+    out: Path,
+    *,
+    now: dt.datetime,
+    pdf: bool = True,
+    earlier: Sequence[Path] = (),
+) -> ReportResult:
     """The report of every delivery ABB's analysis store still retains, written into
     ``out``; :attr:`ReportResult.expired_left_out` counts those past retention. ``pdf``:
-    print the fact sheet to PDF when headless Chromium is installed."""
+    print the fact sheet to PDF when headless Chromium is installed. ``earlier``: report
+    folders this store did not write (another researcher's, or written before the store
+    kept its record), whose counts are recorded first, for this and every later report.
+    """
     protocol = ws.protocol()
     if not ws.store_path.exists():
         raise UserError(
             f"{ws.store_path}: no analysis store in this workspace.",
             hint="Run the report in an ABB workspace after 'pijler3 ingest'.",
         )
+    documents = [(folder, _document(folder)) for folder in earlier]
     with Store(ws.store_path, protocol) as store:
+        for folder, doc in documents:
+            try:
+                counts = linked_tables.document_shown(doc)
+            except ValueError as exc:
+                raise UserError(
+                    f"{folder / DISCLOSURE_NAME}: not a disclosure document ({exc})."
+                ) from None
+            store.record_published(_report_id(counts), now, counts)
         data = build_report(store, protocol, now=now)
         # Recorded before any file is written: a crash in between leaves a record of a
         # report never seen, which only makes later reports more careful; the reverse
@@ -133,6 +153,7 @@ def write_report(ws: Workspace, out: Path, *, now: dt.datetime, pdf: bool = True
         REPORT_WRITTEN,
         {
             "deliveries": [d.delivery_id for d in data.deliveries],
+            "earlier_folders_recorded": len(documents),
             "disclosure": dict(data.disclosure_audit),
             "files": [p.name for p in result.files],
         },
@@ -168,10 +189,8 @@ class DisclosureCheck:
         return self.result.passed and not self.mismatches
 
 
-def audit_published(folder: Path) -> DisclosureCheck:
-    """Re-run the disclosure audit (INDICATORS.md rule 7) on a folder ``pijler3 report``
-    wrote, without the raw counts: every hidden count's range from ``disclosure.json``,
-    and every count of ``indicators.csv`` checked against the document."""
+def _document(folder: Path) -> dict[str, Any]:
+    """The ``disclosure.json`` of a report folder, parsed; a clear error when missing."""
     path = folder / DISCLOSURE_NAME
     if not path.is_file():
         raise UserError(
@@ -180,8 +199,22 @@ def audit_published(folder: Path) -> DisclosureCheck:
         )
     try:
         doc = json.loads(path.read_text("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not a disclosure document ({exc}).") from None
+    if not isinstance(doc, dict):
+        raise UserError(f"{path}: not a disclosure document (not a JSON object).")
+    return doc
+
+
+def audit_published(folder: Path) -> DisclosureCheck:
+    """Re-run the disclosure audit (INDICATORS.md rule 7) on a folder ``pijler3 report``
+    wrote, without the raw counts: every hidden count's range from ``disclosure.json``,
+    and every count of ``indicators.csv`` checked against the document."""
+    path = folder / DISCLOSURE_NAME
+    doc = _document(folder)
+    try:
         result = disclosure_publish.audit_document(doc)
-    except (ValueError, UnicodeDecodeError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError) as exc:
         raise UserError(f"{path}: not a disclosure document ({exc}).") from None
     shown: dict[tuple[str, str, str, str, str], object] = {}
     for c in doc["cells"]:
