@@ -23,6 +23,7 @@ from scipy.sparse import csr_array
 
 from pijler3.analysis import disclosure, indicators
 from pijler3.analysis import disclosure_audit as da
+from pijler3.analysis import disclosure_pattern as dpat
 from pijler3.analysis import disclosure_protect as dpr
 from pijler3.analysis import disclosure_publish as dp
 from pijler3.analysis import linked_tables as lt
@@ -156,7 +157,7 @@ def test_level_1_names_nothing_when_no_count_it_may_hide_helps() -> None:
     deliveries = unprotectable()
     tables = lt.build(deliveries, STRICT)
     rule, _ = lt.start_pattern(tables, deliveries, STRICT)
-    p = dpr._Pattern(tables, [r != lt.SHOWN for r in rule], rule, [c.raw for c in tables.cells])
+    p = dpat.Pattern(tables, [r != lt.SHOWN for r in rule], rule, [c.raw for c in tables.cells])
     for i, r in enumerate(rule):
         if r != lt.SHOWN:
             p.hide_var(tables.cells[i].var)  # as protect starts: hidden means hidden everywhere
@@ -549,7 +550,7 @@ def test_level_1_hides_counts_that_let_the_failing_count_move_or_says_none_can(
     raws = [c.raw for c in tables.cells]
     solver = da.Solver(tables, da.shown_values(tables, hidden, raws))
     for v, _r in da.failures(tables, solver.ranges())[:4]:
-        p = dpr._Pattern(tables, list(hidden), list(rule), raws)
+        p = dpat.Pattern(tables, list(hidden), list(rule), raws)
         picks = dpr._cheapest(p, v)
         need = max(da.EXACT, float(tables.var_threshold[v]))
         if not picks:

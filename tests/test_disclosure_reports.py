@@ -2,10 +2,11 @@
 
 Each quarterly report publishes every retained delivery again, and a new delivery
 changes the pattern of the old ones. Whoever kept last quarter's report reads it beside
-this one, so the counts an earlier report showed are known here
-(:mod:`pijler3.analysis.disclosure_audit`). These tests combine what two reports
-publish and check the hidden counts with the LP written from the text of rule 6 in
-``tests/test_disclosure_audit.py``, which shares no code with the library's audit.
+this one, so the counts an earlier report showed are known here, and those it hid of a
+delivery still held stay hidden (:mod:`pijler3.analysis.disclosure_audit`). These tests
+combine what the reports publish and check the hidden counts with the LP written from
+the text of rule 6 in ``tests/test_disclosure_audit.py``, which shares no code with the
+library's audit.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from test_disclosure_audit import (
     Key,
     check_rule6,
     check_rules123_kept,
+    cohort_table,
     independent_audit,
     issue_case,
     person,
@@ -82,14 +84,24 @@ def known_from(earlier: pl.DataFrame, raw: pl.DataFrame) -> set[Key]:
     }
 
 
+def earlier_of(*reports: dpr.Protection) -> lt.Earlier:
+    """What the store records of these reports, as the next report reads it."""
+    shown: set[lt.Shown] = set()
+    withheld: set[lt.Withheld] = set()
+    for r in reports:
+        s, w = lt.record(r.tables, r.hidden)
+        shown |= s
+        withheld |= w
+    return lt.Earlier(frozenset(shown), frozenset(withheld), len(reports))
+
+
 def two_reports(
     deliveries: Sequence[lt.DeliveryCounts], *, remember: bool = True
 ) -> tuple[pl.DataFrame, pl.DataFrame, dpr.Protection]:
     """Report A on every delivery but the last, then report B on all of them, which
     knows what A showed when ``remember``; their published tables and B's protection."""
     a = dpr.protect(deliveries[:-1], RULES)
-    known = lt.shown_counts(a.tables, a.hidden) if remember else set()
-    b = dpr.protect(deliveries, RULES, known)
+    b = dpr.protect(deliveries, RULES, earlier_of(a) if remember else None)
     return published(a, deliveries[:-1]), published(b, deliveries), b
 
 
@@ -159,16 +171,18 @@ def test_the_store_records_each_reports_counts_once_and_keeps_them_through_a_pur
 
     path = tmp_path / "analysis.duckdb"
     counts = {("B", "totaal", "totaal", 120), ("num:werk_6m", "regio", "A", 7)}
+    hid = {(PEILDATUMS[0], "num:werk_6m", "regio", "B")}
     with Store(path, protocol.load()) as store:
-        assert store.published_counts() == (set(), 0)
-        store.record_published("r1", NOW, counts)
-        store.record_published("r1", NOW, counts)  # the same report again: one record
+        assert store.earlier() == (set(), set(), 0)
+        store.record_published("r1", NOW, counts, hid)
+        store.record_published("r1", NOW, counts, hid)  # the same report again: one record
         store.record_published("r2", NOW, {("B", "totaal", "totaal", 130)})
         store.remove_deliveries([])  # a purge rebuilds the file from what it keeps
     with Store(path, protocol.load()) as store:
-        known, reports = store.published_counts()
+        known, withheld, reports = store.earlier()
     assert reports == 2
     assert known == counts | {("B", "totaal", "totaal", 130)}
+    assert withheld == hid
 
 
 def test_a_second_report_after_a_new_delivery_knows_what_the_first_showed(
@@ -206,8 +220,10 @@ def test_a_second_report_after_a_new_delivery_knows_what_the_first_showed(
     pairs = q1.join(q2, on=KEYS, suffix="_q2")
     assert pairs.height == q1.height
     for kind in ("denominator", "numerator"):
-        shown = pairs.filter(pl.col(kind).is_not_null())
-        assert shown[kind].to_list() == shown[f"{kind}_q2"].to_list()
+        # The first delivery's figures are as the first report showed them: the same
+        # counts shown, the same counts hidden.
+        assert pairs[kind].to_list() == pairs[f"{kind}_q2"].to_list()
+    assert pairs[kind].null_count() > 0
     held = [c for c in doc["cells"] if c["earlier"] is not None]
     assert all(c["value"] is None for c in held)
     assert len(held) == doc["audit"]["hidden_earlier"]
@@ -221,7 +237,7 @@ def test_after_a_purge_disclosure_json_carries_what_earlier_reports_showed() -> 
     audit: 2026-Q2 is then exactly 9."""
     deliveries = issue_case()
     a = dpr.protect(deliveries[:2], RULES)
-    known = lt.shown_counts(a.tables, a.hidden)
+    known = earlier_of(a)
     b = dpr.protect(deliveries[2:], RULES, known)
     doc = dp.document(b, RULES, 1)
     assert dp.audit_document(doc).passed
@@ -272,7 +288,7 @@ def test_another_researchers_report_is_taken_as_known_with_earlier(
     cli_error(run, "disclosure.json", "not found")
     assert not (tmp_path / "r2").exists()
     with Store(two / "store" / "analysis.duckdb", one.protocol()) as store:
-        assert store.published_counts() == (set(), 0)
+        assert store.earlier() == (set(), set(), 0)
 
     run = runner.invoke(
         cli,
@@ -288,5 +304,43 @@ def test_another_researchers_report_is_taken_as_known_with_earlier(
     assert run.exit_code == 0, run.output
     third = json.loads((tmp_path / "r3" / files.DISCLOSURE_NAME).read_text())
     # abb-1's report and abb-2's first, one record each unless they show the same counts
-    differ = lt.document_shown(doc) != lt.document_shown(first)
+    differ = lt.document_record(doc) != lt.document_record(first)
     assert third["audit"]["earlier_reports"] == 1 + differ
+
+
+def test_after_a_purge_what_an_earlier_report_hid_stays_hidden() -> None:
+    """Delivery 1 has cohort X of 7 persons (rule 2) and Y of 30 as its complement
+    (rule 3); in delivery 2, X has grown to 12 and Y is unchanged. Report A (delivery 1)
+    hides X and Y; report B (deliveries 1-2) hides Y in delivery 2 too, since it is the
+    same count. Then delivery 1 is purged. Report C (deliveries 2-3) no longer holds
+    delivery 1's equations; alone, rules 1-3 would show Y, and with A's totaal and Z
+    it gives X = 77 - 40 - 30 = 7 exactly. Because B hid Y of delivery 2, C keeps it
+    hidden and gives it a range of its threshold; read together, A, B and C leave X
+    of delivery 1 a range of at least 10."""
+    days = [dt.date(2026, 3, 31), dt.date(2026, 6, 30), dt.date(2026, 9, 30)]
+    d1 = lt.DeliveryCounts(cohort_table(days[0], [("X", 7, 2), ("Y", 30, 10), ("Z", 40, 20)]))
+    d2 = lt.DeliveryCounts(cohort_table(days[1], [("X", 12, 6), ("Y", 30, 10), ("Z", 45, 22)]))
+    d3 = lt.DeliveryCounts(
+        cohort_table(days[2], [("X", 12, 6), ("Y", 31, 11), ("Z", 50, 25), ("W", 20, 8)])
+    )
+    a = dpr.protect([d1], RULES)
+    b = dpr.protect([d1, d2], RULES, earlier_of(a))
+    c = dpr.protect([d2, d3], RULES, earlier_of(a, b))
+    pub_b, pub_c = published(b, [d1, d2]), published(c, [d2, d3])
+    y2 = pub_c.filter((pl.col("peildatum") == days[1]) & (pl.col("category") == "Y"))
+    assert y2["denominator"].to_list() == [None]
+    assert c.result.passed
+
+    def x1_range(report_c: pl.DataFrame) -> float:
+        every = side_by_side(
+            pl.concat([pub_b, report_c.filter(pl.col("peildatum") == days[2])]),
+            report_c.filter(pl.col("peildatum") == days[1]),
+        )
+        raw = pl.concat([d.raw for d in (d1, d2, d3)])
+        x1 = (days[0], "werk_6m", "cohort", "X", "denominator")
+        low, high = independent_audit(raw, every)[x1]
+        return high - low
+
+    assert x1_range(pub_c) >= RULES.min_denominator
+    forgetful = dpr.protect([d2, d3], RULES, lt.Earlier(earlier_of(a, b).shown))
+    assert x1_range(published(forgetful, [d2, d3])) == pytest.approx(0.0)

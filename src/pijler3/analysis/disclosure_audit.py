@@ -41,7 +41,10 @@ it beside this one. So a count an earlier report showed (recorded in the analysi
 still hide it (rule 6 never shows what they hide), but the audit neither asks it for a
 range nor lets it widen another count's. INDICATORS.md asks that no hidden count be
 exact; for those counts that cannot hold, they were published already, and the audit
-counts them apart (:attr:`AuditResult.hidden_earlier`).
+counts them apart (:attr:`AuditResult.hidden_earlier`). A count an earlier report hid
+of a delivery still held stays hidden (:mod:`pijler3.analysis.disclosure_protect`), and
+like every hidden count needs a range of its threshold: the earlier report's hidden
+counts may rest on it, and after a purge the model no longer holds their equations.
 
 **Extra suppression (rule 6)** is :mod:`pijler3.analysis.disclosure_protect`; its
 outcome is a :class:`Protection`.

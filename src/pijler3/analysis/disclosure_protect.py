@@ -62,9 +62,11 @@ hidden row, and the rows of a delivery are never hidden (the quality section sho
    a small store or one of many deliveries, where rule 6 hides thousands of counts in
    one large component, does not pay a slow audit for each.
 
-Counts an earlier report showed are known (:func:`protect`'s ``earlier``): the LPs keep
-them at their value and rule 6 never hides them (that protects nothing), so the counts
-this report hides are protected by counts no report has shown yet.
+Earlier reports (:func:`protect`'s ``earlier``, :class:`~pijler3.analysis.linked_tables.Earlier`):
+a count one showed is known, so the LPs keep it at its value and rule 6 never hides it
+(that protects nothing); the counts this report hides are protected by counts no
+report has shown yet. A count one hid of a delivery still held stays hidden, and the
+release never shows it: its earlier report's hidden counts may rest on it.
 
 Termination: every round hides a cell, shows one for good or raises a failing count's
 level, and all three are bounded (the cells; five levels per count); the release tries
@@ -74,10 +76,9 @@ and cell order, never by a hash or a clock.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -96,20 +97,18 @@ from pijler3.analysis.disclosure_audit import (
     audit_result,
     failures,
     first_published,
-    shown_values,
 )
+from pijler3.analysis.disclosure_pattern import Pattern, Place
 from pijler3.analysis.highs import WarmModel, afresh, warm_model
 from pijler3.analysis.linked_tables import (
     DENOMINATOR,
-    POPULATION,
-    ROWS,
     RULE6,
     SHOWN,
     TOTAL,
     DeliveryCounts,
-    LinkedTables,
-    Shown,
+    Earlier,
     build,
+    earlier_hidden,
     earlier_values,
     start_pattern,
 )
@@ -128,182 +127,9 @@ RELEASE_LPS = 500
 RELEASE_COMPONENT = 500
 # How far step 1 follows the chain of equations behind an exact count.
 CHAIN = 64
-# What hiding a ``totaal`` costs in level 1's LP, against another count with as many
-# cells: the totals are what readers look at first.
-TOTAL_COST = 10.0
-
-Place = tuple[dt.date, str, str]  # delivery, breakdown, category
 
 
-@dataclass
-class _Pattern:
-    """The hiding pattern being built, with the indexes the steps need."""
-
-    tables: LinkedTables
-    hidden: list[bool]
-    rule: list[int]
-    raws: list[int | None]
-    # Per variable: the value an earlier report showed (known; never hidden by rule 6).
-    earlier: list[int | None] = field(default_factory=list)
-    places: dict[Place, list[int]] = field(default_factory=dict)
-    breakdowns: dict[tuple[dt.date, str], list[Place]] = field(default_factory=dict)
-    # Counts shown again by step 1 (exact from counts that may not be hidden): never
-    # hidden again, which also bounds the number of rounds.
-    pinned: set[int] = field(default_factory=set)
-    model: _Model | None = None  # level 1's LP, built on first use
-
-    def __post_init__(self) -> None:
-        if not self.earlier:
-            self.earlier = [None] * self.tables.n_vars
-        for i, c in enumerate(self.tables.cells):
-            place = _place(c.peildatum, c.table, c.breakdown, c.category)
-            if place not in self.places:
-                self.places[place] = []
-                self.breakdowns.setdefault((place[0], place[1]), []).append(place)
-            self.places[place].append(i)
-
-    def values(self) -> list[float | None]:
-        return shown_values(self.tables, self.hidden, self.raws, self.earlier)
-
-    def hide_var(self, v: int) -> int:
-        """Hide every published cell of ``v`` and the numerators of its rows, closed
-        under "hidden somewhere means hidden everywhere"; the number of cells hidden. A
-        count an earlier report showed is known anyway: only its rows' numerators follow
-        it (rule 2), so an old delivery keeps the figures that report showed."""
-        tables, n = self.tables, 0
-        todo = [v]
-        while todo:
-            u = todo.pop()
-            cells = tables.var_cells[u]
-            if self.earlier[u] is not None:
-                cells = [i for i in cells if self.hidden[i]]
-            for i in cells:
-                for j in (i, tables.row_numerator.get(i)):
-                    if j is None or not tables.cells[j].published or self.hidden[j]:
-                        continue
-                    self.hidden[j] = True
-                    self.rule[j] = RULE6
-                    n += 1
-                    todo.append(tables.cells[j].var)
-        return n
-
-    def rule6_only(self, v: int) -> bool:
-        """Whether rule 6 alone hid ``v`` (no cell of it hidden by rules 1-3)."""
-        cells = [i for i in self.tables.var_cells[v] if self.hidden[i]]
-        return bool(cells) and all(self.rule[i] == RULE6 for i in cells)
-
-    def show_exact(self, v: int) -> None:
-        """Show ``v`` again, rule 6 alone having hidden it: it is exact from what is
-        shown, so hiding it protects nothing and showing it tells nothing new."""
-        for i in self.tables.var_cells[v]:
-            if not self.hidden[i]:
-                continue
-            self.hidden[i] = False
-            self.rule[i] = SHOWN
-        self.pinned.add(v)
-
-    def never(self, w: int) -> bool:
-        """Whether rule 6 may never hide ``w``: not published, the rows, zero, or shown by
-        an earlier report (hiding it protects nothing)."""
-        if self.earlier[w] is not None:
-            return True
-        cells = [i for i in self.tables.var_cells[w] if self.tables.cells[i].published]
-        if not cells or any(self.tables.cells[i].quantity == ROWS for i in cells):
-            return True
-        return not self.raws[cells[0]]
-
-    def hideable(self, w: int) -> bool:
-        """A shown variable that may be hidden: not :meth:`never`, not shown again by
-        :meth:`show_exact`."""
-        if self.never(w) or w in self.pinned:
-            return False
-        cells = self.tables.var_cells[w]
-        return not all(self.hidden[i] for i in cells if self.tables.cells[i].published)
-
-    def order(self, w: int) -> tuple[bool, int, int, int]:
-        """Which shown count to hide first: not a ``totaal``, fewest published cells,
-        smallest count, first in cell order."""
-        cells = [i for i in self.tables.var_cells[w] if self.tables.cells[i].published]
-        is_total = any(self.tables.cells[i].breakdown == TOTAL for i in cells)
-        return (is_total, len(cells), int(self.raws[cells[0]] or 0), cells[0])
-
-    def span(self, w: int) -> frozenset[dt.date]:
-        """The deliveries in which ``w`` is published."""
-        return frozenset(
-            self.tables.cells[i].peildatum
-            for i in self.tables.var_cells[w]
-            if self.tables.cells[i].published
-        )
-
-    def key(self, w: int, v: int, depth: int = 0) -> tuple[bool, bool, int, int, int, int]:
-        """The order of candidates for failing ``v``: not a ``totaal``; published in the
-        same deliveries as ``v`` (so that one change of both fits every delivery);
-        nearest; fewest cells; smallest; first."""
-        o = self.order(w)
-        return (o[0], self.span(w) != self.span(v), depth, *o[1:])
-
-    def cost(self, w: int) -> float:
-        """What hiding ``w`` costs in level 1's LP: the cells hiding it hides (its own
-        published cells and the numerators of their rows), :data:`TOTAL_COST` times
-        that for a ``totaal``."""
-        tables, cells = self.tables, 0
-        for i in tables.var_cells[w]:
-            for j in (i, tables.row_numerator.get(i)):
-                if j is not None and tables.cells[j].published:
-                    cells += 1
-        return cells * (TOTAL_COST if self.order(w)[0] else 1.0)
-
-    def hide_place(self, place: Place) -> int:
-        n = 0
-        for i in self.places.get(place, []):
-            c = self.tables.cells[i]
-            if c.published and not self.hidden[i] and self.hideable(c.var):
-                n += self.hide_var(c.var)
-        return n
-
-    def complement(self, place: Place, v: int) -> Place | None:
-        """The category of the same breakdown to hide with ``place``: one where ``v``'s
-        quantity is not zero and published in the same deliveries as ``v`` if there is
-        one, then the fewest people (``toeleiding``'s denominator), then by code."""
-        if place[1] == TOTAL:
-            return None
-        quantity = self.tables.cells[self.tables.var_cells[v][0]].quantity
-        best: tuple[bool, int, str, Place] | None = None
-        for other in self.breakdowns[(place[0], place[1])]:
-            if other == place:
-                continue
-            same = [i for i in self.places[other] if self.tables.cells[i].quantity == quantity]
-            if not same or not self.raws[same[0]]:
-                continue
-            people = [int(self.raws[i] or 0) for i in self.places[other] if self._is_base(i)]
-            key = (
-                self.span(self.tables.cells[same[0]].var) != self.span(v),
-                people[0] if people else 0,
-                other[2],
-                other,
-            )
-            if best is None or key < best:
-                best = key
-        return best[3] if best else None
-
-    def _is_base(self, i: int) -> bool:
-        c = self.tables.cells[i]
-        return c.quantity == "B" and c.table != POPULATION
-
-    def places_of(self, v: int) -> list[Place]:
-        out: dict[Place, None] = {}
-        for i in self.tables.var_cells[v]:
-            c = self.tables.cells[i]
-            out[_place(c.peildatum, c.table, c.breakdown, c.category)] = None
-        return list(out)
-
-
-def _place(peildatum: dt.date, table: str, breakdown: str, category: str) -> Place:
-    # A population count is its quantity's totaal.
-    return (peildatum, breakdown, TOTAL if table == POPULATION else category)
-
-
-def _cannot(p: _Pattern, v: int, r: Range) -> UserError:
+def _cannot(p: Pattern, v: int, r: Range) -> UserError:
     cell = p.tables.cells[first_published(p.tables, v)]
     known = any(x is not None for x in p.earlier)
     return UserError(
@@ -317,7 +143,7 @@ def _cannot(p: _Pattern, v: int, r: Range) -> UserError:
     )
 
 
-def _mend_exact(p: _Pattern) -> None:
+def _mend_exact(p: Pattern) -> None:
     """Step 1 of the module docstring, to a fixpoint."""
     tables = p.tables
     while True:
@@ -356,7 +182,7 @@ def _mend_exact(p: _Pattern) -> None:
 
 
 def _exact_pick(
-    p: _Pattern, solver: Solver, values: Sequence[float | None], v: int
+    p: Pattern, solver: Solver, values: Sequence[float | None], v: int
 ) -> tuple[int | None, set[int]]:
     """The shown count to hide so that ``v`` is no longer determined, and the equations
     looked at: those of its derivation (the equation that determined ``v``, then those
@@ -385,7 +211,7 @@ def _exact_pick(
     return (best[1] if best else None), seen
 
 
-def _escalate(p: _Pattern, v: int, level: int) -> int:
+def _escalate(p: Pattern, v: int, level: int) -> int:
     """Hide more for failing ``v`` at ``level`` (module docstring); the cells hidden."""
     if level == 1:
         return sum(p.hide_var(w) for w in _cheapest(p, v))
@@ -421,14 +247,14 @@ class _Model:
     """
 
     raw: npt.NDArray[np.float64]
-    never: npt.NDArray[np.bool_]  # per count: :meth:`_Pattern.never`
-    cost: npt.NDArray[np.float64]  # per count: :meth:`_Pattern.cost`
+    never: npt.NDArray[np.bool_]  # per count: :meth:`Pattern.never`
+    cost: npt.NDArray[np.float64]  # per count: :meth:`Pattern.cost`
     lp: Component
     warm: WarmModel | None
     reach: npt.NDArray[np.float64]
 
     @classmethod
-    def of(cls, p: _Pattern) -> _Model:
+    def of(cls, p: Pattern) -> _Model:
         from scipy.sparse import csr_array, hstack
 
         tables, n = p.tables, p.tables.n_vars
@@ -469,7 +295,7 @@ class _Model:
         return x
 
 
-def _cheapest(p: _Pattern, v: int) -> list[int]:
+def _cheapest(p: Pattern, v: int) -> list[int]:
     """Level 1 of the module docstring: the shown counts to hide so that ``v`` can move
     up by its threshold. Empty when a solution found before already moved ``v`` that
     far (see :class:`_Model`), or when no choice of hidden counts lets it (level 2
@@ -505,7 +331,7 @@ def _cheapest(p: _Pattern, v: int) -> list[int]:
     return [int(w) for w in np.flatnonzero(shown & (moved > TOL))]
 
 
-def _hide_totals(p: _Pattern, v: int, places: Sequence[Place]) -> int:
+def _hide_totals(p: Pattern, v: int, places: Sequence[Place]) -> int:
     """The ``totaal`` of ``v``'s quantity in its deliveries: a count that appears
     between two deliveries (a cohort whose window closed) is otherwise the difference
     of two shown totals."""
@@ -519,19 +345,25 @@ def _hide_totals(p: _Pattern, v: int, places: Sequence[Place]) -> int:
 
 
 def protect(
-    deliveries: Sequence[DeliveryCounts], rules: Disclosure, earlier: Collection[Shown] = ()
+    deliveries: Sequence[DeliveryCounts], rules: Disclosure, earlier: Earlier | None = None
 ) -> Protection:
     """Rules 1-3 per delivery, then rule 6 across everything, audited (rule 7).
 
-    ``earlier``: the counts earlier reports showed (:func:`linked_tables.shown_counts`).
+    ``earlier``: what earlier reports showed and hid (:class:`linked_tables.Earlier`).
     Raises :class:`UserError` when the audit cannot pass however much is hidden.
     """
     start = time.perf_counter()
     tables = build(deliveries, rules)
     rule, _primary = start_pattern(tables, deliveries, rules)
     hidden = [r != SHOWN for r in rule]
+    earlier = earlier or Earlier()
     before = earlier_values(tables, earlier)
-    p = _Pattern(tables, hidden, rule, [c.raw for c in tables.cells], before)
+    held = {i for i in earlier_hidden(tables, earlier) if before[tables.cells[i].var] is None}
+    for i in held:
+        if not hidden[i]:
+            hidden[i], rule[i] = True, RULE6  # an earlier report hid it (rule 6 across reports)
+    p = Pattern(tables, hidden, rule, [c.raw for c in tables.cells], before)
+    p.held = {tables.cells[i].var for i in held}
     for i in range(len(hidden)):
         if hidden[i]:
             p.hide_var(tables.cells[i].var)
@@ -561,7 +393,7 @@ def protect(
     return Protection(tables, tuple(p.hidden), tuple(p.rule), result, tuple(before))
 
 
-def _release(p: _Pattern, cache: dict[frozenset[int], Component]) -> int:
+def _release(p: Pattern, cache: dict[frozenset[int], Component]) -> int:
     """Step 3 of the module docstring on a pattern that passes; the LPs it solved."""
     tables = p.tables
     denominator_of = {j: i for i, j in tables.row_numerator.items()}
@@ -575,7 +407,7 @@ def _release(p: _Pattern, cache: dict[frozenset[int], Component]) -> int:
     candidates = []
     for v in sorted(small):
         hidden = [i for i in tables.var_cells[v] if tables.cells[i].published and p.hidden[i]]
-        if hidden and p.rule6_only(v):
+        if hidden and p.rule6_only(v) and v not in p.held:
             first = tables.cells[hidden[0]]
             order = (first.kind != DENOMINATOR, -int(first.raw or 0), hidden[0])
             candidates.append((order, v, hidden))

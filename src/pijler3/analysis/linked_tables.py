@@ -23,7 +23,7 @@ delivery are B plus the rows outside B for each reason.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -283,40 +283,63 @@ def build(deliveries: Sequence[DeliveryCounts], rules: Disclosure) -> LinkedTabl
     return _assemble(specs, rules)
 
 
-# --- What earlier reports showed ------------------------------------------------------------
+# --- What earlier reports published ---------------------------------------------------------
 
 # A count a report showed, as later reports compare it: its quantity, breakdown and
 # category (a population count's category is ``totaal``, as in its variable) and value.
 Shown = tuple[str, str, str, int]
+# A count a report hid: its delivery, quantity, breakdown and category (no value).
+Withheld = tuple[dt.date, str, str, str]
 
 
-def _shown_key(c: Cell, value: int | None) -> Shown | None:
-    if value is None or not c.published:
-        return None
-    return (c.quantity, c.breakdown, TOTAL if c.table == POPULATION else c.category, value)
+@dataclass(frozen=True)
+class Earlier:
+    """What earlier reports published (:meth:`pijler3.analysis.store.Store.earlier`):
+    the counts they showed, the counts they hid, and how many reports there were.
+
+    Whoever kept an earlier report reads it beside a new one. So a count it showed is
+    known (:func:`earlier_values`), and a count it hid of a delivery still held stays
+    hidden (:func:`earlier_hidden`): the equations of the earlier report, whose hidden
+    counts may rest on it, stay in the reader's hands after a purge, when the model no
+    longer holds them. An old delivery's figures thus stay as its first report showed
+    them.
+    """
+
+    shown: frozenset[Shown] = frozenset()
+    withheld: frozenset[Withheld] = frozenset()
+    reports: int = 0
 
 
-def shown_counts(
+def _category(c: Cell) -> str:
+    return TOTAL if c.table == POPULATION else c.category
+
+
+def record(
     tables: LinkedTables, hidden: Sequence[bool], values: Sequence[int | None] | None = None
-) -> set[Shown]:
-    """The counts a report with this pattern shows, to be recorded for later reports;
-    ``values`` per cell default to the raw counts."""
-    out: set[Shown] = set()
+) -> tuple[set[Shown], set[Withheld]]:
+    """What a report with this pattern shows and hides, to be recorded for later reports
+    (``values`` per cell default to the raw counts)."""
+    shown: set[Shown] = set()
+    withheld: set[Withheld] = set()
     for i, (c, h) in enumerate(zip(tables.cells, hidden, strict=True)):
-        key = _shown_key(c, c.raw if values is None else values[i])
-        if key is not None and not h:
-            out.add(key)
-    return out
+        value = c.raw if values is None else values[i]
+        if not c.published:
+            continue
+        if h:
+            withheld.add((c.peildatum, c.quantity, c.breakdown, _category(c)))
+        elif value is not None:
+            shown.add((c.quantity, c.breakdown, _category(c), value))
+    return shown, withheld
 
 
-def document_shown(doc: Mapping[str, object]) -> set[Shown]:
-    """The counts the report of a published document (``disclosure.json``) shows.
+def document_record(doc: Mapping[str, object]) -> tuple[set[Shown], set[Withheld]]:
+    """What the report of a published document (``disclosure.json``) shows and hides.
     Raises ``ValueError`` on a malformed document, as :func:`from_document`."""
     tables, hidden, values, _ = from_document(doc)
-    return shown_counts(tables, hidden, values)
+    return record(tables, hidden, values)
 
 
-def earlier_values(tables: LinkedTables, earlier: Collection[Shown]) -> list[int | None]:
+def earlier_values(tables: LinkedTables, earlier: Earlier) -> list[int | None]:
     """Per variable: its count when an earlier report showed it, else None.
 
     A count is matched the way the model merges cells across deliveries (same quantity,
@@ -325,13 +348,24 @@ def earlier_values(tables: LinkedTables, earlier: Collection[Shown]) -> list[int
     a count shown for a delivery since purged still counts where it is unchanged.
     """
     out: list[int | None] = [None] * tables.n_vars
-    if not earlier:
+    if not earlier.shown:
         return out
     for c in tables.cells:
-        key = _shown_key(c, c.raw)
-        if key is not None and key in earlier:
+        key = (c.quantity, c.breakdown, _category(c), c.raw)
+        if c.published and c.raw is not None and key in earlier.shown:
             out[c.var] = c.raw
     return out
+
+
+def earlier_hidden(tables: LinkedTables, earlier: Earlier) -> list[int]:
+    """The published cells an earlier report hid, by delivery and place."""
+    if not earlier.withheld:
+        return []
+    return [
+        i
+        for i, c in enumerate(tables.cells)
+        if c.published and (c.peildatum, c.quantity, c.breakdown, _category(c)) in earlier.withheld
+    ]
 
 
 # --- Rules 1-3 of one delivery alone --------------------------------------------------------

@@ -5,9 +5,10 @@ crash (even ``kill -9``) leaves the store as before or fully updated. Deleting r
 not remove their bytes from a DuckDB file (freed blocks keep them until reused), so the
 purge rebuilds the file from what remains and swaps it in atomically.
 
-The store also records the counts each report showed (``published``), so that the next
-report can take them as known (INDICATORS.md rule 6 across reports). They are counts,
-not people, and a purge keeps them: the reports that showed them are kept too.
+The store also records the counts each report showed (``published``, with their values)
+and the places of those it hid (``withheld``, without values), so that the next report
+can take them into account (INDICATORS.md rule 6 across reports). They are counts, not
+people, and a purge keeps them: the reports that showed them are kept too.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from pijler3.contract.protocol import Protocol
 from pijler3.exchange.atomic import replace_durably
 
 FORMAT = "pijler3-store/1"
-# A count a report showed: quantity, breakdown, category, value
-# (:data:`pijler3.analysis.linked_tables.Shown`).
+# A count a report showed: quantity, breakdown, category, value; one it hid: delivery,
+# quantity, breakdown, category (:data:`pijler3.analysis.linked_tables.Shown`, ``Withheld``).
 Published = tuple[str, str, str, int]
+Withheld = tuple[dt.date, str, str, str]
 _SQL_TYPES = {"text": "VARCHAR", "code": "VARCHAR", "date": "DATE", "bool": "BOOLEAN"}
 
 
@@ -117,6 +119,11 @@ class Store:
             "CREATE TABLE IF NOT EXISTS published (report VARCHAR NOT NULL,"
             " written_at TIMESTAMP NOT NULL, quantity VARCHAR NOT NULL,"
             " breakdown VARCHAR NOT NULL, category VARCHAR NOT NULL, value BIGINT NOT NULL)"
+        )
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS withheld (report VARCHAR NOT NULL,"
+            " written_at TIMESTAMP NOT NULL, peildatum DATE NOT NULL, quantity VARCHAR NOT NULL,"
+            " breakdown VARCHAR NOT NULL, category VARCHAR NOT NULL)"
         )
         self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         self.con.execute("INSERT INTO meta VALUES ('format', ?) ON CONFLICT DO NOTHING", [FORMAT])
@@ -230,18 +237,30 @@ class Store:
         return frame
 
     def record_published(
-        self, report: str, written_at: dt.datetime, counts: Collection[Published]
+        self,
+        report: str,
+        written_at: dt.datetime,
+        shown: Collection[Published],
+        withheld: Collection[Withheld] = (),
     ) -> None:
-        """Record the counts a report shows, once per ``report`` (an id made from them),
-        in one transaction: later reports take them as known
-        (:func:`pijler3.analysis.linked_tables.earlier_values`)."""
-        frame = pl.DataFrame(
-            sorted(counts),
-            schema={"quantity": pl.String, "breakdown": pl.String, "category": pl.String,
-                    "value": pl.Int64},
-            orient="row",
-        )  # fmt: skip
-        self.con.register("shown", _ArrowStream(frame))
+        """Record what a report shows and hides, once per ``report`` (an id made from
+        them), in one transaction: later reports take it into account
+        (:class:`pijler3.analysis.linked_tables.Earlier`)."""
+        frames = {
+            "shown_counts": pl.DataFrame(
+                sorted(shown), orient="row",
+                schema={"quantity": pl.String, "breakdown": pl.String, "category": pl.String,
+                        "value": pl.Int64},
+            ),
+            "withheld_counts": pl.DataFrame(
+                sorted(withheld), orient="row",
+                schema={"peildatum": pl.Date, "quantity": pl.String, "breakdown": pl.String,
+                        "category": pl.String},
+            ),
+        }  # fmt: skip
+        for name, frame in frames.items():
+            self.con.register(name, _ArrowStream(frame))
+        at = written_at.replace(tzinfo=None)
         try:
             with self._transaction():
                 if self.con.execute(
@@ -250,19 +269,34 @@ class Store:
                     return
                 self.con.execute(
                     "INSERT INTO published SELECT ?, ?, quantity, breakdown, category, value"
-                    " FROM shown",
-                    [report, written_at.replace(tzinfo=None)],
+                    " FROM shown_counts",
+                    [report, at],
+                )
+                self.con.execute(
+                    "INSERT INTO withheld SELECT ?, ?, peildatum, quantity, breakdown, category"
+                    " FROM withheld_counts",
+                    [report, at],
                 )
         finally:
-            self.con.unregister("shown")
+            for name in frames:
+                self.con.unregister(name)
 
-    def published_counts(self) -> tuple[set[Published], int]:
-        """Every count an earlier report showed, and how many reports showed them."""
-        rows = self.con.execute(
+    def earlier(self) -> tuple[set[Published], set[Withheld], int]:
+        """What earlier reports showed and hid, and how many reports there were."""
+        shown = self.con.execute(
             "SELECT DISTINCT quantity, breakdown, category, value FROM published"
         ).fetchall()
-        reports = self.con.execute("SELECT count(DISTINCT report) FROM published").fetchall()
-        return {(r[0], r[1], r[2], int(r[3])) for r in rows}, int(reports[0][0])
+        withheld = self.con.execute(
+            "SELECT DISTINCT peildatum, quantity, breakdown, category FROM withheld"
+        ).fetchall()
+        reports = self.con.execute(
+            "SELECT count(*) FROM (SELECT report FROM published UNION SELECT report FROM withheld)"
+        ).fetchall()
+        return (
+            {(r[0], r[1], r[2], int(r[3])) for r in shown},
+            {(r[0], r[1], r[2], r[3]) for r in withheld},
+            int(reports[0][0]),
+        )
 
     def remove_deliveries(self, delivery_ids: list[str]) -> None:
         """Delete deliveries and rebuild the file so that no freed block keeps them."""

@@ -31,7 +31,7 @@ from pijler3.analysis import (
     population,
 )
 from pijler3.analysis.disclosure import PublishedCounts, PublishedTable
-from pijler3.analysis.linked_tables import DeliveryCounts, Shown, shown_counts
+from pijler3.analysis.linked_tables import DeliveryCounts, Earlier, Shown, Withheld, record
 from pijler3.analysis.risk import RiskGate
 from pijler3.analysis.store import Delivery, Store
 from pijler3.contract.errors import UserError
@@ -157,8 +157,10 @@ class ReportData:
     # The disclosure audit of everything above (rules 6 and 7): the machine-readable
     # document written as disclosure.json, and its figures (disclosure_publish.summary).
     disclosure_document: Mapping[str, Any] = field(default_factory=dict)
-    # The counts this report shows, which the store records for later reports.
+    # The counts this report shows and the places of those it hides, which the store
+    # records for later reports.
     shown: frozenset[Shown] = frozenset()
+    withheld: frozenset[Withheld] = frozenset()
 
     @property
     def disclosure_audit(self) -> Mapping[str, Any]:
@@ -342,10 +344,13 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
     # Rules 1-3 per delivery, then rule 6 across every table of every delivery and what
     # earlier reports showed, audited by LP before anything is written (a UserError when
     # it cannot pass).
-    earlier, reports = store.published_counts()
+    shown, withheld, reports = store.earlier()
     protection = disclosure_protect.protect(
-        [DeliveryCounts(r, pop if r is raws[-1] else None) for r in raws], rules, earlier
+        [DeliveryCounts(r, pop if r is raws[-1] else None) for r in raws],
+        rules,
+        Earlier(frozenset(shown), frozenset(withheld), reports),
     )
+    shows, hides = record(protection.tables, protection.hidden)
     hidden = protection.hidden_keys()
     table = disclosure.publish_indicators(raws, rules, hidden)
     del raws  # the raw counts go no further than this function
@@ -381,7 +386,8 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
         expired_left_out=expired,
         curve_bands=bands,
         disclosure_document=disclosure_publish.document(protection, rules, reports),
-        shown=frozenset(shown_counts(protection.tables, protection.hidden)),
+        shown=frozenset(shows),
+        withheld=frozenset(hides),
     )
 
 

@@ -41,7 +41,7 @@ import polars as pl
 from pijler3.analysis import disclosure, disclosure_publish, linked_tables
 from pijler3.analysis.disclosure import PublishedTable
 from pijler3.analysis.disclosure_audit import AuditResult
-from pijler3.analysis.linked_tables import Shown
+from pijler3.analysis.linked_tables import Shown, Withheld
 from pijler3.analysis.store import Store
 from pijler3.contract.errors import UserError
 from pijler3.exchange.atomic import write_atomic
@@ -137,17 +137,19 @@ def write_report(
     with Store(ws.store_path, protocol) as store:
         for folder, doc in documents:
             try:
-                counts = linked_tables.document_shown(doc)
+                shown, withheld = linked_tables.document_record(doc)
             except ValueError as exc:
                 raise UserError(
                     f"{folder / DISCLOSURE_NAME}: not a disclosure document ({exc})."
                 ) from None
-            store.record_published(_report_id(counts), now, counts)
+            store.record_published(_report_id(shown, withheld), now, shown, withheld)
         data = build_report(store, protocol, now=now)
         # Recorded before any file is written: a crash in between leaves a record of a
         # report never seen, which only makes later reports more careful; the reverse
         # would leave a report the next one does not know about.
-        store.record_published(_report_id(data.shown), now, data.shown)
+        store.record_published(
+            _report_id(data.shown, data.withheld), now, data.shown, data.withheld
+        )
     result = render(data, out, pdf=pdf)
     ws.audit().append(
         REPORT_WRITTEN,
@@ -162,10 +164,10 @@ def write_report(
     return result
 
 
-def _report_id(shown: Collection[Shown]) -> str:
+def _report_id(shown: Collection[Shown], withheld: Collection[Withheld]) -> str:
     """The id a report's counts are recorded under: the same counts, the same id."""
-    digest = hashlib.sha256(json.dumps(sorted(shown)).encode("utf-8")).hexdigest()
-    return digest[:32]
+    text = json.dumps([sorted(shown), sorted(withheld)], default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def render_csv(table: PublishedTable) -> bytes:
