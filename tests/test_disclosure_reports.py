@@ -173,14 +173,14 @@ def test_the_store_records_each_reports_counts_once_and_keeps_them_through_a_pur
     counts = {("B", "totaal", "totaal", 120), ("num:werk_6m", "regio", "A", 7)}
     hid = {(PEILDATUMS[0], "num:werk_6m", "regio", "B")}
     with Store(path, protocol.load()) as store:
-        assert store.earlier() == (set(), set(), 0)
+        assert store.earlier() == (set(), set(), set())
         store.record_published("r1", NOW, counts, hid)
         store.record_published("r1", NOW, counts, hid)  # the same report again: one record
         store.record_published("r2", NOW, {("B", "totaal", "totaal", 130)})
         store.remove_deliveries([])  # a purge rebuilds the file from what it keeps
     with Store(path, protocol.load()) as store:
         known, withheld, reports = store.earlier()
-    assert reports == 2
+    assert reports == {"r1", "r2"}
     assert known == counts | {("B", "totaal", "totaal", 130)}
     assert withheld == hid
 
@@ -257,8 +257,9 @@ def test_another_researchers_report_is_taken_as_known_with_earlier(
 ) -> None:
     """The two researchers each hold an analysis store. abb-2 writes its report knowing
     abb-1's (``pijler3 report --earlier``): its audit counts one earlier report, and
-    the record stays for abb-2's next report. A folder without ``disclosure.json`` is
-    refused in one line, and nothing is written or recorded."""
+    the record stays for abb-2's next report. A folder without ``disclosure.json``
+    among the earlier ones is refused in one line, and nothing is written or recorded,
+    not even the good folder given with it."""
     one = abb_copy(chain, tmp_path / "abb-1")
     two = tmp_path / "abb-2"
     shutil.copytree(chain.spaces["abb-2"].root, two)
@@ -273,22 +274,13 @@ def test_another_researchers_report_is_taken_as_known_with_earlier(
     wrong.mkdir()
     run = runner.invoke(
         cli,
-        [
-            "report",
-            "--ws",
-            str(two),
-            "-o",
-            str(tmp_path / "r2"),
-            "--earlier",
-            str(wrong),
-            "--now",
-            at,
-        ],
-    )
-    cli_error(run, "disclosure.json", "not found")
+        ["report", "--ws", str(two), "-o", str(tmp_path / "r2"), "--earlier", str(tmp_path / "r1"),
+         "--earlier", str(wrong), "--now", at],
+    )  # fmt: skip
+    cli_error(run, "not-a-report", "disclosure.json", "not found")
     assert not (tmp_path / "r2").exists()
     with Store(two / "store" / "analysis.duckdb", one.protocol()) as store:
-        assert store.earlier() == (set(), set(), 0)
+        assert store.earlier() == (set(), set(), set())
 
     run = runner.invoke(
         cli,

@@ -281,8 +281,8 @@ class Store:
             for name in frames:
                 self.con.unregister(name)
 
-    def earlier(self) -> tuple[set[Published], set[Withheld], int]:
-        """What earlier reports showed and hid, and how many reports there were."""
+    def earlier(self) -> tuple[set[Published], set[Withheld], set[str]]:
+        """What earlier reports showed and hid, and the reports' ids."""
         shown = self.con.execute(
             "SELECT DISTINCT quantity, breakdown, category, value FROM published"
         ).fetchall()
@@ -290,12 +290,12 @@ class Store:
             "SELECT DISTINCT peildatum, quantity, breakdown, category FROM withheld"
         ).fetchall()
         reports = self.con.execute(
-            "SELECT count(*) FROM (SELECT report FROM published UNION SELECT report FROM withheld)"
+            "SELECT report FROM published UNION SELECT report FROM withheld"
         ).fetchall()
         return (
             {(r[0], r[1], r[2], int(r[3])) for r in shown},
             {(r[0], r[1], r[2], r[3]) for r in withheld},
-            int(reports[0][0]),
+            {str(r[0]) for r in reports},
         )
 
     def remove_deliveries(self, delivery_ids: list[str]) -> None:

@@ -294,8 +294,16 @@ def _curves(computed: indicators.Computed, rules: Disclosure) -> tuple[Curves, B
     return out, bands
 
 
-def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> ReportData:
-    """Every figure of the report, from every retained delivery, disclosure-controlled.
+def build_report(
+    store: Store,
+    protocol: Protocol,
+    *,
+    now: dt.datetime,
+    imported: Mapping[str, tuple[set[Shown], set[Withheld]]] | None = None,
+) -> ReportData:
+    """Every figure of the report, from every retained delivery, disclosure-controlled,
+    taking into account what the reports the store recorded and the ``imported`` ones
+    (by id: what each showed and hid) published.
 
     A delivery whose retention ended (``expires_at <= now.date()``) may no longer be
     used (protocol art. 3 and 6) even if no purge has removed it yet: it is not read,
@@ -345,10 +353,12 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
     # earlier reports showed, audited by LP before anything is written (a UserError when
     # it cannot pass).
     shown, withheld, reports = store.earlier()
+    for report, (s, w) in (imported or {}).items():
+        shown, withheld, reports = shown | s, withheld | w, reports | {report}
     protection = disclosure_protect.protect(
         [DeliveryCounts(r, pop if r is raws[-1] else None) for r in raws],
         rules,
-        Earlier(frozenset(shown), frozenset(withheld), reports),
+        Earlier(frozenset(shown), frozenset(withheld), len(reports)),
     )
     shows, hides = record(protection.tables, protection.hidden)
     hidden = protection.hidden_keys()
@@ -385,7 +395,7 @@ def build_report(store: Store, protocol: Protocol, *, now: dt.datetime) -> Repor
         risk_rules=protocol.risk,
         expired_left_out=expired,
         curve_bands=bands,
-        disclosure_document=disclosure_publish.document(protection, rules, reports),
+        disclosure_document=disclosure_publish.document(protection, rules, len(reports)),
         shown=frozenset(shows),
         withheld=frozenset(hides),
     )

@@ -133,29 +133,31 @@ def write_report(
             f"{ws.store_path}: no analysis store in this workspace.",
             hint="Run the report in an ABB workspace after 'pijler3 ingest'.",
         )
-    documents = [(folder, _document(folder)) for folder in earlier]
+    # Every earlier folder is read before the store changes: a bad one changes nothing.
+    imported: dict[str, tuple[set[Shown], set[Withheld]]] = {}
+    for folder in earlier:
+        try:
+            shown, withheld = linked_tables.document_record(_document(folder))
+        except ValueError as exc:
+            raise UserError(
+                f"{folder / DISCLOSURE_NAME}: not a disclosure document ({exc})."
+            ) from None
+        imported[_report_id(shown, withheld)] = (shown, withheld)
     with Store(ws.store_path, protocol) as store:
-        for folder, doc in documents:
-            try:
-                shown, withheld = linked_tables.document_record(doc)
-            except ValueError as exc:
-                raise UserError(
-                    f"{folder / DISCLOSURE_NAME}: not a disclosure document ({exc})."
-                ) from None
-            store.record_published(_report_id(shown, withheld), now, shown, withheld)
-        data = build_report(store, protocol, now=now)
-        # Recorded before any file is written: a crash in between leaves a record of a
-        # report never seen, which only makes later reports more careful; the reverse
-        # would leave a report the next one does not know about.
-        store.record_published(
-            _report_id(data.shown, data.withheld), now, data.shown, data.withheld
-        )
+        data = build_report(store, protocol, now=now, imported=imported)
+        # Recorded once the report is built and before any file is written: a crash in
+        # between leaves a record of a report never seen, which only makes later reports
+        # more careful; the reverse would leave a report the next one does not know of.
+        mine = _report_id(data.shown, data.withheld)
+        records = {**imported, mine: (set(data.shown), set(data.withheld))}
+        for report, (shows, hides) in records.items():
+            store.record_published(report, now, shows, hides)
     result = render(data, out, pdf=pdf)
     ws.audit().append(
         REPORT_WRITTEN,
         {
             "deliveries": [d.delivery_id for d in data.deliveries],
-            "earlier_folders_recorded": len(documents),
+            "earlier_folders_recorded": len(imported),
             "disclosure": dict(data.disclosure_audit),
             "files": [p.name for p in result.files],
         },
