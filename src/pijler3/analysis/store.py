@@ -264,7 +264,9 @@ class Store:
         try:
             with self._transaction():
                 if self.con.execute(
-                    "SELECT count(*) FROM published WHERE report = ?", [report]
+                    "SELECT count(*) FROM (SELECT report FROM published WHERE report = $r"
+                    " UNION ALL SELECT report FROM withheld WHERE report = $r)",
+                    {"r": report},
                 ).fetchall()[0][0]:
                     return
                 self.con.execute(

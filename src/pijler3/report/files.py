@@ -16,9 +16,9 @@ each atomically:
 
 The disclosure audit (INDICATORS.md rules 6-7) runs before any file is written; when it
 cannot pass nothing is written. :func:`write_report` records its figures in the
-workspace's audit log (event ``report.written``), and the counts the report shows in the
-analysis store, before the files: the next report takes them as known, so that two
-reports read side by side reveal no more than each alone
+workspace's audit log (event ``report.written``), and what the report shows and hides in
+the analysis store, before the files: the next report takes it into account, so that
+two reports read side by side reveal no more than each alone
 (:mod:`pijler3.analysis.disclosure_audit`).
 
 The report holds aggregated, disclosure-controlled figures only: never a pseudonym,
@@ -125,7 +125,8 @@ def write_report(
     ``out``; :attr:`ReportResult.expired_left_out` counts those past retention. ``pdf``:
     print the fact sheet to PDF when headless Chromium is installed. ``earlier``: report
     folders this store did not write (another researcher's, or written before the store
-    kept its record), whose counts are recorded first, for this and every later report.
+    kept its record): this report takes them into account, and the store records them
+    with it, for every later report.
     """
     protocol = ws.protocol()
     if not ws.store_path.exists():
