@@ -33,6 +33,7 @@ from test_disclosure_audit import (
     independent_audit,
     issue_case,
     person,
+    seeded_people,
     store_from_people,
 )
 
@@ -336,3 +337,60 @@ def test_after_a_purge_what_an_earlier_report_hid_stays_hidden() -> None:
     assert x1_range(pub_c) >= RULES.min_denominator
     forgetful = dpr.protect([d2, d3], RULES, lt.Earlier(earlier_of(a, b).shown))
     assert x1_range(published(forgetful, [d2, d3])) == pytest.approx(0.0)
+
+
+def quarterly(
+    deliveries: Sequence[lt.DeliveryCounts], *, remember: bool = True
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A report after each delivery, each on the last two deliveries (the older ones
+    purged), knowing the reports before it when ``remember``. The raw counts of every
+    delivery, and everything the reports published together: per cell, the value any
+    of them showed (a delivery's counts are the same in every report)."""
+    reports: list[dpr.Protection] = []
+    tables: list[pl.DataFrame] = []
+    for k in range(1, len(deliveries) + 1):
+        held = deliveries[max(0, k - 2) : k]
+        known = earlier_of(*reports) if reports and remember else None
+        reports.append(dpr.protect(held, RULES, known))
+        tables.append(published(reports[-1], held))
+    raw = pl.concat([d.raw for d in deliveries])
+    shown = (
+        pl.concat(tables)
+        .group_by(KEYS)
+        .agg(pl.col("denominator").drop_nulls().first(), pl.col("numerator").drop_nulls().first())
+    )
+    every = raw.select(KEYS).join(shown, on=KEYS, how="left", maintain_order="left")
+    every = every.with_columns(suppressed=pl.col("numerator").is_null())
+    return raw, every
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(people=st.lists(person, min_size=60, max_size=150), count=st.integers(3, 4))
+def test_quarterly_reports_with_purges_pass_rule_6_read_all_together(
+    people: list[tuple[int, str, bool, bool, bool, int]], count: int
+) -> None:
+    """A report each quarter, each on the two deliveries still held: whoever kept every
+    report, including those on deliveries since purged, can narrow no hidden count
+    (rule 6 by the independent LP over every delivery's equations, which the later
+    reports' own models no longer hold)."""
+    people = [p for p in people if p[0] < count]
+    deliveries = store_from_people(people, count)
+    try:
+        raw, every = quarterly(deliveries)
+    except UserError as e:
+        assert "cannot protect" in str(e)  # a refusal publishes nothing
+        return
+    check_rule6(raw, every, RULES, known=known_from(every, raw))
+
+
+def test_quarterly_reports_that_forget_each_other_leak() -> None:
+    """The store of the test above with seed 103 (80 people, 4 deliveries): reports
+    made without the record give the third delivery's cohort 2026-Q2 (3 at work)
+    exactly when read together; with the record they pass."""
+    deliveries = store_from_people(seeded_people(103, 4, 80), 4)
+    raw, every = quarterly(deliveries, remember=False)
+    found = independent_audit(raw, every)
+    q2 = (dt.date(2026, 9, 30), "werk_6m", "cohort", "2026-Q2", "numerator")
+    assert found[q2] == pytest.approx((3.0, 3.0))
+    raw, every = quarterly(deliveries)
+    check_rule6(raw, every, RULES, known=known_from(every, raw))
