@@ -320,17 +320,6 @@ def disclosure_audit_nl(audit: Mapping[str, object], rules: Disclosure) -> str:
         if isinstance(narrow, int | float)
         else words.word("disclosure", "audit_unbounded")
     )
-    # What earlier reports showed and this one takes as known; nothing for a document
-    # written before the store recorded them.
-    reports = audit.get("earlier_reports")
-    earlier = ""
-    if isinstance(reports, int):
-        known = n("hidden_earlier")
-        earlier = (
-            words.sentence("disclosure", "audit_earlier", reports=fmt_int(reports), known=known)
-            if reports
-            else words.word("disclosure", "audit_first")
-        ) + " "
     return words.sentence(
         "disclosure",
         "audit",
@@ -341,5 +330,21 @@ def disclosure_audit_nl(audit: Mapping[str, object], rules: Disclosure) -> str:
         rule3=n("hidden_rule3"),
         rule6=n("hidden_rule6"),
         left=left,
-        earlier=earlier,
+    )
+
+
+def disclosure_earlier_nl(audit: Mapping[str, object]) -> str:
+    """What earlier reports showed and this one takes into account, in Dutch; empty for a
+    document written before the store kept that record."""
+    reports = audit.get("earlier_reports")
+    if not isinstance(reports, int):
+        return ""
+    if not reports:
+        return words.word("disclosure", "audit_first")
+    known = audit.get("hidden_earlier")
+    return words.sentence(
+        "disclosure",
+        "audit_earlier",
+        reports=fmt_int(reports),
+        known=fmt_int(known) if isinstance(known, int) else "?",
     )
