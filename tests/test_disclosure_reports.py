@@ -100,7 +100,8 @@ def two_reports(
     deliveries: Sequence[lt.DeliveryCounts], *, remember: bool = True
 ) -> tuple[pl.DataFrame, pl.DataFrame, dpr.Protection]:
     """Report A on every delivery but the last, then report B on all of them, which
-    knows what A showed when ``remember``; their published tables and B's protection."""
+    knows what A showed and hid when ``remember``; their published tables and B's
+    protection."""
     a = dpr.protect(deliveries[:-1], RULES)
     b = dpr.protect(deliveries, RULES, earlier_of(a) if remember else None)
     return published(a, deliveries[:-1]), published(b, deliveries), b
