@@ -43,6 +43,7 @@ from pijler3.analysis import linked_tables as lt
 from pijler3.analysis.store import Store
 from pijler3.cli.commands import cli
 from pijler3.contract.errors import UserError
+from pijler3.governance import status
 from pijler3.report import files
 from pijler3.steps import ingest
 
@@ -176,6 +177,10 @@ def test_the_store_records_each_reports_counts_once_and_keeps_them_through_a_pur
     hid = {(PEILDATUMS[0], "num:werk_6m", "regio", "B")}
     with Store(path, protocol.load()) as store:
         assert store.earlier() == (set(), set(), set())
+    with Store(path, protocol.load()) as store:
+        # Opening and reading adds no table ('pijler3 status' changes nothing).
+        made = store.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        assert {"published", "withheld"}.isdisjoint({r[0] for r in made})
         store.record_published("r1", NOW, counts, hid)
         store.record_published("r1", NOW, counts, hid)  # the same report again: one record
         store.record_published("r2", NOW, {("B", "totaal", "totaal", 130)})
@@ -229,6 +234,10 @@ def test_a_second_report_after_a_new_delivery_knows_what_the_first_showed(
     held = [c for c in doc["cells"] if c["earlier"] is not None]
     assert all(c["value"] is None for c in held)
     assert len(held) == doc["audit"]["hidden_earlier"]
+    # The DPO sees the record in the status.
+    now = NOW + dt.timedelta(hours=3)
+    assert status.status(ws, now=now).reports_recorded == 2
+    assert "Reports recorded: 2 " in status.render(status.status(ws, now=now))
 
 
 def test_after_a_purge_disclosure_json_carries_what_earlier_reports_showed() -> None:

@@ -115,16 +115,6 @@ class Store:
         self.con.execute(
             f"CREATE TABLE IF NOT EXISTS monitoring (delivery_id VARCHAR NOT NULL, {cols})"
         )
-        self.con.execute(
-            "CREATE TABLE IF NOT EXISTS published (report VARCHAR NOT NULL,"
-            " written_at TIMESTAMP NOT NULL, quantity VARCHAR NOT NULL,"
-            " breakdown VARCHAR NOT NULL, category VARCHAR NOT NULL, value BIGINT NOT NULL)"
-        )
-        self.con.execute(
-            "CREATE TABLE IF NOT EXISTS withheld (report VARCHAR NOT NULL,"
-            " written_at TIMESTAMP NOT NULL, peildatum DATE NOT NULL, quantity VARCHAR NOT NULL,"
-            " breakdown VARCHAR NOT NULL, category VARCHAR NOT NULL)"
-        )
         self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         self.con.execute("INSERT INTO meta VALUES ('format', ?) ON CONFLICT DO NOTHING", [FORMAT])
 
@@ -263,6 +253,20 @@ class Store:
         at = written_at.replace(tzinfo=None)
         try:
             with self._transaction():
+                # Made by the first report, so that a store opened only to read (by
+                # 'pijler3 status') stays as it was, as before these tables existed.
+                self.con.execute(
+                    "CREATE TABLE IF NOT EXISTS published (report VARCHAR NOT NULL,"
+                    " written_at TIMESTAMP NOT NULL, quantity VARCHAR NOT NULL,"
+                    " breakdown VARCHAR NOT NULL, category VARCHAR NOT NULL,"
+                    " value BIGINT NOT NULL)"
+                )
+                self.con.execute(
+                    "CREATE TABLE IF NOT EXISTS withheld (report VARCHAR NOT NULL,"
+                    " written_at TIMESTAMP NOT NULL, peildatum DATE NOT NULL,"
+                    " quantity VARCHAR NOT NULL, breakdown VARCHAR NOT NULL,"
+                    " category VARCHAR NOT NULL)"
+                )
                 if self.con.execute(
                     "SELECT count(*) FROM (SELECT report FROM published WHERE report = $r"
                     " UNION ALL SELECT report FROM withheld WHERE report = $r)",
@@ -285,6 +289,11 @@ class Store:
 
     def earlier(self) -> tuple[set[Published], set[Withheld], set[str]]:
         """What earlier reports showed and hid, and the reports' ids."""
+        made = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'published'"
+        ).fetchall()
+        if not made[0][0]:
+            return set(), set(), set()
         shown = self.con.execute(
             "SELECT DISTINCT quantity, breakdown, category, value FROM published"
         ).fetchall()

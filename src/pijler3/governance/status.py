@@ -45,6 +45,8 @@ class Status:
     termination: termination.Termination | None
     termination_problem: str | None
     deliveries: tuple[HeldDelivery, ...]
+    # ABB: the reports the analysis store recorded for disclosure control across reports.
+    reports_recorded: int
     breaches: tuple[Breach, ...]
     pending_notifications: tuple[onward.Notification, ...]
     disclosures: tuple[share_records.Disclosure, ...]
@@ -96,6 +98,7 @@ class Status:
                 }
                 for d in self.deliveries
             ],
+            "reports_recorded": self.reports_recorded,
             "breaches": [
                 {
                     "id": b.id,
@@ -154,8 +157,10 @@ def status(ws: Workspace, *, now: dt.datetime) -> Status:
             problems.append(exc.message)
 
     held: list[HeldDelivery] = []
+    reports = 0
     if ws.store_path.exists():
         with Store(ws.store_path, protocol) as store:
+            reports = len(store.earlier()[2])
             for d in store.deliveries():
                 gone = retention.is_expired(d.expires_at, today)
                 held.append(
@@ -201,6 +206,7 @@ def status(ws: Workspace, *, now: dt.datetime) -> Status:
         termination=term,
         termination_problem=term_problem,
         deliveries=tuple(held),
+        reports_recorded=reports,
         breaches=items,
         pending_notifications=pending,
         disclosures=shown,
@@ -265,6 +271,11 @@ def render(s: Status) -> str:
                 ]
                 for d in s.deliveries
             ],
+        )
+    if s.reports_recorded:
+        out.append(
+            f"Reports recorded: {s.reports_recorded} (what they showed and hid binds the next"
+            " report's disclosure control)"
         )
     out += _render_copies(s)
     opened = s.open_breaches
