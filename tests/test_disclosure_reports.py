@@ -94,7 +94,7 @@ def earlier_of(*reports: dpr.Protection) -> lt.Earlier:
         s, w = lt.record(r.tables, r.hidden)
         shown |= s
         withheld |= w
-    return lt.Earlier(frozenset(shown), frozenset(withheld), len(reports))
+    return lt.Earlier(frozenset(shown), frozenset(withheld))
 
 
 def two_reports(

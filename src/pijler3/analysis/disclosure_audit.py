@@ -36,7 +36,7 @@ which cells rules 1-2 hid.
 **Earlier reports.** Each report publishes every retained delivery again, and a new
 delivery changes the pattern of the old ones; whoever kept last quarter's report reads
 it beside this one. So a count an earlier report showed (recorded in the analysis store,
-:meth:`pijler3.analysis.store.Store.published_counts`) is known here as if shown
+:meth:`pijler3.analysis.store.Store.earlier`) is known here as if shown
 (:func:`shown_values`), even where this report hides it: rules 1-3 of its delivery may
 still hide it (rule 6 never shows what they hide), but the audit neither asks it for a
 range nor lets it widen another count's. INDICATORS.md asks that no hidden count be

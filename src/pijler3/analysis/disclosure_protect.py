@@ -362,8 +362,8 @@ def protect(
     for i in held:
         if not hidden[i]:
             hidden[i], rule[i] = True, RULE6  # an earlier report hid it (rule 6 across reports)
-    p = Pattern(tables, hidden, rule, [c.raw for c in tables.cells], before)
-    p.held = {tables.cells[i].var for i in held}
+    raws = [c.raw for c in tables.cells]
+    p = Pattern(tables, hidden, rule, raws, before, held={tables.cells[i].var for i in held})
     for i in range(len(hidden)):
         if hidden[i]:
             p.hide_var(tables.cells[i].var)

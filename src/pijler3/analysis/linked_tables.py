@@ -295,7 +295,7 @@ Withheld = tuple[dt.date, str, str, str]
 @dataclass(frozen=True)
 class Earlier:
     """What earlier reports published (:meth:`pijler3.analysis.store.Store.earlier`):
-    the counts they showed, the counts they hid, and how many reports there were.
+    the counts they showed and the counts they hid.
 
     Whoever kept an earlier report reads it beside a new one. So a count it showed is
     known (:func:`earlier_values`), and a count it hid of a delivery still held stays
@@ -307,7 +307,6 @@ class Earlier:
 
     shown: frozenset[Shown] = frozenset()
     withheld: frozenset[Withheld] = frozenset()
-    reports: int = 0
 
 
 def _category(c: Cell) -> str:

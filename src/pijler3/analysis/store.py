@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
@@ -29,11 +29,10 @@ from pijler3.contract.errors import UserError
 from pijler3.contract.protocol import Protocol
 from pijler3.exchange.atomic import replace_durably
 
+if TYPE_CHECKING:
+    from pijler3.analysis.linked_tables import Shown, Withheld
+
 FORMAT = "pijler3-store/1"
-# A count a report showed: quantity, breakdown, category, value; one it hid: delivery,
-# quantity, breakdown, category (:data:`pijler3.analysis.linked_tables.Shown`, ``Withheld``).
-Published = tuple[str, str, str, int]
-Withheld = tuple[dt.date, str, str, str]
 _SQL_TYPES = {"text": "VARCHAR", "code": "VARCHAR", "date": "DATE", "bool": "BOOLEAN"}
 
 
@@ -230,7 +229,7 @@ class Store:
         self,
         report: str,
         written_at: dt.datetime,
-        shown: Collection[Published],
+        shown: Collection[Shown],
         withheld: Collection[Withheld] = (),
     ) -> None:
         """Record what a report shows and hides, once per ``report`` (an id made from
@@ -287,12 +286,23 @@ class Store:
             for name in frames:
                 self.con.unregister(name)
 
-    def earlier(self) -> tuple[set[Published], set[Withheld], set[str]]:
-        """What earlier reports showed and hid, and the reports' ids."""
+    def recorded_reports(self) -> set[str]:
+        """The ids of the reports recorded (none before the first report made the
+        tables)."""
         made = self.con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'published'"
         ).fetchall()
         if not made[0][0]:
+            return set()
+        reports = self.con.execute(
+            "SELECT report FROM published UNION SELECT report FROM withheld"
+        ).fetchall()
+        return {str(r[0]) for r in reports}
+
+    def earlier(self) -> tuple[set[Shown], set[Withheld], set[str]]:
+        """What earlier reports showed and hid, and the reports' ids."""
+        reports = self.recorded_reports()
+        if not reports:
             return set(), set(), set()
         shown = self.con.execute(
             "SELECT DISTINCT quantity, breakdown, category, value FROM published"
@@ -300,13 +310,10 @@ class Store:
         withheld = self.con.execute(
             "SELECT DISTINCT peildatum, quantity, breakdown, category FROM withheld"
         ).fetchall()
-        reports = self.con.execute(
-            "SELECT report FROM published UNION SELECT report FROM withheld"
-        ).fetchall()
         return (
             {(r[0], r[1], r[2], int(r[3])) for r in shown},
             {(r[0], r[1], r[2], r[3]) for r in withheld},
-            {str(r[0]) for r in reports},
+            reports,
         )
 
     def remove_deliveries(self, delivery_ids: list[str]) -> None:

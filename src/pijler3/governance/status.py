@@ -160,7 +160,7 @@ def status(ws: Workspace, *, now: dt.datetime) -> Status:
     reports = 0
     if ws.store_path.exists():
         with Store(ws.store_path, protocol) as store:
-            reports = len(store.earlier()[2])
+            reports = len(store.recorded_reports())
             for d in store.deliveries():
                 gone = retention.is_expired(d.expires_at, today)
                 held.append(

@@ -358,7 +358,7 @@ def build_report(
     protection = disclosure_protect.protect(
         [DeliveryCounts(r, pop if r is raws[-1] else None) for r in raws],
         rules,
-        Earlier(frozenset(shown), frozenset(withheld), len(reports)),
+        Earlier(frozenset(shown), frozenset(withheld)),
     )
     shows, hides = record(protection.tables, protection.hidden)
     hidden = protection.hidden_keys()

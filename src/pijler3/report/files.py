@@ -140,9 +140,7 @@ def write_report(
         try:
             shown, withheld = linked_tables.document_record(_document(folder))
         except ValueError as exc:
-            raise UserError(
-                f"{folder / DISCLOSURE_NAME}: not a disclosure document ({exc})."
-            ) from None
+            raise _not_a_document(folder / DISCLOSURE_NAME, exc) from None
         imported[_report_id(shown, withheld)] = (shown, withheld)
     with Store(ws.store_path, protocol) as store:
         data = build_report(store, protocol, now=now, imported=imported)
@@ -205,10 +203,14 @@ def _document(folder: Path) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_text("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not a disclosure document ({exc}).") from None
+        raise _not_a_document(path, exc) from None
     if not isinstance(doc, dict):
-        raise UserError(f"{path}: not a disclosure document (not a JSON object).")
+        raise _not_a_document(path, "not a JSON object")
     return doc
+
+
+def _not_a_document(path: Path, why: object) -> UserError:
+    return UserError(f"{path}: not a disclosure document ({why}).")
 
 
 def audit_published(folder: Path) -> DisclosureCheck:
@@ -220,7 +222,7 @@ def audit_published(folder: Path) -> DisclosureCheck:
     try:
         result = disclosure_publish.audit_document(doc)
     except (ValueError, TypeError, KeyError) as exc:
-        raise UserError(f"{path}: not a disclosure document ({exc}).") from None
+        raise _not_a_document(path, exc) from None
     shown: dict[tuple[str, str, str, str, str], object] = {}
     for c in doc["cells"]:
         shown[(c["peildatum"], c["table"], c["breakdown"], c["category"], c["kind"])] = c["value"]
