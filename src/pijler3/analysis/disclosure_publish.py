@@ -21,6 +21,7 @@ from pijler3.analysis.linked_tables import (
     POPULATION,
     TOTAL,
     from_document,
+    place_category,
     to_document,
 )
 from pijler3.contract.protocol import Disclosure
@@ -45,6 +46,16 @@ def population_hidden(protection: Protection, peildatum: dt.date) -> set[str]:
         for peil, table, _bd, cat, _kind in protection.hidden_keys()
         if peil == peildatum and table == POPULATION
     }
+
+
+def hidden_places(protection: Protection) -> dict[dt.date, set[tuple[str, str, str]]]:
+    """Per delivery, the places (quantity, breakdown, category) of the linked tables
+    whose count is hidden: a published cell there is hidden."""
+    out: dict[dt.date, set[tuple[str, str, str]]] = {}
+    for c, h in zip(protection.tables.cells, protection.hidden, strict=True):
+        if h and c.published:
+            out.setdefault(c.peildatum, set()).add((c.quantity, c.breakdown, place_category(c)))
+    return out
 
 
 def published_populations(

@@ -309,7 +309,9 @@ class Earlier:
     withheld: frozenset[Withheld] = frozenset()
 
 
-def _category(c: Cell) -> str:
+def place_category(c: Cell) -> str:
+    """The category of a cell's place: a population count's is ``totaal``, as in its
+    variable (the base is B's ``totaal``, and so on)."""
     return TOTAL if c.table == POPULATION else c.category
 
 
@@ -325,9 +327,9 @@ def record(
         if not c.published:
             continue
         if h:
-            withheld.add((c.peildatum, c.quantity, c.breakdown, _category(c)))
+            withheld.add((c.peildatum, c.quantity, c.breakdown, place_category(c)))
         elif value is not None:
-            shown.add((c.quantity, c.breakdown, _category(c), value))
+            shown.add((c.quantity, c.breakdown, place_category(c), value))
     return shown, withheld
 
 
@@ -350,7 +352,7 @@ def earlier_values(tables: LinkedTables, earlier: Earlier) -> list[int | None]:
     if not earlier.shown:
         return out
     for c in tables.cells:
-        key = (c.quantity, c.breakdown, _category(c), c.raw)
+        key = (c.quantity, c.breakdown, place_category(c), c.raw)
         if c.published and c.raw is not None and key in earlier.shown:
             out[c.var] = c.raw
     return out
@@ -363,7 +365,8 @@ def earlier_hidden(tables: LinkedTables, earlier: Earlier) -> list[int]:
     return [
         i
         for i, c in enumerate(tables.cells)
-        if c.published and (c.peildatum, c.quantity, c.breakdown, _category(c)) in earlier.withheld
+        if c.published
+        and (c.peildatum, c.quantity, c.breakdown, place_category(c)) in earlier.withheld
     ]
 
 

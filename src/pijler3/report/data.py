@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import polars as pl
@@ -36,9 +36,10 @@ from pijler3.analysis.risk import RiskGate
 from pijler3.analysis.store import Delivery, Store
 from pijler3.contract.errors import UserError
 from pijler3.contract.protocol import Disclosure, Protocol, Risk
-from pijler3.extracts import quality
 from pijler3.extracts.quality import Quality
 from pijler3.governance import retention
+from pijler3.report import quality_disclosure
+from pijler3.report.quality_data import QualitySummary, quality_summary
 
 T = TypeVar("T")
 
@@ -56,55 +57,6 @@ KM_BREAKDOWNS = (
     "trajecttype",
     "oudste_nationaliteit",
 )
-MIN_LABEL_COUNT = 5  # invalid raw codes seen fewer times are grouped as "overige"
-
-
-@dataclass(frozen=True)
-class InvalidCode:
-    extract: str
-    column: str
-    label: str  # a raw code text, or "overige" for codes seen fewer than 5 times
-    count: int
-
-
-@dataclass(frozen=True)
-class QualitySummary:
-    """The data-quality figures of one delivery, from its manifest: counts only."""
-
-    rows_read: int | None
-    rows: int
-    quarantined: Mapping[str, int]
-    identifiers_removed: int | None
-    match_rate: float | None
-    matched: int | None
-    duplicates_resolved: int | None
-    actions_unknown_type: int | None
-    consistency: Mapping[str, int]
-    # (extract, column) -> empty cells in the extract, from the readers' findings.
-    missing: Mapping[tuple[str, str], int]
-    # (extract, column) -> values present but not valid (INSZ included).
-    invalid: Mapping[tuple[str, str], int]
-    invalid_codes: tuple[InvalidCode, ...]
-    identifiers_dropped: tuple[str, ...]
-    # Column -> nulls in the monitoring dataset, where an invalid value is null too: so
-    # "empty" (missing or invalid), never shown as the missing count.
-    empty: Mapping[str, int] = field(default_factory=dict)
-    # Words of the free text that export's allow-list removed (counted, never shown).
-    words_removed: int | None = None
-
-    @property
-    def quarantined_total(self) -> int:
-        return sum(self.quarantined.values())
-
-    @property
-    def invalid_total(self) -> int:
-        """Invalid values outside INSZ: a row with an invalid INSZ is counted as
-        quarantined, and counting it here too would count it twice in the trend."""
-        return sum(n for (_, c), n in self.invalid.items() if not c.startswith("insz"))
-
-    @property
-    def consistency_total(self) -> int:
-        return sum(self.consistency.values())
 
 
 @dataclass(frozen=True)
@@ -171,6 +123,12 @@ class ReportData:
     def latest(self) -> DeliveryInfo:
         return self.deliveries[-1]
 
+    @property
+    def quality_hidden(self) -> int:
+        """The data-quality counts hidden because they bound a hidden count, or are
+        totals of such counts (report.quality_disclosure); their rates not counted."""
+        return sum(len(d.quality.hidden) for d in self.deliveries)
+
 
 def _typed(d: Delivery, part: str, read: Callable[[Any], T]) -> T:
     """A part of a held delivery's manifest, typed; a malformed one is a clear error."""
@@ -181,54 +139,6 @@ def _typed(d: Delivery, part: str, read: Callable[[Any], T]) -> T:
             f"delivery {d.delivery_id}: the {part} summary of its manifest cannot be read ({exc}).",
             hint="Ingest the delivery again from AgII's package.",
         ) from None
-
-
-def quality_summary(q: Quality, rows: int) -> QualitySummary:
-    """The quality figures of a delivery's manifest, with rare invalid codes grouped."""
-    missing: dict[tuple[str, str], int] = {}
-    invalid: dict[tuple[str, str], int] = {}
-    labels: dict[tuple[str, str, str], int] = {}
-    dropped: list[str] = []
-    for extract in ("kbi", "werkzoekenden", "acties"):
-        for f in q.findings(extract):
-            reason, column, count = f.reason, f.column or "", f.count
-            if reason == quality.DIRECT_IDENTIFIER_DROPPED:
-                dropped.append(column)
-            # An empty INSZ is missing, not invalid, although the readers' reason set
-            # INVALID_REASONS holds it (it sends the row to quarantine all the same).
-            if reason in (quality.MISSING, quality.INSZ_MISSING):
-                missing[(extract, column)] = missing.get((extract, column), 0) + count
-            elif reason in quality.INVALID_REASONS:
-                invalid[(extract, column)] = invalid.get((extract, column), 0) + count
-            if reason == quality.CODE_INVALID and f.label is not None:
-                key = (extract, column, f.label)
-                labels[key] = labels.get(key, 0) + count
-    grouped: dict[tuple[str, str, str], int] = {}
-    for (extract, column, label), count in labels.items():
-        key = (extract, column, label if count >= MIN_LABEL_COUNT else "overige")
-        grouped[key] = grouped.get(key, 0) + count
-    invalid_codes = tuple(
-        InvalidCode(e, c, label, n)
-        for (e, c, label), n in sorted(grouped.items(), key=lambda kv: (kv[0][:2], -kv[1]))
-    )
-    link = q.linkage
-    return QualitySummary(
-        rows_read=q.rows_read,
-        rows=rows,
-        quarantined=dict(q.quarantined),
-        identifiers_removed=q.identifiers_removed,
-        match_rate=link.match_rate if link else None,
-        matched=link.matched if link else None,
-        duplicates_resolved=link.duplicates_resolved if link else None,
-        actions_unknown_type=link.actions_unknown_type if link else None,
-        consistency=dict(q.consistency),
-        missing=missing,
-        invalid=invalid,
-        invalid_codes=invalid_codes,
-        identifiers_dropped=tuple(dict.fromkeys(dropped)),
-        empty=dict(q.missing),
-        words_removed=q.words_removed,
-    )
 
 
 def _band(survival: float, se: float) -> tuple[float, float]:
@@ -362,6 +272,12 @@ def build_report(
     )
     shows, hides = record(protection.tables, protection.hidden)
     hidden = protection.hidden_keys()
+    # The quality counts that would bound a hidden count are hidden with it.
+    places = disclosure_publish.hidden_places(protection)
+    infos = [
+        replace(i, quality=quality_disclosure.protect(i.quality, places.get(i.peildatum, ())))
+        for i in infos
+    ]
     table = disclosure.publish_indicators(raws, rules, hidden)
     del raws  # the raw counts go no further than this function
     cats = {bd: prepared.breakdowns[bd].spec.categories for bd in population.BREAKDOWNS}

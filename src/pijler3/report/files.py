@@ -157,6 +157,7 @@ def write_report(
         {
             "deliveries": [d.delivery_id for d in data.deliveries],
             "earlier_folders_recorded": len(imported),
+            "quality_counts_hidden": data.quality_hidden,
             "disclosure": dict(data.disclosure_audit),
             "files": [p.name for p in result.files],
         },

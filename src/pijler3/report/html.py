@@ -11,7 +11,7 @@ import jinja2
 
 from pijler3.analysis import disparities, indicators, population
 from pijler3.report import answers, charts
-from pijler3.report.data import MIN_LABEL_COUNT, ReportData
+from pijler3.report.data import ReportData
 from pijler3.report.fmt import fmt_count, fmt_date, fmt_days, fmt_int, fmt_num, fmt_pct
 from pijler3.report.groups_section import odds_section
 from pijler3.report.labels import (
@@ -24,7 +24,9 @@ from pijler3.report.labels import (
     field_label,
     in_text,
     join_nl,
+    quality_hidden_nl,
 )
+from pijler3.report.quality_data import MIN_LABEL_COUNT
 from pijler3.report.quality_section import quality_section
 from pijler3.report.sections import (
     headline,
@@ -115,6 +117,7 @@ def render_html(data: ReportData) -> str:
         disclosure_rules=disclosure_rules_nl(data.disclosure),
         disclosure_audit=disclosure_audit_nl(data.disclosure_audit, data.disclosure),
         disclosure_earlier=disclosure_earlier_nl(data.disclosure_audit),
+        quality_hidden_text=quality_hidden_nl(data.quality_hidden),
         expired_note=expired_note_nl(data.expired_left_out) if data.expired_left_out else "",
         min_numerator=data.disclosure.min_numerator,
         min_or_rows=disparities.MIN_CATEGORY_ROWS,

@@ -348,3 +348,12 @@ def disclosure_earlier_nl(audit: Mapping[str, object]) -> str:
         reports=fmt_int(reports),
         known=fmt_int(known) if isinstance(known, int) else "?",
     )
+
+
+def quality_hidden_nl(n: int) -> str:
+    """How many data-quality counts the report hides because they bound a hidden count."""
+    if n == 0:
+        return words.word("disclosure", "quality_hidden_none")
+    if n == 1:
+        return words.word("disclosure", "quality_hidden_one")
+    return words.sentence("disclosure", "quality_hidden_many", n=fmt_int(n))

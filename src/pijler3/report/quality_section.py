@@ -12,63 +12,98 @@ from typing import Any
 
 from pijler3.contract import words
 from pijler3.report import charts
-from pijler3.report.data import MIN_LABEL_COUNT, QualitySummary, ReportData
+from pijler3.report.data import ReportData
 from pijler3.report.fmt import fmt_date, fmt_int, fmt_num, fmt_pct
 from pijler3.report.labels import EXTRACT_NL, QUARANTINE_NL, consistency_label, field_label
-from pijler3.report.view import Cell, DataTable, DrawnCharts, Figure, TableRow
+from pijler3.report.quality_data import MIN_LABEL_COUNT, QualitySummary
+from pijler3.report.view import Cell, DataTable, DrawnCharts, Figure, TableRow, sup
 
 # By file in the order of the chain, then by the label people read.
 _FILE_ORDER = {e: i for i, e in enumerate(EXTRACT_NL)}
 
 
-def _row(header: str, values: Sequence[int | None]) -> TableRow:
-    """A row of counts, one per delivery, each typed for the workbook."""
+def _row(
+    header: str, values: Sequence[int | None], hidden: Sequence[bool] | None = None
+) -> TableRow:
+    """A row of counts, one per delivery, each typed for the workbook; a count the
+    report hides (``hidden``, see report.quality_disclosure) gets the suppression mark."""
+    flags = hidden if hidden is not None else [False] * len(values)
     return TableRow(
         header,
-        tuple(Cell(fmt_int(v), value=v, unit="count" if v is not None else "") for v in values),
+        tuple(
+            sup() if h else Cell(fmt_int(v), value=v, unit="count" if v is not None else "")
+            for v, h in zip(values, flags, strict=True)
+        ),
     )
+
+
+def _hid(qs: Sequence[QualitySummary], name: str) -> list[bool]:
+    """Per delivery: whether the report hides the count ``name``."""
+    return [name in q.hidden for q in qs]
+
+
+def _counted(qs: Sequence[QualitySummary], header: str, name: str) -> TableRow:
+    """The row of one count of the summaries, by its name in report.quality_disclosure
+    (which is the summary's attribute)."""
+    return _row(header, [getattr(q, name) for q in qs], _hid(qs, name))
 
 
 def _main_rows(qs: Sequence[QualitySummary]) -> list[TableRow]:
     """The overview: rows read, quarantined (per reason), kept, linked and the totals."""
     main = [
-        _row(words.word("report.quality", "rows_read"), [q.rows_read for q in qs]),
-        _row(words.word("report.quality", "quarantined"), [q.quarantined_total for q in qs]),
+        _counted(qs, words.word("report.quality", "rows_read"), "rows_read"),
+        _row(
+            words.word("report.quality", "quarantined"),
+            [q.quarantined_total for q in qs],
+            _hid(qs, "quarantined"),
+        ),
     ]
     reasons = sorted({k for q in qs for k in q.quarantined})
     main += [
-        _row(f"– {QUARANTINE_NL.get(k, k)}", [q.quarantined.get(k, 0) for q in qs]) for k in reasons
+        _row(
+            f"– {QUARANTINE_NL.get(k, k)}",
+            [q.quarantined.get(k, 0) for q in qs],
+            _hid(qs, f"quarantined:{k}"),
+        )
+        for k in reasons
     ]
     main += [
-        _row(words.word("report.quality", "rows"), [q.rows for q in qs]),
-        _row(words.word("report.quality", "matched"), [q.matched for q in qs]),
+        _counted(qs, words.word("report.quality", "rows"), "rows"),
+        _counted(qs, words.word("report.quality", "matched"), "matched"),
         TableRow(
             words.word("report.quality", "match_rate"),
-            tuple(Cell(fmt_pct(q.match_rate), value=q.match_rate, unit="pct") for q in qs),
+            tuple(
+                sup()
+                if "matched" in q.hidden
+                else Cell(fmt_pct(q.match_rate), value=q.match_rate, unit="pct")
+                for q in qs
+            ),
         ),
-        _row(
-            words.word("report.quality", "duplicates_resolved"), [q.duplicates_resolved for q in qs]
+        *(
+            _counted(qs, words.word("report.quality", name), name)
+            for name in (
+                "duplicates_resolved",
+                "actions_unknown_type",
+                "identifiers_removed",
+                "words_removed",
+                "invalid_total",
+                "consistency_total",
+            )
         ),
-        _row(
-            words.word("report.quality", "actions_unknown_type"),
-            [q.actions_unknown_type for q in qs],
-        ),
-        _row(
-            words.word("report.quality", "identifiers_removed"), [q.identifiers_removed for q in qs]
-        ),
-        _row(
-            words.word("report.quality", "words_removed"),
-            [q.words_removed for q in qs],
-        ),
-        _row(words.word("report.quality", "invalid_total"), [q.invalid_total for q in qs]),
-        _row(words.word("report.quality", "consistency_total"), [q.consistency_total for q in qs]),
     ]
     return main
 
 
 def _consistency_rows(qs: Sequence[QualitySummary]) -> list[TableRow]:
     checks = list(dict.fromkeys(k for q in qs for k in q.consistency))
-    return [_row(consistency_label(k), [q.consistency.get(k, 0) for q in qs]) for k in checks]
+    return [
+        _row(
+            consistency_label(k),
+            [q.consistency.get(k, 0) for q in qs],
+            _hid(qs, f"consistency:{k}"),
+        )
+        for k in checks
+    ]
 
 
 def _by_file(keys: set[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -83,6 +118,7 @@ def _per_delivery(qs: Sequence[QualitySummary], counts: str) -> list[TableRow]:
         _row(
             f"{EXTRACT_NL.get(e, e)}: {field_label(c)}",
             [getattr(q, counts).get((e, c), 0) for q in qs],
+            _hid(qs, f"{counts}:{e}:{c}"),
         )
         for e, c in keys
     ]
@@ -94,6 +130,7 @@ def _side_by_side(latest_q: QualitySummary) -> list[TableRow]:
         _row(
             f"{EXTRACT_NL.get(e, e)}: {field_label(c)}",
             [latest_q.missing.get((e, c), 0), latest_q.invalid.get((e, c), 0)],
+            [f"{kind}:{e}:{c}" in latest_q.hidden for kind in ("missing", "invalid")],
         )
         for e, c in _by_file(set(latest_q.missing) | set(latest_q.invalid))
     ]
@@ -101,7 +138,10 @@ def _side_by_side(latest_q: QualitySummary) -> list[TableRow]:
 
 def _empty_rows(qs: Sequence[QualitySummary]) -> list[TableRow]:
     empty_keys = [k for k in dict.fromkeys(k for q in qs for k in q.empty) if k]
-    return [_row(field_label(k), [q.empty.get(k, 0) for q in qs]) for k in empty_keys]
+    return [
+        _row(field_label(k), [q.empty.get(k, 0) for q in qs], _hid(qs, f"empty:{k}"))
+        for k in empty_keys
+    ]
 
 
 def _codes_table(data: ReportData) -> DataTable:
@@ -121,7 +161,9 @@ def _codes_table(data: ReportData) -> DataTable:
                 (
                     Cell(EXTRACT_NL.get(ic.extract, ic.extract), numeric=False),
                     Cell(field_label(ic.column), numeric=False),
-                    Cell(fmt_int(ic.count), value=ic.count, unit="count"),
+                    sup()
+                    if f"code:{ic.extract}:{ic.column}:{ic.label}" in latest.hidden
+                    else Cell(fmt_int(ic.count), value=ic.count, unit="count"),
                 ),
             )
             for ic in sorted(
@@ -129,7 +171,8 @@ def _codes_table(data: ReportData) -> DataTable:
                 key=lambda ic: (
                     _FILE_ORDER.get(ic.extract, len(_FILE_ORDER)),
                     field_label(ic.column),
-                    -ic.count,
+                    -(ic.count or 0),  # a hidden count's place does not tell its size
+                    ic.label,
                 ),
             )
         ),
@@ -141,6 +184,10 @@ def _codes_table(data: ReportData) -> DataTable:
 _RATES: tuple[tuple[str, str], ...] = tuple(
     (label, attr) for attr, label in words.table("report.quality.rate").items()
 )
+
+
+# The name of the count behind a rate, where it is not the attribute's own.
+_RATE_COUNT = {"quarantined_total": "quarantined"}
 
 
 def rate(q: QualitySummary, attr: str) -> float | None:
@@ -164,7 +211,11 @@ def _rates_table(labels: Sequence[str], qs: Sequence[QualitySummary]) -> DataTab
     rows = []
     for label, attr in _RATES:
         rates = [rate(q, attr) for q in qs]
-        cells = [Cell(_fmt_rate(r), value=r, unit="rate" if r is not None else "") for r in rates]
+        hidden = _hid(qs, _RATE_COUNT.get(attr, attr))
+        cells = [
+            sup() if h else Cell(_fmt_rate(r), value=r, unit="rate" if r is not None else "")
+            for r, h in zip(rates, hidden, strict=True)
+        ]
         if trend:
             a, b = rates[-2], rates[-1]
             d = None if a is None or b is None else b - a
@@ -173,7 +224,10 @@ def _rates_table(labels: Sequence[str], qs: Sequence[QualitySummary]) -> DataTab
                 if d is None
                 else f"{'+' if d > 0 else '−' if d < 0 else '±'}{fmt_num(abs(d), 2)}"
             )
-            cells.append(Cell(text, value=d, unit="rate" if d is not None else ""))
+            hide = hidden[-2] or hidden[-1]
+            cells.append(
+                sup() if hide else Cell(text, value=d, unit="rate" if d is not None else "")
+            )
         rows.append(
             TableRow(words.sentence("report.quality", "rate_row", label=label), tuple(cells))
         )
@@ -201,7 +255,14 @@ def _trend_chart(
             words.word("report.quality", "trend_title"),
             words.word("report.quality", "trend_description"),
             labels,
-            [charts.Series(label, [rate(q, attr) for q in qs]) for label, attr in _RATES[:4]],
+            [
+                charts.Series(
+                    label,
+                    [rate(q, attr) for q in qs],
+                    suppressed=_hid(qs, _RATE_COUNT.get(attr, attr)),
+                )
+                for label, attr in _RATES[:4]
+            ],
             unit="ratio",
             height=260,
         )
