@@ -451,7 +451,7 @@ def report(ws_path: Path, out: Path, earlier: tuple[Path, ...], now: str | None)
     click.echo(f"Report: {r.html}")
     if r.factsheet is not None:
         printed = (
-            f" and {r.factsheet_pdf.name}" if r.factsheet_pdf else " (no PDF: Chromium not found)"
+            f" and {r.factsheet_pdf.name}" if r.factsheet_pdf else f" (no PDF: {r.no_pdf_reason})"
         )
         click.echo(f"Fact sheet: {r.factsheet}{printed}")
 

@@ -164,6 +164,12 @@ def chromium() -> str | None:
     return "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
 
 
+def sandbox_flags() -> list[str]:
+    """Chromium keeps its sandbox, except when run as root, where it refuses to start
+    with one (containers, CI): there it runs without, on our own page, offline."""
+    return ["--no-sandbox"] if os.geteuid() == 0 else []
+
+
 def print_pdf(html: Path, browser: str) -> bytes | None:
     """``html`` printed to PDF by headless Chromium (A4, from the page's CSS), offline
     and in a throwaway profile; None when the browser fails."""
@@ -174,7 +180,7 @@ def print_pdf(html: Path, browser: str) -> bytes | None:
                 [
                     browser,
                     "--headless=new",
-                    "--no-sandbox",
+                    *sandbox_flags(),
                     "--disable-gpu",
                     "--disable-background-networking",
                     "--disable-component-update",

@@ -69,9 +69,10 @@ class ReportResult:
     # CLI warns that 'pijler3 purge' is due when this is not zero.
     expired_left_out: int = 0
     factsheet: Path | None = None
-    # None when no headless Chromium could print it.
+    # None when no headless Chromium could print it; then why, for the CLI.
     factsheet_pdf: Path | None = None
     disclosure: Path | None = None
+    no_pdf_reason: str = ""
 
     @property
     def files(self) -> list[Path]:
@@ -110,6 +111,11 @@ def render(data: ReportData, out: Path, *, pdf: bool = True) -> ReportResult:
         sheet,
         pdf_path if printed is not None else None,
         out / DISCLOSURE_NAME,
+        ""
+        if printed is not None
+        else "Chromium not found"
+        if browser is None
+        else "Chromium could not print it; print the fact sheet from a browser",
     )
 
 
