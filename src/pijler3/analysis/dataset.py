@@ -71,12 +71,18 @@ def to_parquet(frame: pl.DataFrame, table: str) -> bytes:
     return buf.getvalue()
 
 
+# What reading a damaged Parquet file raises: many kinds of errors, and Polars may also
+# panic in a decoding thread, depending on which thread meets the damage first. A panic
+# is a BaseException (pyo3's PanicException), so "except Exception" alone lets it through.
+PARQUET_ERRORS: tuple[type[BaseException], ...] = (Exception, pl.exceptions.PanicException)
+
+
 def from_parquet(data: bytes, table: str) -> pl.DataFrame:
     """Read Parquet bytes written by :func:`to_parquet`, checking version and table."""
     try:
         meta = pl.read_parquet_metadata(io.BytesIO(data))
         frame = pl.read_parquet(io.BytesIO(data))
-    except Exception as exc:  # many kinds of errors; all mean "not our Parquet"
+    except PARQUET_ERRORS as exc:  # all mean "not our Parquet"
         raise UserError(
             f"the payload is not a readable Parquet file ({type(exc).__name__}).",
             reason="payload_format",

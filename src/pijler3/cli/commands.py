@@ -392,7 +392,7 @@ def risk(file: Path, ws_path: Path | None, as_json: bool) -> None:
         )
         try:
             frame = pl.read_parquet(file)
-        except Exception:  # polars raises several kinds for a file that is not Parquet
+        except dataset.PARQUET_ERRORS:  # several kinds, for a file that is not Parquet
             raise UserError(f"{file}: not a Parquet file or a package.") from None
     report = risk_mod.measure(frame, proto.risk, proto.quasi_identifiers, proto.sensitive_fields)
     breaches = risk_mod.gate(report, proto.risk)

@@ -45,6 +45,11 @@ T = TypeVar("T")
 
 KM_POINTS = 240  # the most points drawn per curve; the curve is sampled on a day grid
 KM_EVENTS: tuple[population.Event, ...] = ("inschrijving", "werk")
+# The indicator whose denominator is a curve's population (B minus E, the same fits).
+KM_MEDIAN: Mapping[str, str] = {
+    "inschrijving": "inschrijving_mediaan_dagen",
+    "werk": "werk_mediaan_dagen",
+}
 # Breakdowns offered for the Kaplan-Meier curves (the whole population is always drawn).
 KM_BREAKDOWNS = (
     "regio",
@@ -186,16 +191,27 @@ Curves = dict[str, dict[str, dict[str, CurvePoints]]]
 Bands = dict[str, dict[str, dict[str, CurveBand]]]
 
 
-def _curves(computed: indicators.Computed, rules: Disclosure) -> tuple[Curves, Bands]:
+def _curves(
+    computed: indicators.Computed, rules: Disclosure, table: PublishedTable, peil: dt.date
+) -> tuple[Curves, Bands]:
+    """The curves and bands of the latest delivery (``peil``), truncated by rule 4.
+
+    A category whose population the published ``table`` hides (its median's
+    denominator) gets no curve: a Kaplan-Meier share is a fraction of that population
+    (13/19 before anyone is censored), so its digits would tell the count.
+    """
     out: Curves = {}
     bands: Bands = {}
     for event in KM_EVENTS:
         per: dict[str, dict[str, CurvePoints]] = {}
         per_band: dict[str, dict[str, CurveBand]] = {}
         for breakdown in (population.TOTAL, *KM_BREAKDOWNS):
+            rows = table.rows(KM_MEDIAN[event], breakdown, peil)
+            shown = {r["category"] for r in rows if r["denominator"] is not None}
             raw = indicators.computed_curves(computed, event, breakdown)
             thinned = {
-                cat: _thin(disclosure.truncate_curve(points, rules)) for cat, points in raw.items()
+                cat: _thin(disclosure.truncate_curve(points, rules)) if cat in shown else ((), ())
+                for cat, points in raw.items()
             }
             per[breakdown] = {cat: c for cat, (c, _) in thinned.items()}
             per_band[breakdown] = {cat: b for cat, (_, b) in thinned.items()}
@@ -281,7 +297,7 @@ def build_report(
     table = disclosure.publish_indicators(raws, rules, hidden)
     del raws  # the raw counts go no further than this function
     cats = {bd: prepared.breakdowns[bd].spec.categories for bd in population.BREAKDOWNS}
-    curves, bands = _curves(computed, protocol.disclosure)
+    curves, bands = _curves(computed, protocol.disclosure, table, latest.peildatum)
     km_max = max(
         (pts[-1][0] for per in curves.values() for c in per.values() for pts in c.values() if pts),
         default=0,

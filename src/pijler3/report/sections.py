@@ -22,7 +22,7 @@ from typing import Any
 from pijler3.analysis import population
 from pijler3.contract import words
 from pijler3.report import answers, chart_inputs, charts
-from pijler3.report.data import KM_BREAKDOWNS, KM_EVENTS, ReportData
+from pijler3.report.data import KM_BREAKDOWNS, KM_EVENTS, KM_MEDIAN, ReportData
 from pijler3.report.fmt import fmt_date, fmt_days, fmt_int, fmt_num, fmt_pct, fmt_value
 from pijler3.report.labels import (
     BREAKDOWN_NL,
@@ -371,7 +371,6 @@ def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
     whole population as one curve, a breakdown as small multiples over the total."""
     titles = {e: words.word("report.sections", f"km_title_{e}") for e in ("inschrijving", "werk")}
     x_max = {"inschrijving": 365, "werk": max(365, data.km_max_day)}
-    median_of = {"inschrijving": "inschrijving_mediaan_dagen", "werk": "werk_mediaan_dagen"}
     peil = data.latest.peildatum
     panels = []
     for bd in (population.TOTAL, *KM_BREAKDOWNS):
@@ -392,7 +391,7 @@ def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
             ]
             # A category without a curve: hidden by rule 4 unless it has nobody at all.
             people = {
-                r["category"]: r["denominator"] for r in data.table.rows(median_of[event], bd, peil)
+                r["category"]: r["denominator"] for r in data.table.rows(KM_MEDIAN[event], bd, peil)
             }
             hidden = [
                 category_nl(bd, cat)
@@ -450,9 +449,17 @@ def km_table(data: ReportData, event: str, bd: str) -> DataTable:
     """The curves of one event and breakdown read off at fixed numbers of days."""
     days = (30, 60, 90, 182, 365, 730)
     per = data.curves[event][bd]
+    # A category whose population the table hides has no curve (see data._curves).
+    people = {
+        r["category"]: r["denominator"]
+        for r in data.table.rows(KM_MEDIAN[event], bd, data.latest.peildatum)
+    }
     rows = []
     for cat, pts in per.items():
-        cells = []
+        cells: list[Cell] = []
+        if cat in people and people[cat] is None:
+            rows.append(TableRow(category_nl(bd, cat), tuple(sup() for _ in days)))
+            continue
         for day in days:
             if not pts or pts[-1][0] < day:
                 cells.append(Cell("–"))
