@@ -163,6 +163,19 @@ def test_hidden_quality_counts_are_marked_and_named_in_the_methods(small_report:
     html = (small_report / files.HTML_NAME).read_text(encoding="utf-8")
     assert 'id="geheimhouding-kwaliteit"' in html
     assert "tellingen van de datakwaliteit." in html
+    # A hidden column lists no invalid raw code: a code's text is shown only when it
+    # was seen 5 times or more, so the row would say that much.
+    empty = tables[EMPTY_CAPTION]
+    hidden_columns = {name for name, values in empty.items() if values[-1] == SUPPRESSED}
+    assert hidden_columns
+    codes, listed = False, []
+    for cells in _sheet_rows(small_report / files.XLSX_NAME, "Kwaliteit"):
+        if len(cells) == 1:
+            codes = str(cells[0]).startswith("Niet-herkende codes")
+        elif codes and len(cells) == 4 and cells[0] != "Ruwe waarde":
+            listed.append(cells[2])
+    assert listed  # codes of shown columns are listed
+    assert not hidden_columns & set(listed), hidden_columns & set(listed)
     # The invalid values' total is a sum over the columns: hidden with a hidden part.
     main = tables["Overzicht per levering"]
     invalid = tables["Ongeldige waarden per kolom en levering"]
@@ -213,7 +226,8 @@ def test_a_hidden_onbekend_hides_its_columns_counts_and_the_totals_of_them() -> 
         "invalid_total",
     }
     assert q.empty["geslacht"] is None and q.missing[("kbi", "geslacht")] is None
-    assert q.invalid[("kbi", "geslacht")] is None and q.invalid_codes[0].count is None
+    assert q.invalid[("kbi", "geslacht")] is None
+    assert q.invalid_codes == ()  # a code's row would say it was seen 5 times or more
     assert q.invalid_total is None  # the sum of its parts
     # Everything else is as it was.
     assert q.empty["regio"] == 23 and q.invalid[("kbi", "regio")] == 3

@@ -18,7 +18,7 @@ class InvalidCode:
     extract: str
     column: str
     label: str  # a raw code text, or "overige" for codes seen fewer than 5 times
-    count: int | None  # None: hidden (report.quality_disclosure)
+    count: int
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,12 @@ back from: a total of which it is a part, its rate per 100 rows. Every quality c
 bounds B's ``totaal`` (none can exceed the rows), so when that is hidden, in a delivery
 of fewer persons than the threshold, the delivery's whole quality column is.
 
+A hidden count is marked as such in its row. The rows of the invalid raw codes of a
+hidden column are left out instead: a code's raw text is shown only for a code seen at
+least 5 times, so its row alone would say that much. Left as it is: a column has a row
+in the tables of missing and invalid values only when it has one, which says "at least
+1"; that narrows a hidden count of B only when no row is outside B or in quarantine.
+
 Quality counts are not linked across deliveries the way cohort counts are: they count a
 whole extract, which grows and is corrected between deliveries, so an equal number in
 two deliveries is not known to count the same rows.
@@ -161,9 +167,10 @@ def protect(q: QualitySummary, hidden: Iterable[Place]) -> QualitySummary:
         consistency=_keep(q.consistency, lambda k: f"consistency:{k}", hide),
         missing=_keep(q.missing, lambda k: f"missing:{k[0]}:{k[1]}", hide),
         invalid=_keep(q.invalid, lambda k: f"invalid:{k[0]}:{k[1]}", hide),
+        # A hidden code is left out, not marked: its raw text is shown only for a code
+        # seen at least MIN_LABEL_COUNT times, so its row would tell that much.
         invalid_codes=tuple(
-            replace(c, count=one(f"code:{c.extract}:{c.column}:{c.label}", c.count))
-            for c in q.invalid_codes
+            c for c in q.invalid_codes if f"code:{c.extract}:{c.column}:{c.label}" not in hide
         ),
         empty=_keep(q.empty, lambda c: f"empty:{c}", hide),
         words_removed=one("words_removed", q.words_removed),

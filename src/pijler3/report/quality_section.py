@@ -161,9 +161,7 @@ def _codes_table(data: ReportData) -> DataTable:
                 (
                     Cell(EXTRACT_NL.get(ic.extract, ic.extract), numeric=False),
                     Cell(field_label(ic.column), numeric=False),
-                    sup()
-                    if f"code:{ic.extract}:{ic.column}:{ic.label}" in latest.hidden
-                    else Cell(fmt_int(ic.count), value=ic.count, unit="count"),
+                    Cell(fmt_int(ic.count), value=ic.count, unit="count"),
                 ),
             )
             for ic in sorted(
@@ -171,8 +169,7 @@ def _codes_table(data: ReportData) -> DataTable:
                 key=lambda ic: (
                     _FILE_ORDER.get(ic.extract, len(_FILE_ORDER)),
                     field_label(ic.column),
-                    -(ic.count or 0),  # a hidden count's place does not tell its size
-                    ic.label,
+                    -ic.count,
                 ),
             )
         ),
