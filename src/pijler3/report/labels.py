@@ -354,6 +354,5 @@ def quality_hidden_nl(n: int) -> str:
     """How many data-quality counts the report hides because they bound a hidden count."""
     if n == 0:
         return words.word("disclosure", "quality_hidden_none")
-    if n == 1:
-        return words.word("disclosure", "quality_hidden_one")
-    return words.sentence("disclosure", "quality_hidden_many", n=fmt_int(n))
+    key = "quality_hidden_one" if n == 1 else "quality_hidden_many"
+    return words.sentence("disclosure", key, n=fmt_int(n))

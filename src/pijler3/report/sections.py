@@ -371,7 +371,6 @@ def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
     whole population as one curve, a breakdown as small multiples over the total."""
     titles = {e: words.word("report.sections", f"km_title_{e}") for e in ("inschrijving", "werk")}
     x_max = {"inschrijving": 365, "werk": max(365, data.km_max_day)}
-    peil = data.latest.peildatum
     panels = []
     for bd in (population.TOTAL, *KM_BREAKDOWNS):
         figs = []
@@ -389,10 +388,9 @@ def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
                 for cat, pts in per.items()
                 if len(pts) > 1
             ]
-            # A category without a curve: hidden by rule 4 unless it has nobody at all.
-            people = {
-                r["category"]: r["denominator"] for r in data.table.rows(KM_MEDIAN[event], bd, peil)
-            }
+            # A category without a curve: hidden by rule 4, or because the table hides its
+            # population (data._curves), unless it has nobody at all.
+            people = _curve_people(data, event, bd)
             hidden = [
                 category_nl(bd, cat)
                 for cat, pts in per.items()
@@ -445,15 +443,19 @@ def km_section(data: ReportData, drawn: DrawnCharts) -> dict[str, Any]:
     return {"panels": panels}
 
 
+def _curve_people(data: ReportData, event: str, bd: str) -> dict[str, int | None]:
+    """Per category of ``bd``: the population of its curve for ``event`` as the latest
+    delivery's table publishes it (the median's denominator; None where hidden)."""
+    rows = data.table.rows(KM_MEDIAN[event], bd, data.latest.peildatum)
+    return {r["category"]: r["denominator"] for r in rows}
+
+
 def km_table(data: ReportData, event: str, bd: str) -> DataTable:
     """The curves of one event and breakdown read off at fixed numbers of days."""
     days = (30, 60, 90, 182, 365, 730)
     per = data.curves[event][bd]
     # A category whose population the table hides has no curve (see data._curves).
-    people = {
-        r["category"]: r["denominator"]
-        for r in data.table.rows(KM_MEDIAN[event], bd, data.latest.peildatum)
-    }
+    people = _curve_people(data, event, bd)
     rows = []
     for cat, pts in per.items():
         cells: list[Cell] = []
